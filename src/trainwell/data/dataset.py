@@ -1,0 +1,69 @@
+"""The Dataset every loader returns: tensors split three ways, plus what they are."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+__all__ = ["Dataset", "DatasetMeta"]
+
+
+@dataclass(frozen=True)
+class DatasetMeta:
+    """What a Dataset holds: its name, input shape per sample, classes and normalization.
+
+    ``mean`` and ``std`` are the statistics (computed on the training split only) that were
+    subtracted and divided; ``source`` says where the samples came from; ``options`` are the
+    loader options that produced it.
+    """
+
+    name: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    mean: float | None = None
+    std: float | None = None
+    source: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Float32 inputs shaped ``(N, C, L)`` or ``(N, C, H, W)`` and int64 labels, three splits.
+
+    ``x_unlabeled`` holds training inputs whose labels were withheld (``labels_fraction``);
+    pre-training may use them, supervised training never sees them.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    meta: DatasetMeta
+    x_unlabeled: torch.Tensor | None = None
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """The same dataset with every tensor on ``device``."""
+        moved = {
+            f.name: (v.to(device) if isinstance(v, torch.Tensor) else v)
+            for f in dataclasses.fields(self)
+            for v in [getattr(self, f.name)]
+        }
+        return Dataset(**moved)
+
+    @property
+    def all_inputs(self) -> torch.Tensor:
+        """Every training input, labelled or not (what unsupervised pre-training sees)."""
+        if self.x_unlabeled is None or len(self.x_unlabeled) == 0:
+            return self.x_train
+        return torch.cat([self.x_train, self.x_unlabeled])
+
+    def __repr__(self) -> str:
+        n_unl = 0 if self.x_unlabeled is None else len(self.x_unlabeled)
+        return (f"Dataset({self.meta.name!r}, input_shape={self.meta.input_shape}, "
+                f"classes={self.meta.num_classes}, train={len(self.x_train)}, "
+                f"val={len(self.x_val)}, test={len(self.x_test)}, unlabeled={n_unl})")

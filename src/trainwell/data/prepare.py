@@ -1,0 +1,163 @@
+"""From raw train/test arrays to a Dataset: the options every loader shares, handled once.
+
+Every loader reads or generates its samples, shapes them ``(N, C, ...)`` and hands them to
+:func:`prepare_dataset`, which applies, in this order:
+
+1. ``val_fraction``: a stratified validation split carved from the training split;
+2. ``labels_fraction``: a stratified subset of what remains keeps its labels, the rest
+   becomes ``x_unlabeled`` (every class keeps at least one labelled sample);
+3. ``normalize``: statistics from the labelled training inputs only, applied to every split.
+
+Both splits draw from ``split_seed`` alone, so they are fixed for a recipe whatever its
+training seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pydantic
+import torch
+
+from trainwell.data.dataset import Dataset, DatasetMeta
+from trainwell.errors import ConfigError
+
+__all__ = [
+    "ValFraction", "LabelsFraction", "SplitSeed", "Normalize",
+    "stratified_split", "prepare_dataset",
+]
+
+ValFraction = Annotated[float, pydantic.Field(ge=0.0, lt=0.5)]
+LabelsFraction = Annotated[float, pydantic.Field(gt=0.0, le=1.0)]
+SplitSeed = Annotated[int, pydantic.Field(ge=0)]
+Normalize = Literal["standardize", "unit", "none"]
+
+_CHUNK = 4096
+
+
+def stratified_split(y: np.ndarray, fraction: float, *, seed: int | Sequence[int],
+                     min_per_class: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split the indices of ``y`` into ``(rest, taken)``; ``taken`` has ``fraction`` of each class.
+
+    ``round(fraction * N)`` indices are taken in all; class ``c`` with ``n_c`` samples gets
+    ``floor(fraction * n_c)`` or one more (largest remainders first), but at least
+    ``min(min_per_class, n_c)``. Within a class the samples are chosen by a permutation from
+    ``numpy.random.default_rng(seed)``; both index arrays come back in shuffled order.
+
+    >>> rest, taken = stratified_split(np.repeat([0, 1], 50), 0.2, seed=0)
+    >>> len(rest), len(taken), np.bincount(np.repeat([0, 1], 50)[taken]).tolist()
+    (80, 20, [10, 10])
+    """
+    y = np.asarray(y)
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    share = fraction * counts
+    quota = np.floor(share).astype(np.int64)
+    missing = int(round(fraction * len(y))) - int(quota.sum())
+    if missing > 0:
+        order = np.argsort(-(share - quota), kind="stable")
+        quota[order[:missing]] += 1
+    quota = np.maximum(quota, np.minimum(min_per_class, counts))
+    rng = np.random.default_rng(seed)
+    rest, taken = [], []
+    for c in range(len(classes)):
+        members = np.flatnonzero(inverse == c)
+        members = members[rng.permutation(len(members))]
+        taken.append(members[:quota[c]])
+        rest.append(members[quota[c]:])
+    rest_idx = np.concatenate(rest) if rest else np.zeros(0, np.int64)
+    taken_idx = np.concatenate(taken) if taken else np.zeros(0, np.int64)
+    return rest_idx[rng.permutation(len(rest_idx))], taken_idx[rng.permutation(len(taken_idx))]
+
+
+def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                    y_test: np.ndarray, *, name: str, num_classes: int, source: str,
+                    options: Mapping[str, Any], val_fraction: float, labels_fraction: float,
+                    split_seed: int, normalize: str,
+                    unit_range: tuple[float, float] | None = None) -> Dataset:
+    """Carve validation and unlabelled splits from the training arrays, normalize, build a Dataset.
+
+    ``normalize="standardize"``: ``x' = (x - mean) / std`` with scalar ``mean``, ``std`` of the
+    labelled training inputs. ``normalize="unit"``: ``x' = clip((x - lo) / (hi - lo), 0, 1)``
+    with ``(lo, hi) = unit_range`` (the raw value range, e.g. ``(0, 255)``), or the labelled
+    training minimum and maximum when ``unit_range`` is None. ``meta.mean`` and ``meta.std``
+    record the shift and the divisor applied (None for ``"none"``); ``meta.options`` holds
+    ``options`` plus the four shared ones.
+
+    >>> x, y = np.arange(40.0).reshape(20, 1, 2), np.arange(20) % 2
+    >>> ds = prepare_dataset(x, y, x[:4], y[:4], name="toy", num_classes=2, source="", options={},
+    ...                      val_fraction=0.2, labels_fraction=1.0, split_seed=0, normalize="none")
+    >>> len(ds.x_train), len(ds.x_val), ds.x_train.dtype, ds.y_train.dtype
+    (16, 4, torch.float32, torch.int64)
+    """
+    _check(val_fraction, labels_fraction, split_seed, normalize)
+    y_train, y_test = np.asarray(y_train, np.int64), np.asarray(y_test, np.int64)
+    rest, val = stratified_split(y_train, val_fraction, seed=[split_seed, 0])
+    unlabeled, labelled = stratified_split(y_train[rest], labels_fraction,
+                                           seed=[split_seed, 1], min_per_class=1)
+    labelled, unlabeled = rest[labelled], rest[unlabeled]
+    xs = {"train": x_train[labelled], "val": x_train[val], "test": np.asarray(x_test)}
+    if labels_fraction < 1.0:
+        xs["unlabeled"] = x_train[unlabeled]
+    xs = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in xs.items()}
+
+    shift = scale = None
+    if normalize == "standardize":
+        shift, scale = _moments(xs["train"])
+    elif normalize == "unit":
+        lo, hi = unit_range if unit_range is not None else _extent(xs["train"])
+        shift = float(lo)
+        scale = float(hi - lo) if hi > lo else 1.0
+    if shift is not None:
+        for v in xs.values():
+            np.subtract(v, np.float32(shift), out=v)
+            np.divide(v, np.float32(scale), out=v)
+            if normalize == "unit":
+                np.clip(v, 0.0, 1.0, out=v)
+
+    meta = DatasetMeta(
+        name=name, input_shape=tuple(int(d) for d in x_train.shape[1:]),
+        num_classes=num_classes, mean=shift, std=scale, source=source,
+        options={**options, "val_fraction": val_fraction, "labels_fraction": labels_fraction,
+                 "split_seed": split_seed, "normalize": normalize},
+    )
+    return Dataset(
+        x_train=torch.from_numpy(xs["train"]), y_train=torch.from_numpy(y_train[labelled]),
+        x_val=torch.from_numpy(xs["val"]), y_val=torch.from_numpy(y_train[val]),
+        x_test=torch.from_numpy(xs["test"]), y_test=torch.from_numpy(y_test.copy()),
+        meta=meta,
+        x_unlabeled=torch.from_numpy(xs["unlabeled"]) if "unlabeled" in xs else None,
+    )
+
+
+def _check(val_fraction: float, labels_fraction: float, split_seed: int, normalize: str) -> None:
+    """The same bounds the loaders' type hints declare, for direct (non-recipe) calls."""
+    if not 0.0 <= val_fraction < 0.5:
+        raise ConfigError("data.val_fraction", val_fraction, "a number in [0, 0.5)")
+    if not 0.0 < labels_fraction <= 1.0:
+        raise ConfigError("data.labels_fraction", labels_fraction, "a number in (0, 1]")
+    if isinstance(split_seed, bool) or not isinstance(split_seed, (int, np.integer)) \
+            or split_seed < 0:
+        raise ConfigError("data.split_seed", split_seed, "an integer >= 0")
+    if normalize not in ("standardize", "unit", "none"):
+        raise ConfigError("data.normalize", normalize, "one of standardize, unit, none")
+
+
+def _moments(x: np.ndarray) -> tuple[float, float]:
+    """Scalar mean and (population) std, accumulated in float64 chunk by chunk."""
+    n = x.size
+    total = sum(float(c.sum(dtype=np.float64)) for c in _chunks(x))
+    mean = total / n
+    sq = sum(float(np.square(c.astype(np.float64) - mean).sum()) for c in _chunks(x))
+    std = (sq / n) ** 0.5
+    return mean, std if std > 0 else 1.0
+
+
+def _extent(x: np.ndarray) -> tuple[float, float]:
+    return float(x.min()), float(x.max())
+
+
+def _chunks(x: np.ndarray):
+    for i in range(0, len(x), _CHUNK):
+        yield x[i:i + _CHUNK]

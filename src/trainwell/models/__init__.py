@@ -1,0 +1,101 @@
+"""Models by name: the built-in ``mlp`` and ``cnn``, or a user factory ``"package.module:factory"``.
+
+A recipe's ``[model]`` section names a model and its options; :func:`build_model` resolves the
+name in :data:`MODELS` (or imports the user's factory), checks the options against the
+factory's keyword-only signature and builds the network.
+
+>>> model = build_model("mlp", input_shape=(1, 40), num_classes=10, depth=2)
+>>> model.trainwell_activation
+('relu', 0.01)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from torch import nn
+
+from trainwell.errors import ConfigError
+from trainwell.models.activations import ACTIVATIONS, Maxout, MaxoutConv, make_activation
+from trainwell.models.cnn import CNN, cnn
+from trainwell.models.mlp import MLP, mlp
+from trainwell.models.user import build_user_model, check_user_options, load_factory
+from trainwell.names import get
+from trainwell.params import validate_params
+
+__all__ = [
+    "MODELS",
+    "DESCRIPTIONS",
+    "ACTIVATIONS",
+    "build_model",
+    "validate_model_options",
+    "model_options_fn",
+    "is_user_model",
+    "mlp",
+    "cnn",
+    "MLP",
+    "CNN",
+    "make_activation",
+    "Maxout",
+    "MaxoutConv",
+    "load_factory",
+]
+
+MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": mlp, "cnn": cnn}
+
+DESCRIPTIONS: dict[str, str] = {
+    "mlp": "fully connected: flatten, depth × width hidden units, linear head",
+    "cnn": "convolutional (Conv1d for (C, L), Conv2d for (C, H, W)), global average pool, linear head",
+}
+
+
+def is_user_model(name: str) -> bool:
+    """True when ``name`` is a user factory spec ``"package.module:factory"`` (it has a colon)."""
+    return isinstance(name, str) and ":" in name
+
+
+def model_options_fn(name: str) -> Callable[..., Any]:
+    """The function whose signature defines the options of model ``name`` (built-in or user).
+
+    >>> model_options_fn("cnn") is cnn
+    True
+    """
+    if is_user_model(name):
+        return load_factory(name, key="model.name")
+    try:
+        return get(MODELS, name, key="model.name")
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.value, f"{exc.allowed}, or a user factory "
+                          "'package.module:factory'") from None
+
+
+def validate_model_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options of model ``name`` checked (and, for built-ins, with defaults filled in).
+
+    Built-in options are checked strictly against type hints and constraints; a user factory's
+    options only by name against its signature. Raises :class:`ConfigError` at ``model.<key>``.
+
+    >>> validate_model_options("mlp", {"depth": 2})["width"]
+    128
+    """
+    fn = model_options_fn(name)
+    if is_user_model(name):
+        return check_user_options(fn, options, spec=name, key="model")
+    return validate_params(fn, options, key="model")
+
+
+def build_model(name: str, *, input_shape: Sequence[int], num_classes: int, **options: Any) -> nn.Module:
+    """Build model ``name`` for inputs of ``input_shape`` (per sample) and ``num_classes`` logits.
+
+    ``name`` is a key of :data:`MODELS` or a spec ``"package.module:factory"``; ``options`` are
+    the recipe's other ``[model]`` entries.
+
+    >>> build_model("cnn", input_shape=(1, 40), num_classes=10, channels=[8]).head
+    Linear(in_features=8, out_features=10, bias=True)
+    """
+    if is_user_model(name):
+        return build_user_model(name, input_shape=input_shape, num_classes=num_classes,
+                                options=options, key="model")
+    checked = validate_model_options(name, options)
+    return MODELS[name](input_shape, num_classes, **checked)

@@ -1,0 +1,132 @@
+"""A convolutional network for 1-D signals ``(C, L)`` or 2-D images ``(C, H, W)``."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+import torch
+from pydantic import AfterValidator, Field
+from torch import nn
+
+from trainwell.models.activations import (
+    Activation,
+    MaxoutConv,
+    MaxoutK,
+    NegativeSlope,
+    make_activation,
+)
+from trainwell.models.mlp import check_io
+from trainwell.params import validate_params
+
+__all__ = ["CNN", "cnn", "Channels"]
+
+
+def _odd(kernel_size: int) -> int:
+    if kernel_size % 2 == 0:
+        raise ValueError("an odd integer >= 1 (so that 'same' padding is symmetric)")
+    return kernel_size
+
+
+def _nonempty(channels: list[int]) -> list[int]:
+    if not channels:
+        raise ValueError("a non-empty list of channel counts, e.g. [32, 64]")
+    return channels
+
+
+Channels = Annotated[list[Annotated[int, Field(ge=1)]], AfterValidator(_nonempty)]
+"""Recipe option type of the output channels of each conv block, at least one block."""
+
+
+class CNN(nn.Module):
+    """``len(channels)`` × (Conv → [BatchNorm] → activation → [pool 2]) → global average → Linear.
+
+    ``self.features`` is an :class:`torch.nn.Sequential` of blocks in forward order, each an
+    ``nn.Sequential`` with children ``conv``, ``norm``, ``act``, ``pool`` (those that are used);
+    with ``activation="maxout"`` the ``conv`` and ``act`` children are one :class:`MaxoutConv`
+    child named ``maxout``. A block pools by 2 only while every spatial size is at least 2.
+    After the blocks come ``self.gap`` (global average pooling and flatten), ``self.drop`` and
+    ``self.head`` (the logits). :meth:`hidden_layers` lists the convolutions in forward order.
+
+    **Note:** with maxout, batch normalization is applied after the maximum over pieces.
+
+    Build it with :func:`cnn`, which checks the options.
+    """
+
+    def __init__(self, input_shape: tuple[int, ...], num_classes: int, *, channels: list[int],
+                 kernel_size: int, activation: str, negative_slope: float, maxout_k: int,
+                 batch_norm: bool, dropout: float, pool: str) -> None:
+        super().__init__()
+        self.trainwell_activation = (activation, negative_slope)
+        dims = len(input_shape) - 1
+        conv_cls = (nn.Conv1d, nn.Conv2d)[dims - 1]
+        norm_cls = (nn.BatchNorm1d, nn.BatchNorm2d)[dims - 1]
+        pool_cls = {"max": (nn.MaxPool1d, nn.MaxPool2d), "avg": (nn.AvgPool1d, nn.AvgPool2d)}
+        sizes = list(input_shape[1:])
+        fan_in = input_shape[0]
+        blocks = []
+        for width in channels:
+            parts: OrderedDict[str, nn.Module] = OrderedDict()
+            if activation == "maxout":
+                parts["maxout"] = MaxoutConv(fan_in, width, kernel_size, k=maxout_k, dims=dims,
+                                             padding=kernel_size // 2)
+            else:
+                parts["conv"] = conv_cls(fan_in, width, kernel_size, padding=kernel_size // 2)
+            if batch_norm:
+                parts["norm"] = norm_cls(width)
+            if activation != "maxout":
+                parts["act"] = make_activation(activation, negative_slope=negative_slope)
+            if pool != "none" and min(sizes) >= 2:
+                parts["pool"] = pool_cls[pool][dims - 1](2)
+                sizes = [s // 2 for s in sizes]
+            blocks.append(nn.Sequential(parts))
+            fan_in = width
+        self.features = nn.Sequential(*blocks)
+        gap = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)[dims - 1]
+        self.gap = nn.Sequential(gap(1), nn.Flatten(start_dim=1))
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.head = nn.Linear(fan_in, num_classes)
+
+    def hidden_layers(self) -> list[nn.Conv1d | nn.Conv2d]:
+        """The convolutions in forward order (for maxout, the pieces' convolution)."""
+        kinds = (nn.Conv1d, nn.Conv2d)
+        return [next(m for m in block.modules() if isinstance(m, kinds)) for block in self.features]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.gap(self.features(x))))
+
+
+def cnn(
+    input_shape: Sequence[int],
+    num_classes: int,
+    *,
+    channels: Channels = [32, 64],  # noqa: B006  (never mutated)
+    kernel_size: Annotated[int, Field(ge=1), AfterValidator(_odd)] = 5,
+    activation: Activation = "relu",
+    negative_slope: NegativeSlope = 0.01,
+    maxout_k: MaxoutK = 2,
+    batch_norm: bool = False,
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0,
+    pool: Literal["max", "avg", "none"] = "max",
+) -> CNN:
+    """Build a convolutional network: Conv1d for ``input_shape = (C, L)``, Conv2d for ``(C, H, W)``.
+
+    Block ``l`` computes :math:`h_l = \\mathrm{pool}(f(\\mathrm{BN}(W_l \\star h_{l-1} + b_l)))`
+    with ``channels[l]`` output channels and 'same' padding ``kernel_size // 2``; the head
+    computes :math:`W_{out}\\,\\mathrm{drop}(\\mathrm{mean}_{p}\\, h_{L}[:, p]) + b_{out}`
+    (global average pooling, Lin, Chen & Yan, "Network In Network", 2014). The model's
+    ``trainwell_activation`` is ``(activation, negative_slope)``, read by initializers to choose
+    their gain.
+
+    >>> model = cnn((1, 8, 8), 10, channels=[4, 8], kernel_size=3)
+    >>> model(torch.zeros(2, 1, 8, 8)).shape, len(model.hidden_layers())
+    (torch.Size([2, 10]), 2)
+    """
+    shape, num_classes = check_io(input_shape, num_classes, dims=(2, 3))
+    options = validate_params(cnn, {
+        "channels": list(channels) if isinstance(channels, tuple) else channels,
+        "kernel_size": kernel_size, "activation": activation, "negative_slope": negative_slope,
+        "maxout_k": maxout_k, "batch_norm": batch_norm, "dropout": dropout, "pool": pool,
+    }, key="model")
+    return CNN(shape, num_classes, **options)

@@ -1,0 +1,75 @@
+"""Check a recipe section's options against the keyword-only signature of the function they feed.
+
+A loader, model factory, initializer or optimizer declares its options once, as keyword-only
+parameters with type hints (constraints via ``Annotated[int, Field(ge=1)]``); this module
+turns that signature into a strict validator, so the recipe and the library cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+import pydantic
+
+from trainwell.errors import ConfigError, did_you_mean
+
+__all__ = ["validate_params", "option_names"]
+
+_SKIP = frozenset({"generator"})
+
+
+@lru_cache(maxsize=None)
+def _validator(fn: Callable[..., Any]) -> type[pydantic.BaseModel]:
+    hints = typing.get_type_hints(fn, include_extras=True)
+    fields: dict[str, Any] = {}
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY or p.name in _SKIP:
+            continue
+        default = ... if p.default is inspect.Parameter.empty else p.default
+        fields[p.name] = (hints.get(p.name, Any), default)
+    config = pydantic.ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+    return pydantic.create_model(f"{fn.__name__}_options", __config__=config, **fields)
+
+
+def option_names(fn: Callable[..., Any]) -> list[str]:
+    """The option names ``fn`` accepts from a recipe."""
+    return list(_validator(fn).model_fields)
+
+
+def validate_params(fn: Callable[..., Any], params: Mapping[str, Any], *, key: str) -> dict[str, Any]:
+    """Return ``params`` checked against ``fn``'s keyword-only options, defaults filled in.
+
+    Raises one :class:`ConfigError` naming ``key.option``, the bad value and what is allowed.
+
+    >>> def f(*, depth: int = 3): ...
+    >>> validate_params(f, {}, key="model")
+    {'depth': 3}
+    """
+    model = _validator(fn)
+    try:
+        checked = model.model_validate(dict(params))
+    except pydantic.ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        path = f"{key}.{loc}" if loc else key
+        if err["type"] == "extra_forbidden":
+            allowed = ", ".join(model.model_fields) or "no options"
+            name = str(err["loc"][0])
+            raise ConfigError(path, err["input"], f"a known option; allowed: {allowed}"
+                              f"{did_you_mean(name, model.model_fields)}") from None
+        if err["type"] == "missing":
+            raise ConfigError(path, None, "a value (this option is required)") from None
+        raise ConfigError(path, err["input"], _plain(err["msg"])) from None
+    return {name: getattr(checked, name) for name in model.model_fields}
+
+
+def _plain(msg: str) -> str:
+    """pydantic says "Input should be ..."; the ConfigError prefix already says "expected"."""
+    for prefix in ("Input should be ", "Value should be ", "Value error, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix):]
+    return msg

@@ -1,0 +1,206 @@
+"""Recipes: one TOML table per concern, validated into frozen, typed objects.
+
+A recipe says everything a run needs::
+
+    name = "relu-he"            # optional, shown in reports
+    [data]   name = "mnist1d"   # + the loader's options (num_samples, labels_fraction, ...)
+    [model]  name = "mlp"       # or "package.module:factory"; + depth, width, activation, ...
+    [init]   name = "he_normal" # + the scheme's options, and bias
+    [optim]  name = "adam"      # + lr, weight_decay, ...
+    [train]  epochs = 20        # batch_size, seed, eval_every, device, threads
+
+Each section's options are checked against the keyword-only signature of the function they
+feed (see :mod:`trainwell.params`), so the recipe and the library share one schema.
+``Recipe.from_dict(r.to_dict()) == r`` and the TOML round-trips exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from trainwell import _toml
+from trainwell.errors import ConfigError, TrainwellError, did_you_mean
+from trainwell.params import validate_params
+
+__all__ = ["Recipe", "Section", "TrainConfig", "DEFAULTS", "load_recipe", "apply_overrides",
+           "parse_override"]
+
+SECTIONS = ("data", "model", "init", "optim", "train")
+TOP_LEVEL = ("name", "note")
+
+DEFAULTS: dict[str, Any] = {
+    "data": {"name": "mnist1d"},
+    "model": {"name": "mlp"},
+    "init": {"name": "he_normal"},
+    "optim": {"name": "adam"},
+    "train": {},
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """How long and how to train: the ``[train]`` table.
+
+    ``eval_every``: evaluate val/test every that many epochs (0: only at the end);
+    ``threads``: torch intra-op threads (0: torch's default); ``device``: ``auto`` picks cuda
+    when available.
+    """
+
+    epochs: Annotated[int, Field(ge=1)] = 20
+    batch_size: Annotated[int, Field(ge=1)] = 64
+    seed: Annotated[int, Field(ge=0)] = 0
+    eval_every: Annotated[int, Field(ge=0)] = 1
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: Annotated[int, Field(ge=0)] = 0
+
+
+@dataclass(frozen=True)
+class Section:
+    """A named component and its resolved options (defaults filled in).
+
+    Options whose value is ``None`` ("not set": TOML has no null) are left out.
+    """
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", {k: v for k, v in self.options.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **copy.deepcopy(dict(self.options))}
+
+
+def _options_fn(section: str, name: Any) -> Callable[..., Any]:
+    """The function whose keyword-only signature is the schema of ``section``'s options."""
+    from trainwell import data, init, optim
+    from trainwell.names import get
+
+    tables = {"data": data.DATASETS, "init": init.INITIALIZERS, "optim": optim.OPTIMIZERS}
+    return get(tables[section], name, key=f"{section}.name")
+
+
+def _section(section: str, raw: Any) -> Section:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(section, raw, f"a table [{section}]")
+    options = dict(raw)
+    name = options.pop("name", DEFAULTS[section]["name"])
+    if section == "model":
+        from trainwell.models import validate_model_options
+
+        return Section(name, validate_model_options(name, options))
+    bias = options.pop("bias", None) if section == "init" else None
+    resolved = validate_params(_options_fn(section, name), options, key=section)
+    if bias is not None:
+        if isinstance(bias, bool) or not isinstance(bias, (int, float)):
+            raise ConfigError("init.bias", bias, "a number (the value every bias starts at)")
+        resolved["bias"] = float(bias)
+    return Section(name, resolved)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe; build one with :meth:`from_dict` or :func:`load_recipe`.
+
+    >>> r = Recipe.from_dict({"optim": {"name": "sgd", "lr": 0.1}})
+    >>> r.optim.options["lr"], r.model.name
+    (0.1, 'mlp')
+    """
+
+    data: Section
+    model: Section
+    init: Section
+    optim: Section
+    train: TrainConfig
+    name: str = ""
+    note: str = ""
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Recipe:
+        if not isinstance(raw, Mapping):
+            raise ConfigError("recipe", raw, "a table of sections")
+        for key in raw:
+            if key not in SECTIONS + TOP_LEVEL:
+                allowed = ", ".join(SECTIONS + TOP_LEVEL)
+                raise ConfigError(str(key), raw[key], f"a known section; allowed: {allowed}"
+                                  f"{did_you_mean(str(key), SECTIONS + TOP_LEVEL)}")
+        for key in TOP_LEVEL:
+            if not isinstance(raw.get(key, ""), str):
+                raise ConfigError(key, raw[key], "a string")
+        sections = {s: _section(s, raw.get(s, DEFAULTS[s])) for s in SECTIONS if s != "train"}
+        train_raw = raw.get("train", {})
+        if not isinstance(train_raw, Mapping):
+            raise ConfigError("train", train_raw, "a table [train]")
+        train = TrainConfig(**validate_params(TrainConfig, train_raw, key="train"))
+        return cls(**sections, train=train, name=raw.get("name", ""), note=raw.get("note", ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: getattr(self, k) for k in TOP_LEVEL if getattr(self, k)}
+        for s in SECTIONS:
+            value = getattr(self, s)
+            out[s] = value.to_dict() if isinstance(value, Section) else dict(vars(value))
+        return out
+
+    def to_toml(self) -> str:
+        return _toml.dumps(self.to_dict())
+
+    def replace(self, overrides: Sequence[str]) -> Recipe:
+        """A new recipe with ``key.path=value`` overrides applied to this one's dict."""
+        return Recipe.from_dict(apply_overrides(self.to_dict(), overrides))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``"optim.lr=0.1"`` into ``(["optim", "lr"], 0.1)``; the value is read as TOML,
+    and taken as a plain string when it is not valid TOML (``init.name=he_normal``)."""
+    if "=" not in text:
+        raise ConfigError("--set", text, "key.path=value, e.g. optim.lr=0.1")
+    key, _, value = text.partition("=")
+    path = [p.strip() for p in key.strip().split(".")]
+    if not all(path):
+        raise ConfigError("--set", text, "key.path=value, e.g. optim.lr=0.1")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return path, parsed
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with each ``key.path=value`` set. Changing a section's
+    ``name`` drops that section's other options, which belonged to the old name."""
+    out = copy.deepcopy(dict(raw))
+    for text in overrides:
+        path, value = parse_override(text)
+        node = out
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(".".join(path), value, f"a key inside a table; {part} is a value")
+            node = child
+        if path[-1] == "name" and len(path) == 2 and node.get("name") not in (None, value):
+            node.clear()
+        node[path[-1]] = value
+    return out
+
+
+def load_recipe(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Recipe:
+    """Read and validate a recipe file (``None``: the default recipe), then apply overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise TrainwellError(f"recipe file {str(p)!r} does not exist")
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise TrainwellError(f"recipe file {str(p)!r} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise TrainwellError(f"recipe file {str(p)!r} is not UTF-8 text") from None
+    return Recipe.from_dict(apply_overrides(raw, overrides))

@@ -1,0 +1,41 @@
+"""Save and load what a run produced: resolved recipe, history, final weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save
+
+from trainwell._io import atomic_write_bytes, atomic_write_text
+from trainwell.train.history import History
+
+__all__ = ["save_run", "load_history", "save_weights", "load_weights"]
+
+
+def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
+    """Write ``model.state_dict()`` as safetensors, atomically."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return atomic_write_bytes(path, save(tensors))
+
+
+def load_weights(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
+    """Load safetensors weights written by :func:`save_weights` into ``model``."""
+    model.load_state_dict(load_file(str(path)))
+    return model
+
+
+def save_run(out_dir: str | Path, *, recipe_toml: str, history: History,
+             model: torch.nn.Module | None) -> Path:
+    """Write ``recipe.toml``, ``history.json`` and (if given) ``weights.safetensors``."""
+    out = Path(out_dir)
+    atomic_write_text(out / "recipe.toml", recipe_toml)
+    atomic_write_text(out / "history.json", json.dumps(history.to_dict(), indent=1))
+    if model is not None:
+        save_weights(model, out / "weights.safetensors")
+    return out
+
+
+def load_history(path: str | Path) -> History:
+    return History.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

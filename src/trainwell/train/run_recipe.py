@@ -1,0 +1,72 @@
+"""A run is a pure function of (recipe, seed): data → model → init → optimizer → fit."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+
+from trainwell.data import Dataset, load_dataset
+from trainwell.errors import TrainwellError
+from trainwell.init import apply_ as init_apply_
+from trainwell.models import build_model
+from trainwell.optim import build_optimizer
+from trainwell.recipe import Recipe
+from trainwell.train.device import resolve_device, set_threads
+from trainwell.train.events import Callback
+from trainwell.train.history import History
+from trainwell.train.trainer import fit
+
+__all__ = ["RunResult", "run_recipe", "prepare_data", "build_initialized_model"]
+
+
+@dataclass
+class RunResult:
+    """The trained model (``None`` if it could not be built), its history and data."""
+
+    recipe: Recipe
+    history: History
+    model: torch.nn.Module | None
+    dataset: Dataset | None
+
+
+def prepare_data(recipe: Recipe, device: torch.device) -> Dataset:
+    """The recipe's dataset, on ``device``."""
+    return load_dataset(recipe.data.name, **recipe.data.options).to(device)
+
+
+def build_initialized_model(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
+    """Build the recipe's model for ``dataset`` and initialize it; seeds torch first."""
+    torch.manual_seed(recipe.train.seed)
+    model = build_model(recipe.model.name, input_shape=dataset.meta.input_shape,
+                        num_classes=dataset.meta.num_classes, **recipe.model.options)
+    init_apply_(model, recipe.init.name, **recipe.init.options)
+    return model.to(device)
+
+
+def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
+               dataset: Dataset | None = None) -> RunResult:
+    """Train ``recipe`` and return the result; never raises for a run that fails.
+
+    Bad input (:class:`TrainwellError`) is raised, since nothing ran; an exception during
+    training is caught and recorded as status ``failed`` with its traceback.
+    """
+    set_threads(recipe.train.threads)
+    device = resolve_device(recipe.train.device)
+    if dataset is None:
+        dataset = prepare_data(recipe, device)
+    model = build_initialized_model(recipe, dataset, device)
+    optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
+    generator = torch.Generator().manual_seed(recipe.train.seed)
+    try:
+        history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
+                      batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
+                      callbacks=callbacks, generator=generator)
+    except TrainwellError:
+        raise
+    except Exception as exc:  # a run that fails is recorded, never lost
+        history = History(status="failed", error=f"{type(exc).__name__}: {exc}",
+                          extra={"traceback": traceback.format_exc()})
+    return RunResult(recipe=recipe, history=history, model=model, dataset=dataset)

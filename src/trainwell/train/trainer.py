@@ -1,0 +1,142 @@
+"""The training loop: minibatch steps over tensors already on the device.
+
+1. Each epoch draws one permutation and gathers the shuffled training set once, so every
+   minibatch is a contiguous slice (a view: no per-sample work, no copy per step).
+2. Per-step losses and correct counts accumulate on the device; the host reads them once an
+   epoch, so a step never waits for a device sync.
+3. A non-finite loss ends the run with status ``diverged`` and the first bad step.
+4. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+
+from trainwell.data.dataset import Dataset
+from trainwell.train.events import Callback, Dispatcher, StopTraining, TrainState
+from trainwell.train.history import History
+
+__all__ = ["fit", "evaluate"]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *,
+             loss_fn: LossFn = F.cross_entropy, batch_size: int = 4096) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``(x, y)`` in eval mode.
+
+    >>> m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    >>> loss, acc = evaluate(m, torch.zeros(5, 1, 4), torch.zeros(5, dtype=torch.long))
+    """
+    if len(x) == 0:
+        return math.nan, math.nan
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i:i + batch_size])
+        yb = y[i:i + batch_size]
+        loss_sum += loss_fn(logits, yb) * len(yb)
+        correct += (logits.argmax(1) == yb).sum()
+    model.train(was_training)
+    return (loss_sum / len(x)).item(), correct.item() / len(x)
+
+
+def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimizer, *,
+        epochs: int, batch_size: int, loss_fn: LossFn = F.cross_entropy,
+        callbacks: Iterable[Callback] = (), eval_every: int = 1,
+        generator: torch.Generator | None = None) -> History:
+    """Train ``model`` on ``dataset`` and return its :class:`History`.
+
+    ``dataset`` must already be on the model's device. ``eval_every`` evaluates validation and
+    test sets every that many epochs (0: only the final model). ``generator`` drives the
+    shuffling; pass a seeded one for reproducible runs.
+
+    >>> from trainwell.data import load_dataset  # doctest: +SKIP
+    >>> history = fit(model, ds, torch.optim.SGD(model.parameters(), lr=0.1),
+    ...               epochs=5, batch_size=64)  # doctest: +SKIP
+    """
+    history = History()
+    n = len(dataset.x_train)
+    steps_per_epoch = max(1, math.ceil(n / batch_size))
+    state = TrainState(model=model, optimizer=optimizer, dataset=dataset, history=history,
+                       epochs=epochs, steps_per_epoch=steps_per_epoch)
+    dispatch = Dispatcher(callbacks)
+    per_step = any(dispatch.wants(e) for e in ("before_step", "after_backward", "after_step"))
+    device = dataset.x_train.device
+    losses = torch.full((epochs * steps_per_epoch,), math.nan, device=device)
+    started = time.perf_counter()
+    model.train()
+    try:
+        dispatch("before_fit", state)
+        for epoch in range(epochs):
+            state.epoch = epoch
+            dispatch("before_epoch", state)
+            t0 = time.perf_counter()
+            perm = torch.randperm(n, generator=generator, device="cpu").to(device)
+            xs, ys = dataset.x_train[perm], dataset.y_train[perm]
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            first = epoch * steps_per_epoch
+            for i in range(steps_per_epoch):
+                xb, yb = xs[i * batch_size:(i + 1) * batch_size], ys[i * batch_size:(i + 1) * batch_size]
+                if per_step:
+                    state.step, state.xb, state.yb = first + i, xb, yb
+                    dispatch("before_step", state)
+                logits = model(xb)
+                loss = loss_fn(logits, yb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if per_step:
+                    state.logits, state.loss = logits, loss
+                    dispatch("after_backward", state)
+                optimizer.step()
+                losses[first + i] = loss.detach()
+                correct += (logits.detach().argmax(1) == yb).sum()
+                if per_step:
+                    dispatch("after_step", state)
+            state.step = first + steps_per_epoch - 1
+            epoch_losses = losses[first:first + steps_per_epoch].tolist()
+            history.step_loss.extend(v if math.isfinite(v) else None for v in epoch_losses)
+            bad = next((j for j, v in enumerate(epoch_losses) if not math.isfinite(v)), None)
+            if bad is not None:
+                history.diverged_step = first + bad
+                raise StopTraining(f"non-finite loss at step {first + bad}", status="diverged")
+            metrics = {"epoch": epoch + 1,
+                       "train_loss": sum(epoch_losses) / len(epoch_losses),
+                       "train_acc": correct.item() / n,
+                       "lr": float(optimizer.param_groups[0]["lr"])}
+            if eval_every and (epoch + 1) % eval_every == 0:
+                metrics.update(_split_metrics(model, dataset, loss_fn, ("val", "test")))
+            metrics["seconds"] = time.perf_counter() - t0
+            history.add_epoch(**metrics)
+            dispatch("after_epoch", state)
+        history.status = "done"
+    except StopTraining as stop:
+        history.status, history.stop_reason = stop.status, stop.reason
+    except KeyboardInterrupt:
+        history.status, history.stop_reason = "interrupted", "interrupted by the user"
+        history.seconds = time.perf_counter() - started
+        dispatch("after_fit", state)
+        raise
+    if history.status != "diverged":
+        history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
+    history.seconds = time.perf_counter() - started
+    dispatch("after_fit", state)
+    return history
+
+
+def _split_metrics(model: torch.nn.Module, dataset: Dataset, loss_fn: LossFn,
+                   splits: Iterable[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for split in splits:
+        loss, acc = evaluate(model, getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}"),
+                             loss_fn=loss_fn)
+        out[f"{split}_loss"], out[f"{split}_acc"] = loss, acc
+    return out

@@ -1,0 +1,15 @@
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_dir(tmp_path_factory):
+    """Generated datasets go to one folder per test session, never the user's cache."""
+    old = os.environ.get("TRAINWELL_CACHE")
+    os.environ["TRAINWELL_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("TRAINWELL_CACHE", None)
+    else:
+        os.environ["TRAINWELL_CACHE"] = old

@@ -1,0 +1,70 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from trainwell.cli import main
+from trainwell.recipe import load_recipe
+from trainwell.train import load_history, load_weights
+from trainwell.train.run_recipe import build_initialized_model, prepare_data
+
+FAST = ["--set", "data.name=digits", "--set", "model.depth=1", "--set", "model.width=16",
+        "--set", "train.epochs=2", "--set", "train.threads=1"]
+
+
+def test_list_prints_every_family(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("mnist1d", "mnist5k", "mlp", "cnn", "maxout", "lecture_xavier",
+                 "prettytensor_xavier", "nesterov", "adamw"):
+        assert name in out
+
+
+def test_train_writes_recipe_history_and_weights(tmp_path, capsys):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('name = "tiny"\n[init]\nname = "glorot_uniform"\n')
+    out = tmp_path / "out"
+    assert main(["train", str(recipe), *FAST, "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "tiny" in printed and "test" in printed and "status: done" in printed
+    r = load_recipe(out / "recipe.toml")
+    assert r.init.name == "glorot_uniform" and r.train.epochs == 2 and r.data.name == "digits"
+    h = load_history(out / "history.json")
+    assert h.status == "done" and len(h.epochs) == 2
+    ds = prepare_data(r, torch.device("cpu"))
+    model = load_weights(build_initialized_model(r, ds, torch.device("cpu")), out / "weights.safetensors")
+    from trainwell.train import evaluate
+    _, acc = evaluate(model, ds.x_test, ds.y_test)
+    assert acc == pytest.approx(h.final["test_acc"])
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["train", "--set", "optim.lr=-1"], "optim.lr = -1"),
+    (["train", "--set", "init.name=he_norml"], "did you mean 'he_normal'"),
+    (["train", "--set", "train.epochs"], "key.path=value"),
+    (["train", "missing.toml"], "does not exist"),
+    (["train", "--set", "model.name=nomodule_xyz:make"], "nomodule_xyz"),
+    (["frobnicate"], "No such command"),
+])
+def test_bad_input_exits_2_with_one_message_and_writes_nothing(argv, needle, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([*argv, "--out", str(out)] if argv[0] == "train" else argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_diverged_run_exits_1_and_is_still_written(tmp_path):
+    out = tmp_path / "out"
+    code = main(["train", *FAST, "--set", "optim.name=sgd", "--set", "optim.lr=1e7",
+                 "--set", "init.name=uniform", "--out", str(out), "-q"])
+    assert code == 1
+    assert load_history(out / "history.json").status == "diverged"
+
+
+def test_python_dash_m_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "trainwell", "train", "--set", "optim.lr=0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: optim.lr = 0") and "Traceback" not in proc.stderr
