@@ -7,7 +7,7 @@ Each contender runs ``--repeats`` times, interleaved; the best time counts (the 
 shared and noisy). Evaluation happens once, after training, for every contender.
 Goal on 2 CPU cores: (a) >= 0.95x (b) and >= 1.5x (d).
 
-    python benchmarks/bench_trainer.py [--epochs 10] [--batch-size 64] [--repeats 3]
+    python benchmarks/bench_trainer.py [--epochs 20] [--batch-size 64] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def run_lightning(ds, args):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--num-samples", type=int, default=10000)

@@ -2,8 +2,8 @@
 
 1. Each epoch draws one permutation and gathers the shuffled training set once, so every
    minibatch is a contiguous slice (a view: no per-sample work, no copy per step).
-2. Per-step losses and correct counts accumulate on the device; the host reads them once an
-   epoch, so a step never waits for a device sync.
+2. Per-step losses and logits are kept (detached, on the device) and read once an epoch, in
+   one batched computation, so a step never waits for a device sync or pays for bookkeeping.
 3. A non-finite loss ends the run with status ``diverged`` and the first bad step.
 4. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
 """
@@ -71,7 +71,6 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     dispatch = Dispatcher(callbacks)
     per_step = any(dispatch.wants(e) for e in ("before_step", "after_backward", "after_step"))
     device = dataset.x_train.device
-    losses = torch.full((epochs * steps_per_epoch,), math.nan, device=device)
     started = time.perf_counter()
     model.train()
     try:
@@ -82,7 +81,8 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=generator, device="cpu").to(device)
             xs, ys = dataset.x_train[perm], dataset.y_train[perm]
-            correct = torch.zeros((), device=device, dtype=torch.long)
+            step_losses: list[torch.Tensor] = []
+            step_logits: list[torch.Tensor] = []
             first = epoch * steps_per_epoch
             for i in range(steps_per_epoch):
                 xb, yb = xs[i * batch_size:(i + 1) * batch_size], ys[i * batch_size:(i + 1) * batch_size]
@@ -97,12 +97,14 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                     state.logits, state.loss = logits, loss
                     dispatch("after_backward", state)
                 optimizer.step()
-                losses[first + i] = loss.detach()
-                correct += (logits.detach().argmax(1) == yb).sum()
+                step_losses.append(loss.detach())
+                step_logits.append(logits.detach())
                 if per_step:
                     dispatch("after_step", state)
             state.step = first + steps_per_epoch - 1
-            epoch_losses = losses[first:first + steps_per_epoch].tolist()
+            epoch_losses = torch.stack(step_losses).tolist()
+            correct = int((torch.cat(step_logits).argmax(1) == ys).sum())
+            del step_logits
             history.step_loss.extend(v if math.isfinite(v) else None for v in epoch_losses)
             bad = next((j for j, v in enumerate(epoch_losses) if not math.isfinite(v)), None)
             if bad is not None:
@@ -110,7 +112,7 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                 raise StopTraining(f"non-finite loss at step {first + bad}", status="diverged")
             metrics = {"epoch": epoch + 1,
                        "train_loss": sum(epoch_losses) / len(epoch_losses),
-                       "train_acc": correct.item() / n,
+                       "train_acc": correct / n,
                        "lr": float(optimizer.param_groups[0]["lr"])}
             if eval_every and (epoch + 1) % eval_every == 0:
                 metrics.update(_split_metrics(model, dataset, loss_fn, ("val", "test")))
