@@ -8,6 +8,7 @@ turns that signature into a strict validator, so the recipe and the library cann
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -17,7 +18,7 @@ import pydantic
 
 from trainwell.errors import ConfigError, did_you_mean
 
-__all__ = ["validate_params", "option_names"]
+__all__ = ["validate_params", "option_names", "takes_list"]
 
 _SKIP = frozenset({"generator"})
 
@@ -73,3 +74,23 @@ def _plain(msg: str) -> str:
         if msg.startswith(prefix):
             return msg[len(prefix):]
     return msg
+
+
+def takes_list(fn: Callable[..., Any], option: str) -> bool:
+    """True when ``fn``'s option ``option`` is itself a list (``channels = [32, 64]``).
+
+    A sweep uses this to tell a list that is a value from a list of values to try.
+    """
+    field = _validator(fn).model_fields.get(option)
+    if field is None:
+        return False
+    return _is_list_type(field.annotation)
+
+
+def _is_list_type(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _is_list_type(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list_type(a) for a in typing.get_args(tp) if a is not type(None))
+    return tp in (list, tuple) or origin in (list, tuple)

@@ -23,7 +23,8 @@ class History:
     """The record of one run.
 
     ``step_loss[i]`` is the minibatch loss of optimizer step ``i`` (``None`` where it was not
-    finite); ``epochs`` one dict per epoch (``epoch``, ``train_loss``, ``train_acc`` as running
+    finite); ``epochs`` one dict per epoch (``epoch``, ``step``: optimizer steps taken so far,
+    ``train_loss``, ``train_acc`` as running
     means over the epoch's minibatches, ``val_*``/``test_*`` in eval mode where evaluated,
     ``lr``, ``seconds``); ``final`` the metrics of the final model on every split in eval mode.
     """

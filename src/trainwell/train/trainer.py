@@ -110,7 +110,7 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
             if bad is not None:
                 history.diverged_step = first + bad
                 raise StopTraining(f"non-finite loss at step {first + bad}", status="diverged")
-            metrics = {"epoch": epoch + 1,
+            metrics = {"epoch": epoch + 1, "step": first + steps_per_epoch,
                        "train_loss": sum(epoch_losses) / len(epoch_losses),
                        "train_acc": correct / n,
                        "lr": float(optimizer.param_groups[0]["lr"])}

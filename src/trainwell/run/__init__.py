@@ -1,0 +1,1 @@
+"""Running sweeps: grid points as worker processes, results in a SQLite store."""

@@ -1,0 +1,238 @@
+"""The results store: one SQLite database per experiment folder, safe for many writers.
+
+Tables::
+
+    experiments(name, created, axes, fixed, note)         axes: the varying recipe keys;
+                                                            fixed: the recipe part they share
+    runs(id, experiment, label, point, seed, recipe, status, error, attempts,
+         started, finished, seconds, progress, final, diverged_step, stop_reason)
+    metrics(run, step, name, value)                       per-step "loss"; per-epoch
+                                                            train/val/test loss and acc, lr
+
+WAL mode, a busy timeout and one short transaction per write let several worker
+processes record runs at once without losing a row. A run is written whole (status,
+metrics) in one transaction, so a process killed mid-run leaves it ``running`` — and a
+rerun picks it up again — never half-recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainwell.train.history import History
+
+__all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME"]
+
+DB_NAME = "results.db"
+FINISHED = ("done", "diverged", "failed")
+BUSY_TIMEOUT_S = 60.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (
+    name TEXT PRIMARY KEY, created REAL NOT NULL, axes TEXT NOT NULL, fixed TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, experiment TEXT NOT NULL, label TEXT NOT NULL, point TEXT NOT NULL,
+    seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+    error TEXT, attempts INTEGER NOT NULL DEFAULT 0, started REAL, finished REAL,
+    seconds REAL, progress TEXT, final TEXT, diverged_step INTEGER, stop_reason TEXT);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
+CREATE TABLE IF NOT EXISTS metrics (
+    run TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
+    PRIMARY KEY (run, name, step)) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run to do: its id, experiment, label, axis values (``point``), seed, resolved recipe."""
+
+    id: str
+    experiment: str
+    label: str
+    point: dict[str, Any]
+    seed: int
+    recipe: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as stored."""
+
+    id: str
+    experiment: str
+    label: str
+    point: dict[str, Any]
+    seed: int
+    recipe: dict[str, Any]
+    status: str
+    error: str | None
+    attempts: int
+    started: float | None
+    finished: float | None
+    seconds: float | None
+    progress: dict[str, Any] | None
+    final: dict[str, Any]
+    diverged_step: int | None
+    stop_reason: str | None
+
+    @classmethod
+    def _from_sql(cls, row: sqlite3.Row) -> RunRow:
+        d = dict(row)
+        for key in ("point", "recipe", "progress", "final"):
+            d[key] = json.loads(d[key]) if d[key] is not None else None
+        d["final"] = d["final"] or {}
+        return cls(**d)
+
+
+class Store:
+    """Open (creating if needed) the results database at ``path``.
+
+    One ``Store`` per process; each method is one short transaction.
+
+    >>> store = Store("runs/demo/results.db")  # doctest: +SKIP
+    >>> [r.status for r in store.runs("demo")]  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        with self._tx() as c:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                c.execute(statement)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # experiments -------------------------------------------------------------------------
+    def put_experiment(self, name: str, *, axes: Sequence[str], fixed: dict[str, Any],
+                       note: str = "") -> None:
+        """Create or update an experiment's description (its axes and fixed recipe part)."""
+        with self._tx() as c:
+            c.execute("INSERT INTO experiments (name, created, axes, fixed, note) VALUES (?,?,?,?,?) "
+                      "ON CONFLICT(name) DO UPDATE SET axes=excluded.axes, fixed=excluded.fixed, "
+                      "note=excluded.note",
+                      (name, time.time(), json.dumps(list(axes)), json.dumps(fixed), note))
+
+    def experiment(self, name: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT * FROM experiments WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        d = dict(row)
+        d["axes"], d["fixed"] = json.loads(d["axes"]), json.loads(d["fixed"])
+        return d
+
+    def experiments(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT name FROM experiments ORDER BY created")]
+
+    # runs --------------------------------------------------------------------------------
+    def add_runs(self, specs: Iterable[RunSpec]) -> int:
+        """Register runs as ``pending``; runs already known keep their state. Returns new count."""
+        rows = [(s.id, s.experiment, s.label, json.dumps(s.point), s.seed, json.dumps(s.recipe))
+                for s in specs]
+        with self._tx() as c:
+            before = c.total_changes
+            c.executemany("INSERT OR IGNORE INTO runs (id, experiment, label, point, seed, recipe) "
+                          "VALUES (?,?,?,?,?,?)", rows)
+            return c.total_changes - before
+
+    def claim(self, run_id: str) -> bool:
+        """Mark a run ``running`` (one more attempt) unless it has already finished."""
+        marks = ",".join("?" * len(FINISHED))
+        with self._tx() as c:
+            cur = c.execute(f"UPDATE runs SET status='running', attempts=attempts+1, started=?, "
+                            f"progress=NULL WHERE id=? AND status NOT IN ({marks})",
+                            (time.time(), run_id, *FINISHED))
+            return cur.rowcount == 1
+
+    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE runs SET progress=? WHERE id=?", (json.dumps(progress), run_id))
+
+    def set_status(self, run_id: str, status: str, *, error: str | None = None) -> None:
+        """Record a status without metrics (``interrupted``, or ``failed`` before training)."""
+        with self._tx() as c:
+            c.execute("UPDATE runs SET status=?, error=?, finished=? WHERE id=?",
+                      (status, error, time.time(), run_id))
+
+    def finish(self, run_id: str, history: History) -> None:
+        """Record a run's outcome and all its metrics in one transaction."""
+        rows = _metric_rows(run_id, history)
+        with self._tx() as c:
+            c.execute("DELETE FROM metrics WHERE run=?", (run_id,))
+            c.executemany("INSERT INTO metrics (run, step, name, value) VALUES (?,?,?,?)", rows)
+            c.execute("UPDATE runs SET status=?, error=?, finished=?, seconds=?, final=?, "
+                      "diverged_step=?, stop_reason=?, progress=NULL WHERE id=?",
+                      (history.status, history.error, time.time(), history.seconds,
+                       json.dumps(history.final), history.diverged_step, history.stop_reason,
+                       run_id))
+
+    def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
+             ids: Sequence[str] | None = None) -> list[RunRow]:
+        """Stored runs, in the order they were registered."""
+        sql, args = "SELECT * FROM runs WHERE 1=1", []
+        if experiment is not None:
+            sql += " AND experiment=?"
+            args.append(experiment)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            sql += f" AND status IN ({','.join('?' * len(wanted))})"
+            args += wanted
+        if ids is not None:
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            args += list(ids)
+        return [RunRow._from_sql(r) for r in self._conn.execute(sql + " ORDER BY rowid", args)]
+
+    def metrics(self, run_ids: Sequence[str] | None = None,
+                names: Sequence[str] | None = None) -> list[tuple[str, int, str, float | None]]:
+        """``(run, step, name, value)`` rows, ordered by run, name and step."""
+        sql, args = "SELECT run, step, name, value FROM metrics WHERE 1=1", []
+        if run_ids is not None:
+            sql += f" AND run IN ({','.join('?' * len(run_ids))})"
+            args += list(run_ids)
+        if names is not None:
+            sql += f" AND name IN ({','.join('?' * len(names))})"
+            args += list(names)
+        return [tuple(r) for r in self._conn.execute(sql + " ORDER BY run, name, step", args)]
+
+
+def _finite(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+
+def _metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
+    rows = [(run_id, step, "loss", _finite(v)) for step, v in enumerate(history.step_loss)]
+    for epoch in history.epochs:
+        step = epoch.get("step", epoch.get("epoch", 0))
+        rows += [(run_id, step, name, _finite(v)) for name, v in epoch.items()
+                 if name not in ("epoch", "step") and (v is None or isinstance(v, (int, float)))]
+    return rows
