@@ -17,7 +17,12 @@ setup: $(BIN)/python
 	$(PIP) install -e '.[test,pandas]'
 
 demo: setup
-	$(BIN)/trainwell train
+	$(BIN)/trainwell compare
+
+# The README's table and curves: the main job, then its figures into docs/.
+docs: setup
+	$(BIN)/trainwell compare --quiet
+	$(BIN)/trainwell report runs/init --figures docs
 
 test: setup
 	$(BIN)/python -m pytest -q

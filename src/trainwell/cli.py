@@ -51,6 +51,92 @@ def train(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML fil
     return 0 if result.history.status == "done" else 1
 
 
+AxisOpt = Annotated[Optional[str], typer.Option(metavar="A,B,...")]  # noqa: UP007
+
+FLAG_AXES = {"init": "init.name", "activation": "model.activation", "optim": "optim.name",
+             "model": "model.name", "data": "data.name", "lr": "optim.lr"}
+
+
+def _axis_values(text: str) -> list:
+    from trainwell.recipe import parse_override
+
+    return [parse_override(f"v={v.strip()}")[1] for v in text.split(",") if v.strip()]
+
+
+def _load_sweep(source: str | None, name: str | None):
+    from trainwell.experiments import EXPERIMENTS, experiment_path
+    from trainwell.sweep import load_sweep
+
+    if source is None:
+        return load_sweep(experiment_path("init"), default_experiment=name)
+    if Path(source).is_file() or source not in EXPERIMENTS:
+        return load_sweep(source, default_experiment=name)
+    return load_sweep(experiment_path(source), default_experiment=name)
+
+
+@app.command()
+def compare(sweep: Annotated[Optional[str], typer.Argument(help="Sweep TOML file or built-in experiment name (default: init).")] = None,  # noqa: UP007
+            init: AxisOpt = None, activation: AxisOpt = None, optim: AxisOpt = None,
+            model: AxisOpt = None, data: AxisOpt = None, lr: AxisOpt = None,
+            axis: Annotated[Optional[list[str]], typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,  # noqa: UP007
+            seeds: Annotated[Optional[int], typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,  # noqa: UP007
+            set_: SetOpt = None,
+            workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")] = None,  # noqa: UP007
+            root: Annotated[Path, typer.Option(help="Folder that holds experiment folders.")] = Path("runs"),
+            name: Annotated[Optional[str], typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,  # noqa: UP007
+            quiet: QuietOpt = False) -> int:
+    """Run a grid of recipes side by side; write DIR/report.html and print the table."""
+    from trainwell.errors import ConfigError
+    from trainwell.report.html import open_results, write_report
+    from trainwell.report.terminal import print_results
+    from trainwell.run.local import run_sweep
+
+    s = _load_sweep(sweep, name)
+    if set_:
+        s = s.with_overrides(set_)
+    flags = {"init": init, "activation": activation, "optim": optim, "model": model,
+             "data": data, "lr": lr}
+    for flag, text in flags.items():
+        if text is not None:
+            s = s.with_axis(FLAG_AXES[flag], _axis_values(text))
+    for item in axis or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--axis", item, "key.path=v1,v2,...")
+        s = s.with_axis(key.strip(), _axis_values(text))
+    if seeds is not None:
+        s = s.with_seeds(seeds)
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers", workers, "a whole number >= 1")
+    console = _console()
+    outcome = run_sweep(s, root=root, workers=workers, quiet=quiet)
+    report = write_report(outcome.folder, experiment=outcome.experiment)
+    with open_results(outcome.folder) as store:
+        print_results(console, store, outcome.experiment)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.statuses.items()))
+    console.print(f"{outcome.total} runs ({counts}; {outcome.skipped} already finished, "
+                  f"{outcome.ran} run now). Report: {report}", markup=False)
+    return 130 if outcome.interrupted else 0
+
+
+@app.command()
+def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holding results.db.")],
+           experiment: Annotated[Optional[str], typer.Option(help="Experiment name (default: the folder's).")] = None,  # noqa: UP007
+           figures: Annotated[Optional[Path], typer.Option(help="Also write the plots (PNG) and the table (markdown) into this folder.")] = None) -> int:  # noqa: UP007
+    """Write FOLDER/report.html from the results store and print the table."""
+    from trainwell.report.html import export_figures, open_results, write_report
+    from trainwell.report.terminal import print_results
+
+    path = write_report(folder, experiment=experiment)
+    if figures is not None:
+        for written in export_figures(folder, figures, experiment=experiment):
+            _console().print(f"wrote {written}", markup=False)
+    with open_results(folder) as store:
+        print_results(_console(), store, experiment)
+    _console().print(f"Report: {path}", markup=False)
+    return 0
+
+
 @app.command(name="list")
 def list_() -> int:
     """List datasets, models, activations, initializers and optimizers."""

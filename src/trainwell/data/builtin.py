@@ -8,11 +8,11 @@ Each loader returns a :class:`~trainwell.data.dataset.Dataset` through
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import importlib.metadata
 import json
-import os
 import random
-import tempfile
 import warnings
 import zipfile
 from functools import lru_cache
@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import numpy as np
 import pydantic
 
+from trainwell._io import atomic_write_bytes
 from trainwell.data.dataset import Dataset
 from trainwell.data.prepare import (
     LabelsFraction, Normalize, SplitSeed, ValFraction, prepare_dataset, stratified_split,
@@ -155,12 +156,9 @@ def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def _mnist1d_arrays(options: dict[str, Any], cache_dir: Path) -> dict[str, np.ndarray]:
     """Generated MNIST-1D arrays, read from the cache when the same arguments made them before."""
-    from mnist1d.data import get_dataset_args
-
-    args = get_dataset_args(as_dict=True)
-    args.pop("url", None)
-    args.update(options)
-    key = json.dumps({"mnist1d": importlib.metadata.version("mnist1d"), **args}, sort_keys=True)
+    # mnist1d's default arguments are fixed by its version, so the version and our options
+    # name the data; mnist1d itself (slow to import) is loaded only to generate.
+    key = json.dumps({"mnist1d": importlib.metadata.version("mnist1d"), **options}, sort_keys=True)
     path = cache_dir / f"mnist1d-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     names = ("x", "y", "x_test", "y_test")
     if path.is_file():
@@ -169,6 +167,11 @@ def _mnist1d_arrays(options: dict[str, Any], cache_dir: Path) -> dict[str, np.nd
                 return {k: npz[k] for k in names}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             pass  # unreadable cache entry: regenerate and overwrite it
+    from mnist1d.data import get_dataset_args
+
+    args = get_dataset_args(as_dict=True)
+    args.pop("url", None)
+    args.update(options)
     raw = _generate_mnist1d(args)
     arrays = {k: np.asarray(raw[k]) for k in names}
     try:
@@ -192,15 +195,7 @@ def _generate_mnist1d(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write to a temporary file in the same folder, fsync, then ``os.replace`` onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the arrays as one .npz file, atomically."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())

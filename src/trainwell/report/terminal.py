@@ -6,11 +6,14 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
+    from trainwell.report.table import Cell
+    from trainwell.run.store import Store
     from trainwell.train.run_recipe import RunResult
 
-__all__ = ["print_run", "print_catalogue", "fmt"]
+__all__ = ["print_run", "print_catalogue", "print_results", "fmt"]
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -53,3 +56,63 @@ def print_catalogue(console: Console) -> None:
         for name, desc in table_src.items():
             table.add_row(name, str(desc))
         console.print(table)
+
+
+_CELL_STYLE = {"n/c": "magenta", "failed": "red", "pending": "dim"}
+
+
+def _cell_text(cell: Cell | None, *, with_train: bool) -> Text:
+    if cell is None:
+        return Text("not run", style="dim")
+    main = cell.text("test")
+    style = "bold green" if cell.best else _CELL_STYLE.get(main, "")
+    text = Text(main, style=style)
+    if with_train and main not in _CELL_STYLE:
+        text.append(f"\ntrain {cell.text('train')}", style="dim")
+    if cell.note:
+        text.append(f"\n({cell.note})", style="dim")
+    return text
+
+
+def print_results(console: Console, store: Store, experiment: str | None = None, *,
+                  num_classes: int = 10) -> None:
+    """An experiment's results table, as in its HTML report: final test accuracy (%) mean ±
+    std over seeds; the first axis as rows and the second as columns when there are two
+    axes, one row per grid point otherwise; the best converged recipe in bold green.
+
+    ``experiment`` defaults to the store's most recent one; ``num_classes`` sets chance level
+    for the n/c rule (:data:`trainwell.report.table.DEFAULT_NUM_CLASSES`).
+    """
+    from trainwell.report.table import chance_threshold, pick_experiment, results_grid
+
+    name = pick_experiment(store, experiment)
+    axes = (store.experiment(name) or {}).get("axes", [])
+    grid = results_grid(store.runs(name), axes, num_classes=num_classes)
+    table = Table(title=Text(f"{name}: test accuracy (%), mean ± std over seeds"),
+                  caption=Text(f"n/c: diverged, or final train accuracy below "
+                               f"{100 * chance_threshold(num_classes):.1f} %"))
+    if grid.layout == "grid":
+        table.add_column(Text(f"{axes[0]} \\ {axes[1]}"), style="bold")
+        for col in grid.cols:
+            table.add_column(Text(col), justify="center")
+        for row in grid.rows:
+            table.add_row(Text(row), *(_cell_text(grid.at(row, col), with_train=True)
+                                       for col in grid.cols))
+    else:
+        for key in axes or ["recipe"]:
+            table.add_column(Text(key))
+        for col in ("test acc (%)", "train acc (%)", "seeds"):
+            table.add_column(col, justify="right")
+        table.add_column("notes", style="dim")
+        for cell in grid.cells:
+            values = [Text(v) for v in cell.values] or [Text(cell.label)]
+            train = cell.text("train") if cell.text("test") not in _CELL_STYLE else ""
+            table.add_row(*values, _cell_text(cell, with_train=False), Text(train),
+                          str(cell.n), Text(cell.note))
+    console.print(table)
+    best = grid.best
+    if best is None:
+        console.print("best: none yet (no recipe converged on every seed)")
+    else:
+        console.print(Text(f"best: {best.label} — test acc {best.text('test')} % "
+                           f"(train {best.text('train')} %)", style="bold"))

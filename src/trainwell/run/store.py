@@ -2,8 +2,9 @@
 
 Tables::
 
-    experiments(name, created, axes, fixed, note)         axes: the varying recipe keys;
-                                                            fixed: the recipe part they share
+    experiments(name, created, axes, fixed, note, grid)   axes: the varying recipe keys;
+                                                            fixed: the recipe part they share;
+                                                            grid: ids of the current grid's runs
     runs(id, experiment, label, point, seed, recipe, status, error, attempts,
          started, finished, seconds, progress, final, diverged_step, stop_reason)
     metrics(run, step, name, value)                       per-step "loss"; per-epoch
@@ -38,7 +39,7 @@ BUSY_TIMEOUT_S = 60.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
     name TEXT PRIMARY KEY, created REAL NOT NULL, axes TEXT NOT NULL, fixed TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '');
+    note TEXT NOT NULL DEFAULT '', grid TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, experiment TEXT NOT NULL, label TEXT NOT NULL, point TEXT NOT NULL,
     seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
@@ -135,20 +136,22 @@ class Store:
 
     # experiments -------------------------------------------------------------------------
     def put_experiment(self, name: str, *, axes: Sequence[str], fixed: dict[str, Any],
-                       note: str = "") -> None:
-        """Create or update an experiment's description (its axes and fixed recipe part)."""
+                       note: str = "", grid: Sequence[str] | None = None) -> None:
+        """Create or update an experiment's description: its axes, fixed recipe part and the
+        ids of the runs in its current grid (``None``: every run registered under it)."""
         with self._tx() as c:
-            c.execute("INSERT INTO experiments (name, created, axes, fixed, note) VALUES (?,?,?,?,?) "
-                      "ON CONFLICT(name) DO UPDATE SET axes=excluded.axes, fixed=excluded.fixed, "
-                      "note=excluded.note",
-                      (name, time.time(), json.dumps(list(axes)), json.dumps(fixed), note))
+            c.execute("INSERT INTO experiments (name, created, axes, fixed, note, grid) "
+                      "VALUES (?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET axes=excluded.axes, "
+                      "fixed=excluded.fixed, note=excluded.note, grid=excluded.grid",
+                      (name, time.time(), json.dumps(list(axes)), json.dumps(fixed), note,
+                       json.dumps(list(grid) if grid is not None else None)))
 
     def experiment(self, name: str) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT * FROM experiments WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
         d = dict(row)
-        d["axes"], d["fixed"] = json.loads(d["axes"]), json.loads(d["fixed"])
+        d["axes"], d["fixed"], d["grid"] = (json.loads(d[k]) for k in ("axes", "fixed", "grid"))
         return d
 
     def experiments(self) -> list[str]:
@@ -192,13 +195,23 @@ class Store:
             c.executemany("INSERT INTO metrics (run, step, name, value) VALUES (?,?,?,?)", rows)
             c.execute("UPDATE runs SET status=?, error=?, finished=?, seconds=?, final=?, "
                       "diverged_step=?, stop_reason=?, progress=NULL WHERE id=?",
-                      (history.status, history.error, time.time(), history.seconds,
+                      (history.status, history.extra.get("traceback") or history.error,
+                       time.time(), history.seconds,
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
                        run_id))
 
     def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
-             ids: Sequence[str] | None = None) -> list[RunRow]:
-        """Stored runs, in the order they were registered."""
+             ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:
+        """Stored runs, in the order they were registered.
+
+        With ``experiment``, only the runs of its current grid, unless ``all_runs`` (runs of
+        earlier, different grids stay stored under the experiment).
+        """
+        if experiment is not None and ids is None and not all_runs:
+            exp = self.experiment(experiment)
+            ids = exp["grid"] if exp is not None else None
+        if ids is not None and not ids:
+            return []
         sql, args = "SELECT * FROM runs WHERE 1=1", []
         if experiment is not None:
             sql += " AND experiment=?"

@@ -1,0 +1,21 @@
+"""Built-in experiments: sweep files that ship with trainwell, by name."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["EXPERIMENTS", "experiment_path"]
+
+EXPERIMENTS = {
+    "init": "a deep MLP on mnist1d: init {zeros, uniform(-1,1), lecture_xavier, he_normal} "
+            "x activation {sigmoid, relu}",
+}
+
+
+def experiment_path(name: str) -> Path:
+    """The sweep file of built-in experiment ``name``."""
+    from trainwell.names import get
+
+    get(EXPERIMENTS, name, key="experiment")
+    return Path(str(resources.files(__package__) / f"{name}.toml"))

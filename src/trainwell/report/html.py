@@ -1,0 +1,244 @@
+"""The comparison report: one self-contained HTML page per experiment folder.
+
+``write_report(folder)`` reads ``folder/results.db`` and writes ``folder/report.html``: what
+was compared (the shared recipe and the axes), the training-loss and validation-accuracy
+curves (PNG, embedded as ``data:`` URIs), the results table with the best recipe highlighted,
+and every run with its status, time and error. The page loads nothing from elsewhere and
+opens offline. Every piece of user text is HTML-escaped by the template (jinja2, autoescape).
+
+>>> path = write_report("runs/init-vs-activation")  # doctest: +SKIP
+>>> path.name  # doctest: +SKIP
+'report.html'
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from trainwell import _toml
+from trainwell._io import atomic_write_bytes, atomic_write_text
+from trainwell.errors import TrainwellError
+from trainwell.report import plots
+from trainwell.report.table import (
+    CHANCE_MARGIN,
+    DEFAULT_NUM_CLASSES,
+    ResultsGrid,
+    axis_values,
+    chance_threshold,
+    format_stat,
+    markdown_table,
+    pick_experiment,
+    results_grid,
+    run_outcome,
+)
+from trainwell.run.store import DB_NAME, RunRow, Store
+
+__all__ = ["write_report", "render_report", "export_figures", "open_results", "pick_experiment",
+           "REPORT_NAME"]
+
+REPORT_NAME = "report.html"
+STATUS_ORDER = ("done", "diverged", "failed", "interrupted", "running", "pending")
+
+
+def open_results(folder: str | Path) -> Store:
+    """The store of an experiment folder; :class:`TrainwellError` if it has no results."""
+    folder = Path(folder)
+    if not (folder / DB_NAME).is_file():
+        raise TrainwellError(f"no results in {str(folder)!r}: {DB_NAME} not found there "
+                             f"(run `trainwell compare` with this folder first)")
+    return Store(folder / DB_NAME)
+
+
+def write_report(folder: str | Path, *, experiment: str | None = None,
+                 num_classes: int = DEFAULT_NUM_CLASSES) -> Path:
+    """Write ``folder/report.html`` (atomically) for ``experiment`` and return its path.
+
+    ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.table`).
+    """
+    folder = Path(folder)
+    with open_results(folder) as store:
+        text = render_report(store, pick_experiment(store, experiment), num_classes=num_classes)
+    return atomic_write_text(folder / REPORT_NAME, text)
+
+
+def render_report(store: Store, experiment: str, *,
+                  num_classes: int = DEFAULT_NUM_CLASSES) -> str:
+    """The report page of one experiment in ``store``, as a string."""
+    exp = store.experiment(experiment)
+    if exp is None:
+        raise TrainwellError(f"experiment {experiment!r} is not in {str(store.path)!r}")
+    runs = store.runs(experiment)
+    grid = results_grid(runs, exp["axes"], num_classes=num_classes)
+    colors = plots.label_colors([c.label for c in grid.cells])
+    loss_png, acc_png = _figures(store, runs, colors, num_classes)
+    counts = Counter(r.status for r in runs)
+    best = grid.best
+    context = {
+        "name": experiment,
+        "note": exp.get("note") or "",
+        "created": _when(exp.get("created")),
+        "generated": _when(datetime.datetime.now().timestamp()),
+        "n_runs": len(runs),
+        "status_counts": [(s, counts[s]) for s in STATUS_ORDER if counts[s]]
+                         + [(s, n) for s, n in counts.items() if s not in STATUS_ORDER],
+        "axes": list(axis_values(runs, exp["axes"]).items()),
+        "fixed": _fixed_text(exp["fixed"]),
+        "grid": grid,
+        "table": _table(grid, colors),
+        "best": best and {"label": best.label, "color": colors[best.label],
+                          "test": format_stat(best.test), "train": format_stat(best.train)},
+        "loss_png": loss_png and plots.data_uri(loss_png),
+        "acc_png": acc_png and plots.data_uri(acc_png),
+        "smooth_fraction": f"{100 * plots.SMOOTH_FRACTION:g}%",
+        "chance": f"{100 * chance_threshold(num_classes):.1f}",
+        "num_classes": num_classes,
+        "margin": f"{100 * CHANCE_MARGIN:g}",
+        "runs": [_run_view(r, colors, num_classes) for r in runs],
+    }
+    return _template().render(**context)
+
+
+def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str | None = None,
+                   num_classes: int = DEFAULT_NUM_CLASSES) -> list[Path]:
+    """Write the report's plots (``<experiment>-loss.png``, ``<experiment>-val-acc.png``) and
+    its results table (``<experiment>-table.md``) into ``out_dir``, for documents."""
+    out = Path(out_dir)
+    with open_results(folder) as store:
+        name = pick_experiment(store, experiment)
+        exp = store.experiment(name)
+        runs = store.runs(name)
+        grid = results_grid(runs, exp["axes"], num_classes=num_classes)
+        colors = plots.label_colors([c.label for c in grid.cells])
+        loss_png, acc_png = _figures(store, runs, colors, num_classes)
+    written = [atomic_write_text(out / f"{name}-table.md", markdown_table(grid))]
+    for suffix, png in (("loss", loss_png), ("val-acc", acc_png)):
+        if png is not None:
+            written.append(atomic_write_bytes(out / f"{name}-{suffix}.png", png))
+    return written
+
+
+def _figures(store: Store, runs: list[RunRow], colors: dict[str, str],
+             num_classes: int) -> tuple[bytes | None, bytes | None]:
+    loss_png = plots.loss_figure(_loss_curves(store, runs), colors=colors)
+    acc_png = plots.val_acc_figure(_val_acc_curves(store, runs), colors=colors,
+                                   chance=1.0 / num_classes)
+    return loss_png, acc_png
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("trainwell.report", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html.j2")
+
+
+def _loss_curves(store: Store, runs: list[RunRow]) -> dict[str, list[plots.Curve]]:
+    shown = [r for r in runs if r.status in ("done", "diverged")]
+    series = _series(store, [r.id for r in shown], ["loss"])
+    out: dict[str, list[plots.Curve]] = {}
+    for r in shown:
+        steps, values = series.get((r.id, "loss"), ([], []))
+        diverged_at = None
+        if r.status == "diverged":
+            diverged_at = r.diverged_step if r.diverged_step is not None else max(steps,
+                                                                                  default=None)
+        out.setdefault(r.label, []).append(plots.Curve(steps, values, diverged_at))
+    return out
+
+
+def _val_acc_curves(store: Store, runs: list[RunRow]) -> dict[str, list[plots.Curve]]:
+    """Validation accuracy by epoch number (1, 2, ...), counted from the per-epoch rows."""
+    shown = [r for r in runs if r.status in ("done", "diverged")]
+    series = _series(store, [r.id for r in shown], ["train_loss", "val_acc"])
+    out: dict[str, list[plots.Curve]] = {}
+    for r in shown:
+        epoch_steps, _ = series.get((r.id, "train_loss"), ([], []))
+        epoch_of = {step: i + 1 for i, step in enumerate(epoch_steps)}
+        steps, values = series.get((r.id, "val_acc"), ([], []))
+        pairs = [(epoch_of[s], v) for s, v in zip(steps, values) if s in epoch_of]
+        out.setdefault(r.label, []).append(
+            plots.Curve([e for e, _ in pairs], [v for _, v in pairs]))
+    return out
+
+
+def _series(store: Store, ids: list[str], names: list[str]
+            ) -> dict[tuple[str, str], tuple[list[int], list[float | None]]]:
+    out: dict[tuple[str, str], tuple[list[int], list[float | None]]] = {}
+    if ids:
+        for run, step, name, value in store.metrics(ids, names):
+            steps, values = out.setdefault((run, name), ([], []))
+            steps.append(step)
+            values.append(value)
+    return out
+
+
+def _table(grid: ResultsGrid, colors: dict[str, str]) -> dict[str, Any]:
+    def view(cell):
+        return cell and {"test": cell.text("test"), "train": cell.text("train"),
+                         "note": cell.note, "best": cell.best, "label": cell.label,
+                         "color": colors[cell.label], "point": cell.values, "n": cell.n,
+                         "kind": _kind(cell.text("test"))}
+
+    if grid.layout == "grid":
+        return {"rows": [(row, [view(grid.at(row, col)) for col in grid.cols])
+                         for row in grid.rows], "cols": grid.cols}
+    return {"cells": [view(c) for c in grid.cells]}
+
+
+def _kind(text: str) -> str:
+    return {"n/c": "nc", "failed": "failed", "pending": "pending"}.get(text, "value")
+
+
+def _run_view(r: RunRow, colors: dict[str, str], num_classes: int) -> dict[str, Any]:
+    error = (r.error or "").strip()
+    last = next((line for line in reversed(error.splitlines()) if line.strip()), "")
+    ended = ""
+    if r.status == "diverged":
+        ended = f"diverged at step {r.diverged_step}" if r.diverged_step is not None else "diverged"
+    elif r.stop_reason:
+        ended = r.stop_reason
+    return {
+        "id": r.id, "label": r.label, "color": colors.get(r.label, "#888888"), "seed": r.seed,
+        "status": r.status, "at_chance": r.status == "done" and run_outcome(
+            r, num_classes=num_classes) == "n/c",
+        "attempts": r.attempts, "time": _duration(r.seconds),
+        "test": _percent(r.final.get("test_acc")), "train": _percent(r.final.get("train_acc")),
+        "ended": ended, "name": str(r.recipe.get("name") or ""),
+        "note": str(r.recipe.get("note") or ""),
+        "error": error, "error_line": last if len(last) <= 120 else last[:117] + "...",
+    }
+
+
+def _fixed_text(fixed: dict[str, Any]) -> str:
+    fixed = {k: v for k, v in fixed.items() if v not in ({}, None, "")}
+    try:
+        return _toml.dumps(fixed)
+    except TypeError:
+        return json.dumps(fixed, indent=2, default=str)
+
+
+def _percent(value: Any) -> str:
+    return "-" if not isinstance(value, (int, float)) else f"{100 * value:.1f}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")

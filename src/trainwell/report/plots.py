@@ -1,0 +1,214 @@
+"""The report's pictures: training-loss curves and validation accuracy, one line per grid point.
+
+Each line is the mean over seeds; the shaded band spans the seeds' minimum to maximum. The
+loss of every run is first smoothed by a trailing moving average over
+``max(1, round(SMOOTH_FRACTION * steps))`` optimizer steps (2% of the longest run), which
+hides minibatch noise but keeps the shape. A diverged run ends at the step where its loss
+stopped being finite, marked with an ``x``. The loss axis stops at ``CLIP_FACTOR`` times the
+largest starting loss, so a run that blows up leaves the chart (its ``x`` sits on the top
+edge) instead of flattening every other curve; it is logarithmic when the values shown span
+more than ``LOG_RANGE`` (max/min).
+
+Figures are drawn on :class:`matplotlib.figure.Figure` with the Agg renderer (no pyplot, no
+global state) and returned as PNG bytes.
+
+>>> png = loss_figure({"a": [Curve([0, 1, 2], [2.3, 1.0, 0.5])]}, colors={"a": "#1f77b4"})
+>>> png[:4] == b"\\x89PNG"
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+__all__ = ["Curve", "label_colors", "smooth", "smoothing_window", "loss_figure",
+           "val_acc_figure", "data_uri", "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
+
+SMOOTH_FRACTION = 0.02
+LOG_RANGE = 30.0
+CLIP_FACTOR = 4.0
+_MAX_POINTS = 1500
+_DPI = 110
+
+
+@dataclass
+class Curve:
+    """One run's series: values at integer positions ``x`` (steps or epochs; ``None`` where
+    not finite), and the step where it diverged, if it did."""
+
+    x: Sequence[int]
+    y: Sequence[float | None]
+    diverged_at: int | None = None
+
+
+def label_colors(labels: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per label, in order: tab10, tab20 beyond ten, an even hue circle beyond."""
+    import matplotlib
+
+    n = len(labels)
+    if n <= 10:
+        cmap, pos = matplotlib.colormaps["tab10"], range(n)
+    elif n <= 20:
+        cmap, pos = matplotlib.colormaps["tab20"], range(n)
+    else:
+        cmap, pos = matplotlib.colormaps["hsv"], [i / n for i in range(n)]
+    return {label: to_hex(cmap(p)) for label, p in zip(labels, pos)}
+
+
+def smoothing_window(steps: int) -> int:
+    """Moving-average window for a run of ``steps`` optimizer steps: 2%, at least 1."""
+    return max(1, round(SMOOTH_FRACTION * steps))
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average that skips NaN: ``s[i] = mean(finite v[i-window+1 .. i])``.
+
+    >>> smooth(np.array([1.0, 3.0, np.nan, 5.0]), 2).tolist()
+    [1.0, 2.0, 3.0, 5.0]
+    """
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    total = np.concatenate([[0.0], np.cumsum(np.where(ok, v, 0.0))])
+    count = np.concatenate([[0], np.cumsum(ok)])
+    lo = np.maximum(np.arange(len(v)) + 1 - window, 0)
+    hi = np.arange(len(v)) + 1
+    n = count[hi] - count[lo]
+    out = np.full(len(v), np.nan)
+    np.divide(total[hi] - total[lo], n, out=out, where=n > 0)
+    return out
+
+
+def _dense(curve: Curve, length: int) -> np.ndarray:
+    row = np.full(length, np.nan)
+    for x, y in zip(curve.x, curve.y):
+        if y is not None and (curve.diverged_at is None or x <= curve.diverged_at):
+            row[int(x)] = y
+    return row
+
+
+def _smoothed(curve: Curve, length: int, window: int) -> np.ndarray:
+    """The run's smoothed series, ending at its last step (its divergence step if it diverged)."""
+    row = smooth(_dense(curve, length), window)
+    end = curve.diverged_at if curve.diverged_at is not None else max(curve.x, default=-1)
+    row[int(end) + 1:] = np.nan
+    return row
+
+
+def _aggregate(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positions where any seed has a value, and the mean, min and max over those seeds."""
+    ok = np.isfinite(rows)
+    count = ok.sum(axis=0)
+    keep = count > 0
+    mean = np.where(ok, rows, 0.0).sum(axis=0)[keep] / count[keep]
+    lo = np.where(ok, rows, np.inf).min(axis=0)[keep]
+    hi = np.where(ok, rows, -np.inf).max(axis=0)[keep]
+    return np.nonzero(keep)[0], mean, lo, hi
+
+
+def _thin(*arrays: np.ndarray) -> list[np.ndarray]:
+    stride = max(1, -(-len(arrays[0]) // _MAX_POINTS))
+    return [a[::stride] for a in arrays]
+
+
+def _text(label: str) -> str:
+    """A label as matplotlib shows it literally: no mathtext, no hidden ``_`` legend entries."""
+    label = label.replace("$", r"\$")
+    return " " + label if label.startswith("_") else label
+
+
+def _new_figure() -> tuple[Figure, object]:
+    fig = Figure(figsize=(10, 4.4), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.grid(True, alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def _finish(fig: Figure, ax, extra: list[Line2D]) -> bytes:
+    handles, names = ax.get_legend_handles_labels()
+    handles, names = handles + extra, names + [h.get_label() for h in extra]
+    ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              fontsize="small")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)
+    return buf.getvalue()
+
+
+def loss_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str]) -> bytes | None:
+    """Training loss against optimizer step, one line per label; ``None`` without data."""
+    curves = {k: v for k, v in curves.items() if v}
+    length = 1 + max((max(c.x) for cs in curves.values() for c in cs if len(c.x)), default=0)
+    window = smoothing_window(length)
+    lines = []
+    for label, runs in curves.items():
+        rows = np.array([_smoothed(c, length, window) for c in runs])
+        x, mean, lo, hi = _aggregate(rows)
+        marks = []
+        for c, row in zip(runs, rows):
+            finite = np.nonzero(np.isfinite(row))[0]
+            if c.diverged_at is not None and len(finite):
+                marks.append((min(c.diverged_at, length - 1), row[finite[-1]]))
+        if len(x):
+            lines.append((label, x, mean, lo, hi, marks, len(runs)))
+    if not lines:
+        return None
+    top = min(max(hi.max() for *_, hi, _, _ in lines),
+              CLIP_FACTOR * max(mean[0] for _, _, mean, *_ in lines))
+    bottom = min(lo.min() for _, _, _, lo, *_ in lines)
+    fig, ax = _new_figure()
+    for label, x, mean, lo, hi, marks, seeds in lines:
+        color = colors[label]
+        tx, tmean, tlo, thi = _thin(x, mean, lo, hi)
+        ax.plot(tx, tmean, color=color, linewidth=1.6, label=_text(label))
+        if seeds > 1:
+            ax.fill_between(tx, tlo, thi, color=color, alpha=0.18, linewidth=0)
+        for step, value in marks:
+            ax.plot([step], [min(value, top)], marker="x", markersize=9, markeredgewidth=2.2,
+                    color=color, linestyle="none", clip_on=False)
+    log = bottom > 0 and top / bottom > LOG_RANGE
+    if log:
+        ax.set_yscale("log")
+    pad = 0.05 * (top - bottom)
+    ax.set_ylim((bottom / 1.25, top * 1.25) if log else (bottom - pad, top + pad))
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel(f"training loss (moving average, {window} steps)")
+    extra = [Line2D([], [], marker="x", color="0.3", linestyle="none", markersize=8,
+                    markeredgewidth=2, label="diverged")] if any(ln[5] for ln in lines) else []
+    return _finish(fig, ax, extra)
+
+
+def val_acc_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str],
+                   chance: float | None = None) -> bytes | None:
+    """Validation accuracy (percent) against epoch, mean over seeds; ``None`` without data."""
+    curves = {k: v for k, v in curves.items() if any(y is not None for c in v for y in c.y)}
+    if not curves:
+        return None
+    length = 1 + max(max(c.x) for cs in curves.values() for c in cs if len(c.x))
+    fig, ax = _new_figure()
+    for label, runs in curves.items():
+        x, mean, _, _ = _aggregate(np.array([_dense(c, length) for c in runs]))
+        ax.plot(x, 100 * mean, color=colors[label], linewidth=1.6, label=_text(label),
+                marker="o" if len(x) <= 30 else None, markersize=3.5)
+    extra = []
+    if chance is not None:
+        ax.axhline(100 * chance, color="0.45", linestyle="--", linewidth=1)
+        extra.append(Line2D([], [], color="0.45", linestyle="--", label="chance"))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    return _finish(fig, ax, extra)
+
+
+def data_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:`` URI for an ``<img src>``, so the page needs no other file."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -1,0 +1,236 @@
+"""The results table of an experiment: final accuracy per grid point, mean ± std over seeds.
+
+Pure functions over stored runs (:class:`~trainwell.run.store.RunRow`), shared by the HTML
+report and the terminal table, so both show the same numbers.
+
+A run *did not converge* ("n/c") when it diverged, or when it finished with a final train
+accuracy below chance level plus a margin::
+
+    n/c  ⇔  status == "diverged"  or  train_acc < 1 / num_classes + CHANCE_MARGIN
+
+(a finished run without a final train accuracy counts as n/c too). The train accuracy decides,
+not the test accuracy: a net that does not fit its training data did not train, whatever it
+scores on held-out data. The lecture's CIFAR-10 table marks such cells "n/c"
+(Kumar, "Weight initialization in deep neural networks", 2017).
+
+>>> grid = results_grid([], ["init"])
+>>> grid.layout, grid.best
+('flat', None)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainwell.errors import TrainwellError, did_you_mean
+from trainwell.run.store import RunRow, Store
+from trainwell.sweep import format_value
+
+__all__ = ["Cell", "ResultsGrid", "results_grid", "run_outcome", "chance_threshold",
+           "axis_values", "format_stat", "pick_experiment", "CHANCE_MARGIN", "DEFAULT_NUM_CLASSES"]
+
+CHANCE_MARGIN = 0.05
+"""A run whose final train accuracy is below ``1/num_classes + CHANCE_MARGIN`` stayed at chance."""
+
+DEFAULT_NUM_CLASSES = 10
+"""Classes of every built-in dataset (mnist1d, digits, mnist5k, MNIST, CIFAR-10)."""
+
+_UNFINISHED = ("pending", "running", "interrupted")
+
+
+def chance_threshold(num_classes: int = DEFAULT_NUM_CLASSES) -> float:
+    """The train accuracy a run must reach to count as trained: ``1/num_classes + CHANCE_MARGIN``.
+
+    >>> round(chance_threshold(10), 4)
+    0.15
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"Invalid num_classes: {num_classes!r} (expected an integer >= 2)")
+    return 1.0 / num_classes + CHANCE_MARGIN
+
+
+def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
+    """``"ok"``, ``"n/c"`` (diverged or stayed at chance), ``"failed"`` or ``"unfinished"``."""
+    if run.status == "failed":
+        return "failed"
+    if run.status == "diverged":
+        return "n/c"
+    if run.status != "done":
+        return "unfinished"
+    acc = _number(run.final.get("train_acc"))
+    return "n/c" if acc is None or acc < chance_threshold(num_classes) else "ok"
+
+
+@dataclass
+class Cell:
+    """One grid point: its runs (one per seed) and their final accuracies, mean ± std."""
+
+    label: str
+    values: list[str]
+    runs: list[RunRow]
+    counts: dict[str, int]
+    test: tuple[float, float | None] | None
+    train: tuple[float, float | None] | None
+    best: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    @property
+    def converged(self) -> bool:
+        """Every finished seed trained (none n/c, none failed) and at least one has a number."""
+        c = self.counts
+        return c["ok"] > 0 and c["n/c"] == 0 and c["failed"] == 0 and self.test is not None
+
+    def text(self, metric: str = "test") -> str:
+        """``"91.2 ± 0.4"`` (percent), ``"n/c"``, ``"failed"`` or ``"pending"``."""
+        c = self.counts
+        if c["ok"] + c["n/c"] + c["failed"] == 0:
+            return "pending"
+        if c["ok"] == 0:
+            return "n/c" if c["n/c"] else "failed"
+        stat = self.test if metric == "test" else self.train
+        return format_stat(stat)
+
+    @property
+    def note(self) -> str:
+        """What the mean leaves out: ``"1/3 n/c"``, ``"1/3 failed"``, ``"2/3 pending"``."""
+        c, shown = self.counts, self.text()
+        parts = [f"{c[k]}/{self.n} {k}" for k in ("n/c", "failed") if c[k] and k != shown]
+        if c["unfinished"] and shown != "pending":
+            parts.append(f"{c['unfinished']}/{self.n} pending")
+        return ", ".join(parts)
+
+
+@dataclass
+class ResultsGrid:
+    """Cells in grid order; ``layout`` is ``"grid"`` (axis 1 = rows, axis 2 = columns) for
+    exactly two axes, else ``"flat"`` (one row per grid point)."""
+
+    axes: list[str]
+    cells: list[Cell]
+    rows: list[str] = field(default_factory=list)
+    cols: list[str] = field(default_factory=list)
+
+    @property
+    def layout(self) -> str:
+        return "grid" if len(self.axes) == 2 else "flat"
+
+    @property
+    def best(self) -> Cell | None:
+        return next((c for c in self.cells if c.best), None)
+
+    def at(self, row: str, col: str) -> Cell | None:
+        """The cell at a row value and a column value (grid layout)."""
+        return next((c for c in self.cells if c.values == [row, col]), None)
+
+
+def results_grid(runs: Sequence[RunRow], axes: Sequence[str], *,
+                 num_classes: int = DEFAULT_NUM_CLASSES) -> ResultsGrid:
+    """Group ``runs`` by grid point (their label) and summarize each group.
+
+    The mean ± std (sample std, over seeds) is taken over every seed that has a final
+    accuracy, n/c seeds included; diverged runs have none. The best cell is the converged
+    one with the highest mean test accuracy (the first in grid order on a tie).
+
+    >>> results_grid([], ["init", "model.activation"]).layout
+    'grid'
+    """
+    groups: dict[str, list[RunRow]] = {}
+    for run in runs:
+        groups.setdefault(run.label, []).append(run)
+    cells = [_cell(label, members, axes, num_classes) for label, members in groups.items()]
+    ranked = [c for c in cells if c.converged]
+    if ranked:
+        max(ranked, key=lambda c: c.test[0]).best = True
+    grid = ResultsGrid(list(axes), cells)
+    if grid.layout == "grid":
+        values = axis_values(runs, axes)
+        grid.rows, grid.cols = values[axes[0]], values[axes[1]]
+    return grid
+
+
+def axis_values(runs: Sequence[RunRow], axes: Sequence[str]) -> dict[str, list[str]]:
+    """Each axis's distinct values as displayed (:func:`format_value`), in grid order."""
+    out: dict[str, list[str]] = {key: [] for key in axes}
+    for run in runs:
+        for key in axes:
+            shown = format_value(run.point.get(key))
+            if shown not in out[key]:
+                out[key].append(shown)
+    return out
+
+
+def format_stat(stat: tuple[float, float | None] | None) -> str:
+    """A (mean, std) accuracy pair in percent: ``"91.2 ± 0.4"``; ``"-"`` when missing."""
+    if stat is None:
+        return "-"
+    mean, std = stat
+    return f"{100 * mean:.1f}" if std is None else f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def pick_experiment(store: Store, experiment: str | None = None) -> str:
+    """``experiment`` if the store has it; by default the most recently created one."""
+    names = store.experiments()
+    if not names:
+        raise TrainwellError(f"no experiment recorded in {str(store.path)!r}")
+    if experiment is None:
+        return names[-1]
+    if experiment not in names:
+        raise TrainwellError(f"experiment {experiment!r} is not in {str(store.path)!r}"
+                             f"{did_you_mean(experiment, names)}; recorded: {', '.join(names)}")
+    return experiment
+
+
+def _cell(label: str, runs: list[RunRow], axes: Sequence[str], num_classes: int) -> Cell:
+    counts = {"ok": 0, "n/c": 0, "failed": 0, "unfinished": 0}
+    for run in runs:
+        counts[run_outcome(run, num_classes=num_classes)] += 1
+    scored = [r for r in runs if run_outcome(r, num_classes=num_classes) in ("ok", "n/c")]
+    return Cell(label=label, values=[format_value(runs[0].point.get(k)) for k in axes],
+                runs=runs, counts=counts,
+                test=_mean_std([r.final.get("test_acc") for r in scored]),
+                train=_mean_std([r.final.get("train_acc") for r in scored]))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _mean_std(values: list[Any]) -> tuple[float, float | None] | None:
+    xs = [x for x in map(_number, values) if x is not None]
+    if not xs:
+        return None
+    mean = sum(xs) / len(xs)
+    if len(xs) < 2:
+        return mean, None
+    return mean, math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
+
+
+def markdown_table(grid: ResultsGrid) -> str:
+    """The results table as GitHub markdown: test accuracy (%), train accuracy in brackets."""
+    def cell(c: Cell | None) -> str:
+        if c is None:
+            return ""
+        text = c.text("test")
+        if text not in ("n/c", "failed", "pending"):
+            text += f" (train {c.text('train')})"
+        if c.note:
+            text += f" [{c.note}]"
+        return f"**{text}**" if c.best else text
+
+    if grid.layout == "grid":
+        head = [f"{grid.axes[0]} \\ {grid.axes[1]}", *grid.cols]
+        body = [[row, *(cell(grid.at(row, col)) for col in grid.cols)] for row in grid.rows]
+    else:
+        head = [" · ".join(grid.axes) or "recipe", "test accuracy (%)"]
+        body = [[c.label, cell(c)] for c in grid.cells]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines) + "\n"

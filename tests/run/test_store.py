@@ -1,0 +1,66 @@
+import multiprocessing
+
+from trainwell.run.store import FINISHED, RunSpec, Store
+from trainwell.train.history import History
+
+N_PER_WRITER = 40
+WRITERS = 4
+
+
+def _writer(db, w):
+    store = Store(db)
+    specs = [RunSpec(f"w{w}-{i}", "e", f"w{w}", {"w": w}, i, {"i": i}) for i in range(N_PER_WRITER)]
+    store.add_runs(specs)
+    for s in specs:
+        assert store.claim(s.id)
+        store.set_progress(s.id, {"epoch": 1})
+        h = History(status="done", step_loss=[1.0, 0.5, 0.25],
+                    epochs=[{"epoch": 1, "step": 3, "train_loss": 0.5, "val_acc": 0.7}],
+                    final={"test_acc": 0.5})
+        store.finish(s.id, h)
+    store.close()
+
+
+def test_four_processes_writing_concurrently_lose_nothing(tmp_path):
+    db = tmp_path / "results.db"
+    Store(db).close()
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_writer, args=(str(db), w)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    store = Store(db)
+    runs = store.runs()
+    ids = [r.id for r in runs]
+    assert len(ids) == len(set(ids)) == WRITERS * N_PER_WRITER
+    assert all(r.status == "done" and r.attempts == 1 for r in runs)
+    rows = store.metrics()
+    assert len(rows) == len(set((r, s, n) for r, s, n, _ in rows)) == WRITERS * N_PER_WRITER * 5
+    assert store.runs(status=FINISHED, ids=["w0-0", "w3-39"])[1].id == "w3-39"
+
+
+def test_finished_runs_cannot_be_claimed_and_rerun_replaces_metrics(tmp_path):
+    store = Store(tmp_path / "r.db")
+    store.put_experiment("e", axes=["a"], fixed={}, grid=["x", "y"])
+    assert store.add_runs([RunSpec("x", "e", "x", {}, 0, {}), RunSpec("y", "e", "y", {}, 0, {})]) == 2
+    assert store.add_runs([RunSpec("x", "e", "x", {}, 0, {})]) == 0
+    assert store.claim("x")
+    store.set_status("x", "interrupted")
+    assert store.claim("x")
+    store.finish("x", History(status="diverged", step_loss=[1.0, None], diverged_step=1))
+    assert not store.claim("x")
+    row = store.runs(ids=["x"])[0]
+    assert (row.status, row.attempts, row.diverged_step) == ("diverged", 2, 1)
+    assert store.metrics(["x"]) == [("x", 0, "loss", 1.0), ("x", 1, "loss", None)]
+
+
+def test_runs_of_an_experiment_are_its_current_grid(tmp_path):
+    store = Store(tmp_path / "r.db")
+    store.add_runs([RunSpec(i, "e", i, {}, 0, {}) for i in "abc"])
+    store.put_experiment("e", axes=[], fixed={}, grid=["c", "a"])
+    assert {r.id for r in store.runs("e")} == {"a", "c"}
+    assert {r.id for r in store.runs("e", all_runs=True)} == {"a", "b", "c"}
+    store.put_experiment("e", axes=[], fixed={}, grid=[])
+    assert store.runs("e") == []
