@@ -1,4 +1,4 @@
-"""Write the subset of TOML that recipes use: tables of scalars, strings and arrays.
+"""Read TOML files with one clear error; write the subset of TOML that recipes use.
 
 Reading uses the standard library's ``tomllib``; ``loads(dumps(d)) == d`` for every
 recipe dict (floats are written with ``repr``, which round-trips exactly).
@@ -8,10 +8,28 @@ from __future__ import annotations
 
 import json
 import math
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["dumps"]
+from trainwell.errors import TrainwellError
+
+__all__ = ["dumps", "read"]
+
+
+def read(path: str | Path, *, what: str) -> dict[str, Any]:
+    """The TOML file at ``path`` as a dict; a :class:`TrainwellError` naming the ``what``
+    ("recipe file") and the path when it is missing, not UTF-8 or not valid TOML."""
+    p = Path(path)
+    if not p.is_file():
+        raise TrainwellError(f"{what} {str(p)!r} does not exist")
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TrainwellError(f"{what} {str(p)!r} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise TrainwellError(f"{what} {str(p)!r} is not UTF-8 text") from None
 
 
 def _value(v: Any) -> str:

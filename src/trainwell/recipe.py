@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from trainwell import _toml
-from trainwell.errors import ConfigError, TrainwellError, did_you_mean
+from trainwell.errors import ConfigError, did_you_mean
 from trainwell.params import validate_params
 
 __all__ = ["Recipe", "Section", "TrainConfig", "DEFAULTS", "load_recipe", "apply_overrides",
@@ -192,15 +192,5 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
 
 def load_recipe(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Recipe:
     """Read and validate a recipe file (``None``: the default recipe), then apply overrides."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise TrainwellError(f"recipe file {str(p)!r} does not exist")
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise TrainwellError(f"recipe file {str(p)!r} is not valid TOML: {exc}") from None
-        except UnicodeDecodeError:
-            raise TrainwellError(f"recipe file {str(p)!r} is not UTF-8 text") from None
+    raw = _toml.read(path, what="recipe file") if path is not None else {}
     return Recipe.from_dict(apply_overrides(raw, overrides))

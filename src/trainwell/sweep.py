@@ -21,13 +21,13 @@ import copy
 import hashlib
 import itertools
 import json
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainwell.errors import ConfigError, TrainwellError
+from trainwell import _toml
+from trainwell.errors import ConfigError
 from trainwell.recipe import DEFAULTS, SECTIONS, Recipe, apply_overrides
 
 __all__ = ["Axis", "Sweep", "load_sweep", "run_id", "format_value", "format_point"]
@@ -128,9 +128,7 @@ def _set(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
 
 
 def _toml_value(value: Any) -> str:
-    from trainwell._toml import dumps
-
-    return dumps({"v": value}).split(" = ", 1)[1].strip()
+    return _toml.dumps({"v": value}).split(" = ", 1)[1].strip()
 
 
 @dataclass(frozen=True)
@@ -231,11 +229,5 @@ def load_sweep(path: str | Path | None, *, default_experiment: str | None = None
     """Read a sweep file; the experiment is named by ``[sweep] experiment`` or the file name."""
     if path is None:
         return Sweep.from_dict({}, experiment=default_experiment or "default")
-    p = Path(path)
-    if not p.is_file():
-        raise TrainwellError(f"sweep file {str(p)!r} does not exist")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise TrainwellError(f"sweep file {str(p)!r} is not valid TOML: {exc}") from None
-    return Sweep.from_dict(raw, experiment=default_experiment or p.stem)
+    raw = _toml.read(path, what="sweep file")
+    return Sweep.from_dict(raw, experiment=default_experiment or Path(path).stem)

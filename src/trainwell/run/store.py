@@ -65,15 +65,9 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
-class RunRow:
-    """A run as stored."""
+class RunRow(RunSpec):
+    """A run as stored: its spec and what became of it."""
 
-    id: str
-    experiment: str
-    label: str
-    point: dict[str, Any]
-    seed: int
-    recipe: dict[str, Any]
     status: str
     error: str | None
     attempts: int
