@@ -115,3 +115,40 @@ def test_a_sweep_killed_with_sigkill_resumes_without_recomputing(tmp_path):
     for rid, (status, attempts, finished) in finished_before.items():
         assert after[rid] == (status, attempts, finished) and attempts == 1
     assert (tmp_path / "runs" / "killme" / "report.html").is_file()
+
+
+def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_resumes(tmp_path):
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text(SWEEP.replace('"killme"', '"ctrlc"'))
+    cmd = [sys.executable, "-m", "trainwell", "compare", str(sweep_file), "--root",
+           str(tmp_path / "runs"), "--workers", "2", "--quiet"]
+    db = tmp_path / "runs" / "ctrlc" / "results.db"
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            rows = _rows(db) if db.exists() else {}
+        except sqlite3.OperationalError:
+            rows = {}
+        if sum(1 for r in rows.values() if r[0] == "done") >= 1 and any(
+                r[0] == "running" for r in rows.values()):
+            break
+        assert proc.poll() is None, "the sweep finished before it could be interrupted"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    rows = _rows(db)
+    statuses = {r[0] for r in rows.values()}
+    assert "running" not in statuses and "interrupted" in statuses
+    done_before = {k: v for k, v in rows.items() if v[0] == "done"}
+    assert done_before
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    after = _rows(db)
+    assert all(v[0] == "done" for v in after.values()) and len(after) == 6
+    for rid, row in done_before.items():
+        assert after[rid] == row
