@@ -64,6 +64,12 @@ def validate_params(fn: Callable[..., Any], params: Mapping[str, Any], *, key: s
                               f"{did_you_mean(name, model.model_fields)}") from None
         if err["type"] == "missing":
             raise ConfigError(path, None, "a value (this option is required)") from None
+        if err["type"] in ("too_short", "too_long"):
+            ctx = err.get("ctx", {})
+            lo, hi = ctx.get("min_length"), ctx.get("max_length")
+            size = f"exactly {lo}" if lo == hi else (f"at least {lo}" if hi is None else
+                                                     f"at most {hi}")
+            raise ConfigError(path, err["input"], f"a list of {size} items") from None
         raise ConfigError(path, err["input"], _plain(err["msg"])) from None
     return {name: getattr(checked, name) for name in model.model_fields}
 

@@ -95,7 +95,7 @@ def test_build_model_by_name():
     assert model_options_fn("mlp") is mlp
     assert validate_model_options("mlp", {"width": 8}) == {
         "depth": 3, "width": 8, "activation": "relu", "negative_slope": 0.01, "maxout_k": 2,
-        "batch_norm": False, "dropout": 0.0}
+        "batch_norm": False, "dropout": 0.0, "widths": None}
 
 
 @pytest.mark.parametrize("options,match", [
@@ -134,3 +134,13 @@ def test_unknown_model_name_suggests():
     match = r"model\.name = 'mpl'.*did you mean 'mlp'.*package\.module:factory"
     with pytest.raises(ConfigError, match=match):
         build_model("mpl", input_shape=(1, 40), num_classes=10)
+
+
+def test_widths_give_each_hidden_layer_its_size():
+    model = mlp((1, 28, 28), 10, widths=[500, 500, 2000], depth=7)
+    assert [tuple(l.weight.shape) for l in model.hidden_layers()] == [(500, 784), (500, 500),
+                                                                      (2000, 500)]
+    assert model.head.in_features == 2000
+    for bad in ([], [3, 0]):
+        with pytest.raises(ConfigError, match="model.widths"):
+            mlp((1, 40), 10, widths=bad)

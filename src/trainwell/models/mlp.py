@@ -40,7 +40,7 @@ def check_io(input_shape: Sequence[int], num_classes: int, *, dims: tuple[int, .
 
 
 class MLP(nn.Module):
-    """Flatten → ``depth`` × (Linear → [BatchNorm1d] → activation → [Dropout]) → Linear head.
+    """Flatten → one (Linear → [BatchNorm1d] → activation → [Dropout]) per hidden width → head.
 
     ``self.hidden`` is an :class:`torch.nn.Sequential` of blocks in forward order, each an
     ``nn.Sequential`` with children ``linear``, ``norm``, ``act``, ``drop`` (those that are
@@ -54,7 +54,7 @@ class MLP(nn.Module):
     Build it with :func:`mlp`, which checks the options.
     """
 
-    def __init__(self, in_features: int, num_classes: int, *, depth: int, width: int,
+    def __init__(self, in_features: int, num_classes: int, *, widths: Sequence[int],
                  activation: str, negative_slope: float, maxout_k: int, batch_norm: bool,
                  dropout: float) -> None:
         super().__init__()
@@ -62,7 +62,7 @@ class MLP(nn.Module):
         self.flatten = nn.Flatten(start_dim=1)
         blocks = []
         fan_in = in_features
-        for _ in range(depth):
+        for width in widths:
             parts: OrderedDict[str, nn.Module] = OrderedDict()
             if activation == "maxout":
                 parts["maxout"] = Maxout(fan_in, width, k=maxout_k)
@@ -98,13 +98,16 @@ def mlp(
     maxout_k: MaxoutK = 2,
     batch_norm: bool = False,
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0,
+    widths: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)] | None = None,
 ) -> MLP:
     """Build a multilayer perceptron that maps inputs of ``input_shape`` to ``num_classes`` logits.
 
     Each hidden layer computes :math:`h_{l} = \\mathrm{drop}(f(\\mathrm{BN}(W_l h_{l-1} + b_l)))`
     with :math:`h_0 = \\mathrm{flatten}(x)`; the head computes :math:`W_{out} h_{depth} + b_{out}`.
     Batch normalization (Ioffe & Szegedy, "Batch Normalization", 2015) and dropout (Srivastava
-    et al., "Dropout", 2014) are off by default. ``negative_slope`` is the leaky_relu slope;
+    et al., "Dropout", 2014) are off by default. ``widths``, when set, gives each hidden layer's
+    size and replaces ``depth`` and ``width`` (Hinton et al. 2006's 784-500-500-2000-10 network
+    is ``widths=[500, 500, 2000]``). ``negative_slope`` is the leaky_relu slope;
     ``maxout_k`` the number of pieces of a maxout unit. The model's ``trainwell_activation`` is
     ``(activation, negative_slope)``, read by initializers to choose their gain.
 
@@ -115,6 +118,7 @@ def mlp(
     shape, num_classes = check_io(input_shape, num_classes)
     options = validate_params(mlp, {
         "depth": depth, "width": width, "activation": activation, "negative_slope": negative_slope,
-        "maxout_k": maxout_k, "batch_norm": batch_norm, "dropout": dropout,
+        "maxout_k": maxout_k, "batch_norm": batch_norm, "dropout": dropout, "widths": widths,
     }, key="model")
-    return MLP(math.prod(shape), num_classes, **options)
+    depth, width, widths = options.pop("depth"), options.pop("width"), options.pop("widths")
+    return MLP(math.prod(shape), num_classes, widths=widths or [width] * depth, **options)
