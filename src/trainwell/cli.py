@@ -26,7 +26,8 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output keeps wide tables whole instead of rich's 80-column default.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 @app.command()
@@ -44,6 +45,12 @@ def train(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML fil
     result = run_recipe(r, callbacks=callbacks)
     console = _console()
     print_run(console, result)
+    if result.history.status == "done":
+        from trainwell.diagnose import diagnose, diagnose_batch
+
+        xb, yb = diagnose_batch(result.dataset.x_train, result.dataset.y_train, seed=r.train.seed)
+        for v in diagnose(result.model, xb, yb).verdicts:
+            console.print(f"diagnosis: {v}", markup=False)
     if out is not None:
         save_run(out, recipe_toml=r.to_toml(), history=result.history,
                  model=result.model if result.history.status != "failed" else None)
@@ -54,7 +61,8 @@ def train(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML fil
 AxisOpt = Annotated[Optional[str], typer.Option(metavar="A,B,...")]  # noqa: UP007
 
 FLAG_AXES = {"init": "init.name", "activation": "model.activation", "optim": "optim.name",
-             "model": "model.name", "data": "data.name", "lr": "optim.lr"}
+             "model": "model.name", "data": "data.name", "lr": "optim.lr",
+             "schedule": "schedule.name"}
 
 
 def _axis_values(text: str) -> list:
@@ -78,6 +86,7 @@ def _load_sweep(source: str | None, name: str | None):
 def compare(sweep: Annotated[Optional[str], typer.Argument(help="Sweep TOML file or built-in experiment name (default: init).")] = None,  # noqa: UP007
             init: AxisOpt = None, activation: AxisOpt = None, optim: AxisOpt = None,
             model: AxisOpt = None, data: AxisOpt = None, lr: AxisOpt = None,
+            schedule: AxisOpt = None,
             axis: Annotated[Optional[list[str]], typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,  # noqa: UP007
             seeds: Annotated[Optional[int], typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,  # noqa: UP007
             set_: SetOpt = None,
@@ -95,7 +104,7 @@ def compare(sweep: Annotated[Optional[str], typer.Argument(help="Sweep TOML file
     if set_:
         s = s.with_overrides(set_)
     flags = {"init": init, "activation": activation, "optim": optim, "model": model,
-             "data": data, "lr": lr}
+             "data": data, "lr": lr, "schedule": schedule}
     for flag, text in flags.items():
         if text is not None:
             s = s.with_axis(FLAG_AXES[flag], _axis_values(text))
@@ -134,6 +143,51 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
     with open_results(folder) as store:
         print_results(_console(), store, experiment)
     _console().print(f"Report: {path}", markup=False)
+    return 0
+
+
+@app.command(name="diagnose")
+def diagnose_(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,  # noqa: UP007
+              set_: SetOpt = None,
+              after_steps: Annotated[int, typer.Option("--after-steps", help="Train this many optimizer steps before probing.")] = 0,
+              out: Annotated[Path, typer.Option("--out", help="Folder for diagnosis.html and diagnosis.json.")] = Path("runs/diagnose")) -> int:
+    """Probe a recipe's network layer by layer and say why it does or does not train."""
+    import json
+
+    from trainwell._io import atomic_write_text
+    from trainwell.diagnose import diagnose_recipe
+    from trainwell.errors import ConfigError
+    from trainwell.recipe import load_recipe
+    from trainwell.report.diagnosis import write_diagnosis_page
+
+    if after_steps < 0:
+        raise ConfigError("--after-steps", after_steps, "a whole number >= 0")
+    r = load_recipe(recipe, set_ or [])
+    result = diagnose_recipe(r, after_steps=after_steps)
+    d = result.diagnosis
+    console = _console()
+    console.print(d.table())
+    title = (r.name or f"{r.model.name} · {r.model.options.get('activation', '')} · {r.init.name}")
+    title += f" · after {result.steps} steps" if result.steps else " · at initialization"
+    page = write_diagnosis_page(d, out / "diagnosis.html", title=title)
+    atomic_write_text(out / "diagnosis.json", json.dumps(d.to_dict(), indent=1))
+    console.print(f"Diagnosis: {page}", markup=False)
+    return 0
+
+
+@app.command()
+def playground(surface: AxisOpt = None, optim: AxisOpt = None,
+               steps: Annotated[int, typer.Option(help="Optimizer steps per trajectory.")] = 200,
+               tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
+               lr: Annotated[Optional[float], typer.Option(help="One lr for every optimizer (default: the surface's).")] = None,  # noqa: UP007
+               out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
+    """Race optimizers on 2-D loss surfaces: contour plots, animations and a table."""
+    from trainwell.optim.playground import playground_main
+
+    names = [v.strip() for v in surface.split(",") if v.strip()] if surface else None
+    optims = [v.strip() for v in optim.split(",") if v.strip()] if optim else None
+    _console().print(playground_main(names, optims, steps, out, tune, lr=lr))
+    _console().print(f"Pictures and animations: {out}", markup=False)
     return 0
 
 

@@ -1,0 +1,28 @@
+"""Diagnose why a network does not train: probe one batch, judge the numbers, record during training.
+
+:func:`diagnose` runs one forward and backward pass with hooks and returns a
+:class:`Diagnosis`: per-layer activation statistics and histograms, dead and saturated units,
+gradient and weight norms, identical units and the update-to-weight ratio, plus
+:class:`Verdict` objects that name the cause and a fix (or say the network is healthy).
+:class:`GradientFlowRecorder` records per-layer gradient norms and activation stds while
+training.
+
+>>> import torch
+>>> from torch import nn
+>>> net = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3))
+>>> d = diagnose(net, torch.randn(128, 8), torch.randint(0, 3, (128,)))
+>>> [s.activation for s in d.layers]
+['relu', 'none']
+"""
+
+from trainwell.diagnose.layers import Layer, find_layers
+from trainwell.diagnose.probes import Diagnosis, LayerStats, probe
+from trainwell.diagnose.recorder import GradientFlowRecorder
+from trainwell.diagnose.verdicts import VERDICT_KINDS, Verdict, diagnose, judge
+from trainwell.diagnose.from_recipe import DIAGNOSE_BATCH, diagnose_batch, diagnose_recipe  # noqa: I001
+
+__all__ = [
+    "diagnose", "probe", "judge", "Diagnosis", "LayerStats", "Verdict", "VERDICT_KINDS",
+    "GradientFlowRecorder", "Layer", "find_layers", "diagnose_recipe", "diagnose_batch",
+    "DIAGNOSE_BATCH",
+]

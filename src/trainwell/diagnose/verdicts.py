@@ -1,0 +1,330 @@
+"""Verdicts: what a probe's numbers say about why a network does not train, and what to change.
+
+:func:`judge` reads the per-layer statistics of a :class:`~trainwell.diagnose.probes.Diagnosis`
+and returns :class:`Verdict` objects, most fundamental cause first (identical units before the
+dead units and vanishing gradient they cause), or one ``healthy`` verdict.
+:func:`diagnose` is :func:`~trainwell.diagnose.probes.probe` followed by :func:`judge`.
+Every threshold is a named constant below, with why it has its value.
+
+Reference: X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward
+neural networks", 2010; K. He et al., "Delving Deep into Rectifiers", 2015; A. Karpathy et al.,
+CS231n "Training Neural Networks", 2016; S. Kim, "Lecture 10-2", 2017.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainwell.diagnose.layers import SATURATING
+from trainwell.diagnose.probes import BINS, Diagnosis, LayerStats, probe
+
+__all__ = [
+    "Verdict", "VERDICT_KINDS", "judge", "diagnose", "SYMMETRIC_FRACTION", "DEAD_FRACTION",
+    "SATURATED_FRACTION", "EXPLODING_GROWTH", "VANISHING_GROWTH", "VANISHING_GRADIENT",
+    "EXPLODING_GRADIENT", "UPDATE_RATIO_HIGH", "UPDATE_RATIO_LOW", "SMALL_GAIN", "LARGE_GAIN",
+]
+
+VERDICT_KINDS = ("non_finite", "symmetric", "dead", "saturated", "exploding_activations",
+                 "vanishing_activations", "vanishing_gradient", "exploding_gradient",
+                 "lr_too_high", "lr_too_low", "healthy")
+"""Every verdict kind, in the order :func:`judge` reports them: causes before consequences."""
+
+SYMMETRIC_FRACTION = 0.25
+"""A hidden layer is symmetric when at least this share of its units (and at least 2) are
+identical. Random schemes never draw two equal rows, so any large group comes from a constant
+init; a quarter of a layer copying one unit is a width loss worth naming."""
+DEAD_FRACTION = 0.5
+"""A layer is dead when at least half its rectifier units never fire on the batch. He init
+leaves 0-25% of a deep relu net's units silent on 256 samples; half the width gone is a failure."""
+SATURATED_FRACTION = 0.5
+"""A layer saturates when at least half its outputs sit at a bound (where the slope is under
+4% of its maximum): half the gradient paths through it are cut."""
+EXPLODING_GROWTH = 2.0
+"""Activations explode when their scale (root mean square) grows more than 2x per layer, first
+layer to last: 10 such layers make 1000x. Fan-scaled inits keep it near 1; U(-1, 1) on 64 inputs
+gives about 4.6."""
+VANISHING_GROWTH = 0.5
+"""Activations vanish when their scale shrinks below 0.5x per layer, the mirror of
+:data:`EXPLODING_GROWTH`; ``0.01 * N(0, 1)`` on 64 inputs gives about 0.08."""
+VANISHING_GRADIENT = 1e-3
+"""The gradient vanishes when ``‖∂L/∂output‖`` of the first layer is below 1/1000 of the last
+layer's: the first layers then learn three orders of magnitude slower than the last."""
+EXPLODING_GRADIENT = 1e3
+"""The gradient explodes when the first layer's ``‖∂L/∂output‖`` is more than 1000x the last's."""
+UPDATE_RATIO_HIGH = 0.25
+"""The learning rate is too high when one step changes some layer by more than a quarter of its
+weights (‖ΔW‖/‖W‖): four such steps could replace the layer. CS231n's rule of thumb is ~1e-3;
+SGD at lr 0.1 on a He-initialized net gives 0.01-0.05 on the first step."""
+UPDATE_RATIO_LOW = 1e-6
+"""The learning rate is too low when every layer changes by less than 1e-6 of its weights per
+step: a million steps to move the weights by their own size."""
+SMALL_GAIN = 0.5
+"""Weights are "small" when ``‖W‖/sqrt(rows)`` (the factor the layer scales a unit-variance input
+by) has a median under 0.5 across layers; He gives 1.41 for relu, Glorot about 1."""
+LARGE_GAIN = 2.0
+"""Weights are "large" when that median gain is over 2."""
+
+_FAN_SCALED = "he_normal (relu family), glorot_normal (tanh, sigmoid) or lsuv"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One finding: its ``kind`` (one of :data:`VERDICT_KINDS`), the 1-based layers it is about,
+    a plain-language ``message`` (symptom, numbers and cause) and a suggested ``fix``."""
+
+    kind: str
+    layers: tuple[int, ...]
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.fix}" if self.fix else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "layers": list(self.layers)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        return cls(kind=data["kind"], layers=tuple(data["layers"]), message=data["message"],
+                   fix=data["fix"])
+
+
+
+def diagnose(model: nn.Module, batch: torch.Tensor, targets: torch.Tensor | None = None, *,
+             loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+             optimizer: torch.optim.Optimizer | None = None, bins: int = BINS) -> Diagnosis:
+    """Probe ``model`` on ``batch`` (see :func:`~trainwell.diagnose.probes.probe`) and judge it.
+
+    >>> net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    >>> _ = [nn.init.zeros_(p) for p in net.parameters()]
+    >>> d = diagnose(net, torch.randn(64, 8), torch.randint(0, 3, (64,)))
+    >>> d.verdicts[0].kind
+    'symmetric'
+    """
+    found = probe(model, batch, targets=targets, loss_fn=loss_fn, optimizer=optimizer, bins=bins)
+    found.verdicts = judge(found.layers, loss=found.loss)
+    return found
+
+
+def judge(layers: Sequence[LayerStats], *, loss: float | None = None) -> list[Verdict]:
+    """The verdicts on ``layers`` (forward order), causes first; ``[healthy]`` when none apply.
+
+    >>> judge([])[0].kind
+    'healthy'
+    """
+    gain = statistics.median(s.weight_gain for s in layers) if layers else 1.0
+    hidden = [s.activation for s in layers if s.activation != "none"]
+    facts = _Facts(layers, loss, max(set(hidden), key=hidden.count) if hidden else "none", gain,
+                   f"the layers scale their input by about {_num(gain)} (‖W‖/√rows; He gives "
+                   "1.41 for relu)")
+    out = [v for check in (_non_finite, _symmetric, _dead, _saturated, _activation_scale,
+                           _gradient_flow) for v in check(facts)]
+    out += _learning_rate(facts, out)
+    return out or [_healthy(layers)]
+
+
+@dataclass
+class _Facts:
+    layers: Sequence[LayerStats]
+    loss: float | None
+    activation: str
+    gain: float
+    gain_text: str
+
+
+def _non_finite(f: _Facts) -> list[Verdict]:
+    bad = [s.index for s in f.layers if not (_ok(s.act_mean) and _ok(s.act_std))]
+    lost = f.loss is not None and not math.isfinite(f.loss)
+    if not (lost or bad):
+        return []
+    where = ([f"the loss is {f.loss}"] if lost else []) + \
+        ([f"the activations overflow from layer {bad[0]} on"] if bad else [])
+    return [Verdict("non_finite", tuple(bad), f"non-finite values: {' and '.join(where)}",
+                    f"lower the init scale ({_FAN_SCALED}) or the learning rate")]
+
+
+def _symmetric(f: _Facts) -> list[Verdict]:
+    found = [s for s in f.layers[:-1]
+             if s.symmetric_group >= 2 and s.symmetric_group / s.units >= SYMMETRIC_FRACTION]
+    if not found:
+        return []
+    s = found[0]
+    share = "all" if s.symmetric_group == s.units else f"{s.symmetric_group} of the"
+    how = "zero" if all(t.weight_norm == 0 for t in found) else "a constant"
+    also = f" (and likewise in {_range(_ids(found[1:]))})" if len(found) > 1 else ""
+    return [Verdict("symmetric", _ids(found),
+                    f"symmetric units: {share} {s.units} units of layer {s.index} are identical{also}"
+                    f" — the weights were initialized to {how}, so the units get identical "
+                    "gradients and never become different", f"use a random scheme: {_FAN_SCALED}")]
+
+
+def _dead(f: _Facts) -> list[Verdict]:
+    found = _dead_layers(f.layers)
+    if not found:
+        return []
+    biases = [s.bias_mean for s in found if s.bias_mean is not None]
+    if biases and statistics.mean(biases) < 0:
+        cause = f"their biases are negative (mean {_num(statistics.mean(biases))})"
+    elif all(s.weight_norm == 0 for s in found):
+        cause = "their weights are zero, so every pre-activation is 0"
+    else:
+        cause = "their pre-activations stay <= 0 (a negative shift or a too-large update)"
+    return [Verdict("dead", _ids(found), f"dead units: {_shares(found, 'dead_fraction', 'units')} "
+                    f"never fire on this batch — {cause}", "set biases to 0 (or a small positive "
+                    "value), use he_normal, lower the learning rate, or use leaky_relu")]
+
+
+def _saturated(f: _Facts) -> list[Verdict]:
+    found = _saturated_layers(f.layers)
+    if not found:
+        return []
+    cause = f.gain_text if f.gain > LARGE_GAIN else "their pre-activations are too large"
+    return [Verdict("saturated", _ids(found),
+                    f"saturated units: {_shares(found, 'saturated_fraction', 'outputs')} sit within "
+                    f"0.01 of the bounds of {found[0].activation}, where it passes almost no "
+                    f"gradient — {cause}", f"use {_FAN_SCALED}, or batch_norm")]
+
+
+def _activation_scale(f: _Facts) -> list[Verdict]:
+    scaled = [s for s in f.layers if _ok(s.act_mean) and _ok(s.act_std)]
+    growth = _growth(scaled)
+    if growth is None or VANISHING_GROWTH <= growth <= EXPLODING_GROWTH:
+        return []
+    ends = (f"(rms {_num(scaled[0].act_rms)} at layer {scaled[0].index}, "
+            f"{_num(scaled[-1].act_rms)} at layer {scaled[-1].index})")
+    if growth > EXPLODING_GROWTH:
+        cause = (f"the init scale is too large: {f.gain_text}; U(-1, 1) and other scales that "
+                 "ignore the fan-in do this" if f.gain > LARGE_GAIN else
+                 "the weights are too large for the input's scale")
+        return [Verdict("exploding_activations", _ids(f.layers), f"exploding activations: their "
+                        f"scale grows {_num(growth)}x per layer {ends} — {cause}",
+                        f"use {_FAN_SCALED}, or batch_norm")]
+    zero = _zero_layers(f.layers)
+    cause = (f"{_range(_ids(zero))} have all-zero weights" if zero else
+             f"the init scale is too small: {f.gain_text}" if f.gain < SMALL_GAIN else
+             "the layers shrink their input")
+    return [Verdict("vanishing_activations", _ids(f.layers), f"vanishing activations: their scale "
+                    f"shrinks {_num(growth)}x per layer {ends} — {cause}", f"use {_FAN_SCALED}")]
+
+
+def _gradient_flow(f: _Facts) -> list[Verdict]:
+    ratio, first, last = _gradient_ratio(f.layers)
+    if ratio is None or VANISHING_GRADIENT <= ratio <= EXPLODING_GRADIENT:
+        return []
+    which = (first.index, last.index)
+    if ratio < VANISHING_GRADIENT:
+        fix = ("use relu with he_normal, or lsuv, or batch_norm" if f.activation in SATURATING
+               else f"use {_FAN_SCALED}, or batch_norm")
+        return [Verdict("vanishing_gradient", which, f"vanishing gradient: layer {first.index} "
+                        f"receives {_num(ratio)} of the gradient of layer {last.index} "
+                        f"(‖∂L/∂output‖) — {_vanishing_cause(f)}", fix)]
+    cause = (f"the init scale is too large: {f.gain_text}" if f.gain > LARGE_GAIN else
+             "the layers amplify the gradient on its way back")
+    return [Verdict("exploding_gradient", which, f"exploding gradient: layer {first.index} "
+                    f"receives {_num(ratio)}x the gradient of layer {last.index} (‖∂L/∂output‖) — "
+                    f"{cause}", f"use {_FAN_SCALED}, or lower the learning rate")]
+
+
+def _learning_rate(f: _Facts, found: list[Verdict]) -> list[Verdict]:
+    """Too high whenever a step is too large; too low only when nothing else explains small steps."""
+    ratios = [s for s in f.layers if _ok(s.update_ratio)]
+    top = max(ratios, key=lambda s: s.update_ratio, default=None)
+    typical = "of its weights (‖ΔW‖/‖W‖; about 1e-3 is typical)"
+    if top is not None and top.update_ratio > UPDATE_RATIO_HIGH:
+        return [Verdict("lr_too_high", (top.index,), f"learning rate too high: one step changes "
+                        f"layer {top.index} by {_num(top.update_ratio)} {typical}",
+                        "lower optim.lr about 10x")]
+    if top is not None and top.update_ratio < UPDATE_RATIO_LOW and not found:
+        return [Verdict("lr_too_low", _ids(ratios), f"learning rate too low: one step changes no "
+                        f"layer by more than {_num(top.update_ratio)} {typical}",
+                        "raise optim.lr about 10x")]
+    return []
+
+
+def _vanishing_cause(f: _Facts) -> str:
+    zero, dead, sat = _zero_layers(f.layers), _dead_layers(f.layers), _saturated_layers(f.layers)
+    if zero:
+        return f"{_range(_ids(zero))} have all-zero weights, and ∂L/∂x = Wᵀ ∂L/∂y is then 0"
+    if dead:
+        return f"the dead units of {_range(_ids(dead))} pass no gradient"
+    if sat:
+        return f"the {sat[0].activation} layers saturate ({_range(_ids(sat))})"
+    if f.gain < SMALL_GAIN:
+        return f"the weights are too small: {f.gain_text}"
+    if f.activation == "sigmoid":
+        return "the sigmoid's slope is at most 1/4, so each layer passes on at most a quarter of it"
+    return "each layer shrinks the gradient on its way back"
+
+
+def _healthy(layers: Sequence[LayerStats]) -> Verdict:
+    parts = []
+    growth = _growth([s for s in layers if _ok(s.act_mean) and _ok(s.act_std)])
+    if growth is not None:
+        parts.append(f"activations keep their scale ({_num(growth)}x per layer)")
+    ratio, first, last = _gradient_ratio(layers)
+    if ratio is not None:
+        parts.append(f"layer {first.index} receives {_num(ratio)}x the gradient of layer {last.index}")
+    parts.append("no dead, saturated or identical units")
+    return Verdict("healthy", (), "healthy: " + ", ".join(parts), "")
+
+
+def _growth(layers: Sequence[LayerStats]) -> float | None:
+    """Geometric mean growth per layer of the activations' rms, first to last; ``None`` if undefined."""
+    if len(layers) < 2 or layers[0].act_rms <= 0:
+        return None
+    return (layers[-1].act_rms / layers[0].act_rms) ** (1 / (len(layers) - 1))
+
+
+def _gradient_ratio(layers: Sequence[LayerStats]) -> tuple[float | None, Any, Any]:
+    """``‖∂L/∂output‖`` of the first layer over the last's, and those layers; ``None`` if undefined."""
+    graded = [s for s in layers if _ok(s.grad_norm)]
+    if len(graded) < 2 or graded[-1].grad_norm <= 0:
+        return None, None, None
+    return graded[0].grad_norm / graded[-1].grad_norm, graded[0], graded[-1]
+
+
+def _dead_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
+    return [s for s in layers if _ok(s.dead_fraction) and s.dead_fraction >= DEAD_FRACTION]
+
+
+def _saturated_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
+    return [s for s in layers if _ok(s.saturated_fraction) and s.saturated_fraction >= SATURATED_FRACTION]
+
+
+def _zero_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
+    """Layers after the first whose weights are all zero: no gradient passes back through them."""
+    return [s for s in layers[1:] if s.weight_norm == 0]
+
+
+def _shares(layers: Sequence[LayerStats], attr: str, noun: str) -> str:
+    """``"100% of the units of layers 2–8"``, or ``"52–60% of ..."`` when the shares differ."""
+    pcts = [round(100 * getattr(s, attr)) for s in layers]
+    share = f"{pcts[0]}%" if min(pcts) == max(pcts) else f"{min(pcts)}–{max(pcts)}%"
+    return f"{share} of the {noun} of {_range(_ids(layers))}"
+
+
+def _range(ids: Sequence[int]) -> str:
+    if len(ids) == 1:
+        return f"layer {ids[0]}"
+    if list(ids) == list(range(ids[0], ids[-1] + 1)):
+        return f"layers {ids[0]}–{ids[-1]}"
+    return "layers " + ", ".join(map(str, ids[:-1])) + f" and {ids[-1]}"
+
+
+def _ids(layers: Sequence[LayerStats]) -> tuple[int, ...]:
+    return tuple(s.index for s in layers)
+
+
+def _ok(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}" if x == 0 or 1e-3 <= abs(x) < 1e4 else f"{x:.1e}"
