@@ -68,3 +68,13 @@ def test_python_dash_m_entry_point():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: optim.lr = 0") and "Traceback" not in proc.stderr
+
+
+def test_playground_draws_the_chosen_surfaces(tmp_path, capsys):
+    out = tmp_path / "pg"
+    assert main(["playground", "--surface", "taco,saddle", "--optim", "sgd,momentum,adam",
+                 "--steps", "50", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["saddle.html", "saddle.png", "taco.html",
+                                                     "taco.png"]
+    assert "momentum" in capsys.readouterr().out
+    assert main(["playground", "--surface", "tacoo", "--out", str(out)]) == 2

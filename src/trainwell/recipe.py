@@ -7,6 +7,7 @@ A recipe says everything a run needs::
     [model]  name = "mlp"       # or "package.module:factory"; + depth, width, activation, ...
     [init]   name = "he_normal" # + the scheme's options, and bias
     [optim]  name = "adam"      # + lr, weight_decay, ...
+    [schedule] name = "cosine"  # learning-rate schedule + per, warmup and its options
     [train]  epochs = 20        # batch_size, seed, eval_every, device, threads
 
 Each section's options are checked against the keyword-only signature of the function they
@@ -32,7 +33,7 @@ from trainwell.params import validate_params
 __all__ = ["Recipe", "Section", "TrainConfig", "DEFAULTS", "load_recipe", "apply_overrides",
            "parse_override"]
 
-SECTIONS = ("data", "model", "init", "optim", "train")
+SECTIONS = ("data", "model", "init", "optim", "schedule", "train")
 TOP_LEVEL = ("name", "note")
 
 DEFAULTS: dict[str, Any] = {
@@ -40,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "model": {"name": "mlp"},
     "init": {"name": "he_normal"},
     "optim": {"name": "adam"},
+    "schedule": {"name": "constant"},
     "train": {},
 }
 
@@ -96,6 +98,10 @@ def _section(section: str, raw: Any) -> Section:
         from trainwell.models import validate_model_options
 
         return Section(name, validate_model_options(name, options))
+    if section == "schedule":
+        from trainwell.optim.schedules import schedule_options
+
+        return Section(name, schedule_options(name, options))
     bias = options.pop("bias", None) if section == "init" else None
     resolved = validate_params(_options_fn(section, name), options, key=section)
     if bias is not None:
@@ -118,6 +124,7 @@ class Recipe:
     model: Section
     init: Section
     optim: Section
+    schedule: Section
     train: TrainConfig
     name: str = ""
     note: str = ""

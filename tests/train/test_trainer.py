@@ -160,3 +160,32 @@ def test_same_recipe_and_seed_are_bit_identical_in_two_fresh_processes():
     c = json.loads(subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT, json.dumps(other)],
                                   capture_output=True, text=True, check=True).stdout)
     assert c["weights"] != a["weights"]
+
+
+def test_a_schedule_in_the_recipe_changes_the_lr_and_is_recorded():
+    r = recipe(optim={"name": "sgd", "lr": 0.1},
+               schedule={"name": "step", "step_size": 1, "gamma": 0.5},
+               train={"epochs": 3, "batch_size": 256})
+    h = run_recipe(r).history
+    assert [e["lr"] for e in h.epochs] == pytest.approx([0.1, 0.05, 0.025])
+    assert len(h.extra["lr"]) == len(h.step_loss)
+
+
+def test_lbfgs_trains_full_batch_and_refuses_minibatches():
+    from trainwell.errors import ConfigError
+
+    full = recipe(optim={"name": "lbfgs", "lr": 1.0}, train={"epochs": 3, "batch_size": 100000})
+    h = run_recipe(full).history
+    assert h.status == "done" and h.step_loss[-1] < h.step_loss[0]
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        run_recipe(recipe(optim={"name": "lbfgs"}, train={"epochs": 1, "batch_size": 64}))
+
+
+def test_stopping_mid_epoch_keeps_the_steps_taken():
+    class StopAt(Callback):
+        def after_step(self, state):
+            if state.step == 4:
+                raise StopTraining("enough")
+
+    h = run_recipe(recipe(), callbacks=[StopAt()]).history
+    assert len(h.step_loss) == 5 and h.status == "done"

@@ -1,19 +1,37 @@
-"""Optimizers by name."""
+"""Optimizers and learning-rate schedules by name, hand-written reference rules, 2-D surfaces.
 
+The playground that races optimizers on the surfaces is :mod:`trainwell.optim.playground`
+(imported on demand: it needs matplotlib).
+"""
+
+from trainwell.optim import rules
 from trainwell.optim.optimizers import (
     DESCRIPTIONS,
     OPTIMIZERS,
     adagrad,
     adam,
     adamw,
+    lbfgs,
     momentum,
+    needs_closure,
     nesterov,
     rmsprop,
     sgd,
 )
+from trainwell.optim.schedules import DESCRIPTIONS as SCHEDULE_DESCRIPTIONS
+from trainwell.optim.schedules import (
+    SCHEDULES,
+    LRSchedule,
+    Schedule,
+    make_schedule,
+    schedule_options,
+)
+from trainwell.optim.surfaces import SURFACES, Surface
 
 __all__ = ["OPTIMIZERS", "DESCRIPTIONS", "build_optimizer", "sgd", "momentum", "nesterov",
-           "adagrad", "rmsprop", "adam", "adamw"]
+           "adagrad", "rmsprop", "adam", "adamw", "lbfgs", "needs_closure", "SCHEDULES",
+           "SCHEDULE_DESCRIPTIONS", "Schedule", "make_schedule", "schedule_options", "LRSchedule",
+           "SURFACES", "Surface", "rules"]
 
 
 def build_optimizer(name: str, params, **options):

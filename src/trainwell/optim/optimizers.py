@@ -12,18 +12,25 @@ Update rules (CS231n lecture 7; ``g`` the gradient, ``lr`` the learning rate):
 - adam:      m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  m^ = m/(1-b1^t);  v^ = v/(1-b2^t);
              x -= lr * m^ / (sqrt(v^) + eps)                        (Kingma & Ba 2015)
 - adamw:     adam with weight decay decoupled from the gradient     (Loshchilov & Hutter 2019)
+- lbfgs:     quasi-Newton: x -= lr * H g, H built from the last ``history_size`` (dx, dg) pairs,
+             with a strong-Wolfe line search                        (Liu & Nocedal 1989)
+
+:mod:`trainwell.optim.rules` writes each rule by hand; the tests check torch against it.
+L-BFGS re-evaluates the loss inside its step: call ``optimizer.step(closure)``
+(:func:`needs_closure` tells), on full batches, since its curvature model breaks under
+minibatch noise (the lecture's advice).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 from pydantic import Field
 
 __all__ = ["OPTIMIZERS", "DESCRIPTIONS", "sgd", "momentum", "nesterov", "adagrad", "rmsprop",
-           "adam", "adamw"]
+           "adam", "adamw", "lbfgs", "needs_closure"]
 
 Params = Iterable[torch.nn.Parameter]
 LR = Annotated[float, Field(gt=0)]
@@ -45,6 +52,8 @@ def momentum(params: Params, *, lr: LR = 0.01, momentum: Rate = 0.9,
              weight_decay: Decay = 0.0) -> torch.optim.Optimizer:
     """SGD with momentum (rho = ``momentum``, typically 0.9 or 0.99): ``v = rho v + g; x -= lr v``.
 
+    Polyak, "Some methods of speeding up the convergence of iteration methods", 1964.
+
     >>> opt = momentum(torch.nn.Linear(2, 1).parameters(), lr=0.1)
     """
     return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -53,6 +62,11 @@ def momentum(params: Params, *, lr: LR = 0.01, momentum: Rate = 0.9,
 def nesterov(params: Params, *, lr: LR = 0.01, momentum: Rate = 0.9,
              weight_decay: Decay = 0.0) -> torch.optim.Optimizer:
     """Nesterov momentum in the lecture's change of variables: ``x -= lr (g + rho v)``.
+
+    ``v = rho v + g;  x -= lr (g + rho v)``, with ``g`` the gradient at the kept point ``x``; the
+    same iterates as the look-ahead form ``v' = rho v - lr grad f(x + rho v)`` after the change
+    of variables ``x~ = x + rho v`` (see :mod:`trainwell.optim.rules`). Sutskever, Martens, Dahl
+    & Hinton, "On the importance of initialization and momentum in deep learning", 2013.
 
     >>> opt = nesterov(torch.nn.Linear(2, 1).parameters(), lr=0.1)
     """
@@ -64,7 +78,9 @@ def adagrad(params: Params, *, lr: LR = 0.01, eps: Eps = 1e-7,
             weight_decay: Decay = 0.0) -> torch.optim.Optimizer:
     """AdaGrad: per-coordinate steps scaled by the root of the growing sum of squared gradients.
 
-    ``eps`` = 1e-7 as in the lecture's code.
+    ``s += g^2;  x -= lr * g / (sqrt(s) + eps)``; ``eps`` = 1e-7 as in the lecture's code.
+    Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and Stochastic
+    Optimization", 2011.
 
     >>> opt = adagrad(torch.nn.Linear(2, 1).parameters())
     """
@@ -75,6 +91,9 @@ def rmsprop(params: Params, *, lr: LR = 1e-3, alpha: Rate = 0.99, eps: Eps = 1e-
             weight_decay: Decay = 0.0) -> torch.optim.Optimizer:
     """RMSProp: AdaGrad with a leaky (decay ``alpha``) sum of squared gradients.
 
+    ``s = alpha * s + (1 - alpha) * g^2;  x -= lr * g / (sqrt(s) + eps)``
+    (Tieleman & Hinton, Coursera lecture 6.5, 2012).
+
     >>> opt = rmsprop(torch.nn.Linear(2, 1).parameters())
     """
     return torch.optim.RMSprop(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay)
@@ -83,6 +102,10 @@ def rmsprop(params: Params, *, lr: LR = 1e-3, alpha: Rate = 0.99, eps: Eps = 1e-
 def adam(params: Params, *, lr: LR = 1e-3, betas: Betas = [0.9, 0.999], eps: Eps = 1e-8,  # noqa: B006
          weight_decay: Decay = 0.0) -> torch.optim.Optimizer:
     """Adam with bias correction; the lecture's defaults beta1=0.9, beta2=0.999, lr=1e-3.
+
+    ``m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  x -= lr * m^ / (sqrt(v^) + eps)`` with
+    ``m^ = m / (1 - b1^t)``, ``v^ = v / (1 - b2^t)`` (Kingma & Ba, "Adam: A Method for Stochastic
+    Optimization", 2015).
 
     >>> opt = adam(torch.nn.Linear(2, 1).parameters())
     """
@@ -93,14 +116,50 @@ def adamw(params: Params, *, lr: LR = 1e-3, betas: Betas = [0.9, 0.999], eps: Ep
           weight_decay: Decay = 0.01) -> torch.optim.Optimizer:
     """AdamW: Adam with decoupled weight decay (``x -= lr * wd * x`` beside the Adam step).
 
+    Loshchilov & Hutter, "Decoupled Weight Decay Regularization", 2019.
+
     >>> opt = adamw(torch.nn.Linear(2, 1).parameters())
     """
     return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
 
 
+def lbfgs(params: Params, *, lr: LR = 1.0, max_iter: Annotated[int, Field(ge=1)] = 20,
+          max_eval: Annotated[int, Field(ge=1)] | None = None,
+          history_size: Annotated[int, Field(ge=1)] = 100,
+          line_search_fn: Literal["strong_wolfe", "none"] = "strong_wolfe",
+          ) -> torch.optim.Optimizer:
+    """L-BFGS, a quasi-Newton method: ``x -= lr * H g`` with ``H`` an inverse-Hessian estimate.
+
+    ``H`` comes from the last ``history_size`` pairs of position and gradient changes; one
+    ``step(closure)`` runs up to ``max_iter`` iterations and ``max_eval`` evaluations of
+    ``closure`` (default ``max_iter * 5 // 4``; the line search needs several per iteration),
+    where ``closure`` zeroes the gradients, computes the full-batch loss, calls backward and
+    returns the loss.
+    Liu & Nocedal, "On the limited memory BFGS method for large scale optimization", 1989.
+
+    **Note**: ``line_search_fn`` defaults to ``"strong_wolfe"`` (torch's default is no line
+    search, a fixed step ``lr`` that diverges easily on non-convex losses); ``"none"`` gives
+    torch's behaviour.
+
+    >>> opt = lbfgs(torch.nn.Linear(2, 1).parameters(), max_iter=5)
+    """
+    return torch.optim.LBFGS(params, lr=lr, max_iter=max_iter, max_eval=max_eval,
+                             history_size=history_size,
+                             line_search_fn=None if line_search_fn == "none" else line_search_fn)
+
+
+def needs_closure(optimizer: torch.optim.Optimizer) -> bool:
+    """True when ``optimizer.step`` must be given a closure that re-evaluates the loss (L-BFGS).
+
+    >>> needs_closure(lbfgs(torch.nn.Linear(2, 1).parameters()))
+    True
+    """
+    return isinstance(optimizer, torch.optim.LBFGS)
+
+
 OPTIMIZERS = {
     "sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad,
-    "rmsprop": rmsprop, "adam": adam, "adamw": adamw,
+    "rmsprop": rmsprop, "adam": adam, "adamw": adamw, "lbfgs": lbfgs,
 }
 
 DESCRIPTIONS = {
@@ -111,4 +170,5 @@ DESCRIPTIONS = {
     "rmsprop": "AdaGrad with a decaying average of squared gradients (alpha 0.99)",
     "adam": "momentum + RMSProp with bias correction (0.9, 0.999, lr 1e-3)",
     "adamw": "Adam with decoupled weight decay 0.01",
+    "lbfgs": "quasi-Newton L-BFGS with line search, full batch (lr 1)",
 }

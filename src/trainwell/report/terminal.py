@@ -48,7 +48,8 @@ def print_catalogue(console: Console) -> None:
               ("models  [model] name", models.DESCRIPTIONS),
               ("activations  [model] activation", models.ACTIVATIONS),
               ("initializers  [init] name", init.DESCRIPTIONS),
-              ("optimizers  [optim] name", optim.DESCRIPTIONS)]
+              ("optimizers  [optim] name", optim.DESCRIPTIONS),
+              ("learning-rate schedules  [schedule] name", optim.SCHEDULE_DESCRIPTIONS)]
     for title, table_src in groups:
         table = Table(title=title, title_justify="left", show_header=False)
         table.add_column("name", style="bold")

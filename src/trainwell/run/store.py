@@ -7,7 +7,8 @@ Tables::
                                                             grid: ids of the current grid's runs
     runs(id, experiment, label, point, seed, recipe, status, error, attempts,
          started, finished, seconds, progress, final, diverged_step, stop_reason)
-    metrics(run, step, name, value)                       per-step "loss"; per-epoch
+    metrics(run, step, name, value)                       per-step "loss" (and "step_lr"
+                                                            under a schedule); per-epoch
                                                             train/val/test loss and acc, lr
 
 WAL mode, a busy timeout and one short transaction per write let several worker
@@ -238,6 +239,8 @@ def _finite(v: Any) -> float | None:
 
 def _metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
     rows = [(run_id, step, "loss", _finite(v)) for step, v in enumerate(history.step_loss)]
+    rows += [(run_id, step, "step_lr", _finite(v))
+             for step, v in enumerate(history.extra.get("lr", []))]
     for epoch in history.epochs:
         step = epoch.get("step", epoch.get("epoch", 0))
         rows += [(run_id, step, name, _finite(v)) for name, v in epoch.items()

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import torch
 
 from trainwell.data import Dataset, load_dataset
-from trainwell.errors import TrainwellError
+from trainwell.errors import ConfigError, TrainwellError
 from trainwell.init import apply_ as init_apply_
 from trainwell.models import build_model
 from trainwell.optim import build_optimizer
+from trainwell.optim.optimizers import needs_closure
+from trainwell.optim.schedules import LRSchedule
 from trainwell.recipe import Recipe
 from trainwell.train.device import resolve_device, set_threads
 from trainwell.train.events import Callback
@@ -59,6 +61,15 @@ def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
         dataset = prepare_data(recipe, device)
     model = build_initialized_model(recipe, dataset, device)
     optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
+    if needs_closure(optimizer) and recipe.train.batch_size < len(dataset.x_train):
+        raise ConfigError("train.batch_size", recipe.train.batch_size,
+                          f"at least the training set's {len(dataset.x_train)} samples with "
+                          f"optim.name = {recipe.optim.name!r}: its line search compares losses "
+                          "of one function, which minibatch noise would change between steps")
+    callbacks = list(callbacks)
+    schedule = recipe.schedule
+    if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
+        callbacks.append(LRSchedule(schedule.name, **schedule.options))
     generator = torch.Generator().manual_seed(recipe.train.seed)
     try:
         history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,

@@ -5,7 +5,8 @@
 2. Per-step losses and logits are kept (detached, on the device) and read once an epoch, in
    one batched computation, so a step never waits for a device sync or pays for bookkeeping.
 3. A non-finite loss ends the run with status ``diverged`` and the first bad step.
-4. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
+4. Optimizers that re-evaluate the loss within a step (L-BFGS) get a closure.
+5. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from trainwell.data.dataset import Dataset
+from trainwell.optim.optimizers import needs_closure
 from trainwell.train.events import Callback, Dispatcher, StopTraining, TrainState
 from trainwell.train.history import History
 
@@ -70,7 +72,9 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                        epochs=epochs, steps_per_epoch=steps_per_epoch)
     dispatch = Dispatcher(callbacks)
     per_step = any(dispatch.wants(e) for e in ("before_step", "after_backward", "after_step"))
+    with_closure = needs_closure(optimizer)
     device = dataset.x_train.device
+    step_losses: list[torch.Tensor] = []
     started = time.perf_counter()
     model.train()
     try:
@@ -81,35 +85,33 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=generator, device="cpu").to(device)
             xs, ys = dataset.x_train[perm], dataset.y_train[perm]
-            step_losses: list[torch.Tensor] = []
-            step_logits: list[torch.Tensor] = []
+            step_losses, step_logits = [], []
             first = epoch * steps_per_epoch
             for i in range(steps_per_epoch):
                 xb, yb = xs[i * batch_size:(i + 1) * batch_size], ys[i * batch_size:(i + 1) * batch_size]
                 if per_step:
                     state.step, state.xb, state.yb = first + i, xb, yb
                     dispatch("before_step", state)
-                logits = model(xb)
-                loss = loss_fn(logits, yb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if per_step:
-                    state.logits, state.loss = logits, loss
-                    dispatch("after_backward", state)
-                optimizer.step()
+                if with_closure:
+                    loss, logits = _closure_step(model, optimizer, loss_fn, xb, yb, state,
+                                                 dispatch if per_step else None)
+                else:
+                    logits = model(xb)
+                    loss = loss_fn(logits, yb)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if per_step:
+                        state.logits, state.loss = logits, loss
+                        dispatch("after_backward", state)
+                    optimizer.step()
                 step_losses.append(loss.detach())
                 step_logits.append(logits.detach())
                 if per_step:
                     dispatch("after_step", state)
             state.step = first + steps_per_epoch - 1
-            epoch_losses = torch.stack(step_losses).tolist()
+            epoch_losses = _flush(history, step_losses)
             correct = int((torch.cat(step_logits).argmax(1) == ys).sum())
             del step_logits
-            history.step_loss.extend(v if math.isfinite(v) else None for v in epoch_losses)
-            bad = next((j for j, v in enumerate(epoch_losses) if not math.isfinite(v)), None)
-            if bad is not None:
-                history.diverged_step = first + bad
-                raise StopTraining(f"non-finite loss at step {first + bad}", status="diverged")
             metrics = {"epoch": epoch + 1, "step": first + steps_per_epoch,
                        "train_loss": sum(epoch_losses) / len(epoch_losses),
                        "train_acc": correct / n,
@@ -121,8 +123,10 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
             dispatch("after_epoch", state)
         history.status = "done"
     except StopTraining as stop:
+        _flush(history, step_losses, check=False)
         history.status, history.stop_reason = stop.status, stop.reason
     except KeyboardInterrupt:
+        _flush(history, step_losses, check=False)
         history.status, history.stop_reason = "interrupted", "interrupted by the user"
         history.seconds = time.perf_counter() - started
         dispatch("after_fit", state)
@@ -132,6 +136,47 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     history.seconds = time.perf_counter() - started
     dispatch("after_fit", state)
     return history
+
+
+def _flush(history: History, step_losses: list[torch.Tensor], *, check: bool = True) -> list[float]:
+    """Move an epoch's step losses into the history (one host sync) and empty the list.
+
+    With ``check``, the first non-finite loss ends the run as ``diverged`` at that step.
+    """
+    if not step_losses:
+        return []
+    first = len(history.step_loss)
+    values = torch.stack(step_losses).tolist()
+    step_losses.clear()
+    history.step_loss.extend(v if math.isfinite(v) else None for v in values)
+    bad = next((j for j, v in enumerate(values) if not math.isfinite(v)), None)
+    if check and bad is not None:
+        history.diverged_step = first + bad
+        raise StopTraining(f"non-finite loss at step {first + bad}", status="diverged")
+    return values
+
+
+def _closure_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn,
+                  xb: torch.Tensor, yb: torch.Tensor, state: TrainState,
+                  dispatch: Dispatcher | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of an optimizer that re-evaluates the loss (L-BFGS); returns the loss and
+    logits of the step's first evaluation, which is also when ``after_backward`` fires."""
+    first: list[torch.Tensor] = []
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        if not first:
+            first.extend((loss, logits))
+            if dispatch is not None:
+                state.logits, state.loss = logits, loss
+                dispatch("after_backward", state)
+        return loss
+
+    optimizer.step(closure)
+    return first[0], first[1]
 
 
 def _split_metrics(model: torch.nn.Module, dataset: Dataset, loss_fn: LossFn,
