@@ -19,6 +19,7 @@ from trainwell.init.orthogonal import orthogonal_
 
 __all__ = ["lsuv_", "LSUVReport", "LSUVLayer", "MIN_BATCH"]
 
+# trainwell.init.LAYERS, restated: that package re-exports this module, so it cannot be imported here.
 _LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 MIN_BATCH = 16
@@ -90,7 +91,9 @@ def lsuv_(
     zero biases one rescaling is exact; a nonzero bias needs more. In a maxout layer the
     Linear/Conv inside it is rescaled: its output is the pieces before the maximum. The
     output layer is rescaled too, as in the paper. Runs under ``torch.no_grad()``; a layer
-    that ends outside the tolerance is marked ``converged=False`` in the report.
+    that ends outside the tolerance is marked ``converged=False`` in the report. ``batch``
+    needs at least :data:`MIN_BATCH` (16) samples; a few hundred give a std that holds on
+    other batches of the same data.
 
     **Note**: the paper's tolerance is on the variance, ``|Var(B_L) - 1| < 0.1``; here it is on
     the std and ``target_std`` may differ from 1. The passes run with every module in eval
@@ -212,6 +215,9 @@ def _output_std(model: nn.Module, batch: torch.Tensor, layer: nn.Module) -> floa
         pass
     finally:
         handle.remove()
+    if not found:
+        raise TrainwellError("a layer called in the first forward pass was not called in a later "
+                             "one; LSUV needs a model whose forward pass calls the same layers each time")
     return float(found[0])
 
 
@@ -235,7 +241,7 @@ def _checked_std(model: nn.Module, batch: torch.Tensor, layer: nn.Module, name: 
                              "earlier layer's overflowed. Check the model's forward pass and the "
                              "weights it starts from")
     if std < 1e-12:
-        cause = ("the batch itself is constant, or the layer's weight is all zero" if first else
+        cause = ("the batch is all zeros, or the layer's weight is all zero" if first else
                  "a dead or all-zero input reaches it: a previous layer's output is all zeros "
                  "(e.g. every ReLU unit is off), or this layer's weight is all zero")
         raise TrainwellError(f"layer {name} outputs a constant (std {std:.3g}) on this batch — "
