@@ -45,12 +45,9 @@ def train(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML fil
     result = run_recipe(r, callbacks=callbacks)
     console = _console()
     print_run(console, result)
-    if result.history.status == "done":
-        from trainwell.diagnose import diagnose, diagnose_batch
-
-        xb, yb = diagnose_batch(result.dataset.x_train, result.dataset.y_train, seed=r.train.seed)
-        for v in diagnose(result.model, xb, yb).verdicts:
-            console.print(f"diagnosis: {v}", markup=False)
+    for v in result.history.extra.get("verdicts", []):
+        console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else
+                      f"diagnosis: {v['message']}", markup=False)
     if out is not None:
         save_run(out, recipe_toml=r.to_toml(), history=result.history,
                  model=result.model if result.history.status != "failed" else None)

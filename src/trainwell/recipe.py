@@ -51,6 +51,8 @@ class TrainConfig:
     """How long and how to train: the ``[train]`` table.
 
     ``eval_every``: evaluate val/test every that many epochs (0: only at the end);
+    ``record_every``: record per-layer gradient norms and activation stds every that many
+    steps (0: off), and judge the final model (:mod:`trainwell.diagnose`);
     ``threads``: torch intra-op threads (0: torch's default); ``device``: ``auto`` picks cuda
     when available.
     """
@@ -59,6 +61,7 @@ class TrainConfig:
     batch_size: Annotated[int, Field(ge=1)] = 64
     seed: Annotated[int, Field(ge=0)] = 0
     eval_every: Annotated[int, Field(ge=0)] = 1
+    record_every: Annotated[int, Field(ge=0)] = 50
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: Annotated[int, Field(ge=0)] = 0
 

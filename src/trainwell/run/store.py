@@ -6,10 +6,12 @@ Tables::
                                                             fixed: the recipe part they share;
                                                             grid: ids of the current grid's runs
     runs(id, experiment, label, point, seed, recipe, status, error, attempts,
-         started, finished, seconds, progress, final, diverged_step, stop_reason)
+         started, finished, seconds, progress, final, diverged_step, stop_reason, verdicts)
     metrics(run, step, name, value)                       per-step "loss" (and "step_lr"
                                                             under a schedule); per-epoch
-                                                            train/val/test loss and acc, lr
+                                                            train/val/test loss and acc, lr;
+                                                            "grad_norm/<layer>" and
+                                                            "act_std/<layer>" every few steps
 
 WAL mode, a busy timeout and one short transaction per write let several worker
 processes record runs at once without losing a row. A run is written whole (status,
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, experiment TEXT NOT NULL, label TEXT NOT NULL, point TEXT NOT NULL,
     seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     error TEXT, attempts INTEGER NOT NULL DEFAULT 0, started REAL, finished REAL,
-    seconds REAL, progress TEXT, final TEXT, diverged_step INTEGER, stop_reason TEXT);
+    seconds REAL, progress TEXT, final TEXT, diverged_step INTEGER, stop_reason TEXT,
+    verdicts TEXT);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
 CREATE TABLE IF NOT EXISTS metrics (
     run TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
@@ -79,11 +82,12 @@ class RunRow(RunSpec):
     final: dict[str, Any]
     diverged_step: int | None
     stop_reason: str | None
+    verdicts: list[dict[str, str]] | None
 
     @classmethod
     def _from_sql(cls, row: sqlite3.Row) -> RunRow:
         d = dict(row)
-        for key in ("point", "recipe", "progress", "final"):
+        for key in ("point", "recipe", "progress", "final", "verdicts"):
             d[key] = json.loads(d[key]) if d[key] is not None else None
         d["final"] = d["final"] or {}
         return cls(**d)
@@ -189,11 +193,11 @@ class Store:
             c.execute("DELETE FROM metrics WHERE run=?", (run_id,))
             c.executemany("INSERT INTO metrics (run, step, name, value) VALUES (?,?,?,?)", rows)
             c.execute("UPDATE runs SET status=?, error=?, finished=?, seconds=?, final=?, "
-                      "diverged_step=?, stop_reason=?, progress=NULL WHERE id=?",
+                      "diverged_step=?, stop_reason=?, verdicts=?, progress=NULL WHERE id=?",
                       (history.status, history.extra.get("traceback") or history.error,
                        time.time(), history.seconds,
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
-                       run_id))
+                       json.dumps(history.extra.get("verdicts")), run_id))
 
     def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
              ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:
@@ -241,6 +245,9 @@ def _metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, flo
     rows = [(run_id, step, "loss", _finite(v)) for step, v in enumerate(history.step_loss)]
     rows += [(run_id, step, "step_lr", _finite(v))
              for step, v in enumerate(history.extra.get("lr", []))]
+    for r in history.extra.get("gradient_flow", {}).get("records", []):
+        rows += [(run_id, r["step"], f"grad_norm/{r['layer']}", _finite(r["grad_norm"])),
+                 (run_id, r["step"], f"act_std/{r['layer']}", _finite(r["act_std"]))]
     for epoch in history.epochs:
         step = epoch.get("step", epoch.get("epoch", 0))
         rows += [(run_id, step, name, _finite(v)) for name, v in epoch.items()

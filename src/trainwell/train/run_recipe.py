@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from trainwell.data import Dataset, load_dataset
+from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.init import apply_ as init_apply_
 from trainwell.models import build_model
@@ -21,7 +22,7 @@ from trainwell.train.events import Callback
 from trainwell.train.history import History
 from trainwell.train.trainer import fit
 
-__all__ = ["RunResult", "run_recipe", "prepare_data", "build_initialized_model"]
+__all__ = ["RunResult", "run_recipe", "prepare_data", "build_initialized_model", "final_verdicts"]
 
 
 @dataclass
@@ -70,14 +71,28 @@ def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
     schedule = recipe.schedule
     if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
         callbacks.append(LRSchedule(schedule.name, **schedule.options))
+    recorder = None
+    if recipe.train.record_every > 0:
+        recorder = GradientFlowRecorder(every=recipe.train.record_every)
+        callbacks.append(recorder)
     generator = torch.Generator().manual_seed(recipe.train.seed)
     try:
         history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
                       batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
                       callbacks=callbacks, generator=generator)
+        if recorder is not None:
+            history.extra["gradient_flow"] = recorder.to_dict()
+            history.extra["verdicts"] = final_verdicts(model, dataset, seed=recipe.train.seed)
     except TrainwellError:
         raise
     except Exception as exc:  # a run that fails is recorded, never lost
         history = History(status="failed", error=f"{type(exc).__name__}: {exc}",
                           extra={"traceback": traceback.format_exc()})
     return RunResult(recipe=recipe, history=history, model=model, dataset=dataset)
+
+
+def final_verdicts(model: torch.nn.Module, dataset: Dataset, *, seed: int) -> list[dict[str, str]]:
+    """The diagnosis of the trained model on a seeded training batch, as plain dicts."""
+    xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=seed)
+    return [{"kind": v.kind, "message": v.message, "fix": v.fix}
+            for v in diagnose(model, xb, yb).verdicts]
