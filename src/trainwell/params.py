@@ -20,7 +20,7 @@ from trainwell.errors import ConfigError, did_you_mean
 
 __all__ = ["validate_params", "option_names", "takes_list"]
 
-_SKIP = frozenset({"generator"})
+_SKIP = frozenset({"generator", "progress"})  # supplied by the caller, not by a recipe
 
 
 @lru_cache(maxsize=None)

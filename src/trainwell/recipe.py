@@ -85,10 +85,11 @@ class Section:
 
 def _options_fn(section: str, name: Any) -> Callable[..., Any]:
     """The function whose keyword-only signature is the schema of ``section``'s options."""
-    from trainwell import data, init, optim
+    from trainwell import data, init, optim, pretrain
     from trainwell.names import get
 
-    tables = {"data": data.DATASETS, "init": init.INITIALIZERS, "optim": optim.OPTIMIZERS}
+    tables = {"data": data.DATASETS, "init": {**init.INITIALIZERS, **pretrain.DATA_INITIALIZERS},
+              "optim": optim.OPTIMIZERS}
     return get(tables[section], name, key=f"{section}.name")
 
 

@@ -75,16 +75,18 @@ def format_point(point: Mapping[str, Any]) -> str:
 
 
 def _schema_fn(section: str, name: Any):
-    from trainwell import data, init, models, optim
+    from trainwell import models
+    from trainwell.optim.schedules import SCHEDULES
     from trainwell.names import get
-    from trainwell.recipe import TrainConfig
+    from trainwell.recipe import TrainConfig, _options_fn
 
     if section == "train":
         return TrainConfig
     if section == "model":
         return models.model_options_fn(name)
-    tables = {"data": data.DATASETS, "init": init.INITIALIZERS, "optim": optim.OPTIMIZERS}
-    return get(tables[section], name, key=f"{section}.name")
+    if section == "schedule":
+        return get(SCHEDULES, name, key="schedule.name")
+    return _options_fn(section, name)
 
 
 def _split_axes(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Axis]]:

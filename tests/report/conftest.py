@@ -13,8 +13,15 @@ from trainwell.train.history import History
 def add_run(store: Store, experiment: str, point: dict, seed: int = 0, *, status: str = "done",
             train_acc: float | None = 0.9, test_acc: float | None = 0.85, steps: int = 120,
             epochs: int = 4, diverged_step: int | None = None, error: str | None = None,
-            name: str = "", note: str = "", rate: float = 0.03) -> str:
-    """Register, claim and finish one run; return its id."""
+            name: str = "", note: str = "", rate: float = 0.03, layers: list[str] | None = None,
+            grad_decay: float = 1.0, verdicts: list[dict] | None = None,
+            step_lr: list[float] | None = None) -> str:
+    """Register, claim and finish one run; return its id.
+
+    ``layers`` (forward order) adds gradient-flow records every 10 steps: layer ``i`` of ``n``
+    has ``‖∂L/∂W‖ = 0.5 * grad_decay ** (n - 1 - i)`` and activation std ``1 / (i + 1)``;
+    ``verdicts`` and ``step_lr`` (per-step lr) are stored as a run records them.
+    """
     recipe = {"name": name, "note": note, "data": {"name": "mnist1d"},
               "model": {"name": "mlp"}, "train": {"seed": seed, "epochs": epochs},
               "point": point}
@@ -46,6 +53,16 @@ def add_run(store: Store, experiment: str, point: dict, seed: int = 0, *, status
                         train_acc=0.1 + frac * ((train_acc or 0.1) - 0.1),
                         val_loss=2.3 * (1 - 0.7 * frac),
                         val_acc=0.1 + frac * ((test_acc or 0.1) - 0.1), lr=0.01)
+    if layers:
+        n = len(layers)
+        records = [{"step": t, "layer": layer, "grad_norm": 0.5 * grad_decay ** (n - 1 - i),
+                    "act_std": 1.0 / (i + 1)} for t in range(0, end, 10)
+                   for i, layer in enumerate(layers)]
+        h.extra["gradient_flow"] = {"every": 10, "layers": list(layers), "records": records}
+    if verdicts is not None:
+        h.extra["verdicts"] = verdicts
+    if step_lr is not None:
+        h.extra["lr"] = step_lr[:end]
     if status == "done":
         h.set_final(train_loss=0.3, train_acc=train_acc, val_loss=0.4, val_acc=test_acc,
                     test_loss=0.4, test_acc=test_acc)

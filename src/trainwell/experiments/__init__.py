@@ -8,8 +8,8 @@ from pathlib import Path
 __all__ = ["EXPERIMENTS", "experiment_path"]
 
 EXPERIMENTS = {
-    "init": "a deep MLP on mnist1d: init {zeros, uniform(-1,1), lecture_xavier, he_normal} "
-            "x activation {sigmoid, relu}",
+    "init": "a deep MLP on mnist1d: init {zeros, uniform(-1,1), lecture_xavier, he_normal, "
+            "lsuv, dbn} x activation {sigmoid, relu}",
 }
 
 

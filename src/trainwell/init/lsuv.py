@@ -17,7 +17,7 @@ from torch import nn
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.init.orthogonal import orthogonal_
 
-__all__ = ["lsuv_", "LSUVReport", "LSUVLayer", "MIN_BATCH"]
+__all__ = ["lsuv_", "lsuv_init_", "LSUVReport", "LSUVLayer", "MIN_BATCH"]
 
 # trainwell.init.LAYERS, restated: that package re-exports this module, so it cannot be imported here.
 _LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -248,3 +248,26 @@ def _checked_std(model: nn.Module, batch: torch.Tensor, layer: nn.Module, name: 
                              f"{cause}. LSUV cannot rescale a constant output; pass a varied batch "
                              "or fix the layer before it")
     return std
+
+
+def lsuv_init_(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    batch_size: Annotated[int, Field(ge=MIN_BATCH)] = 256,
+    target_std: Annotated[float, Field(gt=0)] = 1.0,
+    tol: Annotated[float, Field(gt=0)] = 0.1,
+    max_iter: Annotated[int, Field(ge=1)] = 10,
+    orthonormal: bool = True,
+    generator: torch.Generator | None = None,
+) -> LSUVReport:
+    """:func:`lsuv_` on ``batch_size`` samples drawn (with ``generator``) from ``inputs``:
+    the form a recipe's ``init.name = "lsuv"`` with ``init.batch_size`` uses.
+
+    >>> net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    >>> lsuv_init_(net, torch.randn(500, 8), batch_size=128).converged
+    True
+    """
+    pick = torch.randperm(len(inputs), generator=generator)[:batch_size].to(inputs.device)
+    return lsuv_(model, inputs[pick], target_std=target_std, tol=tol, max_iter=max_iter,
+                 orthonormal=orthonormal, generator=generator)

@@ -1,10 +1,13 @@
 """The comparison report: one self-contained HTML page per experiment folder.
 
 ``write_report(folder)`` reads ``folder/results.db`` and writes ``folder/report.html``: what
-was compared (the shared recipe and the axes), the training-loss and validation-accuracy
-curves (PNG, embedded as ``data:`` URIs), the results table with the best recipe highlighted,
-and every run with its status, time and error. The page loads nothing from elsewhere and
-opens offline. Every piece of user text is HTML-escaped by the template (jinja2, autoescape).
+was compared (the shared recipe and the axes), the results table with the best recipe
+highlighted and each grid point's diagnosis, the training-loss and validation-accuracy curves,
+the learning rate against step when a schedule changed it, the gradient flow of each grid
+point (per-layer ``‖∂L/∂W‖`` and activation std while training), and every run with its
+status, time, error and verdicts. Plots are PNG, embedded as ``data:`` URIs: the page loads
+nothing from elsewhere and opens offline. Every piece of user text is HTML-escaped by the
+template (jinja2, autoescape).
 
 >>> path = write_report("runs/init-vs-activation")  # doctest: +SKIP
 >>> path.name  # doctest: +SKIP
@@ -25,19 +28,10 @@ import jinja2
 from trainwell import _toml
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import TrainwellError
-from trainwell.report import plots
-from trainwell.report.table import (
-    CHANCE_MARGIN,
-    DEFAULT_NUM_CLASSES,
-    ResultsGrid,
-    axis_values,
-    chance_threshold,
-    format_stat,
-    markdown_table,
-    pick_experiment,
-    results_grid,
-    run_outcome,
-)
+from trainwell.report import plots, plots_diagnostics
+from trainwell.report.table import (CHANCE_MARGIN, DEFAULT_NUM_CLASSES, ResultsGrid, axis_values,
+                                    chance_threshold, format_stat, markdown_table,
+                                    pick_experiment, results_grid, run_outcome, verdict_words)
 from trainwell.run.store import DB_NAME, RunRow, Store
 
 __all__ = ["write_report", "render_report", "export_figures", "open_results", "pick_experiment",
@@ -77,7 +71,7 @@ def render_report(store: Store, experiment: str, *,
     runs = store.runs(experiment)
     grid = results_grid(runs, exp["axes"], num_classes=num_classes)
     colors = plots.label_colors([c.label for c in grid.cells])
-    loss_png, acc_png = _figures(store, runs, colors, num_classes)
+    figures = _figures(store, runs, colors, num_classes)
     counts = Counter(r.status for r in runs)
     best = grid.best
     context = {
@@ -92,10 +86,16 @@ def render_report(store: Store, experiment: str, *,
         "fixed": _fixed_text(exp["fixed"]),
         "grid": grid,
         "table": _table(grid, colors),
+        "diagnosed_any": any(c.verdict for c in grid.cells),
         "best": best and {"label": best.label, "color": colors[best.label],
                           "test": format_stat(best.test), "train": format_stat(best.train)},
-        "loss_png": loss_png and plots.data_uri(loss_png),
-        "acc_png": acc_png and plots.data_uri(acc_png),
+        "loss_png": _uri(figures["loss"]),
+        "acc_png": _uri(figures["val-acc"]),
+        "lr_png": _uri(figures["lr"]),
+        "flow": [_flow_view(run, png, runs, colors) for run, png in figures["flow"]],
+        "depth_colors": plots_diagnostics.depth_colors(5),
+        "flow_zeros": figures["flow_zeros"],
+        "every": sorted({run.every for run, _ in figures["flow"]} - {None}),
         "smooth_fraction": f"{100 * plots.SMOOTH_FRACTION:g}%",
         "chance": f"{100 * chance_threshold(num_classes):.1f}",
         "num_classes": num_classes,
@@ -107,8 +107,9 @@ def render_report(store: Store, experiment: str, *,
 
 def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str | None = None,
                    num_classes: int = DEFAULT_NUM_CLASSES) -> list[Path]:
-    """Write the report's plots (``<experiment>-loss.png``, ``<experiment>-val-acc.png``) and
-    its results table (``<experiment>-table.md``) into ``out_dir``, for documents."""
+    """Write the report's plots (``<experiment>-loss.png``, ``<experiment>-val-acc.png``,
+    ``<experiment>-lr.png`` under a schedule) and its results table (``<experiment>-table.md``)
+    into ``out_dir``, for documents."""
     out = Path(out_dir)
     with open_results(folder) as store:
         name = pick_experiment(store, experiment)
@@ -116,20 +117,44 @@ def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str |
         runs = store.runs(name)
         grid = results_grid(runs, exp["axes"], num_classes=num_classes)
         colors = plots.label_colors([c.label for c in grid.cells])
-        loss_png, acc_png = _figures(store, runs, colors, num_classes)
+        figures = _figures(store, runs, colors, num_classes, flow=False)
     written = [atomic_write_text(out / f"{name}-table.md", markdown_table(grid))]
-    for suffix, png in (("loss", loss_png), ("val-acc", acc_png)):
-        if png is not None:
+    for suffix in ("loss", "val-acc", "lr"):
+        if (png := figures[suffix]) is not None:
             written.append(atomic_write_bytes(out / f"{name}-{suffix}.png", png))
     return written
 
 
-def _figures(store: Store, runs: list[RunRow], colors: dict[str, str],
-             num_classes: int) -> tuple[bytes | None, bytes | None]:
-    loss_png = plots.loss_figure(_loss_curves(store, runs), colors=colors)
-    acc_png = plots.val_acc_figure(_val_acc_curves(store, runs), colors=colors,
-                                   chance=1.0 / num_classes)
-    return loss_png, acc_png
+def _figures(store: Store, runs: list[RunRow], colors: dict[str, str], num_classes: int, *,
+             flow: bool = True) -> dict[str, Any]:
+    """The report's PNGs: ``loss``, ``val-acc``, ``lr`` (``None`` without a schedule that
+    changed it) and ``flow``, a (run, PNG) pair per grid point with gradient-flow records."""
+    shown = [r for r in runs if r.status in ("done", "diverged")]
+    series = _series(store, [r.id for r in shown])
+    firsts = _first_seeds(shown, list(colors))
+    flow_runs = [f for label, r in firsts.items() if flow and (
+        f := plots_diagnostics.flow_run(label, r.seed, series.get(r.id, {})))]
+    limits = plots_diagnostics.flow_limits(flow_runs)
+    return {
+        "loss": plots.loss_figure(_loss_curves(series, shown), colors=colors),
+        "val-acc": plots.val_acc_figure(_val_acc_curves(series, shown), colors=colors,
+                                        chance=1.0 / num_classes),
+        "lr": _lr_figure(series, firsts, colors),
+        "flow": [(run, plots_diagnostics.gradient_flow_figure(run, limits=limits))
+                 for run in flow_runs],
+        "flow_zeros": limits.grad[2] or limits.act[2],
+    }
+
+
+def _uri(png: bytes | None) -> str | None:
+    return png and plots.data_uri(png)
+
+
+def _flow_view(run: plots_diagnostics.FlowRun, png: bytes, runs: list[RunRow],
+               colors: dict[str, str]) -> dict[str, Any]:
+    row = next(r for r in runs if r.label == run.label and r.seed == run.seed)
+    return {"label": run.label, "seed": run.seed, "color": colors[run.label], "ended": _ended(row),
+            "layers": len(run.layers), "png": plots.data_uri(png)}
 
 
 @functools.cache
@@ -140,12 +165,24 @@ def _template() -> jinja2.Template:
     return env.get_template("report.html.j2")
 
 
-def _loss_curves(store: Store, runs: list[RunRow]) -> dict[str, list[plots.Curve]]:
-    shown = [r for r in runs if r.status in ("done", "diverged")]
-    series = _series(store, [r.id for r in shown], ["loss"])
+Series = dict[str, dict[str, tuple[list[int], list[float | None]]]]
+"""Metrics by run id, then by name: (steps, values)."""
+
+
+def _series(store: Store, ids: list[str]) -> Series:
+    out: Series = {}
+    if ids:
+        for run, step, name, value in store.metrics(ids):
+            steps, values = out.setdefault(run, {}).setdefault(name, ([], []))
+            steps.append(step)
+            values.append(value)
+    return out
+
+
+def _loss_curves(series: Series, shown: list[RunRow]) -> dict[str, list[plots.Curve]]:
     out: dict[str, list[plots.Curve]] = {}
     for r in shown:
-        steps, values = series.get((r.id, "loss"), ([], []))
+        steps, values = series.get(r.id, {}).get("loss", ([], []))
         diverged_at = None
         if r.status == "diverged":
             diverged_at = r.diverged_step if r.diverged_step is not None else max(steps,
@@ -154,30 +191,42 @@ def _loss_curves(store: Store, runs: list[RunRow]) -> dict[str, list[plots.Curve
     return out
 
 
-def _val_acc_curves(store: Store, runs: list[RunRow]) -> dict[str, list[plots.Curve]]:
+def _val_acc_curves(series: Series, shown: list[RunRow]) -> dict[str, list[plots.Curve]]:
     """Validation accuracy by epoch number (1, 2, ...), counted from the per-epoch rows."""
-    shown = [r for r in runs if r.status in ("done", "diverged")]
-    series = _series(store, [r.id for r in shown], ["train_loss", "val_acc"])
     out: dict[str, list[plots.Curve]] = {}
     for r in shown:
-        epoch_steps, _ = series.get((r.id, "train_loss"), ([], []))
-        epoch_of = {step: i + 1 for i, step in enumerate(epoch_steps)}
-        steps, values = series.get((r.id, "val_acc"), ([], []))
+        metrics = series.get(r.id, {})
+        epoch_of = {step: i + 1 for i, step in enumerate(metrics.get("train_loss", ([], []))[0])}
+        steps, values = metrics.get("val_acc", ([], []))
         pairs = [(epoch_of[s], v) for s, v in zip(steps, values) if s in epoch_of]
         out.setdefault(r.label, []).append(
             plots.Curve([e for e, _ in pairs], [v for _, v in pairs]))
     return out
 
 
-def _series(store: Store, ids: list[str], names: list[str]
-            ) -> dict[tuple[str, str], tuple[list[int], list[float | None]]]:
-    out: dict[tuple[str, str], tuple[list[int], list[float | None]]] = {}
-    if ids:
-        for run, step, name, value in store.metrics(ids, names):
-            steps, values = out.setdefault((run, name), ([], []))
-            steps.append(step)
-            values.append(value)
-    return out
+def _first_seeds(shown: list[RunRow], labels: list[str]) -> dict[str, RunRow]:
+    """Each grid point's run with the lowest seed, in grid order."""
+    out: dict[str, RunRow] = {}
+    for r in sorted(shown, key=lambda r: r.seed):
+        out.setdefault(r.label, r)
+    return {label: out[label] for label in labels if label in out}
+
+
+def _lr_figure(series: Series, firsts: dict[str, RunRow], colors: dict[str, str]) -> bytes | None:
+    """Per-step lr of each grid point's first seed, drawn when a schedule changed it; a run
+    without a schedule has no per-step rows and holds its per-epoch lr from step 0."""
+    scheduled, held = {}, {}
+    for label, r in firsts.items():
+        metrics = series.get(r.id, {})
+        if "step_lr" in metrics:
+            scheduled[label] = plots.Curve(*metrics["step_lr"])
+        elif metrics.get("lr", ([], []))[0]:
+            steps, values = metrics["lr"]
+            held[label] = plots.Curve([0, *steps], [values[0], *values])
+    if not plots.lr_varies(scheduled):
+        return None
+    return plots.lr_figure({k: scheduled.get(k) or held[k] for k in firsts
+                            if k in scheduled or k in held}, colors=colors)
 
 
 def _table(grid: ResultsGrid, colors: dict[str, str]) -> dict[str, Any]:
@@ -185,7 +234,7 @@ def _table(grid: ResultsGrid, colors: dict[str, str]) -> dict[str, Any]:
         return cell and {"test": cell.text("test"), "train": cell.text("train"),
                          "note": cell.note, "best": cell.best, "label": cell.label,
                          "color": colors[cell.label], "point": cell.values, "n": cell.n,
-                         "kind": _kind(cell.text("test"))}
+                         "kind": _kind(cell.text("test")), "verdict": cell.verdict}
 
     if grid.layout == "grid":
         return {"rows": [(row, [view(grid.at(row, col)) for col in grid.cols])
@@ -200,21 +249,25 @@ def _kind(text: str) -> str:
 def _run_view(r: RunRow, colors: dict[str, str], num_classes: int) -> dict[str, Any]:
     error = (r.error or "").strip()
     last = next((line for line in reversed(error.splitlines()) if line.strip()), "")
-    ended = ""
-    if r.status == "diverged":
-        ended = f"diverged at step {r.diverged_step}" if r.diverged_step is not None else "diverged"
-    elif r.stop_reason:
-        ended = r.stop_reason
     return {
         "id": r.id, "label": r.label, "color": colors.get(r.label, "#888888"), "seed": r.seed,
         "status": r.status, "at_chance": r.status == "done" and run_outcome(
             r, num_classes=num_classes) == "n/c",
         "attempts": r.attempts, "time": _duration(r.seconds),
         "test": _percent(r.final.get("test_acc")), "train": _percent(r.final.get("train_acc")),
-        "ended": ended, "name": str(r.recipe.get("name") or ""),
+        "ended": _ended(r), "name": str(r.recipe.get("name") or ""),
         "note": str(r.recipe.get("note") or ""),
         "error": error, "error_line": last if len(last) <= 120 else last[:117] + "...",
+        "verdicts": [{"words": verdict_words(str(v.get("kind", ""))),
+                      "healthy": v.get("kind") == "healthy", "message": str(v.get("message", "")),
+                      "fix": str(v.get("fix") or "")} for v in r.verdicts or []],
     }
+
+
+def _ended(r: RunRow) -> str:
+    if r.status == "diverged":
+        return f"diverged at step {r.diverged_step}" if r.diverged_step is not None else "diverged"
+    return r.stop_reason or ""
 
 
 def _fixed_text(fixed: dict[str, Any]) -> str:

@@ -31,7 +31,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 __all__ = ["Curve", "label_colors", "smooth", "smoothing_window", "loss_figure",
-           "val_acc_figure", "data_uri", "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
+           "val_acc_figure", "lr_figure", "lr_varies", "data_uri", "SMOOTH_FRACTION", "LOG_RANGE",
+           "CLIP_FACTOR"]
 
 SMOOTH_FRACTION = 0.02
 LOG_RANGE = 30.0
@@ -207,6 +208,45 @@ def val_acc_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str
     ax.set_ylabel("validation accuracy (%)")
     ax.xaxis.get_major_locator().set_params(integer=True)
     return _finish(fig, ax, extra)
+
+
+def lr_varies(curves: Mapping[str, Curve], *, rtol: float = 1e-9) -> bool:
+    """Whether any curve's finite values differ: ``max - min > rtol * max``.
+
+    >>> lr_varies({"a": Curve([0, 1], [0.1, 0.1]), "b": Curve([0, 1], [0.1, 0.05])})
+    True
+    """
+    for c in curves.values():
+        ys = [y for y in c.y if y is not None and np.isfinite(y)]
+        if ys and max(ys) - min(ys) > rtol * abs(max(ys)):
+            return True
+    return False
+
+
+def lr_figure(curves: Mapping[str, Curve], *, colors: Mapping[str, str]) -> bytes | None:
+    """Learning rate against optimizer step, one line per label; ``None`` without data.
+
+    The axis is logarithmic when the rates span more than ``LOG_RANGE`` and never reach 0.
+    """
+    curves = {k: c for k, c in curves.items() if any(y is not None for y in c.y)}
+    if not curves:
+        return None
+    fig, ax = _new_figure()
+    fig.set_size_inches(10, 3.4)
+    values = [y for c in curves.values() for y in c.y if y is not None]
+    for label, c in curves.items():
+        x = np.asarray(c.x, dtype=float)
+        y = np.array([np.nan if v is None else v for v in c.y], dtype=float)
+        tx, ty = _thin(x, y)
+        ax.plot(tx, ty, color=colors[label], linewidth=1.6, label=_text(label),
+                drawstyle="steps-post")
+    if min(values) > 0 and max(values) / min(values) > LOG_RANGE:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("learning rate")
+    return _finish(fig, ax, [])
 
 
 def data_uri(png: bytes) -> str:

@@ -29,8 +29,9 @@ from trainwell.errors import TrainwellError, did_you_mean
 from trainwell.run.store import RunRow, Store
 from trainwell.sweep import format_value
 
-__all__ = ["Cell", "ResultsGrid", "results_grid", "run_outcome", "chance_threshold",
-           "axis_values", "format_stat", "pick_experiment", "CHANCE_MARGIN", "DEFAULT_NUM_CLASSES"]
+__all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome", "chance_threshold",
+           "axis_values", "format_stat", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
+           "DEFAULT_NUM_CLASSES", "VERDICT_WORDS"]
 
 CHANCE_MARGIN = 0.05
 """A run whose final train accuracy is below ``1/num_classes + CHANCE_MARGIN`` stayed at chance."""
@@ -38,7 +39,49 @@ CHANCE_MARGIN = 0.05
 DEFAULT_NUM_CLASSES = 10
 """Classes of every built-in dataset (mnist1d, digits, mnist5k, MNIST, CIFAR-10)."""
 
-_UNFINISHED = ("pending", "running", "interrupted")
+VERDICT_WORDS = {"non_finite": "non-finite values", "symmetric": "symmetric units",
+                 "dead": "dead units", "saturated": "saturated units",
+                 "exploding_activations": "exploding activations",
+                 "vanishing_activations": "vanishing activations",
+                 "vanishing_gradient": "vanishing gradient",
+                 "exploding_gradient": "exploding gradient", "lr_too_high": "lr too high",
+                 "lr_too_low": "lr too low", "healthy": "healthy"}
+"""Each verdict kind (:data:`trainwell.diagnose.VERDICT_KINDS`) in a few plain words."""
+
+
+def verdict_words(kind: str) -> str:
+    """A verdict kind in plain words: ``"vanishing_gradient"`` → ``"vanishing gradient"``."""
+    return VERDICT_WORDS.get(kind, str(kind).replace("_", " "))
+
+
+def _rank(kind: str) -> float:
+    """Importance of a verdict kind: causes before consequences, healthy last; a kind this
+    version does not know ranks just before healthy."""
+    from trainwell.diagnose.verdicts import VERDICT_KINDS
+
+    if kind in VERDICT_KINDS:
+        return VERDICT_KINDS.index(kind)
+    return VERDICT_KINDS.index("healthy") - 0.5
+
+
+@dataclass(frozen=True)
+class CellVerdict:
+    """The most important verdict kind among a grid point's seeds, and on how many of the
+    ``of`` diagnosed seeds it was found (``count``)."""
+
+    kind: str
+    count: int
+    of: int
+
+    @property
+    def text(self) -> str:
+        """``"vanishing gradient"``, or ``"dead units (2/3)"`` when the seeds disagree."""
+        words = verdict_words(self.kind)
+        return words if self.count == self.of else f"{words} ({self.count}/{self.of})"
+
+    @property
+    def healthy(self) -> bool:
+        return self.kind == "healthy"
 
 
 def chance_threshold(num_classes: int = DEFAULT_NUM_CLASSES) -> float:
@@ -104,6 +147,16 @@ class Cell:
         if c["unfinished"] and shown != "pending":
             parts.append(f"{c['unfinished']}/{self.n} pending")
         return ", ".join(parts)
+
+    @property
+    def verdict(self) -> CellVerdict | None:
+        """The most important verdict kind over the seeds' diagnoses (``None`` when no seed
+        was diagnosed): e.g. one seed with dead units and two healthy give ``dead (1/3)``."""
+        kinds = [{v.get("kind", "") for v in r.verdicts} for r in self.runs if r.verdicts]
+        if not kinds:
+            return None
+        top = min(set().union(*kinds), key=_rank)
+        return CellVerdict(top, sum(top in k for k in kinds), len(kinds))
 
 
 @dataclass

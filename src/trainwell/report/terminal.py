@@ -42,12 +42,13 @@ def print_run(console: Console, result: RunResult) -> None:
 
 def print_catalogue(console: Console) -> None:
     """Every name a recipe can use, with one line each."""
-    from trainwell import data, init, models, optim
+    from trainwell import data, init, models, optim, pretrain
 
     groups = [("datasets  [data] name", data.DESCRIPTIONS),
               ("models  [model] name", models.DESCRIPTIONS),
               ("activations  [model] activation", models.ACTIVATIONS),
               ("initializers  [init] name", init.DESCRIPTIONS),
+              ("data-driven initializers  [init] name", pretrain.DESCRIPTIONS),
               ("optimizers  [optim] name", optim.DESCRIPTIONS),
               ("learning-rate schedules  [schedule] name", optim.SCHEDULE_DESCRIPTIONS)]
     for title, table_src in groups:
@@ -72,6 +73,9 @@ def _cell_text(cell: Cell | None, *, with_train: bool) -> Text:
         text.append(f"\ntrain {cell.text('train')}", style="dim")
     if cell.note:
         text.append(f"\n({cell.note})", style="dim")
+    verdict = cell.verdict
+    if verdict is not None:
+        text.append(f"\n{verdict.text}", style="green" if verdict.healthy else "yellow")
     return text
 
 
@@ -79,7 +83,8 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
                   num_classes: int = 10) -> None:
     """An experiment's results table, as in its HTML report: final test accuracy (%) mean ±
     std over seeds; the first axis as rows and the second as columns when there are two
-    axes, one row per grid point otherwise; the best converged recipe in bold green.
+    axes, one row per grid point otherwise; the best converged recipe in bold green. Under
+    each cell's numbers, the most important verdict of its seeds' diagnoses (when recorded).
 
     ``experiment`` defaults to the store's most recent one; ``num_classes`` sets chance level
     for the n/c rule (:data:`trainwell.report.table.DEFAULT_NUM_CLASSES`).

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -16,6 +18,7 @@ from trainwell.models import build_model
 from trainwell.optim import build_optimizer
 from trainwell.optim.optimizers import needs_closure
 from trainwell.optim.schedules import LRSchedule
+from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 from trainwell.train.device import resolve_device, set_threads
 from trainwell.train.events import Callback
@@ -42,11 +45,24 @@ def prepare_data(recipe: Recipe, device: torch.device) -> Dataset:
 
 def build_initialized_model(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
     """Build the recipe's model for ``dataset`` and initialize it; seeds torch first."""
+    return _build_and_initialize(recipe, dataset, device)[0]
+
+
+def _build_and_initialize(recipe: Recipe, dataset: Dataset, device: torch.device
+                          ) -> tuple[torch.nn.Module, dict[str, Any] | None]:
+    """The initialized model and, for a data-driven scheme, a summary of what it did."""
     torch.manual_seed(recipe.train.seed)
     model = build_model(recipe.model.name, input_shape=dataset.meta.input_shape,
-                        num_classes=dataset.meta.num_classes, **recipe.model.options)
-    init_apply_(model, recipe.init.name, **recipe.init.options)
-    return model.to(device)
+                        num_classes=dataset.meta.num_classes, **recipe.model.options).to(device)
+    data_init = DATA_INITIALIZERS.get(recipe.init.name)
+    if data_init is None:
+        init_apply_(model, recipe.init.name, **recipe.init.options)
+        return model, None
+    started = time.perf_counter()
+    report = data_init(model, dataset.all_inputs, **recipe.init.options,
+                       generator=torch.Generator().manual_seed(recipe.train.seed))
+    return model, {"name": recipe.init.name, "seconds": time.perf_counter() - started,
+                   "report": str(report)}
 
 
 def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
@@ -60,7 +76,7 @@ def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
     device = resolve_device(recipe.train.device)
     if dataset is None:
         dataset = prepare_data(recipe, device)
-    model = build_initialized_model(recipe, dataset, device)
+    model, init_summary = _build_and_initialize(recipe, dataset, device)
     optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
     if needs_closure(optimizer) and recipe.train.batch_size < len(dataset.x_train):
         raise ConfigError("train.batch_size", recipe.train.batch_size,
@@ -88,6 +104,8 @@ def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
     except Exception as exc:  # a run that fails is recorded, never lost
         history = History(status="failed", error=f"{type(exc).__name__}: {exc}",
                           extra={"traceback": traceback.format_exc()})
+    if init_summary is not None:
+        history.extra["init"] = init_summary
     return RunResult(recipe=recipe, history=history, model=model, dataset=dataset)
 
 
