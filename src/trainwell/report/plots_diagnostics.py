@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -106,7 +105,7 @@ def layer_order(names: Sequence[str]) -> list[str]:
     ['hidden.2.linear', 'hidden.10.linear', 'head']
     """
     def key(name: str) -> tuple:
-        parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.]", name)]
+        parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split(".")]
         return (name.split(".")[0] in LAST_LAYER_NAMES, parts)
 
     return sorted(names, key=key)
