@@ -8,9 +8,10 @@ neither), torch's default threads and numpy's BLAS threads:
   (c) scikit-learn ``BernoulliRBM`` (PCD-1)      (d) learnergy ``RBM`` (CD-1, autograd + SGD)
   (e) the roofline: the five matrix products of a CD-1 step alone (v·Wᵀ, h·W, v'·Wᵀ and the
       two outer products), with preallocated outputs, as many times as (a) does them.
-Each contender runs ``--repeats`` times, interleaved; the best time counts (the machine is
-shared and noisy), after a pause that lets the previous one's BLAS threads go idle. The roofline share compares like with like and is robust to noise: the
-fastest epoch of (e) over the fastest epoch of (a) (trainwell times each epoch). The
+Each contender runs ``--repeats`` times, interleaved, after a pause that lets the previous
+one's BLAS threads go idle; the best time counts (the machine is shared and noisy). The
+roofline share compares like with like and is robust to noise: the fastest epoch of (e)
+over the fastest epoch of (a) (trainwell times each epoch). The
 reconstruction error of every trained RBM is computed afterwards by one formula on the same
 data: the mean over images and pixels of ``(v - sigmoid(sigmoid(v Wᵀ + c) W + b))²``.
 Goals on 2 CPU cores: (a) >= 1.1x (c), (a) >= 2x (d), (a) >= 90% of (e), and the

@@ -139,7 +139,7 @@ def test_progress_bar_and_batch_norm_model_run(digits):
 def test_signature_is_a_recipe_validator():
     assert validate_params(autoencoder_pretrain_, {}, key="init") == {
         "epochs": 10, "lr": 1e-3, "batch_size": 100, "tied": True,
-        "output_init": "glorot_uniform", "progress": False}
+        "output_init": "glorot_uniform"}
     with pytest.raises(ConfigError, match=r"init\.epochs = 0"):
         validate_params(autoencoder_pretrain_, {"epochs": 0}, key="init")
 

@@ -40,7 +40,7 @@ class RBM:
     The weights start as :math:`N(0, 0.01^2)` and both biases at 0 (Hinton 2010, section 8);
     the first :meth:`fit` sets the visible biases from the data. ``weight``, ``hidden_bias``
     and ``visible_bias`` are views of ``params``, the ``(n_hidden + 1) × (n_visible + 1)``
-    matrix :math:`[[W, c], [b^\top, 0]]`. The RBM lives on ``device`` in ``dtype``;
+    matrix :math:`[[W, c], [b^\\top, 0]]`. The RBM lives on ``device`` in ``dtype``;
     ``generator`` (on that device) draws the initial weights.
 
     Reference: G. Hinton, "A Practical Guide to Training Restricted Boltzmann Machines",
@@ -66,7 +66,8 @@ class RBM:
         self.n_visible, self.n_hidden, self.visible = int(n_visible), int(n_hidden), visible
         # W, c and b are views of one matrix [[W, c], [b^T, 0]]: with an always-on unit
         # appended to v and to h, one product gives activations and biases together.
-        self.params = torch.zeros(self.n_hidden + 1, self.n_visible + 1, device=device, dtype=dtype)
+        self.params = torch.zeros(self.n_hidden + 1, self.n_visible + 1, device=device,
+                                  dtype=dtype)
         self.weight = self.params[:-1, :-1]
         self.hidden_bias = self.params[:-1, -1]
         self.visible_bias = self.params[-1, :-1]
@@ -87,7 +88,8 @@ class RBM:
 
     def flat(self, v: torch.Tensor) -> torch.Tensor:
         """``v`` as a ``(N, n_visible)`` tensor on the RBM's device and dtype (rows flattened)."""
-        if not isinstance(v, torch.Tensor) or v.dim() < 1 or v.shape[1:].numel() != self.n_visible:
+        if not isinstance(v, torch.Tensor) or v.dim() < 1 \
+                or v.shape[1:].numel() != self.n_visible:
             shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
             raise TrainwellError(f"rbm input of shape {shape}: expected a tensor of N samples "
                                  f"with {self.n_visible} values each")
