@@ -78,3 +78,30 @@ def test_playground_draws_the_chosen_surfaces(tmp_path, capsys):
                                                      "taco.png"]
     assert "momentum" in capsys.readouterr().out
     assert main(["playground", "--surface", "tacoo", "--out", str(out)]) == 2
+
+
+def test_pretrain_saves_rbms_and_prints_per_layer_curves(tmp_path, capsys):
+    out = tmp_path / "pt"
+    argv = ["pretrain", "--set", "init.name=dbn", "--set", "init.epochs=3", "--set",
+            "data.name=digits", "--set", "data.normalize=unit", "--set", "model.widths=[32, 16]",
+            "--out", str(out), "-q"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "64→32" in printed and "32→16" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["rbm-1.safetensors", "rbm-2.safetensors",
+                                                     "recipe.toml", "report.txt",
+                                                     "weights.safetensors"]
+    from trainwell.pretrain import RBM
+
+    rbm = RBM.load(out / "rbm-2.safetensors")
+    assert tuple(rbm.weight.shape) == (16, 32)
+    assert main(["pretrain", "--set", "init.name=he_normal", "--out", str(tmp_path / "x")]) == 2
+
+
+@pytest.mark.parametrize("init", ["lsuv", "dbn", "autoencoder"])
+def test_data_driven_inits_train_from_a_recipe(init, tmp_path):
+    out = tmp_path / "o"
+    assert main(["train", *FAST, "--set", f"init.name={init}", "--set", "init.epochs=2"
+                 if init != "lsuv" else "init.batch_size=64", "--out", str(out), "-q"]) == 0
+    h = load_history(out / "history.json")
+    assert h.extra["init"]["name"] == init and h.status == "done"

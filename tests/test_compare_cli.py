@@ -96,3 +96,10 @@ def test_bad_compare_input_exits_2_and_writes_nothing(argv, needle, tmp_path, ca
 def test_report_of_a_folder_without_results_exits_2(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "results.db" in capsys.readouterr().err
+
+
+def test_name_overrides_the_sweeps_experiment(tmp_path):
+    assert main(["compare", "init", "--name", "mine", "--init", "he_normal,lsuv",
+                 "--activation", "relu", "--seeds", "1", "--set", "train.epochs=1",
+                 "--set", "data.num_samples=1000", "--root", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "mine" / "report.html").is_file() and not (tmp_path / "init").exists()

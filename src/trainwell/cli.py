@@ -6,6 +6,7 @@ prints a traceback for bad input, so tests drive the CLI in-process.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -98,6 +99,8 @@ def compare(sweep: Annotated[Optional[str], typer.Argument(help="Sweep TOML file
     from trainwell.run.local import run_sweep
 
     s = _load_sweep(sweep, name)
+    if name is not None:
+        s = dataclasses.replace(s, experiment=name)
     if set_:
         s = s.with_overrides(set_)
     flags = {"init": init, "activation": activation, "optim": optim, "model": model,

@@ -22,7 +22,7 @@ from trainwell.errors import TrainwellError
 if TYPE_CHECKING:
     from trainwell.pretrain.rbm import RBM
 
-__all__ = ["RBMHistory", "contrastive_divergence_", "LR_DEFAULT"]
+__all__ = ["RBMHistory", "contrastive_divergence_", "generator_on", "LR_DEFAULT"]
 
 LR_DEFAULT = {"bernoulli": 0.1, "gaussian": 0.01}
 """``lr=None`` per visible type: Hinton 2010 sections 4 and 13.2."""
@@ -90,9 +90,7 @@ def contrastive_divergence_(rbm: RBM, x: torch.Tensor, *, epochs: int, lr: float
     Salakhutdinov, "Reducing the Dimensionality of Data with Neural Networks", 2006.
     """
     data = _check_data(rbm, x)
-    if generator is not None and generator.device.type != rbm.device.type:
-        raise TrainwellError(f"the generator is on {generator.device.type} but the rbm is on "
-                             f"{rbm.device.type}: pass a generator on the rbm's device")
+    generator = generator_on(rbm.device, generator)
     lr = LR_DEFAULT[rbm.visible] if lr is None else float(lr)
     n, bernoulli = len(data), rbm.visible == "bernoulli"
     batch = min(batch_size, n)
@@ -280,6 +278,15 @@ class _Step:
         change = columns.mul_(delta).expm1_().mul_(p).log1p_().sum(1)
         change.add_(delta.view(-1).mul_(rbm.visible_bias.index_select(0, unit)))
         self.pll.add_(F.logsigmoid(change.neg_()).sum(), alpha=rbm.n_visible)
+
+
+def generator_on(device: torch.device, generator: torch.Generator | None
+                 ) -> torch.Generator | None:
+    """``generator`` if it is on ``device``'s type, else a new one there seeded from it."""
+    if generator is None or generator.device.type == device.type:
+        return generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    return torch.Generator(device).manual_seed(seed)
 
 
 def _check_data(rbm: RBM, x: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from safetensors.torch import save as safetensors_bytes
 from trainwell._io import atomic_write_bytes
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.params import validate_params
-from trainwell.pretrain.contrastive import RBMHistory, contrastive_divergence_
+from trainwell.pretrain.contrastive import RBMHistory, contrastive_divergence_, generator_on
 
 __all__ = ["RBM", "RBMHistory", "Visible"]
 
@@ -41,7 +41,8 @@ class RBM:
     the first :meth:`fit` sets the visible biases from the data. ``weight``, ``hidden_bias``
     and ``visible_bias`` are views of ``params``, the ``(n_hidden + 1) × (n_visible + 1)``
     matrix :math:`[[W, c], [b^\\top, 0]]`. The RBM lives on ``device`` in ``dtype``;
-    ``generator`` (on that device) draws the initial weights.
+    ``generator`` draws the initial weights (one on another device seeds one on ``device``,
+    here and wherever a method takes a ``generator``).
 
     Reference: G. Hinton, "A Practical Guide to Training Restricted Boltzmann Machines",
     UTML TR 2010-003, 2010; P. Smolensky, "Information processing in dynamical systems:
@@ -71,7 +72,7 @@ class RBM:
         self.weight = self.params[:-1, :-1]
         self.hidden_bias = self.params[:-1, -1]
         self.visible_bias = self.params[-1, :-1]
-        self.weight.normal_(0.0, 0.01, generator=generator)
+        self.weight.normal_(0.0, 0.01, generator=generator_on(self.device, generator))
         self.trained = False
 
     @property
@@ -133,7 +134,7 @@ class RBM:
         """
         if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
             raise ConfigError("rbm.steps", steps, "an integer >= 0")
-        v = self.flat(v)
+        v, generator = self.flat(v), generator_on(self.device, generator)
         for _ in range(steps):
             h = torch.bernoulli(self.transform(v), generator=generator)
             mean = self.visible_mean(h)
@@ -157,7 +158,7 @@ class RBM:
         if self.visible != "bernoulli":
             raise TrainwellError("the pseudo-likelihood is defined for bernoulli visible units; "
                                  "this rbm has gaussian ones")
-        v = self.flat(v)
+        v, generator = self.flat(v), generator_on(self.device, generator)
         idx = torch.randint(0, self.n_visible, (len(v), 1), device=self.device, generator=generator)
         flipped = v.clone()
         flipped.scatter_(1, idx, 1 - v.gather(1, idx))

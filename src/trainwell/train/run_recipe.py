@@ -11,7 +11,6 @@ from typing import Any
 import torch
 
 from trainwell.data import Dataset, load_dataset
-from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.init import apply_ as init_apply_
 from trainwell.models import build_model
@@ -89,6 +88,8 @@ def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
         callbacks.append(LRSchedule(schedule.name, **schedule.options))
     recorder = None
     if recipe.train.record_every > 0:
+        from trainwell.diagnose import GradientFlowRecorder  # diagnose builds on train
+
         recorder = GradientFlowRecorder(every=recipe.train.record_every)
         callbacks.append(recorder)
     generator = torch.Generator().manual_seed(recipe.train.seed)
@@ -111,6 +112,8 @@ def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
 
 def final_verdicts(model: torch.nn.Module, dataset: Dataset, *, seed: int) -> list[dict[str, str]]:
     """The diagnosis of the trained model on a seeded training batch, as plain dicts."""
+    from trainwell.diagnose import diagnose, diagnose_batch
+
     xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=seed)
     return [{"kind": v.kind, "message": v.message, "fix": v.fix}
             for v in diagnose(model, xb, yb).verdicts]
