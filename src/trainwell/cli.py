@@ -226,7 +226,6 @@ def playground(surface: AxisOpt = None, optim: AxisOpt = None,
     names = [v.strip() for v in surface.split(",") if v.strip()] if surface else None
     optims = [v.strip() for v in optim.split(",") if v.strip()] if optim else None
     _console().print(playground_main(names, optims, steps, out, tune, lr=lr))
-    _console().print(f"Pictures and animations: {out}", markup=False)
     return 0
 
 

@@ -174,8 +174,13 @@ def test_vanishing_activations_edge():
 
 
 def test_activation_scale_is_the_root_mean_square():
-    grows = net(act_mean=[0.0, 0.0, 0.0, 8.0 * UP], act_std=[1.0, 0.0, 0.0, 0.0])
+    grows = net(n=5, act_mean=[0.0, 0.0, 0.0, 8.0 * UP, 0.0], act_std=[1.0, 0.0, 0.0, 0.0, 1.0])
     assert "exploding_activations" in judged(grows), "rms 1 -> 8 over 3 layers is 2x per layer"
+
+
+def test_confident_logits_alone_are_not_exploding_activations():
+    confident = net(act_std=[1.0, 1.0, 1.0, 30.0])
+    assert "exploding_activations" not in judged(confident)
 
 
 def grads(ratio):

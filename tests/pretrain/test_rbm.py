@@ -253,3 +253,10 @@ def test_bad_inputs_say_what_is_expected():
         RBM(4, 0)
     with pytest.raises(TrainwellError, match="gaussian"):
         RBM(4, 2, visible="gaussian").pseudo_likelihood(torch.rand(3, 4))
+
+
+def test_progress_bar_only_when_asked(digits_unit, capsys):
+    RBM(64, 8).fit(digits_unit, epochs=2)
+    assert capsys.readouterr() == ("", "")
+    history = RBM(64, 8).fit(digits_unit, epochs=2, progress=True)
+    assert len(history.recon_error) == 2

@@ -276,7 +276,11 @@ def _healthy(layers: Sequence[LayerStats]) -> Verdict:
 
 
 def _growth(layers: Sequence[LayerStats]) -> float | None:
-    """Geometric mean growth per layer of the activations' rms, first to last; ``None`` if undefined."""
+    """Geometric mean growth per layer of the activations' rms, first to last hidden layer;
+    ``None`` if undefined. The logits are left out when there are two hidden layers or more:
+    they legitimately grow as a trained classifier becomes confident."""
+    hidden = [s for s in layers if s.activation != "none"]
+    layers = hidden if len(hidden) >= 2 else layers
     if len(layers) < 2 or layers[0].act_rms <= 0:
         return None
     return (layers[-1].act_rms / layers[0].act_rms) ** (1 / (len(layers) - 1))
