@@ -19,10 +19,14 @@ setup: $(BIN)/python
 demo: setup
 	$(BIN)/trainwell compare
 
-# The README's table and curves: the main job, then its figures into docs/.
+# The README's and docs/'s tables and pictures: the main job and the studies, then their
+# figures (PNG) and tables (markdown) into docs/.
 docs: setup
 	$(BIN)/trainwell compare --quiet
-	$(BIN)/trainwell report runs/init --figures docs
+	$(BIN)/trainwell compare studies/optimizers.toml --quiet
+	$(BIN)/trainwell compare studies/pretraining.toml --quiet
+	@for e in init optimizers pretraining; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
+	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground
 
 test: setup
 	$(BIN)/python -m pytest -q

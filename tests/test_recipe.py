@@ -124,3 +124,13 @@ def test_missing_and_invalid_files(tmp_path):
     bad.write_text("[data\nname = 1")
     with pytest.raises(TrainwellError, match="not valid TOML"):
         load_recipe(bad)
+
+
+def test_the_readme_recipe_is_valid(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "r.toml").write_text(block)
+    r = load_recipe(tmp_path / "r.toml")
+    assert r.model.options["depth"] == 6 and r.schedule.name == "cosine"

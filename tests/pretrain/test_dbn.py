@@ -99,6 +99,16 @@ def test_batch_norm_and_dropout_mlps_are_accepted(digits):
         assert torch.equal(linear.weight.detach(), rbm.weight)
 
 
+def test_rbm_options_reach_every_rbm(digits):
+    weights = {}
+    for decay in (0.0, 0.05):
+        model = mlp((1, 8, 8), 10, depth=2, width=16)
+        report = dbn_pretrain_(model, digits.all_inputs, epochs=3, weight_decay=decay,
+                               momentum=0.0, final_momentum=0.0, generator=gen())
+        weights[decay] = [rbm.weight.norm().item() for rbm in report.rbms]
+    assert all(strong < 0.9 * none for strong, none in zip(weights[0.05], weights[0.0]))
+
+
 def test_same_seed_same_model(digits):
     weights = []
     for _ in range(2):

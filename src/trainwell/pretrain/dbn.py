@@ -81,6 +81,9 @@ def dbn_pretrain_(
     k: Annotated[int, Field(ge=1)] = 1,
     persistent: bool = False,
     batch_size: Annotated[int, Field(ge=1)] = 100,
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.5,
+    final_momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9,
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2e-4,
     visible: Literal["auto", "bernoulli", "gaussian"] = "auto",
     output_init: str = "glorot_uniform",
     generator: torch.Generator | None = None,
@@ -99,9 +102,9 @@ def dbn_pretrain_(
 
     The first RBM's visible units are Bernoulli when every input lies in [0, 1] and Gaussian
     (unit variance, for standardized inputs) otherwise, with ``visible="auto"``; the others
-    are Bernoulli. ``lr=None`` takes each RBM's default (0.1 Bernoulli, 0.001 Gaussian);
-    the other RBM options keep the defaults of :meth:`RBM.fit` (momentum 0.5 then 0.9,
-    weight decay 2e-4).
+    are Bernoulli. ``lr=None`` takes each RBM's default (0.1 Bernoulli, 0.01 Gaussian); the
+    other options are those of :meth:`RBM.fit`, with its defaults (momentum 0.5 for 5
+    epochs, then ``final_momentum`` 0.9; weight decay 2e-4).
 
     **Note**: the RBM's hidden units are logistic; with another activation the copied
     weights are only a starting point. Batch normalization, if the MLP has it, rescales what
@@ -120,7 +123,11 @@ def dbn_pretrain_(
     """
     options = validate_params(dbn_pretrain_, {
         "epochs": epochs, "lr": lr, "k": k, "persistent": persistent, "batch_size": batch_size,
+        "momentum": momentum, "final_momentum": final_momentum, "weight_decay": weight_decay,
         "visible": visible, "output_init": output_init}, key="init")
+    fit_options = {name: options[name] for name in (
+        "epochs", "lr", "k", "persistent", "batch_size", "momentum", "final_momentum",
+        "weight_decay")}
     get(INITIALIZERS, output_init, key="init.output_init")
     layers = _hidden_linears(model)
     first = layers[0]
@@ -144,10 +151,8 @@ def dbn_pretrain_(
         rbm = RBM(linear.in_features, linear.out_features, visible=kind, device=device,
                   dtype=dtype, generator=generator)
         history = contrastive_divergence_(
-            rbm, x, epochs=options["epochs"], lr=options["lr"], k=options["k"],
-            persistent=options["persistent"], batch_size=options["batch_size"], momentum=0.5,
-            final_momentum=0.9, momentum_switch_epoch=5, weight_decay=2e-4,
-            progress=bool(progress), generator=generator,
+            rbm, x, **fit_options, momentum_switch_epoch=5, progress=bool(progress),
+            generator=generator,
             description=f"rbm {i + 1}/{len(layers)} {linear.in_features}→{linear.out_features}")
         with torch.no_grad():
             linear.weight.copy_(rbm.weight)
