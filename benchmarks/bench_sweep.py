@@ -1,7 +1,7 @@
 """Sweep throughput: the main job's 8-run grid with 1 worker and with one per core.
 
-Runs the built-in ``init`` experiment's grid (4 inits x 2 activations, one seed, the demo's
-data and epochs) in fresh folders: with a single worker (which the runner gives all the
+Runs the built-in ``init`` experiment's grid of static inits (4 inits x 2 activations, one
+seed, the demo's data and epochs) in fresh folders: with a single worker (which the runner gives all the
 cores' threads), with one worker per core (threads divided), and, for reference, a single
 worker held to one thread. Each configuration runs ``--repeats`` times in its own child
 process (configurations interleaved, best time kept: the machine is shared and noisy). The
@@ -31,7 +31,8 @@ def child(workers: int, threads: int, root: str) -> None:
     from trainwell.run.store import DB_NAME, Store
     from trainwell.sweep import load_sweep
 
-    sweep = load_sweep(experiment_path("init")).with_seeds(1)
+    sweep = (load_sweep(experiment_path("init")).with_seeds(1)
+             .with_axis("init.name", ["zeros", "uniform", "lecture_xavier", "he_normal"]))
     if threads:
         sweep = sweep.with_overrides([f"train.threads={threads}"])
     t0 = time.perf_counter()
