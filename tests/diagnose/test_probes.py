@@ -21,20 +21,6 @@ RECTIFYING = {"relu", "leaky_relu", "elu", "selu", "gelu"}
 SATURATING = {"sigmoid", "tanh", "softsign"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    ds = load_dataset("digits")
-    return ds.x_train[:256], ds.y_train[:256]
-
-
 @pytest.fixture(scope="module")
 def signals():
     ds = load_dataset("mnist1d", num_samples=1000)

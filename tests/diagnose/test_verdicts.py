@@ -8,25 +8,10 @@ import math
 import pytest
 import torch
 
-from trainwell.data import load_dataset
 from trainwell.diagnose import LayerStats, Verdict, diagnose, judge
 from trainwell.diagnose import verdicts as V
 from trainwell.init import apply_
 from trainwell.models import build_model
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    ds = load_dataset("digits")
-    return ds.x_train[:256], ds.y_train[:256]
 
 
 def deep(digits, activation, scheme, *, seed=0, model="mlp", **init):
