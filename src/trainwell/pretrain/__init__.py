@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from trainwell.init.lsuv import LSUVLayer, LSUVReport, lsuv_init_
 from trainwell.pretrain.autoencoder import AutoencoderLayer, AutoencoderReport, autoencoder_pretrain_
-from trainwell.pretrain.contrastive import RBMHistory
+from trainwell.pretrain.rbm import RBMHistory
 from trainwell.pretrain.dbn import DBNLayer, DBNReport, dbn_pretrain_
 from trainwell.pretrain.rbm import RBM
 

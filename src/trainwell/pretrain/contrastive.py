@@ -10,40 +10,21 @@ from __future__ import annotations
 import math
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from trainwell.errors import TrainwellError
+from trainwell.pretrain.rbm import RBM, RBMHistory, generator_on
 
-if TYPE_CHECKING:
-    from trainwell.pretrain.rbm import RBM
-
-__all__ = ["RBMHistory", "contrastive_divergence_", "generator_on", "LR_DEFAULT"]
+__all__ = ["contrastive_divergence_", "LR_DEFAULT"]
 
 LR_DEFAULT = {"bernoulli": 0.1, "gaussian": 0.01}
 """``lr=None`` per visible type: Hinton 2010 sections 4 and 13.2."""
 
 _MONITORED = 5
 """About this many evenly spaced batches per epoch estimate the monitored values."""
-
-
-@dataclass
-class RBMHistory:
-    """What :meth:`RBM.fit` measured, one entry per epoch.
-
-    ``recon_error``: mean squared error per visible unit between the data and its
-    reconstruction from sampled hidden states; ``pseudo_ll``: mean stochastic
-    pseudo-log-likelihood per sample (Bernoulli visible units only, else empty);
-    ``seconds``: wall time of the epoch.
-    """
-
-    recon_error: list[float] = field(default_factory=list)
-    pseudo_ll: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
 
 
 def contrastive_divergence_(rbm: RBM, x: torch.Tensor, *, epochs: int, lr: float | None, k: int,
@@ -278,15 +259,6 @@ class _Step:
         change = columns.mul_(delta).expm1_().mul_(p).log1p_().sum(1)
         change.add_(delta.view(-1).mul_(rbm.visible_bias.index_select(0, unit)))
         self.pll.add_(F.logsigmoid(change.neg_()).sum(), alpha=rbm.n_visible)
-
-
-def generator_on(device: torch.device, generator: torch.Generator | None
-                 ) -> torch.Generator | None:
-    """``generator`` if it is on ``device``'s type, else a new one there seeded from it."""
-    if generator is None or generator.device.type == device.type:
-        return generator
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-    return torch.Generator(device).manual_seed(seed)
 
 
 def _check_data(rbm: RBM, x: torch.Tensor) -> torch.Tensor:

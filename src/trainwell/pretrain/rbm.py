@@ -8,6 +8,7 @@ Training (CD-k, PCD) is in :mod:`trainwell.pretrain.contrastive`.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -20,11 +21,34 @@ from safetensors.torch import save as safetensors_bytes
 from trainwell._io import atomic_write_bytes
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.params import validate_params
-from trainwell.pretrain.contrastive import RBMHistory, contrastive_divergence_, generator_on
 
-__all__ = ["RBM", "RBMHistory", "Visible"]
+__all__ = ["RBM", "RBMHistory", "Visible", "generator_on"]
 
 Visible = Literal["bernoulli", "gaussian"]
+
+
+@dataclass
+class RBMHistory:
+    """What :meth:`RBM.fit` measured, one entry per epoch.
+
+    ``recon_error``: mean squared error per visible unit between the data and its
+    reconstruction from sampled hidden states; ``pseudo_ll``: mean stochastic
+    pseudo-log-likelihood per sample (Bernoulli visible units only, else empty);
+    ``seconds``: wall time of the epoch.
+    """
+
+    recon_error: list[float] = field(default_factory=list)
+    pseudo_ll: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+def generator_on(device: torch.device, generator: torch.Generator | None
+                 ) -> torch.Generator | None:
+    """``generator`` if it is on ``device``'s type, else a new one there seeded from it."""
+    if generator is None or generator.device.type == device.type:
+        return generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    return torch.Generator(device).manual_seed(seed)
 
 
 class RBM:
@@ -195,6 +219,8 @@ class RBM:
             "momentum": momentum, "final_momentum": final_momentum,
             "momentum_switch_epoch": momentum_switch_epoch, "weight_decay": weight_decay},
             key="rbm")
+        from trainwell.pretrain.contrastive import contrastive_divergence_  # it imports this module
+
         return contrastive_divergence_(self, x, **options, progress=bool(progress),
                                        generator=generator)
 
