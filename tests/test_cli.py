@@ -96,6 +96,9 @@ def test_pretrain_saves_rbms_and_prints_per_layer_curves(tmp_path, capsys):
     rbm = RBM.load(out / "rbm-2.safetensors")
     assert tuple(rbm.weight.shape) == (16, 32)
     assert main(["pretrain", "--set", "init.name=he_normal", "--out", str(tmp_path / "x")]) == 2
+    assert main(["pretrain", "--set", "init.name=lsuv", "--set", "data.name=digits",
+                 "--out", str(tmp_path / "l"), "-q"]) == 0
+    assert "LSUV" in capsys.readouterr().out and (tmp_path / "l" / "weights.safetensors").is_file()
 
 
 @pytest.mark.parametrize("init", ["lsuv", "dbn", "autoencoder"])

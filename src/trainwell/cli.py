@@ -180,28 +180,36 @@ def pretrain(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML 
              set_: SetOpt = None,
              out: Annotated[Path, typer.Option("--out", help="Folder for the RBMs, the weights and the report.")] = Path("runs/pretrain"),
              quiet: QuietOpt = False) -> int:
-    """Pre-train a network's hidden layers (RBMs of a DBN, or auto-encoders) and save them."""
-    from rich.table import Table
-
+    """Pre-train a network's hidden layers (RBMs of a DBN, auto-encoders, or LSUV) and save them."""
     from trainwell.pretrain.from_recipe import pretrain_recipe, save_pretrained
     from trainwell.recipe import load_recipe
 
     r = load_recipe(recipe, set_ or [])
     console = _console()
     result = pretrain_recipe(r, progress=not quiet and sys.stderr.isatty())
-    table = Table(title=str(result.report).splitlines()[0])
+    if r.init.name == "lsuv":
+        console.print(str(result.report), markup=False)
+    else:
+        console.print(_pretrain_table(result.report))
+    for path in save_pretrained(result, out, recipe_toml=r.to_toml()):
+        console.print(f"wrote {path}", markup=False)
+    return 0
+
+
+def _pretrain_table(report):
+    """Per layer of a DBN or auto-encoder stack: sizes and the reconstruction error curve."""
+    from rich.table import Table
+
+    table = Table(title=str(report).splitlines()[0])
     for col in ("layer", "sizes", "reconstruction error by epoch", "first", "last", "seconds"):
         table.add_column(col, justify="left" if col in ("layer", "reconstruction error by epoch") else "right")
-    for i, layer in enumerate(result.report.layers, 1):
+    for i, layer in enumerate(report.layers, 1):
         curve = list(getattr(layer, "recon_error", None) or getattr(layer, "mse", ()))
         sizes = (f"{layer.n_visible}→{layer.n_hidden}" if hasattr(layer, "n_visible")
                  else f"{layer.in_features}→{layer.out_features}")
         table.add_row(str(i), sizes, _sparkline(curve), f"{curve[0]:.4g}", f"{curve[-1]:.4g}",
                       f"{layer.seconds:.1f}")
-    console.print(table)
-    for path in save_pretrained(result, out, recipe_toml=r.to_toml()):
-        console.print(f"wrote {path}", markup=False)
-    return 0
+    return table
 
 
 def _sparkline(values: list[float]) -> str:

@@ -260,9 +260,11 @@ def lsuv_init_(
     max_iter: Annotated[int, Field(ge=1)] = 10,
     orthonormal: bool = True,
     generator: torch.Generator | None = None,
+    progress: bool = False,
 ) -> LSUVReport:
     """:func:`lsuv_` on ``batch_size`` samples drawn (with ``generator``) from ``inputs``:
-    the form a recipe's ``init.name = "lsuv"`` with ``init.batch_size`` uses.
+    the form a recipe's ``init.name = "lsuv"`` with ``init.batch_size`` uses. ``progress`` is
+    accepted like the pre-trainers' and ignored: LSUV takes a few forward passes.
 
     >>> net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
     >>> lsuv_init_(net, torch.randn(500, 8), batch_size=128).converged

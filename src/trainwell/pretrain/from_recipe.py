@@ -13,7 +13,7 @@ from trainwell.recipe import Recipe
 
 __all__ = ["PRETRAINERS", "PretrainResult", "pretrain_recipe", "save_pretrained"]
 
-PRETRAINERS = ("dbn", "autoencoder")
+PRETRAINERS = ("dbn", "autoencoder", "lsuv")
 
 
 @dataclass
@@ -25,8 +25,8 @@ class PretrainResult:
 
 
 def pretrain_recipe(recipe: Recipe, *, progress: bool = False) -> PretrainResult:
-    """Build the recipe's model and run its ``[init]`` pre-trainer (dbn or autoencoder) on
-    every training input; no supervised training follows."""
+    """Build the recipe's model and run its data-driven ``[init]`` (dbn, autoencoder or lsuv)
+    on every training input; no supervised training follows."""
     from trainwell.models import build_model
     from trainwell.pretrain import DATA_INITIALIZERS
     from trainwell.train.device import resolve_device, set_threads

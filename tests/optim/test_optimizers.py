@@ -1,0 +1,56 @@
+"""Every optimizer name trains a small model; bad names and hyper-parameters are refused."""
+
+import pytest
+import torch
+
+from trainwell.errors import ConfigError
+from trainwell.optim import OPTIMIZERS, build_optimizer
+from trainwell.recipe import Recipe
+from trainwell.train import run_recipe
+
+LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 3e-3,
+      "adam": 3e-3, "adamw": 3e-3, "lbfgs": 1.0}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def test_the_lr_table_covers_every_optimizer():
+    assert set(LR) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_trains_a_small_model(name):
+    full_batch = name == "lbfgs"
+    r = Recipe.from_dict({
+        "data": {"name": "digits"}, "model": {"name": "mlp", "depth": 1, "width": 32},
+        "optim": {"name": name, "lr": LR[name]},
+        "train": {"epochs": 4 if full_batch else 3, "batch_size": 4096 if full_batch else 64,
+                  "threads": 1, "record_every": 0}})
+    h = run_recipe(r).history
+    assert h.status == "done"
+    first, last = h.epochs[0]["train_loss"], h.epochs[-1]["train_loss"]
+    assert last < 0.7 * first, f"{name}: loss {first:.3f} -> {last:.3f}"
+    assert h.final["test_acc"] > 0.5
+
+
+@pytest.mark.parametrize(("name", "options", "key"), [
+    ("adamm", {}, "optim.name"),
+    ("sgd", {"lr": 0.0}, "optim.lr"),
+    ("momentum", {"momentum": 1.0}, "optim.momentum"),
+    ("adam", {"betas": [0.9, 1.0]}, "optim.betas.1"),
+    ("adam", {"eps": -1e-8}, "optim.eps"),
+    ("rmsprop", {"alpha": -0.1}, "optim.alpha"),
+    ("adamw", {"weight_decay": -0.01}, "optim.weight_decay"),
+    ("lbfgs", {"history_size": 0}, "optim.history_size"),
+    ("sgd", {"nesterov": True}, "optim.nesterov"),
+])
+def test_bad_names_and_hyper_parameters_name_the_key(name, options, key):
+    with pytest.raises(ConfigError) as info:
+        build_optimizer(name, torch.nn.Linear(2, 1).parameters(), **options)
+    assert info.value.key == key
