@@ -13,3 +13,14 @@ def _cache_dir(tmp_path_factory):
         os.environ.pop("TRAINWELL_CACHE", None)
     else:
         os.environ["TRAINWELL_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models train far faster on one torch thread on a shared 2-core machine."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -1,16 +1,11 @@
 import pytest
-import torch
 
 from trainwell.data import load_dataset
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny probes run far faster on one thread on a shared 2-core machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+def _one_thread(one_thread):
+    """Every diagnose test runs on one torch thread."""
 
 
 @pytest.fixture(scope="module")
