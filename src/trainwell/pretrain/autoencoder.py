@@ -17,11 +17,12 @@ from pydantic import Field
 from torch import nn
 
 from trainwell.errors import ConfigError, TrainwellError
-from trainwell.init import INITIALIZERS, apply_, glorot_uniform_
+from trainwell.init import INITIALIZERS, glorot_uniform_
 from trainwell.models.activations import make_activation
 from trainwell.models.mlp import MLP
 from trainwell.names import get
 from trainwell.params import validate_params
+from trainwell.pretrain.head import init_head_
 
 __all__ = ["autoencoder_pretrain_", "AutoencoderReport", "AutoencoderLayer"]
 
@@ -92,11 +93,7 @@ class _Autoencoder(nn.Module):
         return F.linear(self.encode(x), w, self.decoder_bias)
 
 
-class _OutputLayer(nn.Module):
-    """The head alone, carrying the model's activation, so that ``apply_`` picks the gain it
-    would pick for the head of the whole model."""
-
-    def __init__(self, head: nn.Module, activation: tuple[str, float]) -> None:
+def __init__(self, head: nn.Module, activation: tuple[str, float]) -> None:
         super().__init__()
         self.head, self.trainwell_activation = head, activation
 
@@ -168,8 +165,7 @@ def autoencoder_pretrain_(
     finally:
         if bar is not None:
             bar.stop()
-    apply_(_OutputLayer(model.head, model.trainwell_activation), output_init, bias=0.0,
-           generator=generator)
+    init_head_(model, output_init, generator=generator)
     return AutoencoderReport(tuple(results), tied, output_init, time.perf_counter() - start)
 
 

@@ -11,11 +11,12 @@ from pydantic import Field
 from torch import nn
 
 from trainwell.errors import TrainwellError
-from trainwell.init import INITIALIZERS, apply_
+from trainwell.init import INITIALIZERS
 from trainwell.models.cnn import CNN
 from trainwell.models.mlp import MLP
 from trainwell.names import get
 from trainwell.params import validate_params
+from trainwell.pretrain.head import init_head_
 from trainwell.pretrain.contrastive import contrastive_divergence_
 from trainwell.pretrain.rbm import RBM, Visible
 
@@ -63,10 +64,7 @@ class DBNReport:
         return "\n".join(lines)
 
 
-class _Head(nn.Module):
-    """The model's head alone, carrying the model's activation for schemes that read it."""
-
-    def __init__(self, head: nn.Linear, activation: tuple[str, float]) -> None:
+def __init__(self, head: nn.Linear, activation: tuple[str, float]) -> None:
         super().__init__()
         self.head = head
         self.trainwell_activation = activation
@@ -163,8 +161,7 @@ def dbn_pretrain_(
         trained.append(DBNLayer(
             rbm.n_visible, rbm.n_hidden, kind, tuple(history.recon_error),
             history.pseudo_ll[-1] if history.pseudo_ll else None, time.perf_counter() - t0, rbm))
-    apply_(_Head(model.head, model.trainwell_activation), output_init, bias=0.0,
-           generator=generator)
+    init_head_(model, output_init, generator=generator)
     return DBNReport(tuple(trained), output_init, time.perf_counter() - start)
 
 
