@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import os
 import signal
-import traceback
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from trainwell import _toml
 from trainwell.run.store import DB_NAME, FINISHED, RunSpec, Store
 from trainwell.sweep import Sweep, format_point, run_id
 
@@ -110,18 +110,11 @@ def _execute(rid: str, recipe_dict: dict[str, Any], folder: str) -> str:
                             callbacks=[_progress_callback(store, rid)])
         history, model = result.history, result.model
     except Exception as exc:  # recorded, and the sweep goes on
-        history, model = History(status="failed", error=f"{type(exc).__name__}: {exc}",
-                                 extra={"traceback": traceback.format_exc()}), None
-    save_run(Path(folder) / rid, recipe_toml=_toml_of(recipe_dict), history=history,
+        history, model = History.failed(exc), None
+    save_run(Path(folder) / rid, recipe_toml=_toml.dumps(recipe_dict), history=history,
              model=model if history.status == "done" else None)
     store.finish(rid, history)
     return history.status
-
-
-def _toml_of(recipe_dict: dict[str, Any]) -> str:
-    from trainwell._toml import dumps
-
-    return dumps(recipe_dict)
 
 
 # parent side -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,6 +46,13 @@ class History:
 
     def set_final(self, **metrics: float | None) -> None:
         self.final = {k: _finite_or_none(v) for k, v in metrics.items()}
+
+    @classmethod
+    def failed(cls, exc: BaseException) -> History:
+        """The record of a run that raised ``exc``: its message, and the traceback in ``extra``
+        (call it inside the ``except`` block that caught ``exc``)."""
+        return cls(status="failed", error=f"{type(exc).__name__}: {exc}",
+                   extra={"traceback": traceback.format_exc()})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

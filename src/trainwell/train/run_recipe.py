@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -103,8 +102,7 @@ def run_recipe(recipe: Recipe, *, callbacks: Iterable[Callback] = (),
     except TrainwellError:
         raise
     except Exception as exc:  # a run that fails is recorded, never lost
-        history = History(status="failed", error=f"{type(exc).__name__}: {exc}",
-                          extra={"traceback": traceback.format_exc()})
+        history = History.failed(exc)
     if init_summary is not None:
         history.extra["init"] = init_summary
     return RunResult(recipe=recipe, history=history, model=model, dataset=dataset)
