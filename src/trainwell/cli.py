@@ -136,13 +136,14 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
     from trainwell.report.html import export_figures, open_results, write_report
     from trainwell.report.terminal import print_results
 
+    console = _console()
     path = write_report(folder, experiment=experiment)
     if figures is not None:
         for written in export_figures(folder, figures, experiment=experiment):
-            _console().print(f"wrote {written}", markup=False)
+            console.print(f"wrote {written}", markup=False)
     with open_results(folder) as store:
-        print_results(_console(), store, experiment)
-    _console().print(f"Report: {path}", markup=False)
+        print_results(console, store, experiment)
+    console.print(f"Report: {path}", markup=False)
     return 0
 
 
