@@ -17,7 +17,7 @@ from trainwell.diagnose.probes import SYMMETRY_RTOL
 from trainwell.init import apply_
 from trainwell.models import ACTIVATIONS, Maxout, build_model
 
-RECTIFYING = {"relu", "leaky_relu", "elu", "selu", "gelu"}
+RECTIFYING = {"relu"}  # units that can die; leaky_relu, elu, selu and gelu pass a gradient below 0
 SATURATING = {"sigmoid", "tanh", "softsign"}
 
 

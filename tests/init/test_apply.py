@@ -138,7 +138,6 @@ def he_normal_pvalue(model, std, **options):
 
 
 @pytest.mark.parametrize("activation,expected_gain", [
-    (None, math.sqrt(2)),
     (("relu", 0.01), math.sqrt(2)),
     (("tanh", 0.01), 5 / 3),
     (("leaky_relu", 0.3), math.sqrt(2 / 1.09)),

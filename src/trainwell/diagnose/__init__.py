@@ -15,10 +15,11 @@ training.
 ['relu', 'none']
 """
 
+from trainwell.diagnose.diagnosis import Diagnosis, LayerStats, Verdict
 from trainwell.diagnose.layers import Layer, find_layers
-from trainwell.diagnose.probes import Diagnosis, LayerStats, probe
+from trainwell.diagnose.probes import probe
 from trainwell.diagnose.recorder import GradientFlowRecorder
-from trainwell.diagnose.verdicts import VERDICT_KINDS, Verdict, diagnose, judge
+from trainwell.diagnose.verdicts import VERDICT_KINDS, diagnose, judge
 from trainwell.diagnose.from_recipe import DIAGNOSE_BATCH, diagnose_batch, diagnose_recipe  # noqa: I001
 
 __all__ = [

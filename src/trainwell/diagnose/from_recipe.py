@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trainwell.diagnose.probes import Diagnosis
+from trainwell.diagnose.diagnosis import Diagnosis
 from trainwell.diagnose.verdicts import diagnose
 from trainwell.recipe import Recipe
 from trainwell.train.events import Callback, StopTraining

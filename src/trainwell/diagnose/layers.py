@@ -12,24 +12,16 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from trainwell.init.model_activation import ACTIVATION_MODULES
 from trainwell.models.activations import Maxout, MaxoutConv
 
-__all__ = ["Layer", "find_layers", "RECTIFIERS", "SATURATING"]
+__all__ = ["Layer", "find_layers", "can_die", "SATURATING"]
 
-RECTIFIERS = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "celu", "prelu", "relu6",
-                        "silu", "mish"})
-"""Activations whose units can die: nothing passes above zero once the input stays <= 0."""
 SATURATING: dict[str, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0),
                                               "softsign": (-1.0, 1.0)}
 """Activations that saturate, with their bounds."""
 
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_ACTIVATIONS = {
-    nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.ELU: "elu", nn.SELU: "selu", nn.GELU: "gelu",
-    nn.CELU: "celu", nn.PReLU: "prelu", nn.ReLU6: "relu6", nn.SiLU: "silu", nn.Mish: "mish",
-    nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Softsign: "softsign", nn.Softplus: "softplus",
-    nn.Identity: "identity",
-}
 _TRANSPARENT = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.Dropout,
                 nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
                 nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
@@ -84,9 +76,9 @@ def find_layers(model: nn.Module) -> list[Layer]:
             elif isinstance(child, _WEIGHTED):
                 units = child.out_features if isinstance(child, nn.Linear) else child.out_channels
                 pending = add(path, child, child, "none", units)
-            elif type(child) in _ACTIVATIONS:
+            elif type(child) in ACTIVATION_MODULES:
                 if pending is not None and pending.activation == "none" and id(child) not in paired:
-                    pending.output, pending.activation = child, _ACTIVATIONS[type(child)]
+                    pending.output, pending.activation = child, ACTIVATION_MODULES[type(child)]
                     paired.add(id(child))
                 pending = None
             elif not isinstance(child, _TRANSPARENT):
@@ -95,3 +87,19 @@ def find_layers(model: nn.Module) -> list[Layer]:
 
     walk(model, "")
     return found
+
+
+def can_die(module: nn.Module) -> bool:
+    """True when a unit behind activation ``module`` can die: relu, relu6, or leaky_relu of slope 0.
+
+    These pass neither a value nor a gradient for an input <= 0, so a unit whose input stays
+    <= 0 on every sample never fires and never learns again. leaky_relu, elu, selu, celu,
+    prelu, gelu, silu and mish pass a nonzero gradient for negative inputs: their units
+    recover, however negative their bias.
+
+    >>> [can_die(m) for m in (nn.ReLU(), nn.LeakyReLU(0.0), nn.LeakyReLU(0.2), nn.ELU())]
+    [True, True, False, False]
+    """
+    if isinstance(module, nn.LeakyReLU):
+        return module.negative_slope == 0
+    return isinstance(module, (nn.ReLU, nn.ReLU6))

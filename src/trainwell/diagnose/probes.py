@@ -13,24 +13,21 @@ weights in a smart way", 2017.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainwell.diagnose.layers import RECTIFIERS, SATURATING, Layer, find_layers
+from trainwell.diagnose.diagnosis import Diagnosis, LayerStats
+from trainwell.diagnose.layers import SATURATING, Layer, can_die, find_layers
+from trainwell.optim.optimizers import needs_closure
 
-if TYPE_CHECKING:
-    from rich.table import Table
-
-    from trainwell.diagnose.verdicts import Verdict
-
-__all__ = ["LayerStats", "Diagnosis", "probe", "BINS", "SATURATION_MARGIN", "SYMMETRY_RTOL"]
+__all__ = ["probe", "BINS", "SATURATION_MARGIN", "SYMMETRY_RTOL"]
 
 BINS = 50
 """Histogram bins, spread evenly over the activations' range [min, max]."""
@@ -43,94 +40,6 @@ SYMMETRY_RTOL = 1e-5
 fraction of the layer's largest weight: a few float32 roundings, far below any random draw."""
 
 
-@dataclass
-class LayerStats:
-    """What one probe measured on one layer (1-based ``index``); ``None`` where it does not apply.
-
-    ``act_*`` describe the activation's output (the layer's own output when no activation
-    follows it, e.g. the logits). ``dead_fraction``: share of units whose pre-activation is
-    <= 0 on every sample (and position). ``saturated_fraction``: share of outputs within
-    :data:`SATURATION_MARGIN` of a bound (outputs, not units: a per-unit rule misses the usual
-    failure, every unit saturated on half the samples). ``grad_norm`` is ``‖∂L/∂output‖``, ``weight_gain``
-    ``‖W‖ / sqrt(rows)`` (the factor the weights scale a unit-variance input by: sqrt 2 for He
-    init), ``symmetric_group`` the largest number of units with identical weights,
-    ``update_ratio`` ``‖ΔW‖ / ‖W‖`` of one optimizer step.
-    """
-
-    index: int
-    name: str
-    kind: str
-    activation: str
-    units: int
-    act_mean: float
-    act_std: float
-    hist_counts: list[int]
-    hist_edges: list[float]
-    dead_fraction: float | None
-    saturated_fraction: float | None
-    grad_norm: float | None
-    weight_grad_norm: float | None
-    weight_norm: float
-    weight_gain: float
-    bias_mean: float | None
-    symmetric_group: int
-    update_ratio: float | None = None
-
-    @property
-    def act_rms(self) -> float:
-        """Root mean square of the activations, ``sqrt(mean² + std²)``: their scale."""
-        return math.hypot(self.act_mean, self.act_std)
-
-
-@dataclass
-class Diagnosis:
-    """Per-layer statistics of one probe in forward order, the batch loss, and the verdicts."""
-
-    layers: list[LayerStats]
-    loss: float | None
-    batch_size: int
-    verdicts: list[Verdict] = field(default_factory=list)
-
-    @property
-    def healthy(self) -> bool:
-        """True when no verdict names a problem."""
-        return all(v.kind == "healthy" for v in self.verdicts)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (non-finite numbers become ``None``); :meth:`from_dict` reads it back."""
-        return {"loss": _finite(self.loss), "batch_size": self.batch_size,
-                "layers": [{k: _finite(v) for k, v in asdict(s).items()} for s in self.layers],
-                "verdicts": [v.to_dict() for v in self.verdicts]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Diagnosis:
-        from trainwell.diagnose.verdicts import Verdict
-
-        names = {f.name for f in fields(LayerStats)}
-        return cls(layers=[LayerStats(**{k: v for k, v in d.items() if k in names})
-                           for d in data["layers"]],
-                   loss=data["loss"], batch_size=data["batch_size"],
-                   verdicts=[Verdict.from_dict(v) for v in data.get("verdicts", [])])
-
-    def table(self) -> Table:
-        """A rich table, one row per layer, with the verdicts as its caption."""
-        from rich.table import Table
-
-        loss = "no targets" if self.loss is None else f"loss {self.loss:.4g}"
-        table = Table(title=f"diagnosis on {self.batch_size} samples, {loss}",
-                      caption="\n".join(str(v) for v in self.verdicts) or None,
-                      caption_justify="left")
-        for col in ("#", "layer", "act", "units", "mean", "std", "dead", "saturated", "‖∂L/∂out‖",
-                    "‖∂L/∂W‖", "‖W‖", "gain", "identical", "update"):
-            table.add_column(col, justify="left" if col in ("layer", "act") else "right")
-        for s in self.layers:
-            table.add_row(str(s.index), s.name, s.activation, str(s.units), _fmt(s.act_mean),
-                          _fmt(s.act_std), _pct(s.dead_fraction), _pct(s.saturated_fraction),
-                          _fmt(s.grad_norm), _fmt(s.weight_grad_norm), _fmt(s.weight_norm),
-                          _fmt(s.weight_gain), str(s.symmetric_group), _fmt(s.update_ratio))
-        return table
-
-
 def probe(model: nn.Module, batch: torch.Tensor, *, targets: torch.Tensor | None = None,
           loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
           optimizer: torch.optim.Optimizer | None = None, bins: int = BINS) -> Diagnosis:
@@ -140,10 +49,11 @@ def probe(model: nn.Module, batch: torch.Tensor, *, targets: torch.Tensor | None
     fractions, ``‖W‖``, the largest group of identical units. Given ``targets``, also the loss
     ``L = loss_fn(model(batch), targets)`` (default cross-entropy), ``‖∂L/∂output‖`` and
     ``‖∂L/∂W‖``; given an ``optimizer`` too, ``‖ΔW‖ / ‖W‖`` of one ``optimizer.step()`` on
-    those gradients, taken and then undone. The model runs in its current train/eval mode;
-    its buffers (batch-norm statistics), ``.grad``, the optimizer's state and the RNG are
-    restored afterwards. Dead units need a batch of a few hundred samples to be told apart
-    from units that merely did not fire on a small batch.
+    those gradients, taken and then undone (an optimizer that re-evaluates the loss, L-BFGS,
+    is stepped with a closure that recomputes ``L`` on ``batch``, as the trainer's does). The
+    model runs in its current train/eval mode; its buffers (batch-norm statistics), ``.grad``,
+    the optimizer's state and the RNG are restored afterwards. Dead units need a batch of a
+    few hundred samples to be told apart from units that merely did not fire on a small batch.
 
     >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     >>> d = probe(net, torch.randn(16, 4), targets=torch.zeros(16, dtype=torch.long))
@@ -158,28 +68,42 @@ def probe(model: nn.Module, batch: torch.Tensor, *, targets: torch.Tensor | None
             seen[index] = (inputs[0], output)
         return hook
 
-    handles = [layer.output.register_forward_hook(keep(layer.index)) for layer in layers]
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    devices = [batch.device.index or 0] if batch.device.type == "cuda" else []
+    loss_fn = loss_fn or F.cross_entropy
     grads: dict[Any, torch.Tensor | None] = {}
+    ratios: dict[int, float] = {}
     loss = None
-    try:
-        with torch.random.fork_rng(devices=devices), torch.enable_grad():
+    with _model_kept(model, batch.device):
+        handles = [layer.output.register_forward_hook(keep(layer.index)) for layer in layers]
+        try:
             logits = model(batch)
-            if targets is not None:
-                loss = (loss_fn or F.cross_entropy)(logits, targets)
-                grads = _gradients(model, loss, seen)
-    finally:
-        for handle in handles:
-            handle.remove()
-        with torch.no_grad():
-            for buf, saved in buffers:
-                buf.copy_(saved)
-    ran = [layer for layer in layers if layer.index in seen]
-    ratios = _update_ratios(optimizer, ran, grads) if optimizer is not None and grads else {}
+        finally:
+            for handle in handles:
+                handle.remove()
+        ran = [layer for layer in layers if layer.index in seen]
+        if targets is not None:
+            loss = loss_fn(logits, targets)
+            grads = _gradients(model, loss, seen)
+        if optimizer is not None and grads:
+            closure = (_reevaluate(model, batch, targets, loss_fn, optimizer)
+                       if needs_closure(optimizer) else None)
+            ratios = _update_ratios(optimizer, ran, grads, closure)
     stats = [_layer_stats(layer, *seen[layer.index], grads, ratios, bins) for layer in ran]
     return Diagnosis(layers=stats, loss=None if loss is None else float(loss.detach()),
                      batch_size=len(batch))
+
+
+@contextlib.contextmanager
+def _model_kept(model: nn.Module, device: torch.device) -> Iterator[None]:
+    """Run the block with gradients on and a forked RNG, then put the model's buffers back."""
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    devices = [device.index or 0] if device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=devices), torch.enable_grad():
+            yield
+    finally:
+        with torch.no_grad():
+            for buf, saved in buffers:
+                buf.copy_(saved)
 
 
 def _gradients(model: nn.Module, loss: torch.Tensor,
@@ -195,9 +119,29 @@ def _gradients(model: nn.Module, loss: torch.Tensor,
     return grads
 
 
+def _reevaluate(model: nn.Module, batch: torch.Tensor, targets: torch.Tensor,
+                loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                optimizer: torch.optim.Optimizer) -> Callable[[], torch.Tensor]:
+    """The closure an optimizer that re-evaluates the loss (L-BFGS) is stepped with: the batch
+    loss at the current weights, its gradient put in ``.grad`` of the optimizer's parameters
+    (and of no other tensor)."""
+    params = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
+
+    def closure() -> torch.Tensor:
+        loss = loss_fn(model(batch), targets)
+        if params:
+            for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
+                p.grad = g
+        return loss.detach()
+
+    return closure
+
+
 def _update_ratios(optimizer: torch.optim.Optimizer, layers: list[Layer],
-                   grads: dict[Any, torch.Tensor | None]) -> dict[int, float]:
-    """``‖ΔW‖ / ‖W‖`` of one optimizer step on ``grads``; weights, ``.grad`` and state restored."""
+                   grads: dict[Any, torch.Tensor | None],
+                   closure: Callable[[], torch.Tensor] | None) -> dict[int, float]:
+    """``‖ΔW‖ / ‖W‖`` of one optimizer step on ``grads`` (with ``closure`` when the optimizer
+    needs one); weights, ``.grad`` and state restored."""
     params = [p for group in optimizer.param_groups for p in group["params"]]
     saved = {id(p): (p, p.detach().clone(), p.grad) for p in params}
     state = {p: copy.deepcopy(s) for p, s in optimizer.state.items()}
@@ -206,7 +150,10 @@ def _update_ratios(optimizer: torch.optim.Optimizer, layers: list[Layer],
     try:
         for p in params:
             p.grad = grads.get(id(p))
-        optimizer.step()
+        if closure is None:
+            optimizer.step()
+        else:
+            optimizer.step(closure)
         ratios = {}
         for layer in layers:
             weight = layer.weighted.weight
@@ -231,7 +178,7 @@ def _layer_stats(layer: Layer, pre: torch.Tensor, out: torch.Tensor, grads: dict
     out = out.detach().float()
     weight, bias = layer.weighted.weight.detach(), layer.weighted.bias
     dead = saturated = None
-    if layer.activation in RECTIFIERS:
+    if can_die(layer.output):
         per_unit = pre.detach().movedim(layer.channel_dim, 0).reshape(layer.units, -1)
         dead = int((per_unit <= 0).all(dim=1).sum()) / layer.units
     elif layer.activation in SATURATING:
@@ -282,15 +229,3 @@ def _histogram(values: torch.Tensor, bins: int) -> tuple[list[int], list[float]]
 
 def _norm(t: torch.Tensor | None) -> float | None:
     return None if t is None else float(torch.linalg.vector_norm(t.detach().float()))
-
-
-def _finite(v: Any) -> Any:
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
-def _fmt(v: float | None) -> str:
-    return "—" if v is None else f"{v:.3g}"
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{100 * v:.0f}%"

@@ -20,6 +20,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from trainwell._numbers import finite_or_none
 from trainwell.diagnose.layers import Layer, find_layers
 from trainwell.errors import ConfigError
 from trainwell.train.events import Callback, TrainState
@@ -99,8 +100,8 @@ class GradientFlowRecorder(Callback):
             acts = torch.stack([a for _, _, a in self._pending]).tolist()
             self._pending = []
             for step, g_row, a_row in zip(steps, grads, acts):
-                self._rows.extend({"step": step, "layer": layer.name, "grad_norm": _finite(g),
-                                   "act_std": _finite(a)}
+                self._rows.extend({"step": step, "layer": layer.name,
+                                   "grad_norm": finite_or_none(g), "act_std": finite_or_none(a)}
                                   for layer, g, a in zip(self._layers, g_row, a_row))
         return list(self._rows)
 
@@ -117,7 +118,3 @@ class GradientFlowRecorder(Callback):
         for handle in self._handles:
             handle.remove()
         self._handles = []
-
-
-def _finite(v: float) -> float | None:
-    return v if math.isfinite(v) else None

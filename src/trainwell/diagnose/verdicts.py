@@ -1,6 +1,6 @@
 """Verdicts: what a probe's numbers say about why a network does not train, and what to change.
 
-:func:`judge` reads the per-layer statistics of a :class:`~trainwell.diagnose.probes.Diagnosis`
+:func:`judge` reads the per-layer statistics of a :class:`~trainwell.diagnose.diagnosis.Diagnosis`
 and returns :class:`Verdict` objects, most fundamental cause first (identical units before the
 dead units and vanishing gradient they cause), or one ``healthy`` verdict.
 :func:`diagnose` is :func:`~trainwell.diagnose.probes.probe` followed by :func:`judge`.
@@ -16,14 +16,15 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from trainwell.diagnose.diagnosis import Diagnosis, LayerStats, Verdict
 from trainwell.diagnose.layers import SATURATING
-from trainwell.diagnose.probes import BINS, Diagnosis, LayerStats, probe
+from trainwell.diagnose.probes import BINS, probe
 
 __all__ = [
     "Verdict", "VERDICT_KINDS", "judge", "diagnose", "SYMMETRIC_FRACTION", "DEAD_FRACTION",
@@ -41,8 +42,9 @@ SYMMETRIC_FRACTION = 0.25
 identical. Random schemes never draw two equal rows, so any large group comes from a constant
 init; a quarter of a layer copying one unit is a width loss worth naming."""
 DEAD_FRACTION = 0.5
-"""A layer is dead when at least half its rectifier units never fire on the batch. He init
-leaves 0-25% of a deep relu net's units silent on 256 samples; half the width gone is a failure."""
+"""A layer is dead when at least half its units that can die (relu, relu6; see
+:func:`~trainwell.diagnose.layers.can_die`) never fire on the batch. He init leaves 0-25% of a
+deep relu net's units silent on 256 samples; half the width gone is a failure."""
 SATURATED_FRACTION = 0.5
 """A layer saturates when at least half its outputs sit at a bound (where the slope is under
 4% of its maximum): half the gradient paths through it are cut."""
@@ -72,29 +74,6 @@ LARGE_GAIN = 2.0
 """Weights are "large" when that median gain is over 2."""
 
 _FAN_SCALED = "he_normal (relu family), glorot_normal (tanh, sigmoid) or lsuv"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One finding: its ``kind`` (one of :data:`VERDICT_KINDS`), the 1-based layers it is about,
-    a plain-language ``message`` (symptom, numbers and cause) and a suggested ``fix``."""
-
-    kind: str
-    layers: tuple[int, ...]
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.message}; {self.fix}" if self.fix else self.message
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "layers": list(self.layers)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Verdict:
-        return cls(kind=data["kind"], layers=tuple(data["layers"]), message=data["message"],
-                   fix=data["fix"])
-
 
 
 def diagnose(model: nn.Module, batch: torch.Tensor, targets: torch.Tensor | None = None, *,

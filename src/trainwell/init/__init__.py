@@ -16,6 +16,7 @@ from torch import nn
 from trainwell.errors import ConfigError
 from trainwell.init.fixed import constant_, normal_, uniform_, zeros_
 from trainwell.init.gain import NONLINEARITIES, gain
+from trainwell.init.model_activation import activation_kinds
 from trainwell.init.orthogonal import orthogonal_
 from trainwell.init.schemes import (
     glorot_normal_,
@@ -61,7 +62,7 @@ INITIALIZERS: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 DESCRIPTIONS: dict[str, str] = {
-    "zeros": "all weights 0: no gradient reaches earlier layers, the net cannot learn",
+    "zeros": "all weights 0: the units of a layer stay identical (same output, same gradient)",
     "constant": "all weights one value: the units of a layer never differ",
     "uniform": "U(a, b), by default U(-1, 1): the lecture's naive random init",
     "normal": "N(mean, std²), by default 0.01·N(0, 1): CS231n's small random numbers",
@@ -103,8 +104,13 @@ def apply_(
 
     A scheme with a ``nonlinearity`` option left at ``None`` takes the model's activation
     from its ``trainwell_activation = (name, negative_slope)`` attribute (set by trainwell's
-    model builders), or relu for a model without one; ``negative_slope=None`` takes the
-    model's slope when the nonlinearity is the model's.
+    model builders); a model without one (a user's factory, a plain ``nn.Sequential``) has
+    it read off its activation modules when they are all of one kind (``nn.Tanh`` → tanh,
+    ``nn.LeakyReLU(0.2)`` → leaky_relu of slope 0.2, see
+    :func:`~trainwell.init.model_activation.activation_kinds`). Mixed kinds, none, or one
+    without a known gain need an explicit ``nonlinearity``, else :class:`ConfigError` at
+    ``init.nonlinearity``. ``negative_slope=None`` takes the model's slope when the
+    nonlinearity is the model's.
 
     **Note**: the scheme is applied to every layer alike, the output layer included, though
     no activation follows it. One rule for all layers is what torch and Keras code does;
@@ -120,10 +126,10 @@ def apply_(
     """
     fn = get(INITIALIZERS, scheme, key="init.name")
     params = validate_params(fn, options, key="init")
-    _fill_from_model(model, params)
     is_number = isinstance(bias, (int, float)) and not isinstance(bias, bool)
     if bias is not None and not (is_number and math.isfinite(bias)):
         raise ConfigError("init.bias", bias, "a finite number, or None for 0")
+    _fill_from_model(model, params)
     with torch.no_grad():
         for module in model.modules():
             if not isinstance(module, LAYERS):
@@ -144,11 +150,25 @@ def _fill_from_model(model: nn.Module, params: dict[str, Any]) -> None:
     """Put the model's activation (and its slope) where the scheme's options left ``None``."""
     if "nonlinearity" not in params:
         return
-    name, slope = getattr(model, "trainwell_activation", None) or ("relu", None)
+    declared = getattr(model, "trainwell_activation", None)
+    kinds = [declared] if declared is not None else activation_kinds(model)
+    name, slope = kinds[0] if len(kinds) == 1 else (None, None)
     if params["nonlinearity"] is None:
-        if name not in NONLINEARITIES:
+        if declared is not None and name not in NONLINEARITIES:
             raise ConfigError("model.activation", name, f"an activation with a known gain "
                               f"({', '.join(NONLINEARITIES)}), or set init.nonlinearity")
+        if name not in NONLINEARITIES:
+            raise ConfigError("init.nonlinearity", None, f"one of {', '.join(NONLINEARITIES)} "
+                              f"(the model's activation cannot be inferred: {_why(kinds)})")
         params["nonlinearity"] = name
     if params.get("negative_slope") is None and params["nonlinearity"] == name:
         params["negative_slope"] = slope
+
+
+def _why(kinds: list[tuple[str, float | None]]) -> str:
+    if not kinds:
+        return "it has no activation module"
+    named = [name if slope is None else f"{name}({slope:g})" for name, slope in kinds]
+    if len(named) == 1:
+        return f"its activation modules are {named[0]}, whose gain is not known"
+    return f"its activation modules are of {len(named)} kinds ({', '.join(named)})"

@@ -21,8 +21,11 @@ def zeros_(tensor: torch.Tensor, *, generator: torch.Generator | None = None) ->
     """Fill ``tensor`` with zeros, in place.
 
     ``W = 0``. Every unit of a layer then computes the same output and receives the same
-    gradient, and the gradient to earlier layers, ``∂L/∂x = Wᵀ ∂L/∂y``, is zero: the net
-    cannot learn. ``generator`` is accepted so that every scheme has one signature.
+    gradient, so the units stay identical however long the net trains: each layer acts as
+    one unit. With sigmoid (``f(0) = 1/2``) the weights do move, all units of a layer alike;
+    with relu or tanh (``f(0) = 0``) every hidden output is 0, so no weight gets a gradient
+    and only the output layer's bias learns. ``generator`` is accepted so that every scheme
+    has one signature.
 
     Reference: S. Kim, "Lecture 10-2: Initialize weights in a smart way", Deep Learning
     for Everyone, 2017 ("Set all initial weights to 0").

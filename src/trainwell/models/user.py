@@ -3,6 +3,12 @@
 The factory receives ``input_shape`` and ``num_classes`` when its signature accepts them
 (by name, or through ``**kwargs``), plus the recipe's other model options as keywords, and
 must return a :class:`torch.nn.Module`.
+
+Initializers that scale by the activation's gain read it from the model's
+``trainwell_activation = (name, negative_slope)`` attribute when the factory sets one, else
+from its activation modules when they are all of one kind (``nn.Tanh`` → tanh); a model with
+mixed or unrecognized activations needs ``init.nonlinearity`` in the recipe (see
+:func:`trainwell.init.apply_`).
 """
 
 from __future__ import annotations

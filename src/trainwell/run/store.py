@@ -22,7 +22,6 @@ rerun picks it up again — never half-recorded.
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trainwell._numbers import finite_or_none
 from trainwell.train.history import History
 
 __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME"]
@@ -237,19 +237,15 @@ class Store:
         return [tuple(r) for r in self._conn.execute(sql + " ORDER BY run, name, step", args)]
 
 
-def _finite(v: Any) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
-
-
 def _metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
-    rows = [(run_id, step, "loss", _finite(v)) for step, v in enumerate(history.step_loss)]
-    rows += [(run_id, step, "step_lr", _finite(v))
+    rows = [(run_id, step, "loss", finite_or_none(v)) for step, v in enumerate(history.step_loss)]
+    rows += [(run_id, step, "step_lr", finite_or_none(v))
              for step, v in enumerate(history.extra.get("lr", []))]
     for r in history.extra.get("gradient_flow", {}).get("records", []):
-        rows += [(run_id, r["step"], f"grad_norm/{r['layer']}", _finite(r["grad_norm"])),
-                 (run_id, r["step"], f"act_std/{r['layer']}", _finite(r["act_std"]))]
+        rows += [(run_id, r["step"], f"grad_norm/{r['layer']}", finite_or_none(r["grad_norm"])),
+                 (run_id, r["step"], f"act_std/{r['layer']}", finite_or_none(r["act_std"]))]
     for epoch in history.epochs:
         step = epoch.get("step", epoch.get("epoch", 0))
-        rows += [(run_id, step, name, _finite(v)) for name, v in epoch.items()
+        rows += [(run_id, step, name, finite_or_none(v)) for name, v in epoch.items()
                  if name not in ("epoch", "step") and (v is None or isinstance(v, (int, float)))]
     return rows

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from trainwell._numbers import finite_or_none
+
 __all__ = ["History", "STATUSES"]
 
 STATUSES = ("done", "diverged", "failed", "interrupted", "running")
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -41,11 +35,11 @@ class History:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def add_epoch(self, **metrics: Any) -> None:
-        self.epochs.append({k: (_finite_or_none(v) if isinstance(v, float) else v)
+        self.epochs.append({k: (finite_or_none(v) if isinstance(v, float) else v)
                             for k, v in metrics.items()})
 
     def set_final(self, **metrics: float | None) -> None:
-        self.final = {k: _finite_or_none(v) for k, v in metrics.items()}
+        self.final = {k: finite_or_none(v) for k, v in metrics.items()}
 
     @classmethod
     def failed(cls, exc: BaseException) -> History:
