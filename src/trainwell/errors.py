@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["TrainwellError", "ConfigError", "did_you_mean"]
+__all__ = ["TrainwellError", "ConfigError", "UnknownOptionError", "did_you_mean"]
 
 
 class TrainwellError(Exception):
@@ -22,6 +22,10 @@ class ConfigError(TrainwellError, ValueError):
     def __init__(self, key: str, value: object, allowed: str) -> None:
         self.key, self.value, self.allowed = key, value, allowed
         super().__init__(f"{key} = {value!r}: expected {allowed}")
+
+
+class UnknownOptionError(ConfigError):
+    """A section names an option its component does not have."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

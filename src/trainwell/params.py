@@ -16,7 +16,7 @@ from typing import Any
 
 import pydantic
 
-from trainwell.errors import ConfigError, did_you_mean
+from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
 
 __all__ = ["validate_params", "option_names", "takes_list"]
 
@@ -60,7 +60,7 @@ def validate_params(fn: Callable[..., Any], params: Mapping[str, Any], *, key: s
         if err["type"] == "extra_forbidden":
             allowed = ", ".join(model.model_fields) or "no options"
             name = str(err["loc"][0])
-            raise ConfigError(path, err["input"], f"a known option; allowed: {allowed}"
+            raise UnknownOptionError(path, err["input"], f"a known option; allowed: {allowed}"
                               f"{did_you_mean(name, model.model_fields)}") from None
         if err["type"] == "missing":
             raise ConfigError(path, None, "a value (this option is required)") from None

@@ -18,20 +18,21 @@ feed (see :mod:`trainwell.params`), so the recipe and the library share one sche
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from trainwell import _toml
-from trainwell.errors import ConfigError, did_you_mean
+from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
 from trainwell.params import validate_params
 
 __all__ = ["Recipe", "Section", "TrainConfig", "DEFAULTS", "load_recipe", "apply_overrides",
-           "parse_override"]
+           "parse_override", "takes_option"]
 
 SECTIONS = ("data", "model", "init", "optim", "schedule", "train")
 TOP_LEVEL = ("name", "note")
@@ -46,6 +47,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def _device_name(value: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+        raise ValueError("auto, cpu, cuda or cuda:N")
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     """How long and how to train: the ``[train]`` table.
@@ -54,7 +61,9 @@ class TrainConfig:
     ``record_every``: record per-layer gradient norms and activation stds every that many
     steps (0: off), and judge the final model (:mod:`trainwell.diagnose`);
     ``threads``: torch intra-op threads (0: torch's default); ``device``: ``auto`` picks cuda
-    when available.
+    when available, ``cuda:N`` one GPU (a sweep's backend may place a run elsewhere: where it
+    ran is recorded, and the run id does not depend on it); ``deterministic``: torch's
+    deterministic algorithms (slower on CUDA; bit-identical reruns there too).
     """
 
     epochs: Annotated[int, Field(ge=1)] = 20
@@ -62,8 +71,9 @@ class TrainConfig:
     seed: Annotated[int, Field(ge=0)] = 0
     eval_every: Annotated[int, Field(ge=0)] = 1
     record_every: Annotated[int, Field(ge=0)] = 50
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Annotated[str, AfterValidator(_device_name)] = "auto"
     threads: Annotated[int, Field(ge=0)] = 0
+    deterministic: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,29 @@ def _section(section: str, raw: Any) -> Section:
             raise ConfigError("init.bias", bias, "a number (the value every bias starts at)")
         resolved["bias"] = float(bias)
     return Section(name, resolved)
+
+
+def takes_option(section: str, name: str, option: str) -> bool:
+    """True when component ``name`` of ``section`` has an option called ``option``.
+
+    >>> takes_option("init", "dbn", "epochs"), takes_option("init", "he_normal", "epochs")
+    (True, False)
+    """
+    probe = {"name": name, option: _PROBE}
+    try:
+        if section == "train":
+            validate_params(TrainConfig, {option: _PROBE}, key="train")
+        else:
+            _section(section, probe)
+    except UnknownOptionError as exc:
+        return exc.key != f"{section}.{option}"
+    except ConfigError:
+        return True
+    return True
+
+
+_PROBE = object()
+"""A value no option accepts: validating it tells an unknown option from a wrong value."""
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,21 @@ An axis is any of:
 Setting a component's ``name`` on an axis starts that component from its defaults;
 put options that belong to one component in a section axis.
 Every run's id is a hash of its resolved recipe (which includes the seed).
+
+Fixed overrides (``--set key.path=value``, :meth:`Sweep.with_overrides`) are applied to every
+grid point after the axes are expanded, so they win over the file:
+
+- an axis on the same key stops being an axis (``--set optim.lr=0.5`` fixes a swept lr);
+- an override of a section's ``name`` fixes the whole section (a ``[[init]]`` axis ends);
+- an option inside a section swept as tables reaches every table whose component takes that
+  option (``--set init.epochs=1`` reaches ``dbn`` and ``autoencoder``, not ``he_normal``);
+  an option that none of them takes is an error naming the key.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -28,7 +38,14 @@ from typing import Any
 
 from trainwell import _toml
 from trainwell.errors import ConfigError
-from trainwell.recipe import DEFAULTS, SECTIONS, Recipe, apply_overrides
+from trainwell.recipe import (
+    DEFAULTS,
+    SECTIONS,
+    Recipe,
+    apply_overrides,
+    parse_override,
+    takes_option,
+)
 
 __all__ = ["Axis", "Sweep", "load_sweep", "run_id", "format_value", "format_point"]
 
@@ -141,6 +158,12 @@ class Sweep:
     base: dict[str, Any]
     axes: tuple[Axis, ...] = ()
     seeds: int = 1
+    overrides: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        fixed = [_override_key(o) for o in self.overrides]
+        kept = tuple(a for a in self.axes if not any(_fixes(k, a.key) for k in fixed))
+        object.__setattr__(self, "axes", kept)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, experiment: str) -> Sweep:
@@ -179,16 +202,17 @@ class Sweep:
             axes[axes.index(whole)] = new
         else:
             axes = [a for a in axes if a.key != key] + [Axis(key, tuple(values))]
-        return Sweep(self.experiment, self.base, tuple(axes), self.seeds)
+        return dataclasses.replace(self, axes=tuple(axes))
 
     def with_seeds(self, seeds: int) -> Sweep:
-        return Sweep(self.experiment, self.base, self.axes, _seeds(seeds))
+        return dataclasses.replace(self, seeds=_seeds(seeds))
 
     def with_overrides(self, overrides: Sequence[str]) -> Sweep:
-        """Fixed ``key.path=value`` overrides; a key that is an axis is no longer one."""
-        keys = {o.partition("=")[0].strip() for o in overrides}
-        axes = tuple(a for a in self.axes if a.key not in keys)
-        return Sweep(self.experiment, apply_overrides(self.base, overrides), axes, self.seeds)
+        """This sweep with fixed ``key.path=value`` overrides, applied to every grid point after
+        the axes are expanded; an axis they fix is no longer an axis (see the module doc)."""
+        for text in overrides:
+            parse_override(text)  # a malformed override fails here, before any expansion
+        return dataclasses.replace(self, overrides=self.overrides + tuple(overrides))
 
     def points(self) -> list[dict[str, Any]]:
         """The grid points: one dict ``axis key -> value`` per combination, first axis slowest."""
@@ -197,16 +221,44 @@ class Sweep:
 
     def recipes(self) -> list[tuple[dict[str, Any], int, Recipe]]:
         """Every run: (grid point, seed, validated recipe). Bad values name their axis."""
-        base_seed = self.base.get("train", {}).get("seed", 0)
+        base_seed = _override_value(self.overrides, "train.seed",
+                                    self.base.get("train", {}).get("seed", 0))
         out = []
+        reached: set[str] = set()
         for point in self.points():
             raw = self.base
             for key, value in point.items():
                 raw = _set(raw, key, value)
+            raw = self._overridden(raw, point, reached)
             for i in range(self.seeds):
                 seed = base_seed + i if isinstance(base_seed, int) else base_seed
                 out.append((point, seed, Recipe.from_dict(_set(raw, "train.seed", seed))))
+        missed = [o for o in self.overrides if o not in reached]
+        if missed:
+            path, value = parse_override(missed[0])
+            section = path[0]
+            names = ", ".join(str(v.get("name")) for v in self._section_axis(section).values)
+            raise ConfigError(".".join(path), value, f"an option of at least one [[{section}]] "
+                              f"component of the sweep ({names})")
         return out
+
+    def _section_axis(self, section: str) -> Axis:
+        return next(a for a in self.axes if a.key == section)
+
+    def _overridden(self, raw: dict[str, Any], point: Mapping[str, Any],
+                    reached: set[str]) -> dict[str, Any]:
+        """``raw`` with every override applied that this point's components take."""
+        applicable = []
+        for text in self.overrides:
+            path, _ = parse_override(text)
+            section = path[0]
+            if len(path) == 2 and section in point and path[1] != "name":
+                component = raw[section].get("name", DEFAULTS[section]["name"])
+                if not takes_option(section, component, path[1]):
+                    continue
+            applicable.append(text)
+            reached.add(text)
+        return apply_overrides(raw, applicable)
 
     def fixed(self) -> dict[str, Any]:
         """The resolved recipe part every run shares (axes and the seed taken out)."""
@@ -219,6 +271,24 @@ class Sweep:
             else:
                 first.pop(section, None)
         return first
+
+
+def _override_key(text: str) -> str:
+    return ".".join(parse_override(text)[0])
+
+
+def _override_value(overrides: Sequence[str], key: str, default: Any) -> Any:
+    """The value the last override of ``key`` sets, else ``default``."""
+    for text in reversed(overrides):
+        path, value = parse_override(text)
+        if ".".join(path) == key:
+            return value
+    return default
+
+
+def _fixes(override_key: str, axis_key: str) -> bool:
+    """True when an override of ``override_key`` leaves axis ``axis_key`` one value."""
+    return override_key == axis_key or (override_key == f"{axis_key}.name")
 
 
 def _seeds(value: Any) -> int:

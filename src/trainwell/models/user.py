@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import nn
 
-from trainwell.errors import ConfigError, did_you_mean
+from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
 
 __all__ = ["load_factory", "check_user_options", "build_user_model"]
 
@@ -111,7 +111,7 @@ def check_user_options(factory: Callable[..., Any], options: Mapping[str, Any], 
     for name, value in options.items():
         if not var_kw and name not in named:
             allowed = ", ".join(named) or "no options"
-            raise ConfigError(f"{key}.{name}", value, f"an option that {spec} accepts; allowed: "
+            raise UnknownOptionError(f"{key}.{name}", value, f"an option that {spec} accepts; allowed: "
                               f"{allowed}{did_you_mean(name, named)}")
     for name, p in params.items():
         supplied = name in options or (p.kind in _NAMED and name in _GIVEN)
