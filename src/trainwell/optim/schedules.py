@@ -185,14 +185,17 @@ def make_schedule(name: str, *, base_lr: float, total_steps: int, steps_per_epoc
 
 
 class LRSchedule:
-    """A trainer callback that sets every param group's lr to ``schedule(state.step)`` before
+    """A trainer callback that sets each param group's lr from ``schedule(state.step)`` before
     each optimizer step (see :mod:`trainwell.train.events`).
 
     ``schedule`` is a ``step -> lr`` function, or a name of :data:`SCHEDULES` with its
     ``options`` (checked at once): then it is built by :func:`make_schedule` at ``before_fit``
-    from the run's length and the optimizer's lr at that moment. The optimizer is touched only
-    when the value changes. Each step's lr is appended to ``state.history.extra["lr"]`` (the
-    trainer's per-epoch ``lr`` is the last step's).
+    from the run's length and the lr of the first param group at that moment. Every group
+    follows the schedule relative to its own base lr (its ``initial_lr``, set on first sight):
+    its lr is ``initial_lr * schedule(step) / schedule's base``, so groups with different lrs
+    (discriminative learning rates) keep their ratios. The optimizer is touched only when the
+    value changes. Each step's lr (of the first group) is appended to
+    ``state.history.extra["lr"]`` (the trainer's per-epoch ``lr`` is the last step's).
 
     >>> cb = LRSchedule("cosine", per="step", warmup=100)
     """
@@ -205,14 +208,17 @@ class LRSchedule:
         elif options:
             raise TypeError("options go with a schedule name, not a schedule function")
         self.schedule = schedule
+        self._base = 1.0
         self._last: float | None = None
 
     def before_fit(self, state: TrainState) -> None:
+        for group in state.optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self._base = float(state.optimizer.param_groups[0]["initial_lr"])
         if isinstance(self.schedule, str):
             name, options = self._named
             self.schedule = make_schedule(
-                name, base_lr=float(state.optimizer.param_groups[0]["lr"]),
-                total_steps=state.epochs * state.steps_per_epoch,
+                name, base_lr=self._base, total_steps=state.epochs * state.steps_per_epoch,
                 steps_per_epoch=state.steps_per_epoch, **options)
         self._last = None
         state.history.extra["lr"] = []
@@ -220,7 +226,9 @@ class LRSchedule:
     def before_step(self, state: TrainState) -> None:
         lr = float(self.schedule(state.step))
         if lr != self._last:
+            factor = lr / self._base if self._base else None
             for group in state.optimizer.param_groups:
-                group["lr"] = lr
+                base = group.setdefault("initial_lr", group["lr"])
+                group["lr"] = lr if factor is None or base == self._base else base * factor
             self._last = lr
         state.history.extra.setdefault("lr", []).append(lr)

@@ -3,6 +3,13 @@
 A callback implements only the events it needs, each ``def event(self, state) -> None``;
 ``order`` sets who runs first (lower first). Raising :class:`StopTraining` ends the run
 cleanly with the given status and reason.
+
+Two events let a callback change the step itself:
+
+- ``before_step``: replace ``state.xb``/``state.yb`` (augmentation); the loop trains on
+  whatever they hold afterwards;
+- ``after_loss``: add a term to ``state.loss`` (an L1/L2 penalty) before the backward pass;
+  ``state.data_loss`` keeps the data term, which is what the history records.
 """
 
 from __future__ import annotations
@@ -19,8 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EVENTS", "Callback", "StopTraining", "TrainState", "Dispatcher"]
 
-EVENTS = ("before_fit", "before_epoch", "before_step", "after_backward", "after_step",
-          "after_epoch", "after_fit")
+EVENTS = ("before_fit", "before_epoch", "before_step", "after_loss", "after_backward",
+          "after_step", "after_epoch", "after_fit")
 
 
 class StopTraining(Exception):
@@ -42,7 +49,9 @@ class TrainState:
     """What the loop exposes to callbacks: read anything, change with care.
 
     ``step`` counts optimizer steps from 0; ``loss`` is the current minibatch loss tensor
-    (on the device, not synchronized); ``xb``/``yb`` the current minibatch.
+    (on the device, not synchronized), which ``after_loss`` callbacks may add to, and
+    ``data_loss`` its data term; ``xb``/``yb`` the current minibatch, which ``before_step``
+    callbacks may replace.
     """
 
     model: torch.nn.Module
@@ -57,6 +66,7 @@ class TrainState:
     yb: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     loss: torch.Tensor | None = None
+    data_loss: torch.Tensor | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,8 +2,8 @@
 
 1. Each epoch draws one permutation and gathers the shuffled training set once, so every
    minibatch is a contiguous slice (a view: no per-sample work, no copy per step).
-2. Per-step losses and logits are kept (detached, on the device) and read once an epoch, in
-   one batched computation, so a step never waits for a device sync or pays for bookkeeping.
+2. Per-step losses and correct counts stay on the device and are read once an epoch, so a
+   step never waits for a device sync or pays for bookkeeping.
 3. A non-finite loss ends the run with status ``diverged`` and the first bad step.
 4. Optimizers that re-evaluate the loss within a step (L-BFGS) get a closure.
 5. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
@@ -31,23 +31,28 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *,
              loss_fn: LossFn = F.cross_entropy, batch_size: int = 4096) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``(x, y)`` in eval mode.
+    """Mean loss and accuracy of ``model`` on ``(x, y)`` in eval mode; the model's mode is
+    restored afterwards, also when it raises.
 
     >>> m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
     >>> loss, acc = evaluate(m, torch.zeros(5, 1, 4), torch.zeros(5, dtype=torch.long))
+    >>> acc
+    1.0
     """
     if len(x) == 0:
         return math.nan, math.nan
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for i in range(0, len(x), batch_size):
-        logits = model(x[i:i + batch_size])
-        yb = y[i:i + batch_size]
-        loss_sum += loss_fn(logits, yb) * len(yb)
-        correct += (logits.argmax(1) == yb).sum()
-    model.train(was_training)
+    try:
+        loss_sum = torch.zeros((), device=x.device)
+        correct = torch.zeros((), device=x.device, dtype=torch.long)
+        for i in range(0, len(x), batch_size):
+            logits = model(x[i:i + batch_size])
+            yb = y[i:i + batch_size]
+            loss_sum += loss_fn(logits, yb) * len(yb)
+            correct += (logits.argmax(1) == yb).sum()
+    finally:
+        model.train(was_training)
     return (loss_sum / len(x)).item(), correct.item() / len(x)
 
 
@@ -59,7 +64,8 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
 
     ``dataset`` must already be on the model's device. ``eval_every`` evaluates validation and
     test sets every that many epochs (0: only the final model). ``generator`` drives the
-    shuffling; pass a seeded one for reproducible runs.
+    shuffling; pass a seeded one for reproducible runs. ``after_fit`` always runs, also when
+    training raises, so callbacks release what they hold (hooks, progress bars).
 
     >>> from trainwell.data import load_dataset  # doctest: +SKIP
     >>> history = fit(model, ds, torch.optim.SGD(model.parameters(), lr=0.1),
@@ -71,70 +77,68 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     state = TrainState(model=model, optimizer=optimizer, dataset=dataset, history=history,
                        epochs=epochs, steps_per_epoch=steps_per_epoch)
     dispatch = Dispatcher(callbacks)
-    per_step = any(dispatch.wants(e) for e in ("before_step", "after_backward", "after_step"))
+    per_step = any(dispatch.wants(e) for e in
+                   ("before_step", "after_loss", "after_backward", "after_step"))
+    hooks = dispatch if per_step else None
     with_closure = needs_closure(optimizer)
     device = dataset.x_train.device
     step_losses: list[torch.Tensor] = []
     started = time.perf_counter()
     model.train()
     try:
-        dispatch("before_fit", state)
-        for epoch in range(epochs):
-            state.epoch = epoch
-            dispatch("before_epoch", state)
-            t0 = time.perf_counter()
-            perm = torch.randperm(n, generator=generator, device="cpu").to(device)
-            xs, ys = dataset.x_train[perm], dataset.y_train[perm]
-            step_losses, step_logits = [], []
-            first = epoch * steps_per_epoch
-            for i in range(steps_per_epoch):
-                xb, yb = xs[i * batch_size:(i + 1) * batch_size], ys[i * batch_size:(i + 1) * batch_size]
-                if per_step:
-                    state.step, state.xb, state.yb = first + i, xb, yb
-                    dispatch("before_step", state)
-                if with_closure:
-                    loss, logits = _closure_step(model, optimizer, loss_fn, xb, yb, state,
-                                                 dispatch if per_step else None)
-                else:
-                    logits = model(xb)
-                    loss = loss_fn(logits, yb)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if per_step:
-                        state.logits, state.loss = logits, loss
-                        dispatch("after_backward", state)
-                    optimizer.step()
-                step_losses.append(loss.detach())
-                step_logits.append(logits.detach())
-                if per_step:
-                    dispatch("after_step", state)
-            state.step = first + steps_per_epoch - 1
-            epoch_losses = _flush(history, step_losses)
-            correct = int((torch.cat(step_logits).argmax(1) == ys).sum())
-            del step_logits
-            metrics = {"epoch": epoch + 1, "step": first + steps_per_epoch,
-                       "train_loss": sum(epoch_losses) / len(epoch_losses),
-                       "train_acc": correct / n,
-                       "lr": float(optimizer.param_groups[0]["lr"])}
-            if eval_every and (epoch + 1) % eval_every == 0:
-                metrics.update(_split_metrics(model, dataset, loss_fn, ("val", "test")))
-            metrics["seconds"] = time.perf_counter() - t0
-            history.add_epoch(**metrics)
-            dispatch("after_epoch", state)
-        history.status = "done"
-    except StopTraining as stop:
-        _flush(history, step_losses, check=False)
-        history.status, history.stop_reason = stop.status, stop.reason
-    except KeyboardInterrupt:
-        _flush(history, step_losses, check=False)
-        history.status, history.stop_reason = "interrupted", "interrupted by the user"
+        try:
+            dispatch("before_fit", state)
+            for epoch in range(epochs):
+                state.epoch = epoch
+                dispatch("before_epoch", state)
+                t0 = time.perf_counter()
+                perm = torch.randperm(n, generator=generator, device="cpu").to(device)
+                xs, ys = dataset.x_train[perm], dataset.y_train[perm]
+                step_losses = []
+                correct = torch.zeros((), dtype=torch.long, device=device)
+                seen = 0
+                first = epoch * steps_per_epoch
+                for i in range(steps_per_epoch):
+                    xb, yb = xs[i * batch_size:(i + 1) * batch_size], ys[i * batch_size:(i + 1) * batch_size]
+                    if hooks is not None:
+                        state.step, state.xb, state.yb = first + i, xb, yb
+                        hooks("before_step", state)
+                        xb, yb = state.xb, state.yb
+                    if with_closure:
+                        loss, logits = _closure_step(model, optimizer, loss_fn, xb, yb, state, hooks)
+                    else:
+                        loss, logits, _ = _forward_backward(model, optimizer, loss_fn, xb, yb,
+                                                            state, hooks, hooks)
+                        optimizer.step()
+                    step_losses.append(loss.detach())
+                    correct += (logits.detach().argmax(1) == yb).sum()
+                    seen += len(yb)
+                    if hooks is not None:
+                        hooks("after_step", state)
+                state.step = first + steps_per_epoch - 1
+                epoch_losses = _flush(history, step_losses)
+                metrics = {"epoch": epoch + 1, "step": first + steps_per_epoch,
+                           "train_loss": sum(epoch_losses) / len(epoch_losses),
+                           "train_acc": correct.item() / seen,
+                           "lr": float(optimizer.param_groups[0]["lr"])}
+                if eval_every and (epoch + 1) % eval_every == 0:
+                    metrics.update(_split_metrics(model, dataset, loss_fn, ("val", "test")))
+                metrics["seconds"] = time.perf_counter() - t0
+                history.add_epoch(**metrics)
+                dispatch("after_epoch", state)
+            history.status = "done"
+        except StopTraining as stop:
+            _flush(history, step_losses, check=False)
+            history.status, history.stop_reason = stop.status, stop.reason
+        except KeyboardInterrupt:
+            _flush(history, step_losses, check=False)
+            history.status, history.stop_reason = "interrupted", "interrupted by the user"
+            raise
+        if history.status != "diverged":
+            history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
+    finally:
         history.seconds = time.perf_counter() - started
         dispatch("after_fit", state)
-        raise
-    if history.status != "diverged":
-        history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
-    history.seconds = time.perf_counter() - started
-    dispatch("after_fit", state)
     return history
 
 
@@ -156,23 +160,39 @@ def _flush(history: History, step_losses: list[torch.Tensor], *, check: bool = T
     return values
 
 
+def _forward_backward(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn,
+                      xb: torch.Tensor, yb: torch.Tensor, state: TrainState,
+                      on_loss: Dispatcher | None, on_backward: Dispatcher | None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients of one minibatch: ``(data loss, logits, loss)``, where ``loss`` is the data
+    loss plus what ``after_loss`` callbacks added."""
+    optimizer.zero_grad(set_to_none=True)
+    logits = model(xb)
+    data_loss = loss = loss_fn(logits, yb)
+    if on_loss is not None:
+        state.logits, state.loss, state.data_loss = logits, loss, data_loss
+        on_loss("after_loss", state)
+        loss = state.loss
+    loss.backward()
+    if on_backward is not None:
+        state.logits, state.loss, state.data_loss = logits, loss, data_loss
+        on_backward("after_backward", state)
+    return data_loss, logits, loss
+
+
 def _closure_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn,
                   xb: torch.Tensor, yb: torch.Tensor, state: TrainState,
-                  dispatch: Dispatcher | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step of an optimizer that re-evaluates the loss (L-BFGS); returns the loss and
-    logits of the step's first evaluation, which is also when ``after_backward`` fires."""
+                  hooks: Dispatcher | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of an optimizer that re-evaluates the loss (L-BFGS). Every evaluation includes
+    the ``after_loss`` terms (the line search must see one function); ``after_backward`` fires
+    on the first. Returns the data loss and logits of the first evaluation."""
     first: list[torch.Tensor] = []
 
     def closure() -> torch.Tensor:
-        optimizer.zero_grad(set_to_none=True)
-        logits = model(xb)
-        loss = loss_fn(logits, yb)
-        loss.backward()
+        data_loss, logits, loss = _forward_backward(model, optimizer, loss_fn, xb, yb, state,
+                                                    hooks, None if first else hooks)
         if not first:
-            first.extend((loss, logits))
-            if dispatch is not None:
-                state.logits, state.loss = logits, loss
-                dispatch("after_backward", state)
+            first.extend((data_loss, logits))
         return loss
 
     optimizer.step(closure)
