@@ -27,7 +27,7 @@ import time
 
 def child(workers: int, threads: int, root: str) -> None:
     from trainwell.experiments import experiment_path
-    from trainwell.run.local import run_sweep
+    from trainwell.run import run_sweep
     from trainwell.run.store import DB_NAME, Store
     from trainwell.sweep import load_sweep
 
@@ -57,7 +57,7 @@ def main() -> None:
         child(int(args.child[0]), int(args.child[1]), args.child[2])
         return
     from trainwell.data import load_dataset
-    from trainwell.run.local import default_workers
+    from trainwell.run import default_workers
 
     load_dataset("mnist1d", num_samples=10000)  # fill the cache so no configuration pays for it
     cores = default_workers()

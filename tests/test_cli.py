@@ -7,7 +7,7 @@ import torch
 from trainwell.cli import main
 from trainwell.recipe import load_recipe
 from trainwell.train import load_history, load_weights
-from trainwell.train.run_recipe import build_initialized_model, prepare_data
+from trainwell.execute import build_initialized_model, prepare_data
 
 FAST = ["--set", "data.name=digits", "--set", "model.depth=1", "--set", "model.width=16",
         "--set", "train.epochs=2", "--set", "train.threads=1"]

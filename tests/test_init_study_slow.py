@@ -3,7 +3,7 @@
 import pytest
 
 from trainwell.results import open_results
-from trainwell.run.local import run_sweep
+from trainwell.run import run_sweep
 from trainwell.sweep import Sweep
 
 pytestmark = pytest.mark.slow

@@ -37,23 +37,27 @@ def train(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML fil
           out: Annotated[Optional[Path], typer.Option("--out", help="Folder for recipe.toml, history.json, weights.safetensors.")] = None,  # noqa: UP007
           quiet: QuietOpt = False) -> int:
     """Train one recipe and print its final metrics."""
+    from trainwell.execute import check_runnable, execute, prepare_data
     from trainwell.recipe import load_recipe
     from trainwell.report.terminal import print_run
-    from trainwell.train import ProgressBar, run_recipe, save_run
+    from trainwell.train import ProgressBar, resolve_device, save_run
 
     r = load_recipe(recipe, set_ or [])
+    device = resolve_device(r.train.device)
+    dataset = prepare_data(r, device)
+    check_runnable(r, dataset)
     callbacks = [ProgressBar(description=r.name or "train", enabled=False if quiet else None)]
-    result = run_recipe(r, callbacks=callbacks)
+    result = execute(r, callbacks=callbacks, dataset=dataset)
     console = _console()
     print_run(console, result)
-    for v in result.history.extra.get("verdicts", []):
+    for v in result.history.extra.get("verdicts") or []:
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else
                       f"diagnosis: {v['message']}", markup=False)
     if out is not None:
-        save_run(out, recipe_toml=r.to_toml(), history=result.history,
-                 model=result.model if result.history.status != "failed" else None)
-        console.print(f"wrote {out}/recipe.toml, history.json, weights.safetensors")
-    return 0 if result.history.status == "done" else 1
+        written = save_run(out, recipe_toml=r.to_toml(), history=result.history,
+                           weights=result.weights if result.status == "done" else None)
+        console.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
+    return 0 if result.status == "done" else 1
 
 
 AxisOpt = Annotated[Optional[str], typer.Option(metavar="A,B,...")]  # noqa: UP007
@@ -88,21 +92,28 @@ def compare(sweep: Annotated[Optional[str], typer.Argument(help="Sweep TOML file
             axis: Annotated[Optional[list[str]], typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,  # noqa: UP007
             seeds: Annotated[Optional[int], typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,  # noqa: UP007
             set_: SetOpt = None,
-            workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")] = None,  # noqa: UP007
+            backend: Annotated[str, typer.Option(help="Where runs execute: local (worker processes) or ray (a Ray cluster).")] = "local",
+            workers: Annotated[Optional[int], typer.Option(help="local: worker processes (default: one per core).")] = None,  # noqa: UP007
+            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", help="local: runs at once on each visible GPU.")] = 1,
+            address: Annotated[Optional[str], typer.Option(help="ray: the cluster to join (default: RAY_ADDRESS, else a local instance).")] = None,  # noqa: UP007
+            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", help="ray: CPUs each run reserves.")] = 1.0,
+            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
+            retries: Annotated[int, typer.Option(help="Times a run whose worker died is tried again.")] = 2,
             root: Annotated[Path, typer.Option(help="Folder that holds experiment folders.")] = Path("runs"),
             name: Annotated[Optional[str], typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,  # noqa: UP007
             quiet: QuietOpt = False) -> int:
-    """Run a grid of recipes side by side; write DIR/report.html and print the table."""
+    """Run a grid of recipes side by side; write DIR/report.html and print the table.
+
+    Exit code 0 when every run trained (diverged runs are results), 1 when a run failed.
+    """
     from trainwell.errors import ConfigError
-    from trainwell.report.html import open_results, write_report
-    from trainwell.report.terminal import print_results
-    from trainwell.run.local import run_sweep
+    from trainwell.report.html import write_report
+    from trainwell.report.terminal import print_failed, print_results
+    from trainwell.run import make_backend, open_store, run_sweep
 
     s = _load_sweep(sweep, name)
     if name is not None:
         s = dataclasses.replace(s, experiment=name)
-    if set_:
-        s = s.with_overrides(set_)
     flags = {"init": init, "activation": activation, "optim": optim, "model": model,
              "data": data, "lr": lr, "schedule": schedule}
     for flag, text in flags.items():
@@ -115,17 +126,25 @@ def compare(sweep: Annotated[Optional[str], typer.Argument(help="Sweep TOML file
         s = s.with_axis(key.strip(), _axis_values(text))
     if seeds is not None:
         s = s.with_seeds(seeds)
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers", workers, "a whole number >= 1")
+    if set_:
+        s = s.with_overrides(set_)
+    if retries < 0:
+        raise ConfigError("--retries", retries, "a whole number >= 0")
+    runner = make_backend(backend, workers=workers, runs_per_gpu=runs_per_gpu, address=address,
+                          cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     console = _console()
-    outcome = run_sweep(s, root=root, workers=workers, quiet=quiet)
+    outcome = run_sweep(s, root=root, backend=runner, retries=retries, quiet=quiet)
     report = write_report(outcome.folder, experiment=outcome.experiment)
-    with open_results(outcome.folder) as store:
+    with open_store(outcome.folder) as store:
         print_results(console, store, outcome.experiment)
+        print_failed(console, store, outcome.failed)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.statuses.items()))
+    held = f", {outcome.held} held by another driver" if outcome.held else ""
     console.print(f"{outcome.total} runs ({counts}; {outcome.skipped} already finished, "
-                  f"{outcome.ran} run now). Report: {report}", markup=False)
-    return 130 if outcome.interrupted else 0
+                  f"{outcome.ran} run now{held}). Report: {report}", markup=False)
+    if outcome.interrupted:
+        return 130
+    return 1 if outcome.failed else 0
 
 
 @app.command()
@@ -133,15 +152,16 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
            experiment: Annotated[Optional[str], typer.Option(help="Experiment name (default: the folder's).")] = None,  # noqa: UP007
            figures: Annotated[Optional[Path], typer.Option(help="Also write the plots (PNG) and the table (markdown) into this folder.")] = None) -> int:  # noqa: UP007
     """Write FOLDER/report.html from the results store and print the table."""
-    from trainwell.report.html import export_figures, open_results, write_report
+    from trainwell.report.html import export_figures, write_report
     from trainwell.report.terminal import print_results
+    from trainwell.run.store import open_store
 
     console = _console()
     path = write_report(folder, experiment=experiment)
     if figures is not None:
         for written in export_figures(folder, figures, experiment=experiment):
             console.print(f"wrote {written}", markup=False)
-    with open_results(folder) as store:
+    with open_store(folder) as store:
         print_results(console, store, experiment)
     console.print(f"Report: {path}", markup=False)
     return 0

@@ -12,18 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from trainwell.errors import TrainwellError
-from trainwell.run.store import DB_NAME, RunRow, Store
+from trainwell.run.store import RunRow, Store, open_store
 from trainwell.sweep import format_value
 
 __all__ = ["Results", "open_results"]
 
 
 def open_results(folder: str | Path) -> Results:
-    """The results of the experiment folder ``folder`` (it must hold ``results.db``)."""
-    path = Path(folder) / DB_NAME
-    if not path.is_file():
-        raise TrainwellError(f"no results in {str(folder)!r}: {DB_NAME} not found there")
-    return Results(Store(path))
+    """The results of the experiment folder ``folder`` (it must hold ``results.db``), opened
+    read-only: reading takes no lock and creates nothing."""
+    return Results(open_store(folder, readonly=True))
 
 
 def _lookup(recipe: Mapping[str, Any], dotted: str) -> Any:

@@ -6,7 +6,7 @@ import torch
 from trainwell.errors import ConfigError
 from trainwell.optim import OPTIMIZERS, build_optimizer
 from trainwell.recipe import Recipe
-from trainwell.train import run_recipe
+from trainwell.execute import execute
 
 LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 3e-3,
       "adam": 3e-3, "adamw": 3e-3, "lbfgs": 1.0}
@@ -27,7 +27,7 @@ def test_every_optimizer_trains_a_small_model(name):
         "optim": {"name": name, "lr": LR[name]},
         "train": {"epochs": 4 if full_batch else 3, "batch_size": 4096 if full_batch else 64,
                   "threads": 1, "record_every": 0}})
-    h = run_recipe(r).history
+    h = execute(r).history
     assert h.status == "done"
     first, last = h.epochs[0]["train_loss"], h.epochs[-1]["train_loss"]
     assert last < 0.7 * first, f"{name}: loss {first:.3f} -> {last:.3f}"

@@ -6,7 +6,7 @@ import sys
 import textwrap
 import time
 
-from trainwell.run.local import run_sweep
+from trainwell.run import run_sweep
 from trainwell.run.store import Store
 from trainwell.sweep import Sweep
 

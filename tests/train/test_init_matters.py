@@ -3,7 +3,7 @@
 import pytest
 
 from trainwell.recipe import Recipe
-from trainwell.train import run_recipe
+from trainwell.execute import execute
 
 CHANCE = 0.1
 
@@ -18,19 +18,19 @@ def deep_mlp(init: dict, activation: str, seed: int) -> Recipe:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_deep_relu_trains_with_he_normal(seed):
-    h = run_recipe(deep_mlp({"name": "he_normal"}, "relu", seed)).history
+    h = execute(deep_mlp({"name": "he_normal"}, "relu", seed)).history
     assert h.status == "done"
     assert h.final["train_acc"] > 0.5 and h.final["test_acc"] > 3 * CHANCE
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_deep_relu_fails_with_uniform_minus_one_one(seed):
-    h = run_recipe(deep_mlp({"name": "uniform", "a": -1.0, "b": 1.0}, "relu", seed)).history
+    h = execute(deep_mlp({"name": "uniform", "a": -1.0, "b": 1.0}, "relu", seed)).history
     assert h.status == "diverged" or h.final["test_acc"] < 2 * CHANCE
     assert h.step_loss[0] > 100, "activations should explode through six uniform(-1, 1) layers"
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sigmoid_stack_with_small_naive_init_stays_at_chance(seed):
-    h = run_recipe(deep_mlp({"name": "normal", "std": 0.01}, "sigmoid", seed)).history
+    h = execute(deep_mlp({"name": "normal", "std": 0.01}, "sigmoid", seed)).history
     assert h.status == "done" and h.final["test_acc"] < 1.5 * CHANCE

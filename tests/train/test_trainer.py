@@ -6,9 +6,9 @@ import sys
 import pytest
 import torch
 
+from trainwell.execute import build_initialized_model, check_runnable, execute, prepare_data
 from trainwell.recipe import Recipe
-from trainwell.train import Callback, StopTraining, fit, run_recipe
-from trainwell.train.run_recipe import build_initialized_model, prepare_data
+from trainwell.train import Callback, StopTraining, fit
 
 DIGITS = {"name": "digits"}
 
@@ -24,10 +24,11 @@ def recipe(**sections) -> Recipe:
 
 def test_loss_goes_down_and_history_is_complete():
     r = recipe(train={"epochs": 4})
-    res = run_recipe(r)
+    ds = prepare_data(r, torch.device("cpu"))
+    res = execute(r, dataset=ds)
     h = res.history
     assert h.status == "done"
-    steps_per_epoch = math.ceil(len(res.dataset.x_train) / 64)
+    steps_per_epoch = math.ceil(len(ds.x_train) / 64)
     assert len(h.step_loss) == 4 * steps_per_epoch
     assert [e["epoch"] for e in h.epochs] == [1, 2, 3, 4]
     assert h.epochs[-1]["train_loss"] < 0.5 * h.epochs[0]["train_loss"]
@@ -37,19 +38,19 @@ def test_loss_goes_down_and_history_is_complete():
 
 
 def test_eval_every_zero_evaluates_only_at_the_end():
-    h = run_recipe(recipe(train={"epochs": 2, "eval_every": 0})).history
+    h = execute(recipe(train={"epochs": 2, "eval_every": 0})).history
     assert all("val_acc" not in e for e in h.epochs)
     assert h.final["val_acc"] is not None
 
 
 def test_huge_learning_rate_diverges_with_its_step():
     r = recipe(init={"name": "uniform", "a": -3.0, "b": 3.0}, optim={"name": "sgd", "lr": 1e6})
-    res = run_recipe(r)
-    h = res.history
+    ds = prepare_data(r, torch.device("cpu"))
+    h = execute(r, dataset=ds).history
     assert h.status == "diverged"
     assert h.diverged_step is not None and h.step_loss[h.diverged_step] is None
     assert all(v is not None for v in h.step_loss[:h.diverged_step])
-    steps_per_epoch = math.ceil(len(res.dataset.x_train) / 64)
+    steps_per_epoch = math.ceil(len(ds.x_train) / 64)
     assert len(h.step_loss) == (h.diverged_step // steps_per_epoch + 1) * steps_per_epoch
     assert h.epochs == [] or len(h.epochs) == h.diverged_step // steps_per_epoch
 
@@ -73,7 +74,7 @@ def test_callbacks_see_every_event_in_order():
         callbacks=[rec])
     names = [e for e, _ in rec.events]
     steps = math.ceil(len(ds.x_train) / 1000)
-    per_step = ["before_step", "after_backward", "after_step"] * steps
+    per_step = ["before_step", "after_loss", "after_backward", "after_step"] * steps
     assert names == (["before_fit"] + (["before_epoch"] + per_step + ["after_epoch"]) * 2
                      + ["after_fit"])
 
@@ -88,7 +89,7 @@ class StopAfter(Callback):
 
 
 def test_stop_training_from_a_callback():
-    h = run_recipe(recipe(train={"epochs": 10}), callbacks=[StopAfter(2)]).history
+    h = execute(recipe(train={"epochs": 10}), callbacks=[StopAfter(2)]).history
     assert h.status == "done" and h.stop_reason == "enough" and len(h.epochs) == 2
     assert h.final["test_acc"] is not None
 
@@ -100,7 +101,7 @@ class Boom(Callback):
 
 
 def test_an_exception_during_training_is_recorded_as_failed():
-    h = run_recipe(recipe(), callbacks=[Boom()]).history
+    h = execute(recipe(), callbacks=[Boom()]).history
     assert h.status == "failed" and "kaboom" in h.error and "Traceback" in h.extra["traceback"]
 
 
@@ -139,11 +140,11 @@ def test_zero_init_relu_moves_only_the_output_bias():
 DETERMINISM_SCRIPT = """
 import hashlib, json, sys
 from trainwell.recipe import Recipe
-from trainwell.train import run_recipe
+from trainwell.execute import execute
 r = Recipe.from_dict(json.loads(sys.argv[1]))
-res = run_recipe(r)
+res = execute(r)
 h = hashlib.sha256()
-for k, v in sorted(res.model.state_dict().items()):
+for k, v in sorted(res.weights.items()):
     h.update(k.encode()); h.update(v.detach().cpu().numpy().tobytes())
 print(json.dumps({"weights": h.hexdigest(), "history": res.history.step_loss, "final": res.history.final}))
 """
@@ -166,7 +167,7 @@ def test_a_schedule_in_the_recipe_changes_the_lr_and_is_recorded():
     r = recipe(optim={"name": "sgd", "lr": 0.1},
                schedule={"name": "step", "step_size": 1, "gamma": 0.5},
                train={"epochs": 3, "batch_size": 256})
-    h = run_recipe(r).history
+    h = execute(r).history
     assert [e["lr"] for e in h.epochs] == pytest.approx([0.1, 0.05, 0.025])
     assert len(h.extra["lr"]) == len(h.step_loss)
 
@@ -175,10 +176,14 @@ def test_lbfgs_trains_full_batch_and_refuses_minibatches():
     from trainwell.errors import ConfigError
 
     full = recipe(optim={"name": "lbfgs", "lr": 1.0}, train={"epochs": 3, "batch_size": 100000})
-    h = run_recipe(full).history
+    h = execute(full).history
     assert h.status == "done" and h.step_loss[-1] < h.step_loss[0]
+    mini = recipe(optim={"name": "lbfgs"}, train={"epochs": 1, "batch_size": 64})
     with pytest.raises(ConfigError, match="train.batch_size"):
-        run_recipe(recipe(optim={"name": "lbfgs"}, train={"epochs": 1, "batch_size": 64}))
+        check_runnable(mini, prepare_data(mini, torch.device("cpu")))
+    out = execute(mini)
+    assert out.status == "failed" and "train.batch_size" in out.history.error
+    assert out.history.extra["phase"] == "prepare" and out.weights is None
 
 
 def test_stopping_mid_epoch_keeps_the_steps_taken():
@@ -187,5 +192,5 @@ def test_stopping_mid_epoch_keeps_the_steps_taken():
             if state.step == 4:
                 raise StopTraining("enough")
 
-    h = run_recipe(recipe(), callbacks=[StopAt()]).history
+    h = execute(recipe(), callbacks=[StopAt()]).history
     assert len(h.step_loss) == 5 and h.status == "done"

@@ -50,7 +50,7 @@ def diagnose_recipe(recipe: Recipe, *, after_steps: int = 0,
     from trainwell.optim import build_optimizer
     from trainwell.train import fit
     from trainwell.train.device import resolve_device, set_threads
-    from trainwell.train.run_recipe import build_initialized_model, prepare_data
+    from trainwell.execute import build_initialized_model, prepare_data
 
     set_threads(recipe.train.threads)
     device = resolve_device(recipe.train.device)

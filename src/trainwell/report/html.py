@@ -32,22 +32,12 @@ from trainwell.report import plots, plots_diagnostics
 from trainwell.report.table import (CHANCE_MARGIN, DEFAULT_NUM_CLASSES, ResultsGrid, axis_values,
                                     chance_threshold, format_stat, markdown_table,
                                     pick_experiment, results_grid, run_outcome, verdict_words)
-from trainwell.run.store import DB_NAME, RunRow, Store
+from trainwell.run.store import RunRow, Store, open_store
 
-__all__ = ["write_report", "render_report", "export_figures", "open_results", "pick_experiment",
-           "REPORT_NAME"]
+__all__ = ["write_report", "render_report", "export_figures", "pick_experiment", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 STATUS_ORDER = ("done", "diverged", "failed", "interrupted", "running", "pending")
-
-
-def open_results(folder: str | Path) -> Store:
-    """The store of an experiment folder; :class:`TrainwellError` if it has no results."""
-    folder = Path(folder)
-    if not (folder / DB_NAME).is_file():
-        raise TrainwellError(f"no results in {str(folder)!r}: {DB_NAME} not found there "
-                             f"(run `trainwell compare` with this folder first)")
-    return Store(folder / DB_NAME)
 
 
 def write_report(folder: str | Path, *, experiment: str | None = None,
@@ -57,7 +47,7 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
     ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.table`).
     """
     folder = Path(folder)
-    with open_results(folder) as store:
+    with open_store(folder) as store:
         text = render_report(store, pick_experiment(store, experiment), num_classes=num_classes)
     return atomic_write_text(folder / REPORT_NAME, text)
 
@@ -111,7 +101,7 @@ def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str |
     ``<experiment>-lr.png`` under a schedule) and its results table (``<experiment>-table.md``)
     into ``out_dir``, for documents."""
     out = Path(out_dir)
-    with open_results(folder) as store:
+    with open_store(folder) as store:
         name = pick_experiment(store, experiment)
         exp = store.experiment(name)
         runs = store.runs(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -11,9 +12,9 @@ from rich.text import Text
 if TYPE_CHECKING:
     from trainwell.report.table import Cell
     from trainwell.run.store import Store
-    from trainwell.train.run_recipe import RunResult
+    from trainwell.execute import RunOutcome
 
-__all__ = ["print_run", "print_catalogue", "print_results", "fmt"]
+__all__ = ["print_run", "print_catalogue", "print_results", "print_failed", "fmt"]
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -21,7 +22,7 @@ def fmt(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def print_run(console: Console, result: RunResult) -> None:
+def print_run(console: Console, result: RunOutcome) -> None:
     """One run: status, time, and loss/accuracy on every split."""
     h = result.history
     title = result.recipe.name or (f"{result.recipe.model.name} · {result.recipe.init.name} · "
@@ -122,3 +123,10 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
     else:
         console.print(Text(f"best: {best.label} — test acc {best.text('test')} % "
                            f"(train {best.text('train')} %)", style="bold"))
+
+
+def print_failed(console: Console, store: Store, ids: Sequence[str]) -> None:
+    """Name each failed run: its grid point, seed, id and the last line of its error."""
+    for r in store.runs(ids=list(ids)):
+        reason = (r.error or "").strip().splitlines()[-1:] or ["no error recorded"]
+        console.print(Text(f"failed: {r.label} · seed {r.seed} ({r.id}): {reason[0]}", style="red"))

@@ -1,39 +1,38 @@
-"""Run a sweep's runs in parallel worker processes, recording each in the store.
+"""The local backend: runs in worker processes on this machine, one per core or per GPU slot.
 
-1. Every run of the grid is validated first: bad input fails before anything is written.
-2. The experiment and its runs are registered; runs already finished (done, diverged,
-   failed) are skipped, so rerunning a command resumes it, also after a SIGKILL.
-3. Workers (spawned, one per core by default, torch threads divided among them) claim a run,
-   train it, write its folder (recipe, history, weights) and record it in one transaction.
-4. The terminal shows runs done / total with an ETA and each active run's epoch and loss.
-5. Ctrl-C stops the workers; runs cut short are recorded ``interrupted`` and run again next
-   time. A worker that dies outright fails its run, and the sweep goes on in a new pool.
+1. Each worker is a process of its own (from a fork server that has the imports done) with
+   its own pipe: the driver sends it one task at a time and it sends back the epoch progress
+   and the run's outcome, so the driver always knows which worker runs what.
+2. A worker that dies (SIGKILL, out of memory) fails nobody else: its run is reported
+   :class:`~trainwell.run.backend.Lost` (the driver retries it) and a new worker takes its
+   place on the next task.
+3. Workers ignore Ctrl-C (the driver handles it and stops them) and die with the driver (or
+   with the fork server, which dies with the driver).
+4. With GPUs, every visible device gets ``runs_per_gpu`` workers, each run pinned to its
+   worker's device (:func:`gpu_slots`); without, CPU workers share the cores' threads.
+5. :meth:`LocalBackend.cancel` and :meth:`LocalBackend.close` end only the processes this
+   backend started.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import json
+import ctypes
 import multiprocessing
 import os
+import pickle
 import signal
-from concurrent.futures.process import BrokenProcessPool
+import socket
+import sys
 from dataclasses import dataclass
-from pathlib import Path
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Any
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from trainwell.run.backend import Event, Finished, Lost, Progress, Started, Task, run_task
 
-from trainwell import _toml
-from trainwell.run.store import DB_NAME, FINISHED, RunSpec, Store
-from trainwell.sweep import Sweep, format_point, run_id
+__all__ = ["LocalBackend", "gpu_slots", "visible_gpus", "default_workers"]
 
-__all__ = ["run_sweep", "SweepOutcome", "plan", "default_workers"]
-
-POLL_SECONDS = 0.5
+STOP_GRACE_S = 5.0
 
 
 def default_workers() -> int:
@@ -44,175 +43,181 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@dataclass
-class SweepOutcome:
-    """What a call to :func:`run_sweep` did."""
-
-    folder: Path
-    experiment: str
-    total: int
-    skipped: int
-    ran: int
-    statuses: dict[str, int]
-    interrupted: bool = False
-
-
-def plan(sweep: Sweep) -> tuple[list[RunSpec], dict[str, Any]]:
-    """Validate and expand ``sweep``: the runs to record and the fixed recipe part."""
-    specs = []
-    for point, seed, recipe in sweep.recipes():
-        resolved = recipe.to_dict()
-        specs.append(RunSpec(id=run_id(resolved), experiment=sweep.experiment,
-                             label=format_point(point), point=point, seed=seed, recipe=resolved))
-    return specs, sweep.fixed()
-
-
-# worker side -----------------------------------------------------------------------------
-_worker: dict[str, Any] = {}
-
-
-def _init_worker(db_path: str, threads: int) -> None:
+def visible_gpus() -> list[str]:
+    """``cuda:0 .. cuda:N-1`` for the CUDA devices this process sees (none without CUDA)."""
     import torch
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
-    torch.set_num_threads(threads)
-    _worker.update(store=Store(db_path), data={})
+    if not torch.cuda.is_available():
+        return []
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
 
-def _progress_callback(store: Store, rid: str):
-    from trainwell.train.events import Callback
+def gpu_slots(gpus: list[str], runs_per_gpu: int, cpu_workers: int) -> list[str | None]:
+    """The device of each worker: ``runs_per_gpu`` workers per GPU, or ``cpu_workers`` CPU
+    workers (``None``) when there is no GPU.
 
-    class StoreProgress(Callback):
-        def after_epoch(self, state) -> None:
-            last = state.history.epochs[-1]
-            store.set_progress(rid, {"epoch": last["epoch"], "epochs": state.epochs,
-                                     "loss": last["train_loss"]})
-
-    return StoreProgress()
-
-
-def _execute(rid: str, recipe_dict: dict[str, Any], folder: str) -> str:
-    """Train one run inside a worker and record it; returns its status."""
-    from trainwell.recipe import Recipe
-    from trainwell.train import History, run_recipe, save_run
-    from trainwell.train.device import resolve_device
-    from trainwell.train.run_recipe import prepare_data
-
-    store: Store = _worker["store"]
-    if not store.claim(rid):
-        return "skipped"
-    try:
-        recipe = Recipe.from_dict(recipe_dict)
-        key = json.dumps([recipe.data.to_dict(), recipe.train.device], sort_keys=True)
-        if key not in _worker["data"]:
-            _worker["data"] = {key: prepare_data(recipe, resolve_device(recipe.train.device))}
-        result = run_recipe(recipe, dataset=_worker["data"][key],
-                            callbacks=[_progress_callback(store, rid)])
-        history, model = result.history, result.model
-    except Exception as exc:  # recorded, and the sweep goes on
-        history, model = History.failed(exc), None
-    save_run(Path(folder) / rid, recipe_toml=_toml.dumps(recipe_dict), history=history,
-             model=model if history.status == "done" else None)
-    store.finish(rid, history)
-    return history.status
-
-
-# parent side -----------------------------------------------------------------------------
-def run_sweep(sweep: Sweep, *, root: str | Path = "runs", workers: int | None = None,
-              quiet: bool = False, console: Console | None = None) -> SweepOutcome:
-    """Run every unfinished run of ``sweep`` into ``root/<experiment>/`` and return a summary.
-
-    >>> outcome = run_sweep(load_sweep("sweep.toml"), workers=2)  # doctest: +SKIP
+    >>> gpu_slots(["cuda:0", "cuda:1"], 2, 8)
+    ['cuda:0', 'cuda:0', 'cuda:1', 'cuda:1']
+    >>> gpu_slots([], 2, 3)
+    [None, None, None]
     """
-    specs, fixed = plan(sweep)
-    folder = Path(root) / sweep.experiment
-    store = Store(folder / DB_NAME)
-    try:
-        store.put_experiment(sweep.experiment, axes=[a.key for a in sweep.axes], fixed=fixed,
-                             note=str(sweep.base.get("note", "")), grid=[s.id for s in specs])
-        store.add_runs(specs)
-        done_ids = {r.id for r in store.runs(sweep.experiment, status=FINISHED)}
-        todo = [s for s in specs if s.id not in done_ids]
-        outcome = SweepOutcome(folder, sweep.experiment, len(specs), len(specs) - len(todo), 0, {})
-        if todo:
-            outcome.interrupted = _run_pool(store, todo, folder, workers or default_workers(),
-                                            len(specs), quiet, console or Console(stderr=True))
-        final = store.runs(sweep.experiment)
-        outcome.ran = sum(1 for r in final if r.id in {s.id for s in todo} and r.status in FINISHED)
-        for r in final:
-            outcome.statuses[r.status] = outcome.statuses.get(r.status, 0) + 1
-        return outcome
-    finally:
-        store.close()
+    if gpus:
+        return [g for g in gpus for _ in range(runs_per_gpu)]
+    return [None] * cpu_workers
 
 
-def _run_pool(store: Store, todo: list[RunSpec], folder: Path, workers: int, total: int,
-              quiet: bool, console: Console) -> bool:
-    """Run ``todo`` in a process pool; returns True when the user interrupted."""
-    show = not quiet and console.is_terminal
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=console)
-    task = progress.add_task("runs", total=total, completed=total - len(todo))
-    labels = {s.id: f"{s.label} · seed {s.seed}" for s in todo}
-    with Live(progress, console=console, transient=True, refresh_per_second=4,
-              auto_refresh=show, redirect_stderr=False) as live:
-        while todo:
-            try:
-                _one_pool(store, todo, folder, workers,
-                          lambda: show and live.update(_view(progress, task, store, labels, total)))
-            except KeyboardInterrupt:
-                _mark_running(store, labels, "interrupted", "interrupted by the user")
-                console.print("interrupted: finished runs are kept; run the same command to resume")
-                return True
-            except BrokenProcessPool as exc:
-                if not _mark_running(store, labels, "failed", "the worker process running it died"):
-                    raise RuntimeError(f"worker processes could not start: {exc}") from exc
-            unfinished = {r.id for r in store.runs(ids=[s.id for s in todo])
-                          if r.status not in FINISHED}
-            todo = [s for s in todo if s.id in unfinished]
-    return False
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers start from a fork server that has imported trainwell and torch once, so a new
+    worker is ready in milliseconds instead of paying those imports (seconds) again. The
+    server itself never computes, so its children do not inherit a running OpenMP pool, the
+    hazard of a plain fork. Where there is no fork server (Windows), workers are spawned."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["trainwell.run.backend"])
+    return ctx
 
 
-def _one_pool(store: Store, todo: list[RunSpec], folder: Path, workers: int, refresh) -> None:
-    workers = max(1, min(workers, len(todo)))
-    threads = max(1, default_workers() // workers)
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker, initargs=(str(store.path), threads))
-    try:
-        pending = {pool.submit(_execute, s.id, s.recipe, str(folder)) for s in todo}
-        while pending:
-            finished, pending = cf.wait(pending, timeout=POLL_SECONDS)
-            for fut in finished:
-                fut.result()
-            refresh()
-    except BaseException:
-        for child in multiprocessing.active_children():
-            child.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    # Every run is recorded; the idle workers exit in the background (and are joined at exit).
-    pool.shutdown(wait=False)
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (no orphaned workers)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
 
 
-def _mark_running(store: Store, labels: dict[str, str], status: str, error: str) -> int:
-    """Give every run still marked running ``status``; returns how many there were."""
-    running = [r.id for r in store.runs(ids=list(labels)) if r.status == "running"]
-    for rid in running:
-        store.set_status(rid, status, error=error)
-    return len(running)
+def _worker_main(conn: Connection, slot: str | None, threads: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C for everyone
+    _die_with_parent()
+    while True:
+        try:
+            message = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        task: Task = message
+
+        def send_progress(info: dict[str, Any], rid: str = task.id) -> None:
+            conn.send_bytes(pickle.dumps(("progress", rid, info)))
+
+        outcome = run_task(task, slot=slot, threads=threads, progress=send_progress)
+        conn.send_bytes(pickle.dumps(("done", task.id, outcome), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _view(progress: Progress, task: Any, store: Store, labels: dict[str, str], total: int) -> Group:
-    rows = store.runs(ids=list(labels))
-    done = total - len(labels) + sum(1 for r in rows if r.status in FINISHED)
-    progress.update(task, completed=done)
-    active = Table(show_header=True, header_style="dim", box=None)
-    for col in ("run", "epoch", "loss"):
-        active.add_column(col)
-    for r in rows:
-        if r.status == "running":
-            p = r.progress or {}
-            epoch = f"{p['epoch']}/{p['epochs']}" if p else "starting"
-            loss = f"{p['loss']:.4f}" if p.get("loss") is not None else "-"
-            active.add_row(labels[r.id], epoch, loss)
-    return Group(progress, active)
+@dataclass
+class _Worker:
+    slot: str | None
+    process: BaseProcess | None = None
+    conn: Connection | None = None
+    task: Task | None = None
+
+
+class LocalBackend:
+    """Worker processes on this machine, one task each at a time.
+
+    ``slots`` gives each worker's device (``None``: CPU); ``threads`` is torch's thread count
+    in each worker.
+    """
+
+    name = "local"
+
+    def __init__(self, slots: list[str | None], *, threads: int = 1) -> None:
+        if not slots:
+            raise ValueError("a local backend needs at least one worker slot")
+        self._ctx = _context()
+        self._workers = [_Worker(slot) for slot in slots]
+        self._threads = threads
+        self._events: list[Event] = []
+
+    def free(self) -> int:
+        return sum(1 for w in self._workers if w.task is None)
+
+    def submit(self, task: Task) -> None:
+        worker = next(w for w in self._workers if w.task is None)
+        if worker.process is None or not worker.process.is_alive():
+            self._start(worker)
+        assert worker.conn is not None and worker.process is not None
+        worker.conn.send_bytes(pickle.dumps(task))
+        worker.task = task
+        self._events.append(Started(task.id, f"{_host()}:{worker.process.pid}", worker.slot))
+
+    def _start(self, worker: _Worker) -> None:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(child, worker.slot, self._threads),
+                                    daemon=True, name="trainwell-worker")
+        process.start()
+        child.close()
+        worker.process, worker.conn = process, parent
+
+    def poll(self, timeout: float) -> list[Event]:
+        events, self._events = self._events, []
+        busy = [w for w in self._workers if w.task is not None]
+        if not busy or events:
+            timeout = 0.0
+        handles: dict[Any, _Worker] = {}
+        for w in busy:
+            assert w.conn is not None and w.process is not None
+            handles[w.conn] = w
+            handles[w.process.sentinel] = w
+        ready = wait(list(handles), timeout) if handles else []
+        for w in {id(handles[h]): handles[h] for h in ready}.values():
+            events.extend(self._drain(w))
+        return events
+
+    def _drain(self, w: _Worker) -> list[Event]:
+        """Read everything a worker sent; report its run lost if it died without finishing."""
+        assert w.conn is not None and w.process is not None and w.task is not None
+        out: list[Event] = []
+        try:
+            while w.task is not None and w.conn.poll():
+                kind, rid, payload = pickle.loads(w.conn.recv_bytes())
+                if kind == "progress":
+                    out.append(Progress(rid, payload))
+                else:
+                    out.append(Finished(rid, payload))
+                    w.task = None
+        except (EOFError, OSError):
+            pass
+        if w.task is not None and not w.process.is_alive():
+            w.process.join()
+            code = w.process.exitcode
+            how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0
+                   else f"exit code {code}")
+            out.append(Lost(w.task.id, f"the worker process {_host()}:{w.process.pid} running it "
+                                        f"died ({how})"))
+            w.task, w.process, w.conn = None, None, None
+        return out
+
+    def cancel(self) -> None:
+        """Stop every worker now (their runs are abandoned)."""
+        for w in self._workers:
+            if w.process is not None and w.process.is_alive():
+                w.process.terminate()
+        self._join(kill_after=STOP_GRACE_S)
+
+    def close(self) -> None:
+        """Let idle workers exit; stop any still busy."""
+        for w in self._workers:
+            if w.conn is not None and w.task is None:
+                try:
+                    w.conn.send_bytes(pickle.dumps(None))
+                except OSError:
+                    pass
+        self._join(kill_after=STOP_GRACE_S)
+
+    def _join(self, *, kill_after: float) -> None:
+        for w in self._workers:
+            if w.process is not None:
+                w.process.join(kill_after)
+                if w.process.is_alive():
+                    w.process.kill()
+                    w.process.join()
+            if w.conn is not None:
+                w.conn.close()
+            w.process, w.conn, w.task = None, None, None
+
+
+def _host() -> str:
+    return socket.gethostname()

@@ -1,4 +1,4 @@
-"""The results store: one SQLite database per experiment folder, safe for many writers.
+"""The results store: one SQLite database per experiment folder, written by one driver at a time.
 
 Tables::
 
@@ -6,22 +6,29 @@ Tables::
                                                             fixed: the recipe part they share;
                                                             grid: ids of the current grid's runs
     runs(id, experiment, label, point, seed, recipe, status, error, attempts,
-         started, finished, seconds, progress, final, diverged_step, stop_reason, verdicts)
+         started, finished, seconds, progress, final, diverged_step, stop_reason, verdicts,
+         owner, heartbeat, device, worker)
     metrics(run, step, name, value)                       per-step "loss" (and "step_lr"
                                                             under a schedule); per-epoch
                                                             train/val/test loss and acc, lr;
                                                             "grad_norm/<layer>" and
                                                             "act_std/<layer>" every few steps
 
-WAL mode, a busy timeout and one short transaction per write let several worker
-processes record runs at once without losing a row. A run is written whole (status,
-metrics) in one transaction, so a process killed mid-run leaves it ``running`` — and a
-rerun picks it up again — never half-recorded.
+Ownership: a driver claims a run (``owner`` = ``host:pid:start``, ``heartbeat`` = now) and
+beats for the runs it holds; another driver takes only runs nobody holds, or whose owner
+stopped beating (``stale_before``) or is a dead process on this host. ``device`` and
+``worker`` record where a run trained.
+
+WAL mode, a busy timeout and one short transaction per write let several drivers share a
+store without losing a row. A run is written whole (status, metrics) in one transaction, so a
+driver killed mid-run leaves it ``running`` — and a rerun picks it up again — never
+half-recorded. :func:`open_store` with ``readonly=True`` reads without locking or creating.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,13 +38,17 @@ from pathlib import Path
 from typing import Any
 
 from trainwell._numbers import finite_or_none
+from trainwell.errors import TrainwellError
 from trainwell.train.history import History
 
-__all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME"]
+__all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store"]
 
 DB_NAME = "results.db"
 FINISHED = ("done", "diverged", "failed")
 BUSY_TIMEOUT_S = 60.0
+
+_ADDED_COLUMNS = {"owner": "TEXT", "heartbeat": "REAL", "device": "TEXT", "worker": "TEXT"}
+"""Columns newer than the first schema: added to an older store when it is opened for writing."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -48,7 +59,7 @@ CREATE TABLE IF NOT EXISTS runs (
     seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     error TEXT, attempts INTEGER NOT NULL DEFAULT 0, started REAL, finished REAL,
     seconds REAL, progress TEXT, final TEXT, diverged_step INTEGER, stop_reason TEXT,
-    verdicts TEXT);
+    verdicts TEXT, owner TEXT, heartbeat REAL, device TEXT, worker TEXT);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
 CREATE TABLE IF NOT EXISTS metrics (
     run TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
@@ -83,6 +94,10 @@ class RunRow(RunSpec):
     diverged_step: int | None
     stop_reason: str | None
     verdicts: list[dict[str, str]] | None
+    owner: str | None = None
+    heartbeat: float | None = None
+    device: str | None = None
+    worker: str | None = None
 
     @classmethod
     def _from_sql(cls, row: sqlite3.Row) -> RunRow:
@@ -93,17 +108,37 @@ class RunRow(RunSpec):
         return cls(**d)
 
 
-class Store:
-    """Open (creating if needed) the results database at ``path``.
+def open_store(folder: str | Path, *, readonly: bool = True) -> Store:
+    """The store of an experiment folder; :class:`TrainwellError` when it has none.
 
-    One ``Store`` per process; each method is one short transaction.
+    ``readonly`` (the default) opens it without a write lock and without creating anything.
+    """
+    path = Path(folder) / DB_NAME
+    if not path.is_file():
+        raise TrainwellError(f"no results in {str(folder)!r}: {DB_NAME} not found there "
+                             "(run `trainwell compare` into this folder first)")
+    return Store(path, readonly=readonly)
+
+
+class Store:
+    """Open the results database at ``path``, creating it (and its folder) for writing.
+
+    One ``Store`` per process; each method is one short transaction. With ``readonly``, the
+    database must exist and every writing method fails.
 
     >>> store = Store("runs/demo/results.db")  # doctest: +SKIP
     >>> [r.status for r in store.runs("demo")]  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
@@ -113,6 +148,10 @@ class Store:
         with self._tx() as c:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 c.execute(statement)
+            have = {r[1] for r in c.execute("PRAGMA table_info(runs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    c.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -167,37 +206,66 @@ class Store:
                           "VALUES (?,?,?,?,?,?)", rows)
             return c.total_changes - before
 
-    def claim(self, run_id: str) -> bool:
-        """Mark a run ``running`` (one more attempt) unless it has already finished."""
+    def claim(self, run_id: str, owner: str | None = None, *, stale_before: float | None = None,
+              dead_owners: Sequence[str] = ()) -> bool:
+        """Mark a run ``running`` for ``owner`` (one more attempt) unless it has finished or
+        another owner holds it: one whose heartbeat is not older than ``stale_before`` and who
+        is not among ``dead_owners``. Returns whether this call took it."""
         marks = ",".join("?" * len(FINISHED))
+        dead = ",".join("?" * len(dead_owners)) or "NULL"
+        now = time.time()
         with self._tx() as c:
-            cur = c.execute(f"UPDATE runs SET status='running', attempts=attempts+1, started=?, "
-                            f"progress=NULL WHERE id=? AND status NOT IN ({marks})",
-                            (time.time(), run_id, *FINISHED))
+            cur = c.execute(
+                f"UPDATE runs SET status='running', attempts=attempts+1, started=?, progress=NULL, "
+                f"owner=?, heartbeat=? WHERE id=? AND status NOT IN ({marks}) AND (owner IS NULL "
+                f"OR owner=? OR status != 'running' OR heartbeat < ? OR owner IN ({dead}))",
+                (now, owner, now, run_id, *FINISHED, owner,
+                 stale_before if stale_before is not None else -math.inf, *dead_owners))
             return cur.rowcount == 1
+
+    def beat(self, owner: str) -> int:
+        """Refresh the heartbeat of every run ``owner`` holds; returns how many it holds."""
+        with self._tx() as c:
+            return c.execute("UPDATE runs SET heartbeat=? WHERE owner=? AND status='running'",
+                             (time.time(), owner)).rowcount
+
+    def owners(self, experiment: str) -> list[str]:
+        """The owners of the experiment's runs that are ``running``."""
+        return [r[0] for r in self._conn.execute(
+            "SELECT DISTINCT owner FROM runs WHERE experiment=? AND status='running' AND "
+            "owner IS NOT NULL", (experiment,))]
+
+    def set_worker(self, run_id: str, worker: str, device: str | None = None) -> None:
+        """Record which worker process (and device) is running a run."""
+        with self._tx() as c:
+            c.execute("UPDATE runs SET worker=?, device=COALESCE(?, device) WHERE id=?",
+                      (worker, device, run_id))
 
     def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
         with self._tx() as c:
             c.execute("UPDATE runs SET progress=? WHERE id=?", (json.dumps(progress), run_id))
 
     def set_status(self, run_id: str, status: str, *, error: str | None = None) -> None:
-        """Record a status without metrics (``interrupted``, or ``failed`` before training)."""
+        """Record a status without metrics (``interrupted``, or ``failed`` before training);
+        the run is no longer held."""
         with self._tx() as c:
-            c.execute("UPDATE runs SET status=?, error=?, finished=? WHERE id=?",
+            c.execute("UPDATE runs SET status=?, error=?, finished=?, owner=NULL WHERE id=?",
                       (status, error, time.time(), run_id))
 
-    def finish(self, run_id: str, history: History) -> None:
-        """Record a run's outcome and all its metrics in one transaction."""
+    def finish(self, run_id: str, history: History, *, device: str | None = None,
+               worker: str | None = None) -> None:
+        """Record a run's outcome and all its metrics in one transaction; releases the run."""
         rows = _metric_rows(run_id, history)
         with self._tx() as c:
             c.execute("DELETE FROM metrics WHERE run=?", (run_id,))
             c.executemany("INSERT INTO metrics (run, step, name, value) VALUES (?,?,?,?)", rows)
             c.execute("UPDATE runs SET status=?, error=?, finished=?, seconds=?, final=?, "
-                      "diverged_step=?, stop_reason=?, verdicts=?, progress=NULL WHERE id=?",
+                      "diverged_step=?, stop_reason=?, verdicts=?, progress=NULL, owner=NULL, "
+                      "device=COALESCE(?, device), worker=COALESCE(?, worker) WHERE id=?",
                       (history.status, history.extra.get("traceback") or history.error,
                        time.time(), history.seconds,
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
-                       json.dumps(history.extra.get("verdicts")), run_id))
+                       json.dumps(history.extra.get("verdicts")), device, worker, run_id))
 
     def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
              ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:

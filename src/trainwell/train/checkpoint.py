@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -11,13 +12,18 @@ from safetensors.torch import load_file, save
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.train.history import History
 
-__all__ = ["save_run", "load_history", "save_weights", "load_weights"]
+__all__ = ["save_run", "load_history", "save_weights", "save_tensors", "load_weights"]
+
+
+def save_tensors(tensors: Mapping[str, torch.Tensor], path: str | Path) -> Path:
+    """Write named tensors as safetensors (on the CPU, contiguous), atomically."""
+    return atomic_write_bytes(path, save({k: v.detach().cpu().contiguous()
+                                          for k, v in tensors.items()}))
 
 
 def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
     """Write ``model.state_dict()`` as safetensors, atomically."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return atomic_write_bytes(path, save(tensors))
+    return save_tensors(model.state_dict(), path)
 
 
 def load_weights(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
@@ -27,14 +33,15 @@ def load_weights(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
 
 
 def save_run(out_dir: str | Path, *, recipe_toml: str, history: History,
-             model: torch.nn.Module | None) -> Path:
-    """Write ``recipe.toml``, ``history.json`` and (if given) ``weights.safetensors``."""
+             weights: Mapping[str, torch.Tensor] | None) -> list[Path]:
+    """Write ``recipe.toml``, ``history.json`` and (if given) ``weights.safetensors``; return
+    the paths written."""
     out = Path(out_dir)
-    atomic_write_text(out / "recipe.toml", recipe_toml)
-    atomic_write_text(out / "history.json", json.dumps(history.to_dict(), indent=1))
-    if model is not None:
-        save_weights(model, out / "weights.safetensors")
-    return out
+    written = [atomic_write_text(out / "recipe.toml", recipe_toml),
+               atomic_write_text(out / "history.json", json.dumps(history.to_dict(), indent=1))]
+    if weights is not None:
+        written.append(save_tensors(weights, out / "weights.safetensors"))
+    return written
 
 
 def load_history(path: str | Path) -> History:

@@ -17,9 +17,14 @@ def resolve_device(name: str = "auto") -> torch.device:
     """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device", name, "auto or cpu (no CUDA device is available)")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError("train.device", name, "auto or cpu (no CUDA device is available)")
+        if device.index is not None and device.index >= count:
+            raise ConfigError("train.device", name, f"cuda:0 .. cuda:{count - 1} ({count} visible)")
+    return device
 
 
 def set_threads(threads: int) -> None:

@@ -1,0 +1,189 @@
+"""One run, end to end: ``execute(recipe) -> RunOutcome``, the one place that wires the layers.
+
+A run is a pure function of its recipe (seed included):
+
+1. prepare the data on the run's device;
+2. build the model and initialize it (a static scheme, or one learned from the data);
+3. train it (:func:`trainwell.train.fit`), recording per-layer gradient flow;
+4. judge the trained network (:mod:`trainwell.diagnose`).
+
+It writes nothing: everything the run produced comes back in a :class:`RunOutcome` (status,
+history, final metrics, verdicts, gradient flow, weights as CPU tensors, and ``artifacts`` for
+what other capabilities add), so any backend can carry it to the one process that writes the
+store. Failure boundary: a run that could not be built, initialized or trained is ``failed``
+with its error and the phase it failed in; it never raises (Ctrl-C aside). A diagnosis that
+fails leaves a trained run ``done``, with no verdicts and the reason in
+``history.extra["diagnosis_error"]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from trainwell.data import Dataset, load_dataset
+from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
+from trainwell.errors import ConfigError
+from trainwell.init import apply_ as init_apply_
+from trainwell.models import build_model
+from trainwell.optim import build_optimizer
+from trainwell.optim.schedules import LRSchedule
+from trainwell.pretrain import DATA_INITIALIZERS
+from trainwell.recipe import Recipe
+from trainwell.train import Callback, History, fit, resolve_device, set_threads
+
+__all__ = ["RunOutcome", "execute", "prepare_data", "build_initialized_model", "check_runnable",
+           "final_verdicts"]
+
+
+@dataclass
+class RunOutcome:
+    """Everything one run produced; small enough to send between processes.
+
+    ``weights`` is the final ``state_dict`` on the CPU (``None`` when the run failed);
+    ``device`` where the run trained; ``worker`` which process (``host:pid``, and the Ray
+    node when there is one); ``artifacts`` named groups of tensors that other capabilities add
+    (test-set predictions, snapshots). ``model`` is kept only when asked for, in-process.
+    """
+
+    recipe: Recipe
+    history: History
+    weights: dict[str, torch.Tensor] | None = None
+    device: str = "cpu"
+    worker: str = ""
+    artifacts: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    model: torch.nn.Module | None = None
+
+    @property
+    def status(self) -> str:
+        return self.history.status
+
+
+def prepare_data(recipe: Recipe, device: torch.device) -> Dataset:
+    """The recipe's dataset, on ``device``."""
+    return load_dataset(recipe.data.name, **recipe.data.options).to(device)
+
+
+def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
+    """Raise :class:`ConfigError` for a recipe that cannot train on ``dataset`` at all."""
+    if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):
+        raise ConfigError("train.batch_size", recipe.train.batch_size,
+                          f"at least the training set's {len(dataset.x_train)} samples with "
+                          f"optim.name = {recipe.optim.name!r}: its line search compares losses "
+                          "of one function, which minibatch noise would change between steps")
+
+
+def build_initialized_model(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
+    """Build the recipe's model for ``dataset`` and initialize it; seeds torch first."""
+    model = _build(recipe, dataset, device)
+    _initialize(model, recipe, dataset)
+    return model
+
+
+def _build(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
+    torch.manual_seed(recipe.train.seed)
+    return build_model(recipe.model.name, input_shape=dataset.meta.input_shape,
+                       num_classes=dataset.meta.num_classes, **recipe.model.options).to(device)
+
+
+def _initialize(model: torch.nn.Module, recipe: Recipe, dataset: Dataset) -> dict[str, Any] | None:
+    """Initialize ``model`` in place; for a data-driven scheme, a summary of what it did."""
+    data_init = DATA_INITIALIZERS.get(recipe.init.name)
+    if data_init is None:
+        init_apply_(model, recipe.init.name, **recipe.init.options)
+        return None
+    started = time.perf_counter()
+    report = data_init(model, dataset.all_inputs, **recipe.init.options,
+                       generator=torch.Generator().manual_seed(recipe.train.seed))
+    return {"name": recipe.init.name, "seconds": time.perf_counter() - started,
+            "report": str(report)}
+
+
+def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Dataset | None = None,
+            device: str | None = None, keep_model: bool = False) -> RunOutcome:
+    """Run ``recipe`` and return its :class:`RunOutcome`; never raises for a run that fails.
+
+    ``dataset`` skips loading (it must be the recipe's, on ``device``); ``device`` overrides
+    ``train.device`` (a backend's placement: it does not change the recipe, nor the run id);
+    ``keep_model`` keeps the trained model on the outcome.
+
+    >>> out = execute(Recipe.from_dict({"data": {"name": "digits"}, "train": {"epochs": 1}}))
+    >>> out.status, sorted(out.history.final)[:2]
+    ('done', ['test_acc', 'test_loss'])
+    """
+    set_threads(recipe.train.threads)
+    phase = "prepare"
+    model: torch.nn.Module | None = None
+    where = device or recipe.train.device
+    with _deterministic(recipe.train.deterministic, where):
+        try:
+            dev = resolve_device(where)
+            data = dataset if dataset is not None else prepare_data(recipe, dev)
+            check_runnable(recipe, data)
+            phase = "build"
+            model = _build(recipe, data, dev)
+            phase = "initialize"
+            init_summary = _initialize(model, recipe, data)
+            phase = "train"
+            history = _train(recipe, model, data, callbacks)
+        except Exception as exc:  # a run that fails is recorded, never lost
+            history = History.failed(exc)
+            history.extra["phase"] = phase
+            return RunOutcome(recipe, history, device=str(where))
+    if init_summary is not None:
+        history.extra["init"] = init_summary
+    if recipe.train.record_every > 0 and history.status != "failed":
+        try:
+            history.extra["verdicts"] = final_verdicts(model, data, seed=recipe.train.seed)
+        except Exception as exc:  # a trained run stays trained: only its verdict is missing
+            history.extra["diagnosis_error"] = f"{type(exc).__name__}: {exc}"
+    weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    return RunOutcome(recipe, history, weights=weights, device=str(dev),
+                      model=model if keep_model else None)
+
+
+def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
+           callbacks: Iterable[Callback]) -> History:
+    optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
+    callbacks = list(callbacks)
+    schedule = recipe.schedule
+    if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
+        callbacks.append(LRSchedule(schedule.name, **schedule.options))
+    recorder = None
+    if recipe.train.record_every > 0:
+        recorder = GradientFlowRecorder(every=recipe.train.record_every)
+        callbacks.append(recorder)
+    generator = torch.Generator().manual_seed(recipe.train.seed)
+    history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
+                  batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
+                  callbacks=callbacks, generator=generator)
+    if recorder is not None:
+        history.extra["gradient_flow"] = recorder.to_dict()
+    return history
+
+
+@contextlib.contextmanager
+def _deterministic(on: bool, device: str) -> Iterator[None]:
+    """torch's deterministic algorithms for the run (and cuBLAS's workspace setting on CUDA,
+    which they need); the previous setting is restored afterwards."""
+    before = torch.are_deterministic_algorithms_enabled()
+    if on and device != "cpu":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(on)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+def final_verdicts(model: torch.nn.Module, dataset: Dataset, *, seed: int) -> list[dict[str, str]]:
+    """The diagnosis of the trained model on a seeded training batch, as plain dicts."""
+    xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=seed)
+    return [{"kind": v.kind, "message": v.message, "fix": v.fix}
+            for v in diagnose(model, xb, yb).verdicts]

@@ -1,0 +1,141 @@
+"""What a backend does: take runs, give back their outcomes as they complete, cancel.
+
+The driver (:mod:`trainwell.run.driver`) claims runs in the store and submits them as
+:class:`Task` objects; a backend executes each with :func:`run_task` somewhere (a local worker
+process, a Ray task on any node) and reports :data:`Event` objects from :meth:`Backend.poll`:
+
+- :class:`Started`: a worker took the run (which one, on which device);
+- :class:`Progress`: an epoch ended (backends that can stream it);
+- :class:`Finished`: the run's :class:`~trainwell.execute.RunOutcome` came back;
+- :class:`Lost`: the worker, process or node running it died; the driver retries the run.
+
+Backends never write the store or the run folders: the driver is their only writer.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, Union
+
+import torch
+
+from trainwell.execute import RunOutcome, execute, prepare_data
+from trainwell.recipe import Recipe
+from trainwell.train import Callback, TrainState, resolve_device
+
+__all__ = ["Task", "Started", "Progress", "Finished", "Lost", "Event", "Backend", "run_task",
+           "placed_device", "worker_name"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run to execute: its id, resolved recipe (a plain dict) and attempt number."""
+
+    id: str
+    recipe: dict[str, Any]
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class Started:
+    id: str
+    worker: str
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    id: str
+    info: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Finished:
+    id: str
+    outcome: RunOutcome
+
+
+@dataclass(frozen=True)
+class Lost:
+    id: str
+    cause: str
+
+
+Event = Union[Started, Progress, Finished, Lost]  # noqa: UP007
+
+
+class Backend(Protocol):
+    """Where runs execute. ``free()`` is how many more tasks it takes now."""
+
+    name: str
+
+    def free(self) -> int: ...
+
+    def submit(self, task: Task) -> None: ...
+
+    def poll(self, timeout: float) -> list[Event]: ...
+
+    def cancel(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def placed_device(recipe_device: str, slot: str | None) -> str:
+    """Where a run with ``train.device = recipe_device`` trains on a worker whose device is
+    ``slot`` (``None``: a CPU worker). A backend places ``auto`` and ``cuda`` runs on its GPUs;
+    ``cpu`` and an explicit ``cuda:N`` stay as the recipe says.
+
+    >>> placed_device("auto", None), placed_device("auto", "cuda:1"), placed_device("cpu", "cuda:1")
+    ('cpu', 'cuda:1', 'cpu')
+    """
+    if recipe_device in ("auto", "cuda") and slot is not None:
+        return slot
+    if recipe_device == "auto":
+        return "cpu"
+    return recipe_device
+
+
+class _EpochReporter(Callback):
+    order = 90
+
+    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
+        self.send = send
+
+    def after_epoch(self, state: TrainState) -> None:
+        last = state.history.epochs[-1]
+        self.send({"epoch": last["epoch"], "epochs": state.epochs, "loss": last["train_loss"]})
+
+
+_data_cache: dict[str, Any] = {}
+
+
+def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
+             progress: Callable[[dict[str, Any]], None] | None = None) -> RunOutcome:
+    """Execute one task in this process and return its outcome (the worker's side of every
+    backend). Sets torch's thread count first: pooled workers keep an earlier task's. The
+    prepared dataset is kept for the next task with the same data on the same device."""
+    torch.set_num_threads(max(1, threads))
+    recipe = Recipe.from_dict(task.recipe)
+    device = placed_device(recipe.train.device, slot)
+    key = repr((recipe.data.to_dict(), device))
+    dataset = _data_cache.get(key)
+    if dataset is None:
+        _data_cache.clear()
+        try:
+            dataset = prepare_data(recipe, resolve_device(device))
+        except Exception:  # execute records the failure itself
+            dataset = None
+        else:
+            _data_cache[key] = dataset
+    callbacks = [_EpochReporter(progress)] if progress is not None else []
+    outcome = execute(recipe, callbacks=callbacks, dataset=dataset, device=device)
+    outcome.worker = worker_name()
+    return outcome

@@ -1,0 +1,279 @@
+"""The driver: claims a sweep's runs, hands them to a backend, and alone writes what comes back.
+
+1. Every run of the grid is validated first: bad input fails before anything is written.
+2. The experiment and its runs are registered; finished runs (done, diverged, failed) are
+   skipped, so rerunning a command resumes it, also after a SIGKILL.
+3. Runs are claimed one at a time as the backend has room: the store records this driver as
+   their owner and its heartbeat. A second driver on the same experiment takes only runs that
+   nobody holds (or whose owner stopped beating, or died on this host) and leaves when none
+   are left.
+4. As outcomes come back, in the order they complete, the driver writes each run's folder
+   (recipe, history, weights) and records it in the store: a cluster needs no shared disk.
+5. A run whose worker died is retried (``retries`` times), then recorded ``failed`` with the
+   cause; no other run is touched.
+6. Ctrl-C cancels the work in flight, records it ``interrupted`` (run again next time) and
+   keeps every finished run.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from trainwell import _toml
+from trainwell.execute import RunOutcome
+from trainwell.run.backend import Backend, Event, Finished, Lost, Started, Task
+from trainwell.run.backend import Progress as ProgressEvent
+from trainwell.run.store import DB_NAME, FINISHED, RunSpec, Store
+from trainwell.sweep import Sweep, format_point, run_id
+from trainwell.train import History, save_run
+
+__all__ = ["run_sweep", "SweepOutcome", "plan", "POLL_SECONDS", "HEARTBEAT_SECONDS",
+           "STALE_AFTER_SECONDS"]
+
+POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER_SECONDS = 120.0
+"""A run whose owner has not beaten for this long is taken over by another driver."""
+
+
+@dataclass
+class SweepOutcome:
+    """What a call to :func:`run_sweep` did. ``held`` counts runs left to other drivers."""
+
+    folder: Path
+    experiment: str
+    total: int
+    skipped: int
+    ran: int
+    statuses: dict[str, int]
+    interrupted: bool = False
+    held: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def plan(sweep: Sweep) -> tuple[list[RunSpec], dict[str, Any]]:
+    """Validate and expand ``sweep``: the runs to record and the fixed recipe part."""
+    specs = []
+    for point, seed, recipe in sweep.recipes():
+        resolved = recipe.to_dict()
+        specs.append(RunSpec(id=run_id(resolved), experiment=sweep.experiment,
+                             label=format_point(point), point=point, seed=seed, recipe=resolved))
+    return specs, sweep.fixed()
+
+
+def run_sweep(sweep: Sweep, *, root: str | Path = "runs", backend: Backend | None = None,
+              workers: int | None = None, retries: int = 2, quiet: bool = False,
+              console: Console | None = None,
+              stale_after: float = STALE_AFTER_SECONDS) -> SweepOutcome:
+    """Run every unfinished run of ``sweep`` into ``root/<experiment>/`` and return a summary.
+
+    ``backend`` defaults to local worker processes (``workers`` of them, one per core by
+    default); the driver closes it when done.
+
+    >>> outcome = run_sweep(load_sweep("sweep.toml"), workers=2)  # doctest: +SKIP
+    """
+    specs, fixed = plan(sweep)
+    folder = Path(root) / sweep.experiment
+    store = Store(folder / DB_NAME)
+    try:
+        store.put_experiment(sweep.experiment, axes=[a.key for a in sweep.axes], fixed=fixed,
+                             note=str(sweep.base.get("note", "")), grid=[s.id for s in specs])
+        store.add_runs(specs)
+        done_ids = {r.id for r in store.runs(sweep.experiment, status=FINISHED)}
+        todo = [s for s in specs if s.id not in done_ids]
+        outcome = SweepOutcome(folder, sweep.experiment, len(specs), len(specs) - len(todo), 0, {})
+        if todo:
+            if backend is None:
+                from trainwell.run import make_backend
+
+                backend = make_backend("local", workers=workers)
+            driver = _Driver(store, backend, folder, retries=retries, stale_after=stale_after)
+            console = console or Console(stderr=True)
+            with _Display(store, todo, len(specs), show=not quiet and console.is_terminal,
+                          console=console) as display:
+                outcome.interrupted = driver.run(todo, display.refresh)
+            if outcome.interrupted:
+                console.print("interrupted: finished runs are kept; run the same command to resume")
+            outcome.ran, outcome.held = driver.ran, len(driver.held)
+        for r in store.runs(sweep.experiment):
+            outcome.statuses[r.status] = outcome.statuses.get(r.status, 0) + 1
+            if r.status == "failed":
+                outcome.failed.append(r.id)
+        return outcome
+    finally:
+        store.close()
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot; empty where /proc is missing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _owner_alive(owner: str, host: str) -> bool:
+    """False for an owner on this host whose process is gone (or is another process now);
+    an owner on another host is judged by its heartbeat alone."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host:
+        return True
+    try:
+        pid = int(parts[1])
+        os.kill(pid, 0)
+    except ValueError:
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return not parts[2] or _process_start(pid) == parts[2]
+
+
+class _Driver:
+    """The claim–submit–record loop of one driver process."""
+
+    def __init__(self, store: Store, backend: Backend, folder: Path, *, retries: int,
+                 stale_after: float) -> None:
+        self.store, self.backend, self.folder = store, backend, folder
+        self.retries, self.stale_after = retries, stale_after
+        self.host = socket.gethostname()
+        self.owner = f"{self.host}:{os.getpid()}:{_process_start(os.getpid())}"
+        self.ran = 0
+        self.held: set[str] = set()
+        self.progress: dict[str, dict[str, Any]] = {}
+
+    def run(self, todo: list[RunSpec], refresh: Callable[[dict[str, dict[str, Any]]], None]) -> bool:
+        """Run ``todo``; True when the user interrupted."""
+        specs = {s.id: s for s in todo}
+        queue = collections.deque(s.id for s in todo)
+        retry: collections.deque[str] = collections.deque()
+        inflight: set[str] = set()
+        lost: collections.Counter[str] = collections.Counter()
+        beat = time.monotonic()
+        try:
+            while True:
+                while self.backend.free() > 0 and (retry or queue):
+                    rid = retry.popleft() if retry else queue.popleft()
+                    if self._claim(rid, specs[rid].experiment):
+                        self.backend.submit(Task(rid, specs[rid].recipe, attempt=lost[rid] + 1))
+                        inflight.add(rid)
+                        self.held.discard(rid)
+                if not inflight:
+                    return False
+                for event in self.backend.poll(POLL_SECONDS):
+                    self._handle(event, specs, inflight, lost, retry)
+                if time.monotonic() - beat > HEARTBEAT_SECONDS:
+                    self.store.beat(self.owner)
+                    beat = time.monotonic()
+                refresh(self.progress)
+        except KeyboardInterrupt:
+            self._abandon(inflight, "interrupted by the user")
+            return True
+        except BaseException as exc:
+            self._abandon(inflight, f"the driver stopped: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self.backend.close()
+
+    def _claim(self, rid: str, experiment: str) -> bool:
+        dead = [o for o in self.store.owners(experiment) if not _owner_alive(o, self.host)]
+        if self.store.claim(rid, self.owner, stale_before=time.time() - self.stale_after,
+                            dead_owners=dead):
+            return True
+        row = self.store.runs(ids=[rid])[0]
+        if row.status not in FINISHED:
+            self.held.add(rid)
+        return False
+
+    def _handle(self, event: Event, specs: dict[str, RunSpec], inflight: set[str],
+                lost: collections.Counter[str], retry: collections.deque[str]) -> None:
+        if isinstance(event, Started):
+            self.store.set_worker(event.id, event.worker, event.device)
+        elif isinstance(event, ProgressEvent):
+            self.progress[event.id] = event.info
+        elif isinstance(event, Finished):
+            self._record(specs[event.id], event.outcome)
+            inflight.discard(event.id)
+        elif isinstance(event, Lost):
+            lost[event.id] += 1
+            inflight.discard(event.id)
+            self.progress.pop(event.id, None)
+            if lost[event.id] <= self.retries:
+                retry.append(event.id)
+            else:
+                history = History(status="failed", error=f"{event.cause} (tried {lost[event.id]} "
+                                  f"times: 1 + {self.retries} retries)")
+                self._record(specs[event.id], None, history)
+
+    def _record(self, spec: RunSpec, outcome: RunOutcome | None,
+                history: History | None = None) -> None:
+        """Write the run's folder, then its row: a finished row always has its folder."""
+        history = outcome.history if outcome is not None else history
+        assert history is not None
+        weights = outcome.weights if outcome is not None and history.status == "done" else None
+        save_run(self.folder / spec.id, recipe_toml=_toml.dumps(spec.recipe), history=history,
+                 weights=weights)
+        self.store.finish(spec.id, history, device=outcome.device if outcome else None,
+                          worker=outcome.worker if outcome else None)
+        self.progress.pop(spec.id, None)
+        self.ran += 1
+
+    def _abandon(self, inflight: set[str], why: str) -> None:
+        self.backend.cancel()
+        for rid in inflight:
+            self.store.set_status(rid, "interrupted", error=why)
+
+
+class _Display:
+    """Runs done / total with an ETA, and each active run's worker, epoch and loss."""
+
+    def __init__(self, store: Store, todo: list[RunSpec], total: int, *, show: bool,
+                 console: Console) -> None:
+        self.store, self.total, self.show = store, total, show
+        self.labels = {s.id: f"{s.label} · seed {s.seed}" for s in todo}
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=console)
+        self.task = self.bar.add_task("runs", total=total, completed=total - len(todo))
+        self.live = Live(self.bar, console=console, transient=True, refresh_per_second=4,
+                         auto_refresh=show, redirect_stderr=False)
+        self._last = 0.0
+
+    def __enter__(self) -> _Display:
+        if self.show:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.show:
+            self.live.stop()
+
+    def refresh(self, progress: dict[str, dict[str, Any]]) -> None:
+        if not self.show or time.monotonic() - self._last < POLL_SECONDS:
+            return
+        self._last = time.monotonic()
+        rows = self.store.runs(ids=list(self.labels))
+        done = self.total - len(self.labels) + sum(1 for r in rows if r.status in FINISHED)
+        self.bar.update(self.task, completed=done)
+        active = Table(show_header=True, header_style="dim", box=None)
+        for col in ("run", "worker", "epoch", "loss"):
+            active.add_column(col)
+        for r in rows:
+            if r.status == "running":
+                p = progress.get(r.id, {})
+                epoch = f"{p['epoch']}/{p['epochs']}" if p else "starting"
+                loss = f"{p['loss']:.4f}" if p.get("loss") is not None else "-"
+                active.add_row(self.labels[r.id], r.worker or "-", epoch, loss)
+        self.live.update(Group(self.bar, active))
