@@ -12,7 +12,7 @@ LAYERS = [
     ["data", "models", "init", "optim", "recipe", "sweep"],
     ["train"],
     ["pretrain", "diagnose"],
-    ["execute"],
+    ["execute", "recipe_tools"],
     ["run", "results", "report"],
     ["cli"],
 ]

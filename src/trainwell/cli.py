@@ -176,7 +176,7 @@ def diagnose_(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML
     import json
 
     from trainwell._io import atomic_write_text
-    from trainwell.diagnose import diagnose_recipe
+    from trainwell.recipe_tools import diagnose_recipe
     from trainwell.errors import ConfigError
     from trainwell.recipe import load_recipe
     from trainwell.report.diagnosis import write_diagnosis_page

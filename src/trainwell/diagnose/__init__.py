@@ -15,15 +15,15 @@ training.
 ['relu', 'none']
 """
 
+from trainwell.diagnose.batch import DIAGNOSE_BATCH, diagnose_batch
 from trainwell.diagnose.diagnosis import Diagnosis, LayerStats, Verdict
 from trainwell.diagnose.layers import Layer, find_layers
 from trainwell.diagnose.probes import probe
 from trainwell.diagnose.recorder import GradientFlowRecorder
 from trainwell.diagnose.verdicts import VERDICT_KINDS, diagnose, judge
-from trainwell.diagnose.from_recipe import DIAGNOSE_BATCH, diagnose_batch, diagnose_recipe  # noqa: I001
 
 __all__ = [
     "diagnose", "probe", "judge", "Diagnosis", "LayerStats", "Verdict", "VERDICT_KINDS",
-    "GradientFlowRecorder", "Layer", "find_layers", "diagnose_recipe", "diagnose_batch",
+    "GradientFlowRecorder", "Layer", "find_layers", "diagnose_batch",
     "DIAGNOSE_BATCH",
 ]
