@@ -14,7 +14,7 @@ $(BIN)/python:
 # torch first, from its pinned build, so nothing later pulls another torch.
 setup: $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e '.[test,pandas]'
+	$(PIP) install -e '.[test,pandas,ray]'
 
 demo: setup
 	$(BIN)/trainwell compare
