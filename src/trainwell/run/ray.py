@@ -57,6 +57,7 @@ class RayBackend:
             raise ConfigError("--cpus-per-run", cpus_per_run, "a number > 0")
         if gpus_per_run < 0:
             raise ConfigError("--gpus-per-run", gpus_per_run, "a number >= 0 (fractions share a GPU)")
+        _ray()  # fail on a missing Ray before anything is written
         self.address = address or os.environ.get("RAY_ADDRESS")
         self.cpus, self.gpus, self.num_cpus = cpus_per_run, gpus_per_run, num_cpus
         self._ray: Any = None
