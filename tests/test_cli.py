@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from trainwell.cli import main
+from trainwell.execute import build_initialized_model, prepare_data
 from trainwell.recipe import load_recipe
 from trainwell.train import load_history, load_weights
-from trainwell.execute import build_initialized_model, prepare_data
 
 FAST = ["--set", "data.name=digits", "--set", "model.depth=1", "--set", "model.width=16",
         "--set", "train.epochs=2", "--set", "train.threads=1"]
@@ -55,12 +55,46 @@ def test_bad_input_exits_2_with_one_message_and_writes_nothing(argv, needle, tmp
     assert not out.exists()
 
 
-def test_diverged_run_exits_1_and_is_still_written(tmp_path):
+def test_diverged_run_exits_1_and_says_only_what_it_wrote(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["train", *FAST, "--set", "optim.name=sgd", "--set", "optim.lr=1e7",
                  "--set", "init.name=uniform", "--out", str(out), "-q"])
     assert code == 1
     assert load_history(out / "history.json").status == "diverged"
+    printed = capsys.readouterr().out
+    assert "recipe.toml" in printed and "history.json" in printed
+    assert "weights" not in printed and not (out / "weights.safetensors").exists()
+
+
+def test_lbfgs_with_minibatches_is_bad_input_for_train(tmp_path, capsys):
+    code = main(["train", *FAST, "--set", "optim.name=lbfgs", "--out", str(tmp_path / "o")])
+    assert code == 2 and "train.batch_size" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_reading_results_takes_no_lock_and_creates_nothing(tmp_path):
+    import sqlite3
+    import time
+
+    from trainwell.errors import TrainwellError
+    from trainwell.results import open_results
+    from trainwell.run.store import RunSpec, Store
+
+    with pytest.raises(TrainwellError, match="results.db not found"):
+        open_results(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    Store(tmp_path / "results.db").add_runs([RunSpec("a", "e", "a", {}, 0, {})])
+    writer = sqlite3.connect(tmp_path / "results.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a sweep in the middle of a write
+    t0 = time.monotonic()
+    try:
+        with open_results(tmp_path) as res:
+            assert [r["id"] for r in res.runs()] == [] and res.store.readonly
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                res.store.set_status("a", "done")
+    finally:
+        writer.execute("ROLLBACK")
+    assert time.monotonic() - t0 < 5
 
 
 def test_python_dash_m_entry_point():
