@@ -9,7 +9,8 @@ from torch import nn
 from trainwell.data import load_dataset
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.init import LAYERS
-from trainwell.init.lsuv import _LAYERS, MIN_BATCH, LSUVReport, lsuv_
+from trainwell.init.lsuv import LAYERS as LSUV_LAYERS
+from trainwell.init.lsuv import MIN_BATCH, LSUVReport, lsuv_
 from trainwell.models import cnn, mlp
 from trainwell.params import validate_params
 
@@ -174,7 +175,7 @@ def test_unused_layers_are_left_out_and_the_layer_tuple_matches_init():
     report = lsuv_(net, torch.randn(32, 8, generator=torch.Generator().manual_seed(0)))
     assert [layer.name for layer in report.layers] == ["body.0", "out"]
     assert is_orthonormal(net.unused.weight)
-    assert _LAYERS == LAYERS
+    assert LSUV_LAYERS is LAYERS  # one definition, shared with apply_
 
 
 def test_forward_order_is_call_order_not_definition_order():

@@ -129,11 +129,12 @@ def test_the_report_says_whether_a_decoder_weight_existed(digits):
     assert float(lines[2].split()[3]) == pytest.approx(untied.layers[0].mse[-1], rel=1e-3)
 
 
-def test_progress_bar_and_batch_norm_model_run(digits):
+def test_progress_bar_and_batch_norm_model_run(digits, capsys):
     model = build("relu", batch_norm=True, dropout=0.1)
     report = autoencoder_pretrain_(model, digits[:300], epochs=2, batch_size=64, progress=True,
                                    generator=seeded())
     assert all(layer.mse[-1] < layer.initial_mse for layer in report.layers)
+    assert capsys.readouterr() == ("", "")  # stderr is not a terminal here
 
 
 def test_signature_is_a_recipe_validator():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import io
 import math
+import sys
+from dataclasses import fields
 
 import pytest
 import torch
@@ -11,7 +15,8 @@ from torch import nn
 from trainwell.data import load_dataset
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.models import cnn, mlp
-from trainwell.pretrain import RBM, DBNReport, dbn_pretrain_
+from trainwell.params import option_names
+from trainwell.pretrain import RBM, CDOptions, DBNReport, autoencoder_pretrain_, dbn_pretrain_
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +112,53 @@ def test_rbm_options_reach_every_rbm(digits):
                                momentum=0.0, final_momentum=0.0, generator=gen())
         weights[decay] = [rbm.weight.norm().item() for rbm in report.rbms]
     assert all(strong < 0.9 * none for strong, none in zip(weights[0.05], weights[0.0]))
+
+
+def test_every_rbm_option_is_a_dbn_option_and_trains_as_rbm_fit_does(digits):
+    assert option_names(dbn_pretrain_) == [f.name for f in fields(CDOptions)] + [
+        "visible", "output_init"]
+    model = mlp((1, 8, 8), 10, depth=1, width=16)
+    dbn_pretrain_(model, digits.all_inputs, epochs=3, k=2, momentum_switch_epoch=1,
+                  generator=gen())
+    g = gen()
+    rbm = RBM(64, 16, generator=g)
+    rbm.fit(digits.all_inputs, CDOptions(epochs=3, k=2, momentum_switch_epoch=1), generator=g)
+    weight = model.hidden_layers()[0].weight.detach()
+    assert torch.equal(weight, rbm.weight)
+    switch_at_5 = mlp((1, 8, 8), 10, depth=1, width=16)  # momentum 0.5 in all 3 epochs
+    dbn_pretrain_(switch_at_5, digits.all_inputs, epochs=3, k=2, generator=gen())
+    assert not torch.equal(switch_at_5.hidden_layers()[0].weight.detach(), weight)
+
+
+@pytest.mark.parametrize("pretrain", [dbn_pretrain_, autoencoder_pretrain_])
+@pytest.mark.parametrize("output_init, match", [
+    ("constant", r"init\.output_init = 'constant': expected a scheme that needs no options: "
+                 r"one of zeros, uniform, .*glorot_uniform"),
+    ("glorot_unifrom", r"init\.output_init = 'glorot_unifrom'.*did you mean 'glorot_uniform'"),
+])
+def test_a_bad_head_scheme_stops_before_any_training(digits, pretrain, output_init, match):
+    model = mlp((1, 8, 8), 10, depth=2, width=16, activation="sigmoid")
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(ConfigError, match=match):
+        pretrain(model, digits.all_inputs, epochs=1, output_init=output_init)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_names_each_rbm_on_a_terminal_only(digits, monkeypatch, capsys):
+    model = mlp((1, 8, 8), 10, depth=2, width=16)
+    dbn_pretrain_(model, digits.all_inputs, epochs=1, progress=True, generator=gen())
+    assert capsys.readouterr() == ("", "")
+    stderr = Terminal()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    dbn_pretrain_(model, digits.all_inputs, epochs=2, progress=True, generator=gen())
+    drawn = stderr.getvalue()
+    assert "rbm 1/2 64→16" in drawn and "rbm 2/2 16→16" in drawn and "recon" in drawn
+    assert capsys.readouterr().out == ""
 
 
 def test_same_seed_same_model(digits):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import math
+from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 import torch
 
 from trainwell.data import load_dataset
 from trainwell.errors import ConfigError, TrainwellError
-from trainwell.pretrain import RBM, RBMHistory
+from trainwell.pretrain import RBM, CDOptions, RBMHistory, cd_options, contrastive
 
 
 def all_states(n):
@@ -255,8 +258,38 @@ def test_bad_inputs_say_what_is_expected():
         RBM(4, 2, visible="gaussian").pseudo_likelihood(torch.rand(3, 4))
 
 
-def test_progress_bar_only_when_asked(digits_unit, capsys):
+def test_progress_bar_only_when_asked_and_stderr_is_a_terminal(digits_unit, capsys):
     RBM(64, 8).fit(digits_unit, epochs=2)
     assert capsys.readouterr() == ("", "")
     history = RBM(64, 8).fit(digits_unit, epochs=2, progress=True)
     assert len(history.recon_error) == 2
+    assert capsys.readouterr() == ("", "")
+
+
+def test_fit_takes_an_options_object_and_keywords_that_replace_its_fields(digits_unit):
+    def trained(*args, **keywords):
+        rbm = RBM(64, 8, generator=torch.Generator().manual_seed(0))
+        history = rbm.fit(digits_unit, *args, generator=torch.Generator().manual_seed(1),
+                          **keywords)
+        return rbm.params, history
+
+    options = CDOptions(epochs=2, k=2, persistent=True, momentum_switch_epoch=1)
+    by_object, history = trained(options)
+    by_keywords, _ = trained(**asdict(options))
+    assert torch.equal(by_object, by_keywords) and len(history.recon_error) == 2
+    _, history = trained(options, epochs=3)
+    assert len(history.recon_error) == 3
+    with pytest.raises(ConfigError, match=r"rbm\.epochs = 0"):
+        trained(options, epochs=0)
+    with pytest.raises(ConfigError, match=r"rbm\.kk = 2: expected a known option.*did you mean 'k'"):
+        trained(kk=2)
+
+
+def test_training_and_its_options_do_not_import_the_rbm_module():
+    for module in (contrastive, cd_options):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                     for a in node.names}
+        assert not {name for name in imported if name.startswith("trainwell.pretrain")} - {
+            "trainwell.pretrain.cd_options"}, module.__name__

@@ -16,6 +16,7 @@ from torch import nn
 from trainwell.errors import ConfigError
 from trainwell.init.fixed import constant_, normal_, uniform_, zeros_
 from trainwell.init.gain import NONLINEARITIES, gain
+from trainwell.init.layers import LAYERS
 from trainwell.init.model_activation import activation_kinds
 from trainwell.init.orthogonal import orthogonal_
 from trainwell.init.schemes import (
@@ -79,9 +80,6 @@ DESCRIPTIONS: dict[str, str] = {
     "variance_scaling": "variance scale / fan_in, fan_out or fan_avg; normal, truncated or uniform",
     "torch_default": "what torch's reset_parameters() does: U(±1 / sqrt(fan_in)), biases too",
 }
-
-LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-"""The layers :func:`apply_` initializes; every other module is left as it is."""
 
 
 def apply_(

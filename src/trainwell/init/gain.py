@@ -8,12 +8,12 @@ He et al. (2015) derived ``gain = sqrt(2)`` for ReLU, which zeroes half of a sym
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, get_args
+from typing import Literal, get_args
 
 import torch
-from pydantic import Field
 
 from trainwell.names import get
+from trainwell.option_types import NegativeSlope
 
 __all__ = ["Nonlinearity", "NONLINEARITIES", "NegativeSlope", "gain"]
 
@@ -23,9 +23,6 @@ Nonlinearity = Literal[
 ]
 
 NONLINEARITIES: tuple[str, ...] = get_args(Nonlinearity)
-
-NegativeSlope = Annotated[float, Field(ge=0)]
-"""Recipe option type of the leaky_relu slope for x < 0."""
 
 # torch.nn.init.calculate_gain knows these; the others are decided below.
 _TORCH_NAMES = {

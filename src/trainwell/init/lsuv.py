@@ -15,12 +15,10 @@ from pydantic import Field
 from torch import nn
 
 from trainwell.errors import ConfigError, TrainwellError
+from trainwell.init.layers import LAYERS
 from trainwell.init.orthogonal import orthogonal_
 
 __all__ = ["lsuv_", "lsuv_init_", "LSUVReport", "LSUVLayer", "MIN_BATCH"]
-
-# trainwell.init.LAYERS, restated: that package re-exports this module, so it cannot be imported here.
-_LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 MIN_BATCH = 16
 """Fewest samples :func:`lsuv_` accepts: below this the std of a layer's output is mostly noise."""
@@ -120,7 +118,7 @@ def lsuv_(
     _check_options(target_std, tol, max_iter, orthonormal)
     _check_batch(batch)
     names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
-    layers = [m for m in model.modules() if isinstance(m, _LAYERS)]
+    layers = [m for m in model.modules() if isinstance(m, LAYERS)]
     if not layers:
         raise TrainwellError(f"LSUV rescales Linear and Conv layers (nn.Linear, nn.Conv1d/2d/3d), and "
                              f"{type(model).__name__} has none: initialize it with a static scheme "

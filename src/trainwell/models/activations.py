@@ -15,6 +15,7 @@ from torch import nn
 
 from trainwell.errors import ConfigError, did_you_mean
 from trainwell.names import get
+from trainwell.option_types import NegativeSlope
 
 __all__ = [
     "ACTIVATIONS",
@@ -66,8 +67,6 @@ def _known_activation(value: object) -> object:
 
 Activation = Annotated[ActivationName, BeforeValidator(_known_activation)]
 """Recipe option type of an activation name: a Literal that suggests the closest name on a typo."""
-NegativeSlope = Annotated[float, Field(ge=0)]
-"""Recipe option type of the leaky_relu slope for x < 0."""
 MaxoutK = Annotated[int, Field(ge=2)]
 """Recipe option type of the number of linear pieces per maxout unit."""
 

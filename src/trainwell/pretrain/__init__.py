@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from trainwell.init.lsuv import LSUVLayer, LSUVReport, lsuv_init_
 from trainwell.pretrain.autoencoder import AutoencoderLayer, AutoencoderReport, autoencoder_pretrain_
-from trainwell.pretrain.rbm import RBMHistory
+from trainwell.pretrain.cd_options import CDOptions
+from trainwell.pretrain.contrastive import RBMHistory
 from trainwell.pretrain.dbn import DBNLayer, DBNReport, dbn_pretrain_
 from trainwell.pretrain.rbm import RBM
 
@@ -28,7 +29,7 @@ DESCRIPTIONS = {
 
 __all__ = [
     "DATA_INITIALIZERS", "DESCRIPTIONS",
-    "RBM", "RBMHistory",
+    "RBM", "RBMHistory", "CDOptions",
     "dbn_pretrain_", "DBNReport", "DBNLayer",
     "autoencoder_pretrain_", "AutoencoderReport", "AutoencoderLayer",
     "lsuv_init_", "LSUVReport", "LSUVLayer",

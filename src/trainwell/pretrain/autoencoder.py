@@ -17,12 +17,11 @@ from pydantic import Field
 from torch import nn
 
 from trainwell.errors import ConfigError, TrainwellError
-from trainwell.init import INITIALIZERS, glorot_uniform_
+from trainwell.init import glorot_uniform_
 from trainwell.models.activations import make_activation
 from trainwell.models.mlp import MLP
-from trainwell.names import get
-from trainwell.params import validate_params
-from trainwell.pretrain.head import init_head_
+from trainwell.pretrain.head import check_head_scheme, init_head_
+from trainwell.train.progress import Progress
 
 __all__ = ["autoencoder_pretrain_", "AutoencoderReport", "AutoencoderLayer"]
 
@@ -93,11 +92,6 @@ class _Autoencoder(nn.Module):
         return F.linear(self.encode(x), w, self.decoder_bias)
 
 
-def __init__(self, head: nn.Module, activation: tuple[str, float]) -> None:
-        super().__init__()
-        self.head, self.trainwell_activation = head, activation
-
-
 def autoencoder_pretrain_(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -146,31 +140,28 @@ def autoencoder_pretrain_(
     """
     _check_model(model)
     _check_options(epochs, lr, batch_size, tied, progress)
-    _check_output_init(output_init)
+    check_head_scheme(output_init)
     layers = model.hidden_layers()
     h = _check_inputs(inputs, layers[0])
     name, slope = model.trainwell_activation
     activation = make_activation(name, negative_slope=slope)
     names = {id(m): n for n, m in model.named_modules()}
-    bar = _Bar(len(layers) * epochs) if progress else None
     start = time.perf_counter()
     results = []
-    try:
+    with Progress("auto-encoders", total=len(layers) * epochs,
+                  enabled=None if progress else False) as bar:
         for layer in layers:
             ae = _Autoencoder(layer, activation, tied=tied, generator=generator)
             results.append(_train(ae, h, names[id(layer)], epochs=epochs, lr=lr,
                                   batch_size=batch_size, generator=generator, bar=bar))
             with torch.no_grad():
                 h = ae.encode(h)
-    finally:
-        if bar is not None:
-            bar.stop()
     init_head_(model, output_init, generator=generator)
     return AutoencoderReport(tuple(results), tied, output_init, time.perf_counter() - start)
 
 
 def _train(ae: _Autoencoder, h: torch.Tensor, name: str, *, epochs: int, lr: float, batch_size: int,
-           generator: torch.Generator | None, bar: _Bar | None) -> AutoencoderLayer:
+           generator: torch.Generator | None, bar: Progress) -> AutoencoderLayer:
     """Steps 1–2 for one layer; returns its record with copies of the trained encoder."""
     begin = time.perf_counter()
     n = len(h)
@@ -193,8 +184,8 @@ def _train(ae: _Autoencoder, h: torch.Tensor, name: str, *, epochs: int, lr: flo
                 optimizer.step()
                 total += loss.detach() * len(batch)
             losses.append(total / n)
-            if bar is not None:
-                bar.advance(f"{name} MSE {float(losses[-1]):.4f}")
+            if bar.enabled:
+                bar.update(advance=1, status=f"{name} MSE {float(losses[-1]):.4f}")
     optimizer.zero_grad(set_to_none=True)
     mse = tuple(torch.stack(losses).tolist())
     enc = ae.encoder
@@ -205,24 +196,6 @@ def _train(ae: _Autoencoder, h: torch.Tensor, name: str, *, epochs: int, lr: flo
         bias=None if enc.bias is None else enc.bias.detach().clone(),
         decoder_weight=None if ae.decoder_weight is None else ae.decoder_weight.detach().clone(),
         decoder_bias=ae.decoder_bias.detach().clone())
-
-
-class _Bar:
-    """A rich progress bar over all epochs of all layers, with the last epoch's MSE."""
-
-    def __init__(self, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self._progress = Progress(TextColumn("auto-encoders"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[status]}"), transient=True)
-        self._task = self._progress.add_task("pretrain", total=total, status="")
-        self._progress.start()
-
-    def advance(self, status: str) -> None:
-        self._progress.update(self._task, advance=1, status=status)
-
-    def stop(self) -> None:
-        self._progress.stop()
 
 
 def _check_model(model: object) -> None:
@@ -252,25 +225,6 @@ def _check_options(epochs: int, lr: float, batch_size: int, tied: bool, progress
     for key, value in (("init.tied", tied), ("init.progress", progress)):
         if not isinstance(value, bool):
             raise ConfigError(key, value, "true or false")
-
-
-def _check_output_init(output_init: str) -> None:
-    """Resolve the head's scheme before any training, so a typo costs no time."""
-    fn = get(INITIALIZERS, output_init, key="init.output_init")
-    try:
-        validate_params(fn, {}, key="init.output_init")
-    except ConfigError:
-        usable = ", ".join(n for n, f in INITIALIZERS.items() if _needs_nothing(f))
-        raise ConfigError("init.output_init", output_init,
-                          f"a scheme that needs no options: one of {usable}") from None
-
-
-def _needs_nothing(fn: object) -> bool:
-    try:
-        validate_params(fn, {}, key="init.output_init")
-    except ConfigError:
-        return False
-    return True
 
 
 def _check_inputs(inputs: object, first: nn.Linear) -> torch.Tensor:

@@ -1,24 +1,25 @@
 """Training an RBM by contrastive divergence (CD-k) or persistent contrastive divergence (PCD).
 
-The step is GEMM bound: every buffer is allocated once per fit, parameters are updated in
-place, batches are index slices of a per-epoch permutation of data already on the device,
-and the monitored errors are summed on the device and read once per epoch.
+:func:`contrastive_divergence_` is the functional core, on an RBM's parameter matrix, with
+the options of :class:`~trainwell.pretrain.cd_options.CDOptions`. The step is GEMM bound:
+every buffer is allocated once per fit, parameters are updated in place, batches are index
+slices of a per-epoch permutation of data already on the device, and the monitored errors
+are summed on the device and read once per epoch.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from trainwell.errors import TrainwellError
-from trainwell.pretrain.rbm import RBM, RBMHistory, generator_on
+from trainwell.pretrain.cd_options import CDOptions
+from trainwell.train.progress import Progress
 
-__all__ = ["contrastive_divergence_", "LR_DEFAULT"]
+__all__ = ["RBMHistory", "contrastive_divergence_", "LR_DEFAULT"]
 
 LR_DEFAULT = {"bernoulli": 0.1, "gaussian": 0.01}
 """``lr=None`` per visible type: Hinton 2010 sections 4 and 13.2."""
@@ -27,15 +28,31 @@ _MONITORED = 5
 """About this many evenly spaced batches per epoch estimate the monitored values."""
 
 
-def contrastive_divergence_(rbm: RBM, x: torch.Tensor, *, epochs: int, lr: float | None, k: int,
-                            persistent: bool, batch_size: int, momentum: float,
-                            final_momentum: float, momentum_switch_epoch: int,
-                            weight_decay: float, progress: bool,
-                            generator: torch.Generator | None,
-                            description: str = "rbm") -> RBMHistory:
-    """Train ``rbm`` in place by CD-k or by PCD; the options are those of :meth:`RBM.fit`.
+@dataclass
+class RBMHistory:
+    """What :meth:`~trainwell.pretrain.RBM.fit` measured, one entry per epoch.
 
-    Per batch of ``B`` rows ``v`` with hidden probabilities :math:`p = \\sigma(v W^\\top + c)`:
+    ``recon_error``: mean squared error per visible unit between the data and its
+    reconstruction from sampled hidden states; ``pseudo_ll``: mean stochastic
+    pseudo-log-likelihood per sample (Bernoulli visible units only, else empty);
+    ``seconds``: wall time of the epoch.
+    """
+
+    recon_error: list[float] = field(default_factory=list)
+    pseudo_ll: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+def contrastive_divergence_(params: torch.Tensor, data: torch.Tensor, options: CDOptions, *,
+                            visible: str, generator: torch.Generator | None = None,
+                            progress: bool = False, description: str = "rbm") -> RBMHistory:
+    """Train the RBM of ``params`` in place on the rows of ``data``, by CD-k or PCD.
+
+    ``params`` is an RBM's matrix :math:`[[W, c], [b^\\top, 0]]` (``RBM.params``), ``data``
+    an ``(N, n_visible)`` tensor on its device and dtype, ``visible`` ``"bernoulli"`` or
+    ``"gaussian"``, and ``generator`` (if any) on the same device. ``progress`` shows a bar
+    titled ``description`` while stderr is a terminal. Per batch of ``B`` rows ``v`` with
+    hidden probabilities :math:`p = \\sigma(v W^\\top + c)`:
 
     1. CD-k: sample :math:`h \\sim p`, then ``k`` times :math:`v' = \\mathrm{mean}(v \\mid h)`,
        :math:`p' = \\sigma(v' W^\\top + c)` (sampling ``h`` again between steps). PCD: the
@@ -45,15 +62,6 @@ def contrastive_divergence_(rbm: RBM, x: torch.Tensor, *, epochs: int, lr: float
        \\langle p'^\\top v'\\rangle - \\lambda W)`, :math:`W \\leftarrow W + \\Delta W`; the
        biases likewise with :math:`\\langle v - v'\\rangle`, :math:`\\langle p - p'\\rangle`
        and no decay.
-
-    Defaults (set in ``RBM.fit``), after Hinton's guide (2010) and the code of Hinton &
-    Salakhutdinov (2006): ``lr`` 0.1 (Bernoulli; 0.01 for Gaussian visible units, guide
-    13.2), weights :math:`N(0, 0.01^2)` (guide 8), visible biases
-    :math:`\\log(p_i / (1 - p_i))` with :math:`p_i` the mean of unit ``i`` over the data,
-    clipped to [0.001, 0.999] (guide 8; the data mean for Gaussian units), hidden biases 0,
-    momentum 0.5 for the first 5 epochs then 0.9 (guide 9; 2006 code), weight decay
-    :math:`\\lambda` = 2e-4 on weights only (guide 10; 2006 code), batches of 100 (guide 6;
-    2006 code), ``k = 1``. The first fit of an RBM sets its visible biases; later fits go on.
 
     **Note**: CD-k reconstructs with visible probabilities (means), as the 2006 code does;
     PCD samples them. Both monitored values are estimated on about 5 evenly spaced batches
@@ -70,43 +78,38 @@ def contrastive_divergence_(rbm: RBM, x: torch.Tensor, *, epochs: int, lr: float
     Training Restricted Boltzmann Machines", UTML TR 2010-003, 2010; G. Hinton, R.
     Salakhutdinov, "Reducing the Dimensionality of Data with Neural Networks", 2006.
     """
-    data = _check_data(rbm, x)
-    generator = generator_on(rbm.device, generator)
-    lr = LR_DEFAULT[rbm.visible] if lr is None else float(lr)
-    n, bernoulli = len(data), rbm.visible == "bernoulli"
-    batch = min(batch_size, n)
-    n_batches = math.ceil(n / batch)
-    every = max(1, n_batches // _MONITORED)
+    o = options
+    lr = LR_DEFAULT[visible] if o.lr is None else float(o.lr)
+    n, bernoulli, n_visible = len(data), visible == "bernoulli", params.shape[1] - 1
+    batch = min(o.batch_size, n)
+    every = max(1, math.ceil(n / batch) // _MONITORED)
     history = RBMHistory()
-    with torch.no_grad():
-        if not rbm.trained:
-            _init_visible_bias_(rbm, data)
-        step = _Step(rbm, data, batch, persistent, generator)
-        with _bar(progress, description, epochs) as bar:
-            for epoch in range(epochs):
-                t0 = time.perf_counter()
-                step.momentum = momentum if epoch < momentum_switch_epoch else final_momentum
-                perm = torch.randperm(n, device=rbm.device, generator=generator)
-                step.err.zero_()
-                step.pll.zero_()
-                rows_err = rows_pll = 0
-                for i, lo in enumerate(range(0, n, batch)):
-                    rows = perm[lo:lo + batch]
-                    monitored = i % every == 0
-                    pll = monitored and bernoulli
-                    step.run(rows, k=k, lr=lr, weight_decay=weight_decay, pll=pll,
-                             recon=monitored)
-                    rows_err += len(rows) if monitored else 0
-                    rows_pll += len(rows) if pll else 0
-                history.recon_error.append(step.err.item() / (rows_err * rbm.n_visible))
-                if bernoulli:
-                    history.pseudo_ll.append(step.pll.item() / rows_pll)
-                history.seconds.append(time.perf_counter() - t0)
-                if bar is not None:
-                    shown = f"recon {history.recon_error[-1]:.4f}"
-                    shown += f" pll {history.pseudo_ll[-1]:.2f}" if bernoulli else ""
-                    bar.update(bar.task_ids[0], completed=epoch + 1, metrics=shown)
-    rbm.trained = True
+    with torch.no_grad(), Progress(description, total=o.epochs,
+                                   enabled=None if progress else False) as bar:
+        step = _Step(params, data, batch, bernoulli=bernoulli, persistent=o.persistent,
+                     generator=generator)
+        for epoch in range(o.epochs):
+            t0 = time.perf_counter()
+            step.momentum = o.momentum if epoch < o.momentum_switch_epoch else o.final_momentum
+            perm = torch.randperm(n, device=params.device, generator=generator)
+            step.err.zero_()
+            step.pll.zero_()
+            rows_err = rows_pll = 0
+            for i, lo in enumerate(range(0, n, batch)):
+                rows = perm[lo:lo + batch]
+                monitored = i % every == 0
+                pll = monitored and bernoulli
+                step.run(rows, k=o.k, lr=lr, weight_decay=o.weight_decay, pll=pll,
+                         recon=monitored)
+                rows_err += len(rows) if monitored else 0
+                rows_pll += len(rows) if pll else 0
+            history.recon_error.append(step.err.item() / (rows_err * n_visible))
+            if bernoulli:
+                history.pseudo_ll.append(step.pll.item() / rows_pll)
+            history.seconds.append(time.perf_counter() - t0)
+            shown = f"recon {history.recon_error[-1]:.4f}"
+            shown += f" pll {history.pseudo_ll[-1]:.2f}" if bernoulli else ""
+            bar.update(completed=epoch + 1, status=shown)
     return history
 
 
@@ -114,44 +117,46 @@ class _Step:
     """The buffers and the in-place arithmetic of one training step.
 
     Every visible and hidden buffer ends with a column of ones, the always-on units that
-    carry the biases in ``rbm.params``: ``v @ params[:-1].T`` is :math:`v W^\\top + c`,
+    carry the biases in ``params``: ``v @ params[:-1].T`` is :math:`v W^\\top + c`,
     ``h @ params[:, :-1]`` is :math:`h W + b`, both written into the buffers' other columns,
     and the outer products ``p.T @ v`` hold the bias gradients in their last row and column.
     """
 
-    def __init__(self, rbm: RBM, data: torch.Tensor, batch: int, persistent: bool,
-                 generator: torch.Generator | None) -> None:
-        self.rbm, self.persistent, self.generator = rbm, persistent, generator
-        self.bernoulli = rbm.visible == "bernoulli"
-        self.data = torch.ones(len(data), rbm.n_visible + 1, device=rbm.device, dtype=rbm.dtype)
+    def __init__(self, params: torch.Tensor, data: torch.Tensor, batch: int, *, bernoulli: bool,
+                 persistent: bool, generator: torch.Generator | None) -> None:
+        self.persistent, self.generator, self.bernoulli = persistent, generator, bernoulli
+        self.n_hidden, self.n_visible = params.shape[0] - 1, params.shape[1] - 1
+        self.device, dtype = params.device, params.dtype
+        self.data = torch.ones(len(data), self.n_visible + 1, device=self.device, dtype=dtype)
         self.data[:, :-1] = data
-        self.params, self.weight = rbm.params, rbm.weight
-        self.to_hidden, self.to_visible = rbm.params[:-1].t(), rbm.params[:, :-1]
-        self.inc = torch.zeros_like(rbm.params)
+        self.params, self.weight, self.visible_bias = params, params[:-1, :-1], params[-1, :-1]
+        self.to_hidden, self.to_visible = params[:-1].t(), params[:, :-1]
+        self.inc = torch.zeros_like(params)
         self.inc_weight = self.inc[:-1, :-1]
-        self.err = torch.zeros((), device=rbm.device, dtype=rbm.dtype)
-        self.pll = torch.zeros((), device=rbm.device, dtype=rbm.dtype)
+        self.err = torch.zeros((), device=self.device, dtype=dtype)
+        self.pll = torch.zeros((), device=self.device, dtype=dtype)
         self.momentum = 0.0
-        size = batch * max(rbm.n_visible, rbm.n_hidden)
-        self.threshold = torch.empty(size, device=rbm.device, dtype=rbm.dtype)
+        size = batch * max(self.n_visible, self.n_hidden)
+        self.threshold = torch.empty(size, device=self.device, dtype=dtype)
         # On the CPU, four 16-bit uniforms per 64-bit draw cost a third of float uniforms.
-        self.bits = (torch.empty((size + 3) // 4, device=rbm.device, dtype=torch.int64)
-                     if rbm.device.type == "cpu" else None)
+        self.bits = (torch.empty((size + 3) // 4, device=self.device, dtype=torch.int64)
+                     if self.device.type == "cpu" else None)
         self.uniforms: dict[torch.Size, tuple[torch.Tensor, ...]] = {}
         self.buffers = {batch: self._buffers(batch)}
         self.chains = self._buffers(batch) if persistent else {}
         if persistent:  # the chains start from the hidden states of random training rows
-            start = torch.randperm(len(data), device=rbm.device, generator=generator)[:batch]
+            start = torch.randperm(len(data), device=self.device, generator=generator)[:batch]
             torch.mm(self.data[start], self.to_hidden, out=self.chains["p_neg_"]).sigmoid_()
             self.sample_(self.chains["p_neg_"], self.chains["h_neg_"])
 
     def _buffers(self, rows: int) -> dict[str, torch.Tensor]:
         """Buffers of ``rows`` rows: ``name`` with the ones column, ``name_`` without it."""
-        rbm, buffers = self.rbm, {}
-        for name, units in (("v", rbm.n_visible), ("p", rbm.n_hidden), ("h", rbm.n_hidden),
-                            ("v_neg", rbm.n_visible), ("p_neg", rbm.n_hidden),
-                            ("h_neg", rbm.n_hidden)):
-            buffers[name] = torch.ones(rows, units + 1, device=rbm.device, dtype=rbm.dtype)
+        buffers = {}
+        for name, units in (("v", self.n_visible), ("p", self.n_hidden), ("h", self.n_hidden),
+                            ("v_neg", self.n_visible), ("p_neg", self.n_hidden),
+                            ("h_neg", self.n_hidden)):
+            buffers[name] = torch.ones(rows, units + 1, device=self.device,
+                                       dtype=self.params.dtype)
             buffers[name + "_"] = buffers[name][:, :-1]
         buffers["diff"] = torch.empty_like(buffers["v"])
         buffers["p_t"], buffers["p_neg_t"] = buffers["p"].t(), buffers["p_neg"].t()
@@ -251,43 +256,10 @@ class _Step:
         :math:`-\\delta b_i - \\sum_j \\log(1 + p_j (e^{\\delta W_{ji}} - 1))`, with ``p`` the
         hidden probabilities of ``v``: no product, one exponential and one logarithm per unit.
         """
-        rbm = self.rbm
-        unit = torch.randint(0, rbm.n_visible, (len(v),), device=v.device,
+        unit = torch.randint(0, self.n_visible, (len(v),), device=v.device,
                              generator=self.generator)
         delta = torch.gather(v, 1, unit[:, None]).mul_(-2.0).add_(1.0)
         columns = self.to_hidden.index_select(0, unit)  # row n: W[:, unit_n]
         change = columns.mul_(delta).expm1_().mul_(p).log1p_().sum(1)
-        change.add_(delta.view(-1).mul_(rbm.visible_bias.index_select(0, unit)))
-        self.pll.add_(F.logsigmoid(change.neg_()).sum(), alpha=rbm.n_visible)
-
-
-def _check_data(rbm: RBM, x: torch.Tensor) -> torch.Tensor:
-    data = rbm.flat(x)
-    if len(data) == 0:
-        raise TrainwellError("rbm training needs at least one input sample; got none")
-    lo, hi = (value.item() for value in data.aminmax())
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise TrainwellError("rbm inputs contain NaN or infinite values")
-    if rbm.visible == "bernoulli" and (lo < 0 or hi > 1):
-        raise TrainwellError(f"bernoulli visible units need inputs in [0, 1]; got values in "
-                             f"[{lo:.3g}, {hi:.3g}]: use data.normalize = 'unit', or "
-                             "visible = 'gaussian' for standardized inputs")
-    return data
-
-
-def _init_visible_bias_(rbm: RBM, data: torch.Tensor) -> None:
-    """Hinton 2010, section 8: ``b_i = log(p_i / (1 - p_i))``; the mean for Gaussian units."""
-    mean = data.mean(0, dtype=torch.float64)
-    if rbm.visible == "bernoulli":
-        mean = mean.clamp(1e-3, 1 - 1e-3)
-        mean = torch.log(mean / (1 - mean))
-    rbm.visible_bias.copy_(mean)
-
-
-def _bar(enabled: bool, description: str, epochs: int):
-    if not enabled:
-        return nullcontext(None)
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[metrics]}"), TimeRemainingColumn(), transient=True)
-    bar.add_task(description, total=epochs, metrics="")
-    return bar
+        change.add_(delta.view(-1).mul_(self.visible_bias.index_select(0, unit)))
+        self.pll.add_(F.logsigmoid(change.neg_()).sum(), alpha=self.n_visible)

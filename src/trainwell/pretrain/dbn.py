@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Any, Literal
 
 import torch
-from pydantic import Field
 from torch import nn
 
 from trainwell.errors import TrainwellError
-from trainwell.init import INITIALIZERS
 from trainwell.models.cnn import CNN
 from trainwell.models.mlp import MLP
-from trainwell.names import get
 from trainwell.params import validate_params
-from trainwell.pretrain.head import init_head_
-from trainwell.pretrain.contrastive import contrastive_divergence_
+from trainwell.pretrain.cd_options import CDOptions, with_cd_options
+from trainwell.pretrain.head import check_head_scheme, init_head_
 from trainwell.pretrain.rbm import RBM, Visible
 
 __all__ = ["dbn_pretrain_", "DBNReport", "DBNLayer"]
@@ -64,28 +61,16 @@ class DBNReport:
         return "\n".join(lines)
 
 
-def __init__(self, head: nn.Linear, activation: tuple[str, float]) -> None:
-        super().__init__()
-        self.head = head
-        self.trainwell_activation = activation
-
-
+@with_cd_options
 def dbn_pretrain_(
     model: nn.Module,
     inputs: torch.Tensor,
     *,
-    epochs: Annotated[int, Field(ge=1)] = 10,
-    lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None,
-    k: Annotated[int, Field(ge=1)] = 1,
-    persistent: bool = False,
-    batch_size: Annotated[int, Field(ge=1)] = 100,
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.5,
-    final_momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9,
-    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2e-4,
     visible: Literal["auto", "bernoulli", "gaussian"] = "auto",
     output_init: str = "glorot_uniform",
     generator: torch.Generator | None = None,
     progress: bool = False,
+    **options: Any,
 ) -> DBNReport:
     """Pre-train the hidden layers of a trainwell MLP as a deep belief net, greedily, in place.
 
@@ -100,9 +85,13 @@ def dbn_pretrain_(
 
     The first RBM's visible units are Bernoulli when every input lies in [0, 1] and Gaussian
     (unit variance, for standardized inputs) otherwise, with ``visible="auto"``; the others
-    are Bernoulli. ``lr=None`` takes each RBM's default (0.1 Bernoulli, 0.01 Gaussian); the
-    other options are those of :meth:`RBM.fit`, with its defaults (momentum 0.5 for 5
-    epochs, then ``final_momentum`` 0.9; weight decay 2e-4).
+    are Bernoulli. ``options`` are the training options of every RBM, those of
+    :class:`~trainwell.pretrain.CDOptions` with its defaults (``epochs`` 10, ``k`` 1, momentum
+    0.5 for ``momentum_switch_epoch`` 5 epochs, then ``final_momentum`` 0.9; weight decay
+    2e-4); ``lr=None`` takes each
+    RBM's default (0.1 Bernoulli, 0.01 Gaussian). Every option, ``output_init`` included, is
+    checked before anything is trained; a bad one raises a
+    :class:`~trainwell.errors.ConfigError` naming ``init.<option>``.
 
     **Note**: the RBM's hidden units are logistic; with another activation the copied
     weights are only a starting point. Batch normalization, if the MLP has it, rescales what
@@ -119,14 +108,11 @@ def dbn_pretrain_(
     >>> [(layer.n_visible, layer.n_hidden, layer.visible) for layer in report.layers]
     [(64, 16, 'bernoulli'), (16, 16, 'bernoulli')]
     """
-    options = validate_params(dbn_pretrain_, {
-        "epochs": epochs, "lr": lr, "k": k, "persistent": persistent, "batch_size": batch_size,
-        "momentum": momentum, "final_momentum": final_momentum, "weight_decay": weight_decay,
-        "visible": visible, "output_init": output_init}, key="init")
-    fit_options = {name: options[name] for name in (
-        "epochs", "lr", "k", "persistent", "batch_size", "momentum", "final_momentum",
-        "weight_decay")}
-    get(INITIALIZERS, output_init, key="init.output_init")
+    checked = validate_params(dbn_pretrain_, {**options, "visible": visible,
+                                              "output_init": output_init}, key="init")
+    visible, output_init = checked.pop("visible"), checked.pop("output_init")
+    check_head_scheme(output_init)
+    fit_options = CDOptions(**checked)
     layers = _hidden_linears(model)
     first = layers[0]
     if not isinstance(inputs, torch.Tensor) or inputs.dim() < 1 or len(inputs) == 0 \
@@ -148,9 +134,8 @@ def dbn_pretrain_(
         kind = visible if i == 0 else "bernoulli"
         rbm = RBM(linear.in_features, linear.out_features, visible=kind, device=device,
                   dtype=dtype, generator=generator)
-        history = contrastive_divergence_(
-            rbm, x, **fit_options, momentum_switch_epoch=5, progress=bool(progress),
-            generator=generator,
+        history = rbm.fit(
+            x, fit_options, progress=progress, generator=generator,
             description=f"rbm {i + 1}/{len(layers)} {linear.in_features}→{linear.out_features}")
         with torch.no_grad():
             linear.weight.copy_(rbm.weight)

@@ -2,44 +2,30 @@
 
 An RBM is an energy model of visible ``v`` and hidden ``h`` units; its weight is laid out like
 an ``nn.Linear`` (``n_hidden × n_visible``), so a trained RBM copies straight into a layer.
-Training (CD-k, PCD) is in :mod:`trainwell.pretrain.contrastive`.
+:meth:`RBM.fit` trains it by CD-k or PCD (:mod:`trainwell.pretrain.contrastive`).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from trainwell._io import atomic_write_bytes
 from trainwell.errors import ConfigError, TrainwellError
-from trainwell.params import validate_params
+from trainwell.pretrain.cd_options import CDOptions
+from trainwell.pretrain.contrastive import RBMHistory, contrastive_divergence_
 
-__all__ = ["RBM", "RBMHistory", "Visible", "generator_on"]
+__all__ = ["RBM", "Visible", "generator_on"]
 
 Visible = Literal["bernoulli", "gaussian"]
-
-
-@dataclass
-class RBMHistory:
-    """What :meth:`RBM.fit` measured, one entry per epoch.
-
-    ``recon_error``: mean squared error per visible unit between the data and its
-    reconstruction from sampled hidden states; ``pseudo_ll``: mean stochastic
-    pseudo-log-likelihood per sample (Bernoulli visible units only, else empty);
-    ``seconds``: wall time of the epoch.
-    """
-
-    recon_error: list[float] = field(default_factory=list)
-    pseudo_ll: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
 
 
 def generator_on(device: torch.device, generator: torch.Generator | None
@@ -188,25 +174,19 @@ class RBM:
         flipped.scatter_(1, idx, 1 - v.gather(1, idx))
         return self.n_visible * F.logsigmoid(self.free_energy(flipped) - self.free_energy(v))
 
-    def fit(self, x: torch.Tensor, *,
-            epochs: Annotated[int, Field(ge=1)] = 10,
-            lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None,
-            k: Annotated[int, Field(ge=1)] = 1,
-            persistent: bool = False,
-            batch_size: Annotated[int, Field(ge=1)] = 100,
-            momentum: Annotated[float, Field(ge=0, lt=1)] = 0.5,
-            final_momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9,
-            momentum_switch_epoch: Annotated[int, Field(ge=0)] = 5,
-            weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2e-4,
-            progress: bool = False,
-            generator: torch.Generator | None = None) -> RBMHistory:
+    def fit(self, x: torch.Tensor, options: CDOptions | None = None, *, progress: bool = False,
+            generator: torch.Generator | None = None, description: str = "rbm",
+            **keywords: Any) -> RBMHistory:
         """Train on the rows of ``x`` by CD-k, or by persistent CD with ``persistent=True``.
 
+        ``options`` is a :class:`~trainwell.pretrain.CDOptions` (its defaults and their
+        sources are there); ``keywords`` set its fields one by one and are checked as
+        ``rbm.<option>``. The first fit sets the visible biases from the data (Hinton 2010,
+        section 8): :math:`\\log(p_i / (1 - p_i))` with :math:`p_i` the mean of unit ``i``,
+        clipped to [0.001, 0.999], or the data mean for Gaussian units; later fits go on.
         See :func:`~trainwell.pretrain.contrastive.contrastive_divergence_` for the update
-        rule and the defaults' sources. ``lr=None`` means 0.1 for Bernoulli visible units and
-        0.01 for Gaussian ones (Hinton 2010, section 13.2: one or two orders of magnitude
-        smaller). **Note**: PCD often wants a smaller ``final_momentum`` (0.5) than CD-k:
-        with 0.9 its chains lag behind the weights. Returns the per-epoch :class:`RBMHistory`.
+        rule. ``progress`` shows a bar titled ``description`` while stderr is a terminal.
+        Returns the per-epoch :class:`RBMHistory`.
 
         >>> g = torch.Generator().manual_seed(0)
         >>> x = torch.bernoulli(torch.full((200, 6), 0.3), generator=g)
@@ -214,15 +194,36 @@ class RBM:
         >>> len(history.recon_error), len(history.pseudo_ll)
         (2, 2)
         """
-        options = validate_params(RBM.fit, {
-            "epochs": epochs, "lr": lr, "k": k, "persistent": persistent, "batch_size": batch_size,
-            "momentum": momentum, "final_momentum": final_momentum,
-            "momentum_switch_epoch": momentum_switch_epoch, "weight_decay": weight_decay},
-            key="rbm")
-        from trainwell.pretrain.contrastive import contrastive_divergence_  # it imports this module
+        options = CDOptions.checked({**asdict(options or CDOptions()), **keywords}, key="rbm")
+        data = self._training_data(x)
+        if not self.trained:
+            self._init_visible_bias_(data)
+        history = contrastive_divergence_(
+            self.params, data, options, visible=self.visible, progress=bool(progress),
+            generator=generator_on(self.device, generator), description=description)
+        self.trained = True
+        return history
 
-        return contrastive_divergence_(self, x, **options, progress=bool(progress),
-                                       generator=generator)
+    def _training_data(self, x: torch.Tensor) -> torch.Tensor:
+        data = self.flat(x)
+        if len(data) == 0:
+            raise TrainwellError("rbm training needs at least one input sample; got none")
+        lo, hi = (value.item() for value in data.aminmax())
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise TrainwellError("rbm inputs contain NaN or infinite values")
+        if self.visible == "bernoulli" and (lo < 0 or hi > 1):
+            raise TrainwellError(f"bernoulli visible units need inputs in [0, 1]; got values in "
+                                 f"[{lo:.3g}, {hi:.3g}]: use data.normalize = 'unit', or "
+                                 "visible = 'gaussian' for standardized inputs")
+        return data
+
+    def _init_visible_bias_(self, data: torch.Tensor) -> None:
+        with torch.no_grad():
+            mean = data.mean(0, dtype=torch.float64)
+            if self.visible == "bernoulli":
+                mean = mean.clamp(1e-3, 1 - 1e-3)
+                mean = torch.log(mean / (1 - mean))
+            self.visible_bias.copy_(mean)
 
     def save(self, path: str | Path) -> Path:
         """Write the parameters to ``path`` as safetensors, atomically; :meth:`load` reads them."""

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 from trainwell.train.events import Callback, TrainState
+from trainwell.train.progress import Progress, shown
 
 __all__ = ["ProgressBar"]
 
@@ -21,29 +18,22 @@ class ProgressBar(Callback):
 
     def __init__(self, *, description: str = "train", enabled: bool | None = None) -> None:
         self.description = description
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._progress: Progress | None = None
-        self._task = None
+        self.enabled = shown(enabled)
+        self._bar: Progress | None = None
 
     def before_fit(self, state: TrainState) -> None:
-        if not self.enabled:
-            return
-        self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[metrics]}"), TimeRemainingColumn(), transient=True)
-        self._progress.start()
-        self._task = self._progress.add_task(self.description, total=state.epochs, metrics="")
+        self._bar = Progress(self.description, total=state.epochs, enabled=self.enabled).start()
 
     def after_epoch(self, state: TrainState) -> None:
-        if self._progress is None:
+        if self._bar is None:
             return
         last = state.history.epochs[-1]
         metrics = f"loss {last['train_loss']:.4f} acc {last['train_acc']:.3f}"
         if last.get("val_acc") is not None:
             metrics += f" val {last['val_acc']:.3f}"
-        self._progress.update(self._task, completed=state.epoch + 1, metrics=metrics)
+        self._bar.update(completed=state.epoch + 1, status=metrics)
 
     def after_fit(self, state: TrainState) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
