@@ -38,8 +38,8 @@ from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 from trainwell.train import Callback, History, fit, resolve_device, set_threads
 
-__all__ = ["RunOutcome", "execute", "prepare_data", "build_initialized_model", "check_runnable",
-           "final_verdicts"]
+__all__ = ["RunOutcome", "execute", "prepare_data", "build_model_for", "build_initialized_model",
+           "check_runnable", "final_verdicts"]
 
 
 @dataclass
@@ -81,12 +81,14 @@ def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
 
 def build_initialized_model(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
     """Build the recipe's model for ``dataset`` and initialize it; seeds torch first."""
-    model = _build(recipe, dataset, device)
+    model = build_model_for(recipe, dataset, device)
     _initialize(model, recipe, dataset)
     return model
 
 
-def _build(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
+def build_model_for(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
+    """The recipe's model for ``dataset``, on ``device``, as built (not yet initialized by the
+    recipe's scheme); seeds torch first, so the build is the same in every process."""
     torch.manual_seed(recipe.train.seed)
     return build_model(recipe.model.name, input_shape=dataset.meta.input_shape,
                        num_classes=dataset.meta.num_classes, **recipe.model.options).to(device)
@@ -127,7 +129,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             data = dataset if dataset is not None else prepare_data(recipe, dev)
             check_runnable(recipe, data)
             phase = "build"
-            model = _build(recipe, data, dev)
+            model = build_model_for(recipe, data, dev)
             phase = "initialize"
             init_summary = _initialize(model, recipe, data)
             phase = "train"

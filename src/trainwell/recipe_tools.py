@@ -1,20 +1,37 @@
 """One recipe, looked at without a full run: its network probed at initialization or after a
-few steps (``trainwell diagnose``)."""
+few steps (``trainwell diagnose``), or its hidden layers pre-trained alone (``trainwell pretrain``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 
 from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
-from trainwell.execute import build_initialized_model, check_runnable, prepare_data
+from trainwell._io import atomic_write_text
+from trainwell.errors import ConfigError
+from trainwell.execute import build_initialized_model, build_model_for, check_runnable, prepare_data
 from trainwell.optim import build_optimizer
+from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
-from trainwell.train import Callback, History, StopTraining, TrainState, fit, resolve_device, set_threads
+from trainwell.train import (
+    Callback,
+    History,
+    StopTraining,
+    TrainState,
+    fit,
+    resolve_device,
+    save_weights,
+    set_threads,
+)
 
-__all__ = ["diagnose_recipe", "RecipeDiagnosis"]
+__all__ = ["diagnose_recipe", "RecipeDiagnosis", "pretrain_recipe", "save_pretrained", "PretrainResult",
+           "PRETRAINERS"]
+
+PRETRAINERS = ("dbn", "autoencoder", "lsuv")
 
 
 @dataclass
@@ -62,3 +79,38 @@ def diagnose_recipe(recipe: Recipe, *, after_steps: int = 0,
                             size=batch_size)
     steps = len(history.step_loss) if history is not None else 0
     return RecipeDiagnosis(diagnose(model, xb, yb, optimizer=optimizer), history, steps)
+
+
+@dataclass
+class PretrainResult:
+    """The pre-trained model and the pre-trainer's report (per-layer curves inside)."""
+
+    model: torch.nn.Module
+    report: Any
+
+
+def pretrain_recipe(recipe: Recipe, *, progress: bool = False) -> PretrainResult:
+    """Build the recipe's model and run its data-driven ``[init]`` (dbn, autoencoder or lsuv)
+    on every training input; no supervised training follows."""
+    if recipe.init.name not in PRETRAINERS:
+        raise ConfigError("init.name", recipe.init.name,
+                          f"a pre-trainer ({', '.join(PRETRAINERS)}) for trainwell pretrain")
+    set_threads(recipe.train.threads)
+    device = resolve_device(recipe.train.device)
+    dataset = prepare_data(recipe, device)
+    model = build_model_for(recipe, dataset, device)
+    report = DATA_INITIALIZERS[recipe.init.name](
+        model, dataset.all_inputs, progress=progress,
+        generator=torch.Generator().manual_seed(recipe.train.seed), **recipe.init.options)
+    return PretrainResult(model, report)
+
+
+def save_pretrained(result: PretrainResult, out: str | Path, *, recipe_toml: str) -> list[Path]:
+    """Write the recipe, the pre-trained model's weights and, for a DBN, every RBM."""
+    out = Path(out)
+    written = [atomic_write_text(out / "recipe.toml", recipe_toml),
+               save_weights(result.model, out / "weights.safetensors")]
+    for i, rbm in enumerate(getattr(result.report, "rbms", ()), 1):
+        written.append(rbm.save(out / f"rbm-{i}.safetensors"))
+    atomic_write_text(out / "report.txt", str(result.report) + "\n")
+    return written + [out / "report.txt"]
