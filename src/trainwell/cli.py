@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,7 +21,7 @@ __all__ = ["main", "run", "app"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train deep networks well: compare recipes, see why one trains.")
 
-SetOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a recipe value: key.path=value (repeatable).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
@@ -32,9 +32,9 @@ def _console() -> Console:
 
 
 @app.command()
-def train(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,  # noqa: UP007
+def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
           set_: SetOpt = None,
-          out: Annotated[Optional[Path], typer.Option("--out", help="Folder for recipe.toml, history.json, weights.safetensors.")] = None,  # noqa: UP007
+          out: Annotated[Path | None, typer.Option("--out", help="Folder for recipe.toml, history.json, weights.safetensors.")] = None,
           quiet: QuietOpt = False) -> int:
     """Train one recipe and print its final metrics."""
     from trainwell.execute import check_runnable, execute, prepare_data
@@ -60,7 +60,7 @@ def train(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML fil
     return 0 if result.status == "done" else 1
 
 
-AxisOpt = Annotated[Optional[str], typer.Option(metavar="A,B,...")]  # noqa: UP007
+AxisOpt = Annotated[str | None, typer.Option(metavar="A,B,...")]
 
 FLAG_AXES = {"init": "init.name", "activation": "model.activation", "optim": "optim.name",
              "model": "model.name", "data": "data.name", "lr": "optim.lr",
@@ -85,22 +85,22 @@ def _load_sweep(source: str | None, name: str | None):
 
 
 @app.command()
-def compare(sweep: Annotated[Optional[str], typer.Argument(help="Sweep TOML file or built-in experiment name (default: init).")] = None,  # noqa: UP007
+def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or built-in experiment name (default: init).")] = None,
             init: AxisOpt = None, activation: AxisOpt = None, optim: AxisOpt = None,
             model: AxisOpt = None, data: AxisOpt = None, lr: AxisOpt = None,
             schedule: AxisOpt = None,
-            axis: Annotated[Optional[list[str]], typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,  # noqa: UP007
-            seeds: Annotated[Optional[int], typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,  # noqa: UP007
+            axis: Annotated[list[str] | None, typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,
+            seeds: Annotated[int | None, typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
             set_: SetOpt = None,
             backend: Annotated[str, typer.Option(help="Where runs execute: local (worker processes) or ray (a Ray cluster).")] = "local",
-            workers: Annotated[Optional[int], typer.Option(help="local: worker processes (default: one per core).")] = None,  # noqa: UP007
+            workers: Annotated[int | None, typer.Option(help="local: worker processes (default: one per core).")] = None,
             runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", help="local: runs at once on each visible GPU.")] = 1,
-            address: Annotated[Optional[str], typer.Option(help="ray: the cluster to join (default: RAY_ADDRESS, else a local instance).")] = None,  # noqa: UP007
+            address: Annotated[str | None, typer.Option(help="ray: the cluster to join (default: RAY_ADDRESS, else a local instance).")] = None,
             cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", help="ray: CPUs each run reserves.")] = 1.0,
             gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
             retries: Annotated[int, typer.Option(help="Times a run whose worker died is tried again.")] = 2,
             root: Annotated[Path, typer.Option(help="Folder that holds experiment folders.")] = Path("runs"),
-            name: Annotated[Optional[str], typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,  # noqa: UP007
+            name: Annotated[str | None, typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,
             quiet: QuietOpt = False) -> int:
     """Run a grid of recipes side by side; write DIR/report.html and print the table.
 
@@ -149,8 +149,8 @@ def compare(sweep: Annotated[Optional[str], typer.Argument(help="Sweep TOML file
 
 @app.command()
 def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holding results.db.")],
-           experiment: Annotated[Optional[str], typer.Option(help="Experiment name (default: the folder's).")] = None,  # noqa: UP007
-           figures: Annotated[Optional[Path], typer.Option(help="Also write the plots (PNG) and the table (markdown) into this folder.")] = None) -> int:  # noqa: UP007
+           experiment: Annotated[str | None, typer.Option(help="Experiment name (default: the folder's).")] = None,
+           figures: Annotated[Path | None, typer.Option(help="Also write the plots (PNG) and the table (markdown) into this folder.")] = None) -> int:
     """Write FOLDER/report.html from the results store and print the table."""
     from trainwell.report.html import export_figures, write_report
     from trainwell.report.terminal import print_results
@@ -168,7 +168,7 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
 
 
 @app.command(name="diagnose")
-def diagnose_(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,  # noqa: UP007
+def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
               set_: SetOpt = None,
               after_steps: Annotated[int, typer.Option("--after-steps", help="Train this many optimizer steps before probing.")] = 0,
               out: Annotated[Path, typer.Option("--out", help="Folder for diagnosis.html and diagnosis.json.")] = Path("runs/diagnose")) -> int:
@@ -176,9 +176,9 @@ def diagnose_(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML
     import json
 
     from trainwell._io import atomic_write_text
-    from trainwell.recipe_tools import diagnose_recipe
     from trainwell.errors import ConfigError
     from trainwell.recipe import load_recipe
+    from trainwell.recipe_tools import diagnose_recipe
     from trainwell.report.diagnosis import write_diagnosis_page
 
     if after_steps < 0:
@@ -197,7 +197,7 @@ def diagnose_(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML
 
 
 @app.command()
-def pretrain(recipe: Annotated[Optional[Path], typer.Argument(help="Recipe TOML file whose [init] is dbn or autoencoder.")] = None,  # noqa: UP007
+def pretrain(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file whose [init] is dbn or autoencoder.")] = None,
              set_: SetOpt = None,
              out: Annotated[Path, typer.Option("--out", help="Folder for the RBMs, the weights and the report.")] = Path("runs/pretrain"),
              quiet: QuietOpt = False) -> int:
@@ -225,7 +225,7 @@ def _pretrain_table(report):
     for col in ("layer", "sizes", "reconstruction error by epoch", "first", "last", "seconds"):
         table.add_column(col, justify="left" if col in ("layer", "reconstruction error by epoch") else "right")
     for i, layer in enumerate(report.layers, 1):
-        curve = list(getattr(layer, "recon_error", None) or getattr(layer, "mse", ()))
+        curve = list(getattr(layer, "recon_error", None) or getattr(layer, "mse", None) or ())
         sizes = (f"{layer.n_visible}→{layer.n_hidden}" if hasattr(layer, "n_visible")
                  else f"{layer.in_features}→{layer.out_features}")
         table.add_row(str(i), sizes, _sparkline(curve), f"{curve[0]:.4g}", f"{curve[-1]:.4g}",
@@ -247,7 +247,7 @@ def _sparkline(values: list[float]) -> str:
 def playground(surface: AxisOpt = None, optim: AxisOpt = None,
                steps: Annotated[int, typer.Option(help="Optimizer steps per trajectory.")] = 200,
                tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
-               lr: Annotated[Optional[float], typer.Option(help="One lr for every optimizer (default: the surface's).")] = None,  # noqa: UP007
+               lr: Annotated[float | None, typer.Option(help="One lr for every optimizer (default: the surface's).")] = None,
                out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
     """Race optimizers on 2-D loss surfaces: contour plots, animations and a table."""
     from trainwell.optim.playground import playground_main

@@ -11,7 +11,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pydantic
@@ -23,7 +23,7 @@ __all__ = ["validate_params", "option_names", "takes_list"]
 _SKIP = frozenset({"generator", "progress"})  # supplied by the caller, not by a recipe
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(fn: Callable[..., Any]) -> type[pydantic.BaseModel]:
     hints = typing.get_type_hints(fn, include_extras=True)
     fields: dict[str, Any] = {}

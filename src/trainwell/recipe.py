@@ -98,8 +98,9 @@ def _options_fn(section: str, name: Any) -> Callable[..., Any]:
     from trainwell import data, init, optim, pretrain
     from trainwell.names import get
 
-    tables = {"data": data.DATASETS, "init": {**init.INITIALIZERS, **pretrain.DATA_INITIALIZERS},
-              "optim": optim.OPTIMIZERS}
+    tables: dict[str, Mapping[str, Callable[..., Any]]] = {
+        "data": data.DATASETS, "init": {**init.INITIALIZERS, **pretrain.DATA_INITIALIZERS},
+        "optim": optim.OPTIMIZERS}
     return get(tables[section], name, key=f"{section}.name")
 
 

@@ -2,7 +2,7 @@
 
 >>> res = open_results("runs/init")                      # doctest: +SKIP
 >>> [r["test_acc"] for r in res.runs(where={"init.name": "he_normal"})]  # doctest: +SKIP
->>> res.metrics_frame(names=["loss"])                    # doctest: +SKIP  (pandas)
+>>> res.metrics_frame(names=["loss"])  # with pandas      # doctest: +SKIP
 """
 
 from __future__ import annotations

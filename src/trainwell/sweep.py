@@ -93,8 +93,8 @@ def format_point(point: Mapping[str, Any]) -> str:
 
 def _schema_fn(section: str, name: Any):
     from trainwell import models
-    from trainwell.optim.schedules import SCHEDULES
     from trainwell.names import get
+    from trainwell.optim.schedules import SCHEDULES
     from trainwell.recipe import TrainConfig, _options_fn
 
     if section == "train":
@@ -122,6 +122,7 @@ def _split_axes(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Axis]]:
             continue
         if not isinstance(value, Mapping):
             continue
+        value = base[section] = dict(value)  # axes are popped from it
         name = value.get("name", DEFAULTS.get(section, {}).get("name"))
         if isinstance(name, list):
             axes.append(Axis(f"{section}.name", tuple(name)))
@@ -167,8 +168,8 @@ class Sweep:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, experiment: str) -> Sweep:
-        raw = copy.deepcopy(dict(raw))
-        spec = raw.pop("sweep", {})
+        data = copy.deepcopy(dict(raw))
+        spec = data.pop("sweep", {})
         if not isinstance(spec, Mapping):
             raise ConfigError("sweep", spec, "a table [sweep]")
         unknown = set(spec) - {"experiment", "seeds", "axes"}
@@ -176,7 +177,7 @@ class Sweep:
             key = sorted(unknown)[0]
             raise ConfigError(f"sweep.{key}", spec[key], "a known option; allowed: experiment, "
                               "seeds, axes")
-        base, axes = _split_axes(raw)
+        base, axes = _split_axes(data)
         extra = spec.get("axes", {})
         if not isinstance(extra, Mapping):
             raise ConfigError("sweep.axes", extra, 'a table of "key.path" = [values]')
@@ -217,7 +218,7 @@ class Sweep:
     def points(self) -> list[dict[str, Any]]:
         """The grid points: one dict ``axis key -> value`` per combination, first axis slowest."""
         combos = itertools.product(*(a.values for a in self.axes))
-        return [dict(zip((a.key for a in self.axes), combo)) for combo in combos]
+        return [dict(zip((a.key for a in self.axes), combo, strict=True)) for combo in combos]
 
     def recipes(self) -> list[tuple[dict[str, Any], int, Recipe]]:
         """Every run: (grid point, seed, validated recipe). Bad values name their axis."""

@@ -8,10 +8,10 @@ Each loader returns a :class:`~trainwell.data.dataset.Dataset` through
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 import importlib.metadata
+import io
 import json
+import os
 import random
 import warnings
 import zipfile
@@ -25,7 +25,12 @@ import pydantic
 from trainwell._io import atomic_write_bytes
 from trainwell.data.dataset import Dataset
 from trainwell.data.prepare import (
-    LabelsFraction, Normalize, SplitSeed, ValFraction, prepare_dataset, stratified_split,
+    LabelsFraction,
+    Normalize,
+    SplitSeed,
+    ValFraction,
+    prepare_dataset,
+    stratified_split,
 )
 from trainwell.errors import ConfigError
 
@@ -62,8 +67,10 @@ def mnist1d(*, num_samples: Annotated[int, pydantic.Field(ge=100)] = 4000,
 
     Reference: Greydanus & Kobak, "Scaling Down Deep Learning with MNIST-1D", 2020.
 
-    >>> ds = mnist1d(num_samples=1000, cache_dir="/tmp/tw-cache")  # doctest: +SKIP
-    >>> ds.x_train.shape, ds.x_test.shape  # doctest: +SKIP
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     ds = mnist1d(num_samples=1000, cache_dir=cache)
+    >>> ds.x_train.shape, ds.x_test.shape
     (torch.Size([720, 1, 40]), torch.Size([200, 1, 40]))
     """
     if isinstance(num_samples, bool) or num_samples < 100:
@@ -148,10 +155,10 @@ def _mnist5k_raw() -> tuple[np.ndarray, np.ndarray]:
     return _frozen(x.astype(np.float32), y.astype(np.int64))
 
 
-def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    for a in arrays:
-        a.setflags(write=False)
-    return arrays
+def _frozen(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
 
 
 def _mnist1d_arrays(options: dict[str, Any], cache_dir: Path) -> dict[str, np.ndarray]:
@@ -197,5 +204,5 @@ def _generate_mnist1d(args: dict[str, Any]) -> dict[str, Any]:
 def _save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write the arrays as one .npz file, atomically."""
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, allow_pickle=False, **arrays)  # numbers only; np.load refuses pickles
     atomic_write_bytes(path, buffer.getvalue())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -49,11 +49,12 @@ class Dataset:
     def to(self, device: torch.device | str) -> Dataset:
         """The same dataset with every tensor on ``device``."""
         moved = {
-            f.name: (v.to(device) if isinstance(v, torch.Tensor) else v)
+            f.name: v.to(device)
             for f in dataclasses.fields(self)
-            for v in [getattr(self, f.name)]
+            if isinstance(v := getattr(self, f.name), torch.Tensor)
         }
-        return Dataset(**moved)
+        # Only tensor fields are replaced, which the checker cannot tell from the names.
+        return dataclasses.replace(self, **cast(dict[str, Any], moved))
 
     @property
     def all_inputs(self) -> torch.Tensor:

@@ -15,7 +15,11 @@ import numpy as np
 
 from trainwell.data.dataset import Dataset
 from trainwell.data.prepare import (
-    LabelsFraction, Normalize, SplitSeed, ValFraction, prepare_dataset,
+    LabelsFraction,
+    Normalize,
+    SplitSeed,
+    ValFraction,
+    prepare_dataset,
 )
 from trainwell.errors import ConfigError, TrainwellError
 

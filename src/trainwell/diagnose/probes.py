@@ -17,7 +17,7 @@ import contextlib
 import copy
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -83,10 +83,10 @@ def probe(model: nn.Module, batch: torch.Tensor, *, targets: torch.Tensor | None
         if targets is not None:
             loss = loss_fn(logits, targets)
             grads = _gradients(model, loss, seen)
-        if optimizer is not None and grads:
-            closure = (_reevaluate(model, batch, targets, loss_fn, optimizer)
-                       if needs_closure(optimizer) else None)
-            ratios = _update_ratios(optimizer, ran, grads, closure)
+            if optimizer is not None and grads:
+                closure = (_reevaluate(model, batch, targets, loss_fn, optimizer)
+                           if needs_closure(optimizer) else None)
+                ratios = _update_ratios(optimizer, ran, grads, closure)
     stats = [_layer_stats(layer, *seen[layer.index], grads, ratios, bins) for layer in ran]
     return Diagnosis(layers=stats, loss=None if loss is None else float(loss.detach()),
                      batch_size=len(batch))
@@ -114,8 +114,8 @@ def _gradients(model: nn.Module, loss: torch.Tensor,
     outs = {i: out for i, (_, out) in seen.items() if out.requires_grad}
     params = [p for p in model.parameters() if p.requires_grad]
     found = torch.autograd.grad(loss, [*outs.values(), *params], allow_unused=True)
-    grads: dict[Any, torch.Tensor | None] = dict(zip(outs, found[:len(outs)]))
-    grads.update({id(p): g for p, g in zip(params, found[len(outs):])})
+    grads: dict[Any, torch.Tensor | None] = dict(zip(outs, found[:len(outs)], strict=True))
+    grads.update({id(p): g for p, g in zip(params, found[len(outs):], strict=True)})
     return grads
 
 
@@ -130,7 +130,7 @@ def _reevaluate(model: nn.Module, batch: torch.Tensor, targets: torch.Tensor,
     def closure() -> torch.Tensor:
         loss = loss_fn(model(batch), targets)
         if params:
-            for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
+            for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True), strict=True):
                 p.grad = g
         return loss.detach()
 
@@ -153,7 +153,8 @@ def _update_ratios(optimizer: torch.optim.Optimizer, layers: list[Layer],
         if closure is None:
             optimizer.step()
         else:
-            optimizer.step(closure)
+            # torch types a closure's loss as float; the loss tensor is what L-BFGS documents.
+            optimizer.step(cast(Callable[[], float], closure))
         ratios = {}
         for layer in layers:
             weight = layer.weighted.weight
@@ -169,7 +170,7 @@ def _update_ratios(optimizer: torch.optim.Optimizer, layers: list[Layer],
                 p.grad = grad
         optimizer.state.clear()
         optimizer.state.update(state)
-        for group, values in zip(optimizer.param_groups, hyper):
+        for group, values in zip(optimizer.param_groups, hyper, strict=True):
             group.update(values)
 
 

@@ -38,11 +38,16 @@ class GradientFlowRecorder(Callback):
     when the layer did not run). These are the ``weight_grad_norm`` and ``act_std`` that
     :func:`~trainwell.diagnose.probes.probe` measures on the same model and batch.
 
-    >>> from trainwell.train import fit  # doctest: +SKIP
-    >>> recorder = GradientFlowRecorder(every=50)
-    >>> history = fit(model, ds, opt, epochs=5, batch_size=64, callbacks=[recorder])  # doctest: +SKIP
-    >>> recorder.records[0]  # doctest: +SKIP
-    {'step': 0, 'layer': 'hidden.0.linear', 'grad_norm': 1.46, 'act_std': 0.75}
+    >>> from trainwell.data import load_dataset
+    >>> from trainwell.models import build_model
+    >>> from trainwell.train import fit
+    >>> ds = load_dataset("digits")
+    >>> model = build_model("mlp", input_shape=ds.meta.input_shape, num_classes=10, depth=1)
+    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> recorder = GradientFlowRecorder(every=10)
+    >>> history = fit(model, ds, opt, epochs=1, batch_size=64, callbacks=[recorder])
+    >>> recorder.records[0]
+    {'step': 0, 'layer': 'hidden.0.linear', 'grad_norm': ..., 'act_std': ...}
     """
 
     order = 50
@@ -99,10 +104,10 @@ class GradientFlowRecorder(Callback):
             grads = torch.stack([g for _, g, _ in self._pending]).tolist()
             acts = torch.stack([a for _, _, a in self._pending]).tolist()
             self._pending = []
-            for step, g_row, a_row in zip(steps, grads, acts):
+            for step, g_row, a_row in zip(steps, grads, acts, strict=True):
                 self._rows.extend({"step": step, "layer": layer.name,
                                    "grad_norm": finite_or_none(g), "act_std": finite_or_none(a)}
-                                  for layer, g, a in zip(self._layers, g_row, a_row))
+                                  for layer, g, a in zip(self._layers, g_row, a_row, strict=True))
         return list(self._rows)
 
     def to_dict(self) -> dict[str, Any]:

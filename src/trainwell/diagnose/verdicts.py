@@ -17,7 +17,7 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 from torch import nn
@@ -213,16 +213,18 @@ def _gradient_flow(f: _Facts) -> list[Verdict]:
 
 def _learning_rate(f: _Facts, found: list[Verdict]) -> list[Verdict]:
     """Too high whenever a step is too large; too low only when nothing else explains small steps."""
-    ratios = [s for s in f.layers if _ok(s.update_ratio)]
-    top = max(ratios, key=lambda s: s.update_ratio, default=None)
+    rated = [(s.update_ratio, s) for s in f.layers if _ok(s.update_ratio)]
+    if not rated:
+        return []
+    ratio, top = max(rated, key=lambda pair: pair[0])
     typical = "of its weights (‖ΔW‖/‖W‖; about 1e-3 is typical)"
-    if top is not None and top.update_ratio > UPDATE_RATIO_HIGH:
+    if ratio > UPDATE_RATIO_HIGH:
         return [Verdict("lr_too_high", (top.index,), f"learning rate too high: one step changes "
-                        f"layer {top.index} by {_num(top.update_ratio)} {typical}",
+                        f"layer {top.index} by {_num(ratio)} {typical}",
                         "lower optim.lr about 10x")]
-    if top is not None and top.update_ratio < UPDATE_RATIO_LOW and not found:
-        return [Verdict("lr_too_low", _ids(ratios), f"learning rate too low: one step changes no "
-                        f"layer by more than {_num(top.update_ratio)} {typical}",
+    if ratio < UPDATE_RATIO_LOW and not found:
+        return [Verdict("lr_too_low", _ids([s for _, s in rated]), f"learning rate too low: one "
+                        f"step changes no layer by more than {_num(ratio)} {typical}",
                         "raise optim.lr about 10x")]
     return []
 
@@ -267,10 +269,11 @@ def _growth(layers: Sequence[LayerStats]) -> float | None:
 
 def _gradient_ratio(layers: Sequence[LayerStats]) -> tuple[float | None, Any, Any]:
     """``‖∂L/∂output‖`` of the first layer over the last's, and those layers; ``None`` if undefined."""
-    graded = [s for s in layers if _ok(s.grad_norm)]
-    if len(graded) < 2 or graded[-1].grad_norm <= 0:
+    graded = [(s.grad_norm, s) for s in layers if _ok(s.grad_norm)]
+    if len(graded) < 2 or graded[-1][0] <= 0:
         return None, None, None
-    return graded[0].grad_norm / graded[-1].grad_norm, graded[0], graded[-1]
+    (first_norm, first), (last_norm, last) = graded[0], graded[-1]
+    return first_norm / last_norm, first, last
 
 
 def _dead_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
@@ -305,7 +308,7 @@ def _ids(layers: Sequence[LayerStats]) -> tuple[int, ...]:
     return tuple(s.index for s in layers)
 
 
-def _ok(v: float | None) -> bool:
+def _ok(v: float | None) -> TypeGuard[float]:
     return v is not None and math.isfinite(v)
 
 

@@ -23,7 +23,7 @@ minibatch noise (the lecture's advice).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Literal
 
 import torch
@@ -109,7 +109,8 @@ def adam(params: Params, *, lr: LR = 1e-3, betas: Betas = [0.9, 0.999], eps: Eps
 
     >>> opt = adam(torch.nn.Linear(2, 1).parameters())
     """
-    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    beta1, beta2 = betas
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
 
 
 def adamw(params: Params, *, lr: LR = 1e-3, betas: Betas = [0.9, 0.999], eps: Eps = 1e-8,  # noqa: B006
@@ -120,7 +121,8 @@ def adamw(params: Params, *, lr: LR = 1e-3, betas: Betas = [0.9, 0.999], eps: Ep
 
     >>> opt = adamw(torch.nn.Linear(2, 1).parameters())
     """
-    return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    beta1, beta2 = betas
+    return torch.optim.AdamW(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
 
 
 def lbfgs(params: Params, *, lr: LR = 1.0, max_iter: Annotated[int, Field(ge=1)] = 20,
@@ -157,7 +159,7 @@ def needs_closure(optimizer: torch.optim.Optimizer) -> bool:
     return isinstance(optimizer, torch.optim.LBFGS)
 
 
-OPTIMIZERS = {
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad,
     "rmsprop": rmsprop, "adam": adam, "adamw": adamw, "lbfgs": lbfgs,
 }

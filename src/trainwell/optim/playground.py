@@ -93,6 +93,7 @@ def _run(surface: Surface, name: str, lr: float, steps: int, tol: float, seed: i
         loss = surface(p)
         loss.backward()
         if surface.grad_noise:
+            assert p.grad is not None  # backward() has just filled it
             noise = torch.randn(2, generator=gen, dtype=torch.float64)
             p.grad.add_(noise, alpha=surface.grad_noise)
         return loss
@@ -102,6 +103,7 @@ def _run(surface: Surface, name: str, lr: float, steps: int, tol: float, seed: i
     diverged = False
     for _ in range(steps):
         closure()
+        assert p.grad is not None
         grads.append(p.grad.detach().clone())
         if needs_closure(opt):
             opt.step(closure)
@@ -162,10 +164,10 @@ def _contours(ax, surface: Surface, n: int = 200) -> None:
                             torch.linspace(y0, y1, n, dtype=torch.float64), indexing="xy")
     with torch.no_grad():
         z = surface(torch.stack([gx, gy])).numpy()
-    gx, gy = gx.numpy(), gy.numpy()
+    xs, ys = gx.numpy(), gy.numpy()
     levels = np.unique(np.quantile(z, np.linspace(0, 1, 25)))
-    ax.contourf(gx, gy, z, levels=levels, cmap="Blues_r", alpha=0.45)
-    ax.contour(gx, gy, z, levels=levels, colors="#777777", linewidths=0.5)
+    ax.contourf(xs, ys, z, levels=levels, cmap="Blues_r", alpha=0.45)
+    ax.contour(xs, ys, z, levels=levels, colors="#777777", linewidths=0.5)
     ax.plot(*surface.minimum, marker="*", ms=15, color="gold", mec="black", ls="none", zorder=5)
     for point in surface.local_minima:
         ax.plot(*point, marker="X", ms=10, color="#bbbbbb", mec="black", ls="none", zorder=5)
@@ -193,7 +195,7 @@ def draw_png(result: PlaygroundResult, *, dpi: int = 100) -> bytes:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     _contours(ax, surface)
-    for t, color in zip(result.trajectories, _COLORS * 4):
+    for t, color in zip(result.trajectories, _COLORS * 4, strict=False):
         pts = _clipped(t.points, surface)
         ax.plot(pts[:, 0], pts[:, 1], "-o", ms=2.5, lw=1.3, color=color,
                 label=f"{t.optimizer} (lr {t.lr:g}{', tuned' if result.tuned else ''})"
@@ -261,7 +263,7 @@ def animation_html(result: PlaygroundResult, *, width: int = 640, height: int = 
         f'<tr><td><span class="sw" style="background:{color}"></span>{html.escape(t.optimizer)}'
         f"</td><td>{t.lr:g}</td><td>{'diverged' if t.diverged else f'{t.final_loss:.4g}'}</td>"
         f"<td>{'-' if t.steps_to_tol is None else t.steps_to_tol}</td></tr>"
-        for t, color in zip(result.trajectories, colors))
+        for t, color in zip(result.trajectories, colors, strict=False))
     data = json.dumps({"paths": paths, "colors": colors, "steps": result.steps})
     title = f"{surface.name}: {result.steps} steps" + (" (lr tuned)" if result.tuned else "")
     return _PAGE.format(title=html.escape(title), description=html.escape(surface.description),

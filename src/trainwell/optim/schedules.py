@@ -224,6 +224,7 @@ class LRSchedule:
         state.history.extra["lr"] = []
 
     def before_step(self, state: TrainState) -> None:
+        assert not isinstance(self.schedule, str), "before_fit builds a named schedule"
         lr = float(self.schedule(state.step))
         if lr != self._last:
             factor = lr / self._base if self._base else None

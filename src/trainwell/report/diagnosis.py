@@ -59,7 +59,8 @@ def gradients_png(diagnosis: Diagnosis) -> bytes:
     for attr, label, marker in (("grad_norm", "‖∂L/∂output‖", "o"),
                                 ("weight_grad_norm", "‖∂L/∂W‖", "s")):
         values = [getattr(s, attr) for s in diagnosis.layers]
-        pts = [(i, v) for i, v in zip(idx, values) if v is not None and v > 0 and math.isfinite(v)]
+        pts = [(i, v) for i, v in zip(idx, values, strict=True)
+               if v is not None and v > 0 and math.isfinite(v)]
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=label)
     ax.set_yscale("log")

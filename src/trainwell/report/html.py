@@ -29,9 +29,19 @@ from trainwell import _toml
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import TrainwellError
 from trainwell.report import plots, plots_diagnostics
-from trainwell.report.table import (CHANCE_MARGIN, DEFAULT_NUM_CLASSES, ResultsGrid, axis_values,
-                                    chance_threshold, format_stat, markdown_table,
-                                    pick_experiment, results_grid, run_outcome, verdict_words)
+from trainwell.report.table import (
+    CHANCE_MARGIN,
+    DEFAULT_NUM_CLASSES,
+    ResultsGrid,
+    axis_values,
+    chance_threshold,
+    format_stat,
+    markdown_table,
+    pick_experiment,
+    results_grid,
+    run_outcome,
+    verdict_words,
+)
 from trainwell.run.store import RunRow, Store, open_store
 
 __all__ = ["write_report", "render_report", "export_figures", "pick_experiment", "REPORT_NAME"]
@@ -104,6 +114,7 @@ def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str |
     with open_store(folder) as store:
         name = pick_experiment(store, experiment)
         exp = store.experiment(name)
+        assert exp is not None  # pick_experiment returns a recorded name
         runs = store.runs(name)
         grid = results_grid(runs, exp["axes"], num_classes=num_classes)
         colors = plots.label_colors([c.label for c in grid.cells])
@@ -137,7 +148,7 @@ def _figures(store: Store, runs: list[RunRow], colors: dict[str, str], num_class
 
 
 def _uri(png: bytes | None) -> str | None:
-    return png and plots.data_uri(png)
+    return plots.data_uri(png) if png else None
 
 
 def _flow_view(run: plots_diagnostics.FlowRun, png: bytes, runs: list[RunRow],
@@ -188,7 +199,7 @@ def _val_acc_curves(series: Series, shown: list[RunRow]) -> dict[str, list[plots
         metrics = series.get(r.id, {})
         epoch_of = {step: i + 1 for i, step in enumerate(metrics.get("train_loss", ([], []))[0])}
         steps, values = metrics.get("val_acc", ([], []))
-        pairs = [(epoch_of[s], v) for s, v in zip(steps, values) if s in epoch_of]
+        pairs = [(epoch_of[s], v) for s, v in zip(steps, values, strict=True) if s in epoch_of]
         out.setdefault(r.label, []).append(
             plots.Curve([e for e, _ in pairs], [v for _, v in pairs]))
     return out

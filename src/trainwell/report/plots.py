@@ -25,10 +25,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["Curve", "label_colors", "smooth", "smoothing_window", "loss_figure",
            "val_acc_figure", "lr_figure", "lr_varies", "data_uri", "SMOOTH_FRACTION", "LOG_RANGE",
@@ -56,13 +58,14 @@ def label_colors(labels: Sequence[str]) -> dict[str, str]:
     import matplotlib
 
     n = len(labels)
+    pos: Sequence[float]
     if n <= 10:
         cmap, pos = matplotlib.colormaps["tab10"], range(n)
     elif n <= 20:
         cmap, pos = matplotlib.colormaps["tab20"], range(n)
     else:
         cmap, pos = matplotlib.colormaps["hsv"], [i / n for i in range(n)]
-    return {label: to_hex(cmap(p)) for label, p in zip(labels, pos)}
+    return {label: to_hex(cmap(p)) for label, p in zip(labels, pos, strict=True)}
 
 
 def smoothing_window(steps: int) -> int:
@@ -90,7 +93,7 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 def _dense(curve: Curve, length: int) -> np.ndarray:
     row = np.full(length, np.nan)
-    for x, y in zip(curve.x, curve.y):
+    for x, y in zip(curve.x, curve.y, strict=True):
         if y is not None and (curve.diverged_at is None or x <= curve.diverged_at):
             row[int(x)] = y
     return row
@@ -126,7 +129,7 @@ def _text(label: str) -> str:
     return " " + label if label.startswith("_") else label
 
 
-def _new_figure() -> tuple[Figure, object]:
+def _new_figure() -> tuple[Figure, Axes]:
     fig = Figure(figsize=(10, 4.4), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -135,9 +138,9 @@ def _new_figure() -> tuple[Figure, object]:
     return fig, ax
 
 
-def _finish(fig: Figure, ax, extra: list[Line2D]) -> bytes:
+def _finish(fig: Figure, ax: Axes, extra: list[Line2D]) -> bytes:
     handles, names = ax.get_legend_handles_labels()
-    handles, names = handles + extra, names + [h.get_label() for h in extra]
+    handles, names = [*handles, *extra], names + [str(h.get_label()) for h in extra]
     ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
               fontsize="small")
     buf = io.BytesIO()
@@ -155,7 +158,7 @@ def loss_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, s
         rows = np.array([_smoothed(c, length, window) for c in runs])
         x, mean, lo, hi = _aggregate(rows)
         marks = []
-        for c, row in zip(runs, rows):
+        for c, row in zip(runs, rows, strict=True):
             finite = np.nonzero(np.isfinite(row))[0]
             if c.diverged_at is not None and len(finite):
                 marks.append((min(c.diverged_at, length - 1), row[finite[-1]]))
@@ -206,7 +209,9 @@ def val_acc_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str
         extra.append(Line2D([], [], color="0.45", linestyle="--", label="chance"))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    locator = ax.xaxis.get_major_locator()  # a new Axes' AutoLocator, a MaxNLocator
+    if isinstance(locator, MaxNLocator):
+        locator.set_params(integer=True)
     return _finish(fig, ax, extra)
 
 

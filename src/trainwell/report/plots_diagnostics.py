@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -67,7 +68,7 @@ class FlowRun:
     def every(self) -> int | None:
         """Steps between two records (``None`` with fewer than two)."""
         steps = sorted({s for layer in self.layers for s in layer.steps})
-        return min((b - a for a, b in zip(steps, steps[1:])), default=None)
+        return min((b - a for a, b in itertools.pairwise(steps)), default=None)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def flow_run(label: str, seed: int,
     layers = []
     for name in layer_order(names):
         steps, grads = metrics[f"grad_norm/{name}"]
-        acts = dict(zip(*metrics.get(f"act_std/{name}", ([], []))))
+        acts = dict(zip(*metrics.get(f"act_std/{name}", ([], [])), strict=True))
         layers.append(LayerFlow(name, steps, grads, [acts.get(s) for s in steps]))
     return FlowRun(label, seed, layers) if layers else None
 
@@ -144,7 +145,7 @@ def _panel(ax, layers: Sequence[LayerFlow], field: str, colors: Sequence[str],
     lo, hi, zeros = limits
     floor = lo / _ZERO_GAP ** 2 if zeros else lo
     ax.set_yscale("log")
-    for layer, color in zip(layers, colors):
+    for layer, color in zip(layers, colors, strict=True):
         y = np.array([np.nan if v is None else v for v in getattr(layer, field)], dtype=float)
         y = np.where(y <= 0, floor, y)
         few = np.isfinite(y).sum() <= 12

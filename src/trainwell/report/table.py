@@ -197,9 +197,9 @@ def results_grid(runs: Sequence[RunRow], axes: Sequence[str], *,
     for run in runs:
         groups.setdefault(run.label, []).append(run)
     cells = [_cell(label, members, axes, num_classes) for label, members in groups.items()]
-    ranked = [c for c in cells if c.converged]
+    ranked = [(c.test[0], c) for c in cells if c.converged and c.test is not None]
     if ranked:
-        max(ranked, key=lambda c: c.test[0]).best = True
+        max(ranked, key=lambda pair: pair[0])[1].best = True
     grid = ResultsGrid(list(axes), cells)
     if grid.layout == "grid":
         values = axis_values(runs, axes)

@@ -10,9 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from trainwell.execute import RunOutcome
     from trainwell.report.table import Cell
     from trainwell.run.store import Store
-    from trainwell.execute import RunOutcome
 
 __all__ = ["print_run", "print_catalogue", "print_results", "print_failed", "fmt"]
 

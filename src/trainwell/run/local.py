@@ -66,7 +66,7 @@ def gpu_slots(gpus: list[str], runs_per_gpu: int, cpu_workers: int) -> list[str 
     return [None] * cpu_workers
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.SpawnContext | multiprocessing.context.ForkServerContext:
     """Workers start from a fork server that has imported trainwell and torch once, so a new
     worker is ready in milliseconds instead of paying those imports (seconds) again. The
     server itself never computes, so its children do not inherit a running OpenMP pool, the

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
@@ -38,8 +38,13 @@ class StopTraining(Exception):
         self.reason, self.status = reason, status
 
 
-class Callback:
-    """Base class for trainer callbacks; override any of :data:`EVENTS`."""
+class Callback(Protocol):
+    """Base class for trainer callbacks; override any of :data:`EVENTS`.
+
+    A protocol: an object with an ``order`` and the events it needs is a callback without
+    subclassing this (so layers below ``train``, like :class:`~trainwell.optim.LRSchedule`,
+    need not import it).
+    """
 
     order: int = 0
 

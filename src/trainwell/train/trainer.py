@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -35,9 +36,10 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     restored afterwards, also when it raises.
 
     >>> m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    >>> _ = torch.nn.init.zeros_(m[1].weight), torch.nn.init.zeros_(m[1].bias)
     >>> loss, acc = evaluate(m, torch.zeros(5, 1, 4), torch.zeros(5, dtype=torch.long))
-    >>> acc
-    1.0
+    >>> round(loss, 4), acc  # equal logits: loss log(3), ties go to class 0
+    (1.0986, 1.0)
     """
     if len(x) == 0:
         return math.nan, math.nan
@@ -67,9 +69,14 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     shuffling; pass a seeded one for reproducible runs. ``after_fit`` always runs, also when
     training raises, so callbacks release what they hold (hooks, progress bars).
 
-    >>> from trainwell.data import load_dataset  # doctest: +SKIP
-    >>> history = fit(model, ds, torch.optim.SGD(model.parameters(), lr=0.1),
-    ...               epochs=5, batch_size=64)  # doctest: +SKIP
+    >>> from trainwell.data import load_dataset
+    >>> from trainwell.models import build_model
+    >>> ds = load_dataset("digits")
+    >>> model = build_model("mlp", input_shape=ds.meta.input_shape, num_classes=10, depth=1)
+    >>> history = fit(model, ds, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2,
+    ...               batch_size=64, generator=torch.Generator().manual_seed(0))
+    >>> history.status, len(history.epochs)
+    ('done', 2)
     """
     history = History()
     n = len(dataset.x_train)
@@ -195,7 +202,8 @@ def _closure_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss
             first.extend((data_loss, logits))
         return loss
 
-    optimizer.step(closure)
+    # torch types a closure's loss as float; the loss tensor is what L-BFGS documents.
+    optimizer.step(cast(Callable[[], float], closure))
     return first[0], first[1]
 
 
