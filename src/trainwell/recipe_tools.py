@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
-from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
 from trainwell._io import atomic_write_text
+from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
 from trainwell.errors import ConfigError
 from trainwell.execute import build_initialized_model, build_model_for, check_runnable, prepare_data
 from trainwell.optim import build_optimizer

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from trainwell.init.layers import WeightedLayer
 from trainwell.init.model_activation import ACTIVATION_MODULES
 from trainwell.models.activations import Maxout, MaxoutConv
 
@@ -22,8 +23,6 @@ SATURATING: dict[str, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1
 """Activations that saturate, with their bounds."""
 
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-Weighted = nn.Linear | nn.modules.conv._ConvNd
-"""The module whose weight a layer is: a Linear or a Conv (a Maxout's pieces are one too)."""
 _TRANSPARENT = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.Dropout,
                 nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
                 nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
@@ -39,7 +38,7 @@ class Layer:
 
     index: int
     name: str
-    weighted: Weighted
+    weighted: WeightedLayer
     output: nn.Module
     activation: str
     units: int
@@ -60,7 +59,7 @@ def find_layers(model: nn.Module) -> list[Layer]:
     found: list[Layer] = []
     paired: set[int] = set()
 
-    def add(name: str, weighted: Weighted, output: nn.Module, activation: str, units: int) -> Layer:
+    def add(name: str, weighted: WeightedLayer, output: nn.Module, activation: str, units: int) -> Layer:
         dim = -1 if isinstance(weighted, nn.Linear) else 1
         found.append(Layer(len(found) + 1, name, weighted, output, activation, units, dim))
         return found[-1]

@@ -25,7 +25,8 @@ Nonlinearity = Literal[
 NONLINEARITIES: tuple[str, ...] = get_args(Nonlinearity)
 
 # torch.nn.init.calculate_gain knows these; the others are decided below.
-_TORCH_NAMES = {
+_TorchName = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
+_TORCH_NAMES: dict[str, _TorchName] = {
     "identity": "linear", "linear": "linear", "sigmoid": "sigmoid", "tanh": "tanh",
     "relu": "relu", "leaky_relu": "leaky_relu", "selu": "selu",
 }

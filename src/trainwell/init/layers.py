@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["LAYERS"]
+__all__ = ["LAYERS", "WeightedLayer"]
 
-LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 """The layers :func:`~trainwell.init.apply_` and :func:`~trainwell.init.lsuv.lsuv_` initialize;
 every other module is left as it is."""
+
+WeightedLayer = nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d
+"""The type of a module in :data:`LAYERS`."""

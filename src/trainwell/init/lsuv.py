@@ -7,6 +7,7 @@ layer on a batch of real data, for what the activations and the data do to that 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from pydantic import Field
 from torch import nn
 
 from trainwell.errors import ConfigError, TrainwellError
-from trainwell.init.layers import LAYERS
+from trainwell.init.layers import LAYERS, WeightedLayer
 from trainwell.init.orthogonal import orthogonal_
 
 __all__ = ["lsuv_", "lsuv_init_", "LSUVReport", "LSUVLayer", "MIN_BATCH"]
@@ -173,17 +174,21 @@ def _check_batch(batch: object) -> None:
         raise TrainwellError("LSUV got a batch with nan or inf values; clean the data first")
 
 
-def _forward_order(model: nn.Module, batch: torch.Tensor, layers: list[nn.Module],
-                   names: dict[int, str]) -> list[nn.Module]:
+def _forward_order(model: nn.Module, batch: torch.Tensor, layers: list[WeightedLayer],
+                   names: dict[int, str]) -> list[WeightedLayer]:
     """The layers in the order one forward pass calls them; a layer called twice is an error."""
-    calls: list[nn.Module] = []
-    handles = [layer.register_forward_hook(lambda m, i, o: calls.append(m)) for layer in layers]
+    calls: list[WeightedLayer] = []
+
+    def record(layer: WeightedLayer) -> Callable[..., None]:
+        return lambda module, inputs, output: calls.append(layer)
+
+    handles = [layer.register_forward_hook(record(layer)) for layer in layers]
     try:
         model(batch)
     finally:
         for handle in handles:
             handle.remove()
-    order: list[nn.Module] = []
+    order: list[WeightedLayer] = []
     for module in calls:
         if module in order:
             count = sum(1 for m in calls if m is module)
@@ -219,7 +224,7 @@ def _output_std(model: nn.Module, batch: torch.Tensor, layer: nn.Module) -> floa
     return float(found[0])
 
 
-def _rescale(model: nn.Module, batch: torch.Tensor, layer: nn.Module, name: str, *, first: bool,
+def _rescale(model: nn.Module, batch: torch.Tensor, layer: WeightedLayer, name: str, *, first: bool,
              target_std: float, tol: float, max_iter: int) -> LSUVLayer:
     """Step 3 for one layer: divide its weight by ``std / target_std`` until the std is in tolerance."""
     std = before = _checked_std(model, batch, layer, name, first)

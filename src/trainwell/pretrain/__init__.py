@@ -8,6 +8,8 @@ called as ``fn(model, inputs, generator=..., **options)`` with every training in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from trainwell.init.lsuv import LSUVLayer, LSUVReport, lsuv_init_
 from trainwell.pretrain.autoencoder import AutoencoderLayer, AutoencoderReport, autoencoder_pretrain_
 from trainwell.pretrain.cd_options import CDOptions
@@ -15,7 +17,7 @@ from trainwell.pretrain.contrastive import RBMHistory
 from trainwell.pretrain.dbn import DBNLayer, DBNReport, dbn_pretrain_
 from trainwell.pretrain.rbm import RBM
 
-DATA_INITIALIZERS = {
+DATA_INITIALIZERS: dict[str, Callable[..., LSUVReport | DBNReport | AutoencoderReport]] = {
     "lsuv": lsuv_init_,
     "dbn": dbn_pretrain_,
     "autoencoder": autoencoder_pretrain_,

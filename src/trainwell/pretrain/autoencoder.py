@@ -77,11 +77,11 @@ class _Autoencoder(nn.Module):
                  generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.encoder, self.activation, self.tied = encoder, activation, tied
-        like = {"device": encoder.weight.device, "dtype": encoder.weight.dtype}
-        self.decoder_bias = nn.Parameter(torch.zeros(encoder.in_features, **like))
+        device, dtype = encoder.weight.device, encoder.weight.dtype
+        self.decoder_bias = nn.Parameter(torch.zeros(encoder.in_features, device=device, dtype=dtype))
         self.decoder_weight: nn.Parameter | None = None
         if not tied:
-            weight = torch.empty(encoder.in_features, encoder.out_features, **like)
+            weight = torch.empty(encoder.in_features, encoder.out_features, device=device, dtype=dtype)
             self.decoder_weight = nn.Parameter(glorot_uniform_(weight, generator=generator))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -138,12 +138,12 @@ def autoencoder_pretrain_(
     >>> [(layer.in_features, layer.out_features) for layer in report.layers]
     [(16, 8), (8, 8)]
     """
-    _check_model(model)
+    net = _checked_mlp(model)
     _check_options(epochs, lr, batch_size, tied, progress)
     check_head_scheme(output_init)
-    layers = model.hidden_layers()
+    layers = net.hidden_layers()
     h = _check_inputs(inputs, layers[0])
-    name, slope = model.trainwell_activation
+    name, slope = net.trainwell_activation
     activation = make_activation(name, negative_slope=slope)
     names = {id(m): n for n, m in model.named_modules()}
     start = time.perf_counter()
@@ -156,7 +156,7 @@ def autoencoder_pretrain_(
                                   batch_size=batch_size, generator=generator, bar=bar))
             with torch.no_grad():
                 h = ae.encode(h)
-    init_head_(model, output_init, generator=generator)
+    init_head_(net, output_init, generator=generator)
     return AutoencoderReport(tuple(results), tied, output_init, time.perf_counter() - start)
 
 
@@ -198,9 +198,9 @@ def _train(ae: _Autoencoder, h: torch.Tensor, name: str, *, epochs: int, lr: flo
         decoder_bias=ae.decoder_bias.detach().clone())
 
 
-def _check_model(model: object) -> None:
+def _checked_mlp(model: object) -> MLP:
     if isinstance(model, MLP) and model.trainwell_activation[0] != "maxout":
-        return
+        return model
     if isinstance(model, MLP):
         got = "an mlp with activation 'maxout' (a maxout unit has no single encoder activation)"
     elif type(model).__module__.startswith("trainwell.models"):

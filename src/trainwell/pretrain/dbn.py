@@ -113,7 +113,8 @@ def dbn_pretrain_(
     visible, output_init = checked.pop("visible"), checked.pop("output_init")
     check_head_scheme(output_init)
     fit_options = CDOptions(**checked)
-    layers = _hidden_linears(model)
+    net = _checked_mlp(model)
+    layers = net.hidden_layers()
     first = layers[0]
     if not isinstance(inputs, torch.Tensor) or inputs.dim() < 1 or len(inputs) == 0 \
             or inputs[0].numel() != first.in_features:
@@ -146,14 +147,14 @@ def dbn_pretrain_(
         trained.append(DBNLayer(
             rbm.n_visible, rbm.n_hidden, kind, tuple(history.recon_error),
             history.pseudo_ll[-1] if history.pseudo_ll else None, time.perf_counter() - t0, rbm))
-    init_head_(model, output_init, generator=generator)
+    init_head_(net, output_init, generator=generator)
     return DBNReport(tuple(trained), output_init, time.perf_counter() - start)
 
 
-def _hidden_linears(model: nn.Module) -> list[nn.Linear]:
-    """The MLP's hidden Linear layers, or a TrainwellError saying which models are supported."""
+def _checked_mlp(model: nn.Module) -> MLP:
+    """The model, a non-maxout MLP, or a TrainwellError saying which models are supported."""
     if isinstance(model, MLP) and model.trainwell_activation[0] != "maxout":
-        return model.hidden_layers()
+        return model
     if isinstance(model, MLP):
         got = "an mlp with activation 'maxout' (its hidden layers hold maxout_k pieces per unit)"
     elif isinstance(model, CNN):

@@ -14,6 +14,7 @@ from torch import nn
 
 from trainwell.errors import ConfigError
 from trainwell.init import INITIALIZERS, apply_
+from trainwell.models.mlp import MLP
 from trainwell.names import get
 from trainwell.params import validate_params
 
@@ -28,7 +29,7 @@ class _Head(nn.Module):
         self.head, self.trainwell_activation = head, activation
 
 
-def init_head_(model: nn.Module, scheme: str, *, generator: torch.Generator | None = None) -> None:
+def init_head_(model: MLP, scheme: str, *, generator: torch.Generator | None = None) -> None:
     """Give ``model.head`` the static ``scheme`` with the gain :func:`~trainwell.init.apply_`
     would give it in the whole model, and a zero bias; the hidden layers are left alone."""
     apply_(_Head(model.head, model.trainwell_activation), scheme, bias=0.0, generator=generator)
