@@ -1,12 +1,13 @@
 # make demo: set up .venv and run the main job on built-in data.
-# make test: set up .venv and run the whole test suite.
+# make test: set up .venv, run the static checks (make lint), then the whole test suite and
+# the docstring examples of src/.
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: setup demo test test-slow bench docs clean
+.PHONY: setup demo lint test test-slow bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +29,13 @@ docs: setup
 	@for e in init optimizers pretraining; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
 	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground
 
-test: setup
+# Static checks of src/: ruff (style, import order, likely bugs) and mypy (types); their
+# settings are in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check src
+	$(BIN)/mypy src
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 test-slow: setup

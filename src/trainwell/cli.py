@@ -202,8 +202,8 @@ def pretrain(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fil
              out: Annotated[Path, typer.Option("--out", help="Folder for the RBMs, the weights and the report.")] = Path("runs/pretrain"),
              quiet: QuietOpt = False) -> int:
     """Pre-train a network's hidden layers (RBMs of a DBN, auto-encoders, or LSUV) and save them."""
-    from trainwell.pretrain.from_recipe import pretrain_recipe, save_pretrained
     from trainwell.recipe import load_recipe
+    from trainwell.recipe_tools import pretrain_recipe, save_pretrained
 
     r = load_recipe(recipe, set_ or [])
     console = _console()
