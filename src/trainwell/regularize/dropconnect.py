@@ -33,7 +33,7 @@ __all__ = ["INFERENCES", "DropConnectLinear", "DropConnectConv1d", "DropConnectC
            "DropConnectBlock"]
 
 Inference = Literal["mean", "moment"]
-INFERENCES: tuple[str, ...] = ("mean", "moment")
+INFERENCES: tuple[Inference, ...] = ("mean", "moment")
 
 
 class _DropConnect:

@@ -28,7 +28,7 @@ from trainwell.regularize._random import bernoulli_mask
 __all__ = ["DROPOUT_MODES", "dropout", "Dropout"]
 
 DropoutMode = Literal["inverted", "scale_at_test"]
-DROPOUT_MODES: tuple[str, ...] = ("inverted", "scale_at_test")
+DROPOUT_MODES: tuple[DropoutMode, ...] = ("inverted", "scale_at_test")
 
 
 def dropout(x: torch.Tensor, p: float, *, training: bool, mode: DropoutMode = "inverted",
@@ -44,7 +44,7 @@ def dropout(x: torch.Tensor, p: float, *, training: bool, mode: DropoutMode = "i
     [0.0, 2.0]
     """
     p = check_probability("regularize.dropout.p", p)
-    mode = check_choice("regularize.dropout.mode", mode, DROPOUT_MODES)  # type: ignore[assignment]
+    mode = check_choice("regularize.dropout.mode", mode, DROPOUT_MODES)
     keep = 1.0 - p
     if p == 0:
         return x
@@ -75,7 +75,7 @@ class Dropout(nn.Dropout):
         self.generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return dropout(x, self.p, training=self.training, mode=self.mode,  # type: ignore[arg-type]
+        return dropout(x, self.p, training=self.training, mode=self.mode,
                        generator=self.generator)
 
     def extra_repr(self) -> str:

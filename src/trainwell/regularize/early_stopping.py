@@ -64,7 +64,7 @@ class EarlyStopping(Callback):
             raise ConfigError(f"{_KEY}.metric", metric, "the name of a per-epoch metric")
         self.metric = metric
         self.patience = check_positive_int(f"{_KEY}.patience", patience)
-        mode = check_choice(f"{_KEY}.mode", mode, ("auto", "min", "max"))  # type: ignore[assignment]
+        mode = check_choice(f"{_KEY}.mode", mode, ("auto", "min", "max"))
         self.mode = ("max" if "acc" in metric else "min") if mode == "auto" else mode
         self.min_delta = check_nonnegative(f"{_KEY}.min_delta", min_delta)
         self._reset()

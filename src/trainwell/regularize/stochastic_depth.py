@@ -25,8 +25,8 @@ __all__ = ["DROP_MODES", "SCALES", "survival_probabilities", "drop_path", "Stoch
 
 DropMode = Literal["batch", "sample"]
 Scale = Literal["test", "train"]
-DROP_MODES: tuple[str, ...] = ("batch", "sample")
-SCALES: tuple[str, ...] = ("test", "train")
+DROP_MODES: tuple[DropMode, ...] = ("batch", "sample")
+SCALES: tuple[Scale, ...] = ("test", "train")
 
 
 def survival_probabilities(num_blocks: int, *, last_survival: float = 0.5) -> list[float]:
@@ -66,7 +66,7 @@ def drop_path(x: torch.Tensor, survival: float, *, training: bool, mode: DropMod
     6.0
     """
     survival = check_survival("regularize.stochastic_depth.survival", survival)
-    mode = check_choice("regularize.stochastic_depth.mode", mode, DROP_MODES)  # type: ignore[assignment]
+    mode = check_choice("regularize.stochastic_depth.mode", mode, DROP_MODES)
     if not training:
         return x * survival if scale_at_test and survival < 1 else x
     if survival == 1:
@@ -101,7 +101,7 @@ class StochasticDepth(nn.Module):
         self.generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return drop_path(x, self.survival, training=self.training, mode=self.mode,  # type: ignore[arg-type]
+        return drop_path(x, self.survival, training=self.training, mode=self.mode,
                          scale_at_test=self.scale == "test", generator=self.generator)
 
     def extra_repr(self) -> str:

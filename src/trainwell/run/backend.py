@@ -18,7 +18,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 import torch
 
@@ -64,7 +64,7 @@ class Lost:
     cause: str
 
 
-Event = Union[Started, Progress, Finished, Lost]  # noqa: UP007
+Event = Started | Progress | Finished | Lost
 
 
 class Backend(Protocol):
