@@ -1,5 +1,7 @@
 """The loop's extension points: batch replacement, loss terms, per-group schedules, cleanup."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -129,3 +131,18 @@ def test_after_fit_runs_when_training_raises_and_evaluate_restores_the_mode():
     with pytest.raises(ValueError):
         evaluate(net, ds.x_train, ds.y_train)
     assert net.training
+
+
+def test_final_metrics_are_of_the_model_after_fit_leaves_it():
+    ds = _one_layer_data(n=32)
+
+    class Reset(Callback):
+        def after_fit(self, state):
+            with torch.no_grad():
+                state.model.weight.zero_()
+                state.model.bias.zero_()
+
+    model = _model()
+    h = fit(model, ds, torch.optim.SGD(model.parameters(), lr=0.5), epochs=3, batch_size=8,
+            callbacks=[Reset()])
+    assert h.final["train_loss"] == pytest.approx(math.log(2), abs=1e-6)

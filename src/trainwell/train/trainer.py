@@ -67,7 +67,9 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     ``dataset`` must already be on the model's device. ``eval_every`` evaluates validation and
     test sets every that many epochs (0: only the final model). ``generator`` drives the
     shuffling; pass a seeded one for reproducible runs. ``after_fit`` always runs, also when
-    training raises, so callbacks release what they hold (hooks, progress bars).
+    training raises, so callbacks release what they hold (hooks, progress bars); the final
+    metrics are those of the model as ``after_fit`` leaves it (early stopping restores its
+    best epoch's weights there).
 
     >>> from trainwell.data import load_dataset
     >>> from trainwell.models import build_model
@@ -141,11 +143,11 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
             _flush(history, step_losses, check=False)
             history.status, history.stop_reason = "interrupted", "interrupted by the user"
             raise
-        if history.status != "diverged":
-            history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
     finally:
         history.seconds = time.perf_counter() - started
         dispatch("after_fit", state)
+    if history.status != "diverged":
+        history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
     return history
 
 
