@@ -28,6 +28,8 @@ from typing import Any
 import torch
 
 from trainwell.data import Dataset, load_dataset
+from trainwell.data.augment import Augment, check_transforms
+from trainwell.data.tta import predict_tta
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.errors import ConfigError
 from trainwell.init import apply_ as init_apply_
@@ -36,10 +38,11 @@ from trainwell.optim import build_optimizer
 from trainwell.optim.schedules import LRSchedule
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
+from trainwell.regularize import EarlyStopping, Penalty
 from trainwell.train import Callback, History, fit, resolve_device, set_threads
 
 __all__ = ["RunOutcome", "execute", "prepare_data", "build_model_for", "build_initialized_model",
-           "check_runnable", "final_verdicts"]
+           "check_runnable", "regularizers", "final_verdicts"]
 
 
 @dataclass
@@ -72,6 +75,7 @@ def prepare_data(recipe: Recipe, device: torch.device) -> Dataset:
 
 def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
     """Raise :class:`ConfigError` for a recipe that cannot train on ``dataset`` at all."""
+    check_transforms(recipe.augment.transforms, tuple(dataset.x_train.shape[1:]))
     if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):
         raise ConfigError("train.batch_size", recipe.train.batch_size,
                           f"at least the training set's {len(dataset.x_train)} samples with "
@@ -153,7 +157,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
 def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
            callbacks: Iterable[Callback]) -> History:
     optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
-    callbacks = list(callbacks)
+    callbacks = list(callbacks) + regularizers(recipe, dataset)
     schedule = recipe.schedule
     if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
         callbacks.append(LRSchedule(schedule.name, **schedule.options))
@@ -167,7 +171,42 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
                   callbacks=callbacks, generator=generator)
     if recorder is not None:
         history.extra["gradient_flow"] = recorder.to_dict()
+    if recipe.augment.test_views > 1 and history.status != "diverged":
+        _test_time_augmentation(model, dataset, history, recipe.augment.test_views)
     return history
+
+
+def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:
+    """The callbacks of the recipe's ``[regularize]``, ``[augment]`` and early stopping."""
+    out: list[Callback] = []
+    reg = recipe.regularize
+    if reg.l1 > 0 or reg.l2 > 0:
+        out.append(Penalty(l1=reg.l1, l2=reg.l2, include_bias=reg.include_bias))
+    if recipe.augment.transforms:
+        device = dataset.x_train.device
+        generator = torch.Generator(device=device).manual_seed(recipe.train.seed)
+        out.append(Augment(recipe.augment.transforms, generator=generator))
+    stop = recipe.train.early_stopping
+    if stop is not None:
+        options = dict(stop)
+        out.append(EarlyStopping(options.pop("metric"), **options))
+    return out
+
+
+@torch.no_grad()
+def _test_time_augmentation(model: torch.nn.Module, dataset: Dataset, history: History,
+                            views: int) -> None:
+    """Replace the final test metrics by those of the mean softmax over ``views`` fixed views;
+    the single-view ones stay as ``test_loss_single`` and ``test_acc_single``."""
+    if len(dataset.x_test) == 0:
+        return
+    probs = predict_tta(model, dataset.x_test, views)
+    picked = probs.gather(1, dataset.y_test[:, None]).clamp_min(1e-12)
+    final = dict(history.final)
+    final["test_loss_single"], final["test_acc_single"] = final.get("test_loss"), final.get("test_acc")
+    final["test_loss"] = float(-picked.log().mean())
+    final["test_acc"] = float((probs.argmax(1) == dataset.y_test).float().mean())
+    history.set_final(**final)
 
 
 @contextlib.contextmanager

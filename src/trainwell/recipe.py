@@ -18,6 +18,7 @@ feed (see :mod:`trainwell.params`), so the recipe and the library share one sche
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -31,10 +32,10 @@ from trainwell import _toml
 from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
 from trainwell.params import validate_params
 
-__all__ = ["Recipe", "Section", "TrainConfig", "DEFAULTS", "load_recipe", "apply_overrides",
-           "parse_override", "takes_option"]
+__all__ = ["Recipe", "Section", "TrainConfig", "RegularizeConfig", "AugmentConfig", "DEFAULTS",
+           "load_recipe", "apply_overrides", "parse_override", "takes_option"]
 
-SECTIONS = ("data", "model", "init", "optim", "schedule", "train")
+SECTIONS = ("data", "model", "init", "optim", "schedule", "regularize", "augment", "train")
 TOP_LEVEL = ("name", "note")
 
 DEFAULTS: dict[str, Any] = {
@@ -43,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "init": {"name": "he_normal"},
     "optim": {"name": "adam"},
     "schedule": {"name": "constant"},
+    "regularize": {},
+    "augment": {},
     "train": {},
 }
 
@@ -63,7 +66,10 @@ class TrainConfig:
     ``threads``: torch intra-op threads (0: torch's default); ``device``: ``auto`` picks cuda
     when available, ``cuda:N`` one GPU (a sweep's backend may place a run elsewhere: where it
     ran is recorded, and the run id does not depend on it); ``deterministic``: torch's
-    deterministic algorithms (slower on CUDA; bit-identical reruns there too).
+    deterministic algorithms (slower on CUDA; bit-identical reruns there too);
+    ``early_stopping``: ``{metric = "val_loss", patience = 5}`` stops after ``patience``
+    epochs without improvement and restores the best epoch's weights
+    (:class:`~trainwell.regularize.EarlyStopping`).
     """
 
     epochs: Annotated[int, Field(ge=1)] = 20
@@ -74,6 +80,34 @@ class TrainConfig:
     device: Annotated[str, AfterValidator(_device_name)] = "auto"
     threads: Annotated[int, Field(ge=0)] = 0
     deterministic: bool = False
+    early_stopping: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegularizeConfig:
+    """Penalties on the loss: the ``[regularize]`` table.
+
+    ``l2``: :math:`\\lambda_2 \\sum w^2`, ``l1``: :math:`\\lambda_1 \\sum |w|` (both: elastic
+    net), over the weights of Linear and Conv layers; ``include_bias`` adds the biases
+    (normalization parameters never). See :mod:`trainwell.regularize.penalties`.
+    """
+
+    l1: Annotated[float, Field(ge=0)] = 0.0
+    l2: Annotated[float, Field(ge=0)] = 0.0
+    include_bias: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AugmentConfig:
+    """Data augmentation: the ``[augment]`` table.
+
+    ``transforms``: a list of tables ``{name = "shift", max_shift = 8}`` applied in order to
+    every training minibatch (:mod:`trainwell.data.augment`); ``test_views``: the final test
+    metrics average the softmax over that many fixed views (1: the plain test set).
+    """
+
+    transforms: list[dict[str, Any]] = field(default_factory=list)
+    test_views: Annotated[int, Field(ge=1)] = 1
 
 
 @dataclass(frozen=True)
@@ -134,8 +168,8 @@ def takes_option(section: str, name: str, option: str) -> bool:
     """
     probe = {"name": name, option: _PROBE}
     try:
-        if section == "train":
-            validate_params(TrainConfig, {option: _PROBE}, key="train")
+        if section in CONFIGS:
+            validate_params(CONFIGS[section], {option: _PROBE}, key=section)
         else:
             _section(section, probe)
     except UnknownOptionError as exc:
@@ -166,6 +200,8 @@ class Recipe:
     train: TrainConfig
     name: str = ""
     note: str = ""
+    regularize: RegularizeConfig = field(default_factory=RegularizeConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Recipe:
@@ -179,18 +215,22 @@ class Recipe:
         for key in TOP_LEVEL:
             if not isinstance(raw.get(key, ""), str):
                 raise ConfigError(key, raw[key], "a string")
-        sections = {s: _section(s, raw.get(s, DEFAULTS[s])) for s in SECTIONS if s != "train"}
-        train_raw = raw.get("train", {})
-        if not isinstance(train_raw, Mapping):
-            raise ConfigError("train", train_raw, "a table [train]")
-        train = TrainConfig(**validate_params(TrainConfig, train_raw, key="train"))
-        return cls(**sections, train=train, name=raw.get("name", ""), note=raw.get("note", ""))
+        sections: dict[str, Any] = {s: _section(s, raw.get(s, DEFAULTS[s])) for s in SECTIONS
+                                    if s not in CONFIGS}
+        for s, kind in CONFIGS.items():
+            table = raw.get(s, {})
+            if not isinstance(table, Mapping):
+                raise ConfigError(s, table, f"a table [{s}]")
+            sections[s] = kind(**validate_params(kind, table, key=s))
+        _check_configs(sections)
+        return cls(**sections, name=raw.get("name", ""), note=raw.get("note", ""))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: getattr(self, k) for k in TOP_LEVEL if getattr(self, k)}
         for s in SECTIONS:
             value = getattr(self, s)
-            out[s] = value.to_dict() if isinstance(value, Section) else dict(vars(value))
+            out[s] = value.to_dict() if isinstance(value, Section) else {
+                k: copy.deepcopy(v) for k, v in vars(value).items() if v is not None}
         return out
 
     def to_toml(self) -> str:
@@ -199,6 +239,36 @@ class Recipe:
     def replace(self, overrides: Sequence[str]) -> Recipe:
         """A new recipe with ``key.path=value`` overrides applied to this one's dict."""
         return Recipe.from_dict(apply_overrides(self.to_dict(), overrides))
+
+
+CONFIGS: dict[str, Any] = {"regularize": RegularizeConfig, "augment": AugmentConfig,
+                          "train": TrainConfig}
+"""Sections without a component name: one fixed set of options each."""
+
+
+def _check_configs(sections: dict[str, Any]) -> None:
+    """Check the options whose schema lives with their component; fill in their defaults."""
+    from trainwell.data.augment import check_transforms
+    from trainwell.regularize import EarlyStopping
+
+    augment: AugmentConfig = sections["augment"]
+    checked = check_transforms(augment.transforms)
+    sections["augment"] = AugmentConfig(transforms=[{"name": n, **o} for n, o in checked],
+                                        test_views=augment.test_views)
+    train: TrainConfig = sections["train"]
+    if train.early_stopping is not None:
+        given = dict(train.early_stopping)
+        metric = given.pop("metric", "val_loss")
+        if not isinstance(metric, str):
+            raise ConfigError("train.early_stopping.metric", metric, "a metric name, e.g. val_loss")
+        stop = EarlyStopping(metric, **validate_params(EarlyStopping, given,
+                                                       key="train.early_stopping"))
+        if train.eval_every == 0 and stop.metric.startswith(("val_", "test_")):
+            raise ConfigError("train.early_stopping.metric", stop.metric,
+                              "a metric that is evaluated: set train.eval_every >= 1 (it is 0)")
+        options = {"metric": stop.metric, "patience": stop.patience, "mode": stop.mode,
+                   "min_delta": stop.min_delta}
+        sections["train"] = dataclasses.replace(train, early_stopping=options)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

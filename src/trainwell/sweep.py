@@ -9,6 +9,10 @@ An axis is any of:
 - an entry of the ``[sweep.axes]`` table: ``"optim.lr" = [0.1, 0.01]``;
 - a command-line flag (:func:`Sweep.with_axis`).
 
+- ``[[sweep.variants]]`` tables, each a ``label`` and the partial sections it changes
+  (``label = "dropout"``, ``model = {dropout = 0.3}``): one axis of named recipes, for
+  comparisons where each point changes something else (``trainwell compare regularize``).
+
 ``[sweep] seeds = 3`` repeats every grid point with seeds ``train.seed + 0, 1, 2``.
 Setting a component's ``name`` on an axis starts that component from its defaults;
 put options that belong to one component in a section axis.
@@ -50,6 +54,11 @@ from trainwell.recipe import (
 __all__ = ["Axis", "Sweep", "load_sweep", "run_id", "format_value", "format_point"]
 
 
+VARIANT = "variant"
+"""The axis of ``[[sweep.variants]]``: named recipes that each change a few sections."""
+VARIANT_LABEL = "label"
+
+
 @dataclass(frozen=True)
 class Axis:
     """A recipe key (``"optim.lr"``) or a whole section (``"init"``) and the values it takes."""
@@ -78,6 +87,8 @@ def format_value(value: Any) -> str:
     >>> format_value({"name": "normal", "std": 0.01})
     'normal(std=0.01)'
     """
+    if isinstance(value, Mapping) and VARIANT_LABEL in value:
+        return str(value[VARIANT_LABEL])
     if isinstance(value, Mapping):
         rest = ", ".join(f"{k}={format_value(v)}" for k, v in value.items() if k != "name")
         return f"{value.get('name', '')}({rest})" if rest else str(value.get("name", ""))
@@ -95,10 +106,10 @@ def _schema_fn(section: str, name: Any):
     from trainwell import models
     from trainwell.names import get
     from trainwell.optim.schedules import SCHEDULES
-    from trainwell.recipe import TrainConfig, _options_fn
+    from trainwell.recipe import CONFIGS, _options_fn
 
-    if section == "train":
-        return TrainConfig
+    if section in CONFIGS:
+        return CONFIGS[section]
     if section == "model":
         return models.model_options_fn(name)
     if section == "schedule":
@@ -140,11 +151,45 @@ def _split_axes(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Axis]]:
 
 
 def _set(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    if key == VARIANT:
+        return _merge_variant(raw, value)
     if "." not in key:
         out = copy.deepcopy(raw)
         out[key] = copy.deepcopy(dict(value))
         return out
     return apply_overrides(raw, [f"{key}={_toml_value(value)}"])
+
+
+def _merge_variant(raw: dict[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` with a variant's section tables merged in; a table that names another component
+    (its ``name``) replaces the section instead."""
+    out = copy.deepcopy(raw)
+    for section, table in variant.items():
+        if section == VARIANT_LABEL:
+            continue
+        current = out.get(section, {})
+        renamed = "name" in table and table["name"] != current.get("name")
+        out[section] = copy.deepcopy(dict(table)) if renamed else {**current, **copy.deepcopy(table)}
+    return out
+
+
+def _variants(value: Any) -> tuple[dict[str, Any], ...]:
+    """Check ``[[sweep.variants]]``: tables with a unique ``label`` and partial sections."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, Mapping) for v in value):
+        raise ConfigError("sweep.variants", value, "an array of tables [[sweep.variants]], each "
+                          'with a label and the sections it changes: label = "L2", regularize = '
+                          "{l2 = 1e-4}")
+    labels = []
+    for v in value:
+        label = v.get(VARIANT_LABEL)
+        if not isinstance(label, str) or not label or label in labels:
+            raise ConfigError("sweep.variants.label", label, "a label of its own for every variant")
+        labels.append(label)
+        for section, table in v.items():
+            if section != VARIANT_LABEL and (section not in SECTIONS or not isinstance(table, Mapping)):
+                raise ConfigError(f"sweep.variants.{section}", table,
+                                  f"a partial table of one of the sections {', '.join(SECTIONS)}")
+    return tuple(dict(v) for v in value)
 
 
 def _toml_value(value: Any) -> str:
@@ -172,12 +217,14 @@ class Sweep:
         spec = data.pop("sweep", {})
         if not isinstance(spec, Mapping):
             raise ConfigError("sweep", spec, "a table [sweep]")
-        unknown = set(spec) - {"experiment", "seeds", "axes"}
+        unknown = set(spec) - {"experiment", "seeds", "axes", "variants"}
         if unknown:
             key = sorted(unknown)[0]
             raise ConfigError(f"sweep.{key}", spec[key], "a known option; allowed: experiment, "
-                              "seeds, axes")
+                              "seeds, axes, variants")
         base, axes = _split_axes(data)
+        if "variants" in spec:
+            axes.insert(0, Axis(VARIANT, _variants(spec["variants"])))
         extra = spec.get("axes", {})
         if not isinstance(extra, Mapping):
             raise ConfigError("sweep.axes", extra, 'a table of "key.path" = [values]')
@@ -265,7 +312,11 @@ class Sweep:
         """The resolved recipe part every run shares (axes and the seed taken out)."""
         recipes = self.recipes()
         first = recipes[0][2].to_dict()
-        for key in [a.key for a in self.axes] + ["train.seed"]:
+        keys = [a.key for a in self.axes if a.key != VARIANT] + ["train.seed"]
+        for axis in (a for a in self.axes if a.key == VARIANT):
+            keys += [f"{section}.{option}" for v in axis.values for section, table in v.items()
+                     if section != VARIANT_LABEL for option in table]
+        for key in keys:
             section, _, option = key.partition(".")
             if option:
                 first.get(section, {}).pop(option, None)

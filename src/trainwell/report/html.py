@@ -233,6 +233,7 @@ def _lr_figure(series: Series, firsts: dict[str, RunRow], colors: dict[str, str]
 def _table(grid: ResultsGrid, colors: dict[str, str]) -> dict[str, Any]:
     def view(cell):
         return cell and {"test": cell.text("test"), "train": cell.text("train"),
+                         "gap": cell.text("gap"),
                          "note": cell.note, "best": cell.best, "label": cell.label,
                          "color": colors[cell.label], "point": cell.values, "n": cell.n,
                          "kind": _kind(cell.text("test")), "verdict": cell.verdict}

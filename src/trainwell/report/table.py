@@ -117,6 +117,7 @@ class Cell:
     counts: dict[str, int]
     test: tuple[float, float | None] | None
     train: tuple[float, float | None] | None
+    gap: tuple[float, float | None] | None = None
     best: bool = False
 
     @property
@@ -130,14 +131,15 @@ class Cell:
         return c["ok"] > 0 and c["n/c"] == 0 and c["failed"] == 0 and self.test is not None
 
     def text(self, metric: str = "test") -> str:
-        """``"91.2 ± 0.4"`` (percent), ``"n/c"``, ``"failed"`` or ``"pending"``."""
+        """``"91.2 ± 0.4"`` (percent), ``"n/c"``, ``"failed"`` or ``"pending"``; ``metric``
+        is ``test``, ``train`` or ``gap`` (the generalization gap: train minus test accuracy,
+        per seed, in points)."""
         c = self.counts
         if c["ok"] + c["n/c"] + c["failed"] == 0:
             return "pending"
         if c["ok"] == 0:
             return "n/c" if c["n/c"] else "failed"
-        stat = self.test if metric == "test" else self.train
-        return format_stat(stat)
+        return format_stat({"test": self.test, "train": self.train, "gap": self.gap}[metric])
 
     @property
     def note(self) -> str:
@@ -247,7 +249,14 @@ def _cell(label: str, runs: list[RunRow], axes: Sequence[str], num_classes: int)
     return Cell(label=label, values=[format_value(runs[0].point.get(k)) for k in axes],
                 runs=runs, counts=counts,
                 test=_mean_std([r.final.get("test_acc") for r in scored]),
-                train=_mean_std([r.final.get("train_acc") for r in scored]))
+                train=_mean_std([r.final.get("train_acc") for r in scored]),
+                gap=_mean_std([_difference(r.final.get("train_acc"), r.final.get("test_acc"))
+                               for r in scored]))
+
+
+def _difference(a: Any, b: Any) -> float | None:
+    x, y = _number(a), _number(b)
+    return None if x is None or y is None else x - y
 
 
 def _number(value: Any) -> float | None:
@@ -267,13 +276,14 @@ def _mean_std(values: list[Any]) -> tuple[float, float | None] | None:
 
 
 def markdown_table(grid: ResultsGrid) -> str:
-    """The results table as GitHub markdown: test accuracy (%), train accuracy in brackets."""
+    """The results table as GitHub markdown: test accuracy (%), train accuracy and the
+    generalization gap (train minus test, points) in brackets."""
     def cell(c: Cell | None) -> str:
         if c is None:
             return ""
         text = c.text("test")
         if text not in ("n/c", "failed", "pending"):
-            text += f" (train {c.text('train')})"
+            text += f" (train {c.text('train')}, gap {c.text('gap')})"
         if c.note:
             text += f" [{c.note}]"
         return f"**{text}**" if c.best else text

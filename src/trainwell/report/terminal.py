@@ -43,7 +43,8 @@ def print_run(console: Console, result: RunOutcome) -> None:
 
 def print_catalogue(console: Console) -> None:
     """Every name a recipe can use, with one line each."""
-    from trainwell import data, init, models, optim, pretrain
+    from trainwell import data, init, models, optim, pretrain, regularize
+    from trainwell.data.augment import TRANSFORM_DESCRIPTIONS
 
     groups = [("datasets  [data] name", data.DESCRIPTIONS),
               ("models  [model] name", models.DESCRIPTIONS),
@@ -51,9 +52,11 @@ def print_catalogue(console: Console) -> None:
               ("initializers  [init] name", init.DESCRIPTIONS),
               ("data-driven initializers  [init] name", pretrain.DESCRIPTIONS),
               ("optimizers  [optim] name", optim.DESCRIPTIONS),
-              ("learning-rate schedules  [schedule] name", optim.SCHEDULE_DESCRIPTIONS)]
+              ("learning-rate schedules  [schedule] name", optim.SCHEDULE_DESCRIPTIONS),
+              ("regularizers  [regularize], [model], [augment], [train]", regularize.REGULARIZERS),
+              ("augmentations  [augment] transforms", TRANSFORM_DESCRIPTIONS)]
     for title, table_src in groups:
-        table = Table(title=title, title_justify="left", show_header=False)
+        table = Table(title=Text(title), title_justify="left", show_header=False)
         table.add_column("name", style="bold")
         table.add_column("description")
         for name, desc in table_src.items():
@@ -71,7 +74,7 @@ def _cell_text(cell: Cell | None, *, with_train: bool) -> Text:
     style = "bold green" if cell.best else _CELL_STYLE.get(main, "")
     text = Text(main, style=style)
     if with_train and main not in _CELL_STYLE:
-        text.append(f"\ntrain {cell.text('train')}", style="dim")
+        text.append(f"\ntrain {cell.text('train')} · gap {cell.text('gap')}", style="dim")
     if cell.note:
         text.append(f"\n({cell.note})", style="dim")
     verdict = cell.verdict
@@ -108,13 +111,14 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
     else:
         for key in axes or ["recipe"]:
             table.add_column(Text(key))
-        for col in ("test acc (%)", "train acc (%)", "seeds"):
+        for col in ("test acc (%)", "train acc (%)", "gap (points)", "seeds"):
             table.add_column(col, justify="right")
         table.add_column("notes", style="dim")
         for cell in grid.cells:
             values = [Text(v) for v in cell.values] or [Text(cell.label)]
-            train = cell.text("train") if cell.text("test") not in _CELL_STYLE else ""
-            table.add_row(*values, _cell_text(cell, with_train=False), Text(train),
+            value = cell.text("test") not in _CELL_STYLE
+            train, gap = (cell.text("train"), cell.text("gap")) if value else ("", "")
+            table.add_row(*values, _cell_text(cell, with_train=False), Text(train), Text(gap),
                           str(cell.n), Text(cell.note))
     console.print(table)
     best = grid.best
