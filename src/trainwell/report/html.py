@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ from trainwell.report.table import (
 )
 from trainwell.run.store import RunRow, Store, open_store
 
-__all__ = ["write_report", "render_report", "export_figures", "pick_experiment", "REPORT_NAME"]
+__all__ = ["write_report", "render_report", "export_figures", "fill_tables", "pick_experiment",
+           "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 STATUS_ORDER = ("done", "diverged", "failed", "interrupted", "running", "pending")
@@ -119,10 +121,33 @@ def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str |
         grid = results_grid(runs, exp["axes"], num_classes=num_classes)
         colors = plots.label_colors([c.label for c in grid.cells])
         figures = _figures(store, runs, colors, num_classes, flow=False)
-    written = [atomic_write_text(out / f"{name}-table.md", markdown_table(grid))]
+    table = markdown_table(grid)
+    written = [atomic_write_text(out / f"{name}-table.md", table)]
     for suffix in ("loss", "val-acc", "lr"):
         if (png := figures[suffix]) is not None:
             written.append(atomic_write_bytes(out / f"{name}-{suffix}.png", png))
+    return written + fill_tables(out, name, table)
+
+
+def fill_tables(folder: str | Path, experiment: str, table: str) -> list[Path]:
+    r"""Put ``table`` between ``<!-- results: EXPERIMENT -->`` and ``<!-- /results -->`` in
+    every markdown page of ``folder`` that has those markers; return the pages rewritten.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "p.md").write_text("x\n<!-- results: e -->\nold\n<!-- /results -->\n")
+    >>> [p.name for p in fill_tables(d, "e", "| new |\n")], (d / "p.md").read_text()
+    (['p.md'], 'x\n<!-- results: e -->\n| new |\n<!-- /results -->\n')
+    """
+    start, end = f"<!-- results: {experiment} -->", "<!-- /results -->"
+    pattern = re.compile(re.escape(start) + r"\n.*?" + re.escape(end), re.DOTALL)
+    written = []
+    for page in sorted(Path(folder).glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        if start in text:
+            new = pattern.sub(lambda _: f"{start}\n{table}{end}", text)
+            if new != text:
+                written.append(atomic_write_text(page, new))
     return written
 
 
