@@ -38,7 +38,8 @@ from trainwell.optim import build_optimizer
 from trainwell.optim.schedules import LRSchedule
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
-from trainwell.regularize import EarlyStopping, Penalty
+from trainwell.regularize.early_stopping import EarlyStopping
+from trainwell.regularize.penalties import Penalty
 from trainwell.train import Callback, History, fit, resolve_device, set_threads
 
 __all__ = ["RunOutcome", "execute", "prepare_data", "build_model_for", "build_initialized_model",

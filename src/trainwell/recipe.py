@@ -249,7 +249,7 @@ CONFIGS: dict[str, Any] = {"regularize": RegularizeConfig, "augment": AugmentCon
 def _check_configs(sections: dict[str, Any]) -> None:
     """Check the options whose schema lives with their component; fill in their defaults."""
     from trainwell.data.augment import check_transforms
-    from trainwell.regularize import EarlyStopping
+    from trainwell.regularize.early_stopping import EarlyStopping
 
     augment: AugmentConfig = sections["augment"]
     checked = check_transforms(augment.transforms)

@@ -8,29 +8,39 @@ normalization, data augmentation and fractional max pooling live with the models
 
 from __future__ import annotations
 
-from trainwell.regularize.dropconnect import (
-    INFERENCES,
-    DropConnectBlock,
-    DropConnectConv1d,
-    DropConnectConv2d,
-    DropConnectLinear,
-)
-from trainwell.regularize.dropout import DROPOUT_MODES, Dropout, dropout
-from trainwell.regularize.early_stopping import EarlyStopping
-from trainwell.regularize.penalties import (
-    PENALIZED_LAYERS,
-    Penalty,
-    penalized_parameters,
-    penalty,
-    weight_penalty,
-)
-from trainwell.regularize.stochastic_depth import (
-    DROP_MODES,
-    SCALES,
-    StochasticDepth,
-    drop_path,
-    survival_probabilities,
-)
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "INFERENCES": "dropconnect",
+    "DropConnectBlock": "dropconnect",
+    "DropConnectConv1d": "dropconnect",
+    "DropConnectConv2d": "dropconnect",
+    "DropConnectLinear": "dropconnect",
+    "DROPOUT_MODES": "dropout",
+    "Dropout": "dropout",
+    "dropout": "dropout",
+    "EarlyStopping": "early_stopping",
+    "PENALIZED_LAYERS": "penalties",
+    "Penalty": "penalties",
+    "penalized_parameters": "penalties",
+    "penalty": "penalties",
+    "weight_penalty": "penalties",
+    "DROP_MODES": "stochastic_depth",
+    "SCALES": "stochastic_depth",
+    "StochasticDepth": "stochastic_depth",
+    "drop_path": "stochastic_depth",
+    "survival_probabilities": "stochastic_depth",
+}
+"""Where each public name lives: loaded on first use, so a model that needs one layer
+(``trainwell.regularize.dropconnect``) does not load the trainer callbacks."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"trainwell.regularize.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'trainwell.regularize' has no attribute {name!r}")
+
 
 __all__ = [
     "REGULARIZERS",
