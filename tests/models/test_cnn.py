@@ -6,8 +6,19 @@ import pytest
 import torch
 from torch import nn
 
+from trainwell import init
+from trainwell.diagnose import find_layers
 from trainwell.errors import ConfigError
-from trainwell.models import ACTIVATIONS, CNN, MaxoutConv, build_model, cnn, validate_model_options
+from trainwell.models import (
+    ACTIVATIONS,
+    CNN,
+    FractionalMaxPool,
+    MaxoutConv,
+    build_model,
+    cnn,
+    validate_model_options,
+)
+from trainwell.regularize import DropConnectBlock, DropConnectConv1d, DropConnectConv2d, Dropout
 
 SHAPES = [(1, 40), (1, 8, 8), (3, 32, 32)]
 
@@ -112,13 +123,115 @@ def test_build_model_by_name_and_default_channels_untouched():
     ({"dropout": 1.0}, r"model\.dropout = 1\.0"),
     ({"activation": "gleu"}, r"model\.activation = 'gleu'.*did you mean 'gelu'"),
     ({"maxout_k": 0}, r"model\.maxout_k = 0"),
+    ({"pool": "fractal"}, r"model\.pool = 'fractal'.*'fractional'"),
+    ({"pool_ratio": 1.0}, r"model\.pool_ratio = 1\.0"),
+    ({"pool_ratio": 0}, r"model\.pool_ratio = 0"),
+    ({"dropconnect": 1.0}, r"model\.dropconnect = 1\.0"),
+    ({"input_dropout": -0.5}, r"model\.input_dropout = -0\.5"),
+    ({"dropout_mode": "inverse"}, r"model\.dropout_mode = 'inverse'"),
+    ({"batch_norm": "between"}, r"model\.batch_norm = 'between'"),
+    ({"dropconnect": 0.2, "activation": "maxout"}, r"model\.dropconnect = 0\.2.*maxout"),
+    ({"dropconnect": 0.2, "batch_norm": True}, r"model\.dropconnect = 0\.2.*breaks"),
 ])
 def test_bad_options_name_their_key(options, match):
     with pytest.raises(ConfigError, match=match):
         build_model("cnn", input_shape=(1, 40), num_classes=10, **options)
+    with pytest.raises(ConfigError, match=match):
+        validate_model_options("cnn", options)
 
 
 @pytest.mark.parametrize("shape", [(40,), (1, 2, 3, 4)])
 def test_input_must_be_1d_or_2d(shape):
     with pytest.raises(ConfigError, match=r"model\.input_shape.*2 or 3"):
         cnn(shape, 10)
+
+
+@pytest.mark.parametrize("shape,sizes", [
+    ((1, 40), [[28], [19], [13], [9]]),
+    ((2, 20, 12), [[14, 8], [9, 5], [6, 3], [4, 2]]),
+])
+def test_fractional_pooling_shrinks_by_the_ratio(shape, sizes):
+    model = cnn(shape, 3, channels=[4] * len(sizes), kernel_size=3, pool="fractional")
+    pools = [block.pool for block in model.features]
+    assert all(isinstance(p, FractionalMaxPool) for p in pools)
+    assert [p.output_size for p in pools] == sizes
+    assert model.features(torch.randn(2, *shape)).shape == (2, 4, *sizes[-1])
+    assert model(torch.randn(2, *shape)).shape == (2, 3)
+
+
+def test_fractional_pooling_ratio_and_stop_at_size_one():
+    model = cnn((1, 10), 3, channels=[2, 2, 2, 2, 2], kernel_size=3, pool="fractional", pool_ratio=0.5)
+    assert [block.pool.output_size for block in model.features if hasattr(block, "pool")] == [[5], [2], [1]]
+    assert not hasattr(model.features[3], "pool") and not hasattr(model.features[4], "pool")
+    assert model.features(torch.randn(1, 1, 10)).shape == (1, 2, 1)
+
+
+def test_fractional_pooling_draws_new_regions_every_forward_pass_even_in_eval():
+    torch.manual_seed(0)
+    model = cnn((1, 40), 3, channels=[4, 4], kernel_size=3, pool="fractional").eval()
+    x = torch.randn(8, 1, 40)
+    assert not torch.equal(model(x), model(x))
+    torch.manual_seed(7)
+    first = model(x)
+    torch.manual_seed(7)
+    assert torch.equal(model(x), first)
+    plain = cnn((1, 40), 3, channels=[4, 4], kernel_size=3, pool="max").eval()
+    assert torch.equal(plain(x), plain(x))
+
+
+@pytest.mark.parametrize("shape,kind", [((1, 24), DropConnectConv1d), ((3, 10, 10), DropConnectConv2d)])
+def test_dropconnect_convolutions_are_wrapped_with_their_activation(shape, kind):
+    model = cnn(shape, 4, channels=[4, 6], kernel_size=3, dropconnect=0.3, activation="elu",
+                batch_norm="after", dropconnect_inference="moment")
+    blocks = list(model.features)
+    assert [[n for n, _ in b.named_children()] for b in blocks] == [["dropconnect", "norm", "pool"]] * 2
+    assert all(isinstance(b.dropconnect, DropConnectBlock) and type(b.dropconnect.layer) is kind
+               for b in blocks)
+    assert model.hidden_layers() == [b.dropconnect.layer for b in blocks]
+    assert model.trainwell_activation == ("elu", 0.01)
+    init.apply_(model, "he_normal", generator=torch.Generator().manual_seed(0))
+    assert all(layer.bias.abs().sum() == 0 for layer in model.hidden_layers())
+    found = [(layer.name, layer.activation) for layer in find_layers(model)]
+    assert found == [("features.0.dropconnect.layer", "elu"), ("features.1.dropconnect.layer", "elu"),
+                     ("head", "none")]
+    x = torch.randn(3, *shape)
+    assert model(x).shape == (3, 4)
+    model.eval()
+    assert model(x).shape == (3, 4)
+
+
+@pytest.mark.parametrize("batch_norm,order", [
+    (True, ["conv", "norm", "act", "pool"]), ("before", ["conv", "norm", "act", "pool"]),
+    ("after", ["conv", "act", "norm", "pool"]), (False, ["conv", "act", "pool"]),
+])
+def test_batch_norm_before_or_after_the_activation(batch_norm, order):
+    model = cnn((2, 8, 8), 3, channels=[4, 4], batch_norm=batch_norm)
+    assert [[n for n, _ in block.named_children()] for block in model.features] == [order] * 2
+
+
+def test_batch_norm_true_and_before_build_the_same_network():
+    torch.manual_seed(0)
+    a = cnn((1, 16), 3, channels=[4], batch_norm=True)
+    torch.manual_seed(0)
+    b = cnn((1, 16), 3, channels=[4], batch_norm="before")
+    assert str(a) == str(b)
+    assert all(torch.equal(va, vb) for va, vb in zip(a.state_dict().values(), b.state_dict().values(),
+                                                      strict=True))
+
+
+@pytest.mark.parametrize("mode", ["inverted", "scale_at_test"])
+def test_input_and_head_dropout_use_the_mode(mode):
+    model = cnn((1, 8, 8), 3, channels=[4], input_dropout=0.5, dropout=0.25, dropout_mode=mode)
+    names = [n for n, _ in model.named_children()]
+    assert names == ["input_drop", "features", "gap", "drop", "head"]
+    assert isinstance(model.input_drop, Dropout) and isinstance(model.drop, Dropout)
+    assert (model.input_drop.p, model.drop.p) == (0.5, 0.25)
+    assert model.input_drop.mode == model.drop.mode == mode
+    seen = []
+    model.features.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    torch.manual_seed(0)
+    model(torch.ones(50, 1, 8, 8))
+    model.eval()(torch.ones(1, 1, 8, 8))
+    assert (seen[0] == 0).float().mean().item() == pytest.approx(0.5, abs=0.02)
+    assert seen[0].mean().item() == pytest.approx(seen[1].mean().item(), rel=0.05)
+    assert seen[1].unique().tolist() == [1.0 if mode == "inverted" else 0.5]

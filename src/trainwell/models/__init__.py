@@ -1,4 +1,5 @@
-"""Models by name: the built-in ``mlp`` and ``cnn``, or a user factory ``"package.module:factory"``.
+"""Models by name: the built-in ``mlp``, ``cnn`` and ``resnet``, or a user factory
+``"package.module:factory"``.
 
 A recipe's ``[model]`` section names a model and its options; :func:`build_model` resolves the
 name in :data:`MODELS` (or imports the user's factory), checks the options against the
@@ -18,8 +19,11 @@ from torch import nn
 
 from trainwell.errors import ConfigError
 from trainwell.models.activations import ACTIVATIONS, Maxout, MaxoutConv, make_activation
+from trainwell.models.blocks import check_dropconnect
 from trainwell.models.cnn import CNN, cnn
 from trainwell.models.mlp import MLP, mlp
+from trainwell.models.pooling import FractionalMaxPool
+from trainwell.models.resnet import ResNet, check_residual_activation, resnet
 from trainwell.models.user import build_user_model, check_user_options, load_factory
 from trainwell.names import get
 from trainwell.params import validate_params
@@ -34,19 +38,24 @@ __all__ = [
     "is_user_model",
     "mlp",
     "cnn",
+    "resnet",
     "MLP",
     "CNN",
+    "ResNet",
+    "FractionalMaxPool",
     "make_activation",
     "Maxout",
     "MaxoutConv",
     "load_factory",
 ]
 
-MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": mlp, "cnn": cnn}
+MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": mlp, "cnn": cnn, "resnet": resnet}
 
 DESCRIPTIONS: dict[str, str] = {
     "mlp": "fully connected: flatten, depth × width hidden units, linear head",
     "cnn": "convolutional (Conv1d for (C, L), Conv2d for (C, H, W)), global average pool, linear head",
+    "resnet": "residual network: conv blocks (1-D/2-D) or residual MLP blocks, stochastic depth, "
+              "fractional pooling",
 }
 
 
@@ -73,8 +82,10 @@ def model_options_fn(name: str) -> Callable[..., Any]:
 def validate_model_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """Return the options of model ``name`` checked (and, for built-ins, with defaults filled in).
 
-    Built-in options are checked strictly against type hints and constraints; a user factory's
-    options only by name against its signature. Raises :class:`ConfigError` at ``model.<key>``.
+    Built-in options are checked strictly against type hints and constraints, and against each
+    other (DropConnect with maxout or a norm before the activation, a residual network with
+    maxout); a user factory's options only by name against its signature. Raises
+    :class:`ConfigError` at ``model.<key>``.
 
     >>> validate_model_options("mlp", {"depth": 2})["width"]
     128
@@ -82,7 +93,13 @@ def validate_model_options(name: str, options: Mapping[str, Any]) -> dict[str, A
     fn = model_options_fn(name)
     if is_user_model(name):
         return check_user_options(fn, options, spec=name, key="model")
-    return validate_params(fn, options, key="model")
+    checked = validate_params(fn, options, key="model")
+    if name in ("mlp", "cnn"):
+        check_dropconnect(checked["dropconnect"], activation=checked["activation"],
+                          batch_norm=checked["batch_norm"])
+    elif name == "resnet":
+        check_residual_activation(checked["activation"])
+    return checked
 
 
 def build_model(name: str, *, input_shape: Sequence[int], num_classes: int, **options: Any) -> nn.Module:
