@@ -11,15 +11,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Eager: the function shares its module's name, which a lazy package attribute would shadow
+# once the submodule is loaded.
+from trainwell.regularize.dropout import DROPOUT_MODES, Dropout, dropout
+
 _EXPORTS = {
     "INFERENCES": "dropconnect",
     "DropConnectBlock": "dropconnect",
     "DropConnectConv1d": "dropconnect",
     "DropConnectConv2d": "dropconnect",
     "DropConnectLinear": "dropconnect",
-    "DROPOUT_MODES": "dropout",
-    "Dropout": "dropout",
-    "dropout": "dropout",
     "EarlyStopping": "early_stopping",
     "PENALIZED_LAYERS": "penalties",
     "Penalty": "penalties",
