@@ -201,3 +201,17 @@ def test_bad_options_name_their_key(options, key):
         with pytest.raises(ConfigError) as info:
             check()
         assert info.value.key == f"model.{key}"
+
+
+def test_dropconnect_makes_the_head_a_dropconnect_layer_with_the_mean_network_at_test():
+    from trainwell.regularize import DropConnectLinear
+
+    torch.manual_seed(0)
+    model = resnet((1, 40), 10, blocks=1, width=8, dropconnect=0.5)
+    assert isinstance(model.head, DropConnectLinear) and model.head.p == 0.5
+    x = torch.randn(4, 1, 40)
+    model.eval()
+    assert torch.equal(model(x), model(x))
+    features = model.gap(model.blocks(model.stem(x)))
+    expected = features @ (0.5 * model.head.weight).T + model.head.bias
+    assert torch.allclose(model(x), expected, atol=1e-6)

@@ -22,6 +22,7 @@ from trainwell.models.cnn import KernelSize
 from trainwell.models.mlp import check_io
 from trainwell.models.pooling import SQRT_HALF, FractionalMaxPool, PoolRatio
 from trainwell.params import validate_params
+from trainwell.regularize.dropconnect import DropConnectLinear
 from trainwell.regularize.dropout import Dropout
 from trainwell.regularize.stochastic_depth import DropMode, StochasticDepth, survival_probabilities
 
@@ -90,7 +91,7 @@ class ResNet(nn.Module):
                  kernel_size: int, activation: str, negative_slope: float, batch_norm: bool,
                  stochastic_depth: float, stochastic_depth_mode: DropMode, pool: str,
                  pool_ratio: float, layout: str, dropout: float = 0.0,
-                 dropout_mode: DropoutMode = "inverted") -> None:
+                 dropout_mode: DropoutMode = "inverted", dropconnect: float = 0.0) -> None:
         super().__init__()
         self.trainwell_activation = (activation, negative_slope)
         dims = 0 if layout == "mlp" else len(input_shape) - 1
@@ -124,7 +125,8 @@ class ResNet(nn.Module):
         else:
             self.gap = nn.Identity()
         self.drop = Dropout(dropout, mode=dropout_mode) if dropout > 0 else nn.Identity()
-        self.head = nn.Linear(width, num_classes)
+        self.head = (DropConnectLinear(width, num_classes, p=dropconnect) if dropconnect > 0
+                     else nn.Linear(width, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.drop(self.gap(self.blocks(self.stem(x)))))
@@ -147,6 +149,7 @@ def resnet(
     layout: Literal["auto", "mlp"] = "auto",
     dropout: Probability = 0.0,
     dropout_mode: DropoutMode = "inverted",
+    dropconnect: Probability = 0.0,
 ) -> ResNet:
     """Build a residual network for inputs of ``input_shape`` and ``num_classes`` logits.
 
@@ -163,7 +166,9 @@ def resnet(
     ``layout = "mlp"`` flattens the input and uses residual MLP blocks of ``width`` units (a
     flat input shape ``(D,)`` always does). ``dropout`` drops the pooled features before the
     head (Srivastava et al., "Dropout", 2014), rescaling as ``dropout_mode`` says (see
-    :mod:`trainwell.regularize.dropout`).
+    :mod:`trainwell.regularize.dropout`); ``dropconnect`` makes the head a DropConnect layer
+    (Wan et al., "Regularization of Neural Networks using DropConnect", 2013, who put it on
+    the classifier above the convolutional features), the mean network at test time.
 
     >>> model = resnet((1, 40), 10, blocks=2, width=8, stochastic_depth=0.5)
     >>> model(torch.zeros(4, 1, 40)).shape
@@ -175,7 +180,7 @@ def resnet(
         "negative_slope": negative_slope, "batch_norm": batch_norm,
         "stochastic_depth": stochastic_depth, "stochastic_depth_mode": stochastic_depth_mode,
         "pool": pool, "pool_ratio": pool_ratio, "layout": layout, "dropout": dropout,
-        "dropout_mode": dropout_mode}, key="model")
+        "dropout_mode": dropout_mode, "dropconnect": dropconnect}, key="model")
     check_residual_activation(options["activation"])
     if len(shape) == 1:
         options["layout"] = "mlp"
