@@ -215,3 +215,19 @@ def test_dropconnect_makes_the_head_a_dropconnect_layer_with_the_mean_network_at
     features = model.gap(model.blocks(model.stem(x)))
     expected = features @ (0.5 * model.head.weight).T + model.head.bias
     assert torch.allclose(model(x), expected, atol=1e-6)
+
+
+def test_test_time_augmentation_averages_over_fractional_pooling_draws():
+    from trainwell.data.tta import predict_tta, tta_views
+
+    torch.manual_seed(0)
+    model = resnet((1, 40), 10, blocks=2, width=8, pool="fractional").eval()
+    x = torch.randn(6, 1, 40)
+    torch.manual_seed(1)
+    averaged = predict_tta(model, x, 3)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        draws = [torch.softmax(model(v), dim=1) for v in tta_views(x, "signal", 3)]
+    assert torch.allclose(averaged, torch.stack(draws).mean(0), atol=1e-6)
+    with torch.no_grad():
+        assert not torch.equal(model(x), model(x))  # each pass draws new pooling regions
