@@ -121,3 +121,14 @@ def test_the_gap_is_train_minus_test_per_seed():
     cell = grid.cells[0]
     assert cell.text("gap") == "25.0 ± 7.1"
     assert cell.values == ["a"]
+
+
+def test_too_many_test_views_is_bad_input_before_training():
+    from trainwell.execute import check_runnable, prepare_data
+
+    r = recipe(augment={"test_views": 500})
+    with pytest.raises(ConfigError) as err:
+        check_runnable(r, prepare_data(r, torch.device("cpu")))
+    assert err.value.key == "augment.test_views"
+    out = execute(r)
+    assert out.status == "failed" and out.history.extra["phase"] == "prepare"

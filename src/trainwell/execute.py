@@ -29,7 +29,7 @@ import torch
 
 from trainwell.data import Dataset, load_dataset
 from trainwell.data.augment import Augment, check_transforms
-from trainwell.data.tta import predict_tta
+from trainwell.data.tta import Kind, predict_tta, view_plan
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.errors import ConfigError
 from trainwell.init import apply_ as init_apply_
@@ -76,7 +76,15 @@ def prepare_data(recipe: Recipe, device: torch.device) -> Dataset:
 
 def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
     """Raise :class:`ConfigError` for a recipe that cannot train on ``dataset`` at all."""
-    check_transforms(recipe.augment.transforms, tuple(dataset.x_train.shape[1:]))
+    shape = tuple(dataset.x_train.shape[1:])
+    check_transforms(recipe.augment.transforms, shape)
+    views = recipe.augment.test_views
+    if views > 1:
+        kind: Kind = "signal" if len(shape) == 2 else "image"
+        try:
+            view_plan(kind, views, shape, flip=_test_flip(recipe))
+        except ConfigError as exc:
+            raise ConfigError("augment.test_views", views, exc.allowed) from None
     if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):
         raise ConfigError("train.batch_size", recipe.train.batch_size,
                           f"at least the training set's {len(dataset.x_train)} samples with "
@@ -173,7 +181,8 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
     if recorder is not None:
         history.extra["gradient_flow"] = recorder.to_dict()
     if recipe.augment.test_views > 1 and history.status != "diverged":
-        _test_time_augmentation(model, dataset, history, recipe.augment.test_views)
+        _test_time_augmentation(model, dataset, history, recipe.augment.test_views,
+                                flip=_test_flip(recipe))
     return history
 
 
@@ -194,14 +203,20 @@ def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:
     return out
 
 
+def _test_flip(recipe: Recipe) -> bool:
+    """Mirror views at test time only for a model trained on mirrored inputs (a mirrored digit
+    is another shape; a mirrored photo is the same class)."""
+    return any(t["name"] == "hflip" for t in recipe.augment.transforms)
+
+
 @torch.no_grad()
 def _test_time_augmentation(model: torch.nn.Module, dataset: Dataset, history: History,
-                            views: int) -> None:
+                            views: int, *, flip: bool) -> None:
     """Replace the final test metrics by those of the mean softmax over ``views`` fixed views;
     the single-view ones stay as ``test_loss_single`` and ``test_acc_single``."""
     if len(dataset.x_test) == 0:
         return
-    probs = predict_tta(model, dataset.x_test, views)
+    probs = predict_tta(model, dataset.x_test, views, flip=flip)
     picked = probs.gather(1, dataset.y_test[:, None]).clamp_min(1e-12)
     final = dict(history.final)
     final["test_loss_single"], final["test_acc_single"] = final.get("test_loss"), final.get("test_acc")

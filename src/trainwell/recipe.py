@@ -103,7 +103,9 @@ class AugmentConfig:
 
     ``transforms``: a list of tables ``{name = "shift", max_shift = 8}`` applied in order to
     every training minibatch (:mod:`trainwell.data.augment`); ``test_views``: the final test
-    metrics average the softmax over that many fixed views (1: the plain test set).
+    metrics average the softmax over that many fixed views (1: the plain test set): the
+    identity, then small shifts (:func:`trainwell.data.tta.view_plan`), and the mirror image
+    when the training transforms include ``hflip``.
     """
 
     transforms: list[dict[str, Any]] = field(default_factory=list)
