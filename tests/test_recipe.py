@@ -130,7 +130,11 @@ def test_the_readme_recipe_is_valid(tmp_path):
     from pathlib import Path
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
-    (tmp_path / "r.toml").write_text(block)
-    r = load_recipe(tmp_path / "r.toml")
-    assert r.model.options["depth"] == 6 and r.schedule.name == "cosine"
+    blocks = [b.split("```", 1)[0] for b in readme.split("```toml\n")[1:]]
+    recipes = []
+    for i, block in enumerate(blocks):
+        (tmp_path / f"r{i}.toml").write_text(block)
+        recipes.append(load_recipe(tmp_path / f"r{i}.toml"))
+    assert any(r.model.options.get("depth") == 6 and r.schedule.name == "cosine" for r in recipes)
+    assert any(r.model.options.get("dropconnect") == 0.5 and r.regularize.l2 == 1e-4
+               for r in recipes)
