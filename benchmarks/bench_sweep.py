@@ -6,8 +6,7 @@ cores' threads), with one worker per core (threads divided), and, for reference,
 worker held to one thread. Each configuration runs ``--repeats`` times in its own child
 process (configurations interleaved, best time kept: the machine is shared and noisy). The
 wall time is the whole ``run_sweep`` call, worker start-up included; the training time runs
-from the first run's start to the last run's end. Peak memory per worker is the largest
-resident set among the configuration's worker processes.
+from the first run's start to the last run's end.
 Goal: speed-up >= 1.7x on 2 cores.
 
     python benchmarks/bench_sweep.py [--repeats 2]
@@ -17,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,14 +35,10 @@ def child(workers: int, threads: int, root: str) -> None:
     t0 = time.perf_counter()
     outcome = run_sweep(sweep, root=root, workers=workers, quiet=True)
     seconds = time.perf_counter() - t0
-    for proc in multiprocessing.active_children():
-        proc.join()
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     with Store(outcome.folder / DB_NAME) as store:
         runs = store.runs(outcome.experiment)
     training = max(r.finished for r in runs) - min(r.started for r in runs)
-    print(json.dumps({"seconds": seconds, "training": training, "peak_mib": peak_kib / 1024,
-                      "runs": outcome.ran}))
+    print(json.dumps({"seconds": seconds, "training": training, "runs": outcome.ran}))
 
 
 def main() -> None:
@@ -75,11 +68,9 @@ def main() -> None:
                 best[name] = r
     print(f"the init experiment's grid: 8 runs (4 inits x 2 activations, 1 seed), {cores} cores, "
           f"best of {args.repeats}")
-    print(f"{'configuration':24s} {'wall s':>8s} {'training s':>11s} {'runs':>5s} "
-          f"{'peak MiB/worker':>16s}")
+    print(f"{'configuration':24s} {'wall s':>8s} {'training s':>11s} {'runs':>5s}")
     for name, r in best.items():
-        print(f"{name:24s} {r['seconds']:8.2f} {r['training']:11.2f} {r['runs']:5d} "
-              f"{r['peak_mib']:16.0f}")
+        print(f"{name:24s} {r['seconds']:8.2f} {r['training']:11.2f} {r['runs']:5d}")
     one, many = best[f"1 worker x {cores} threads"], best[f"{cores} workers x 1 thread"]
     speedup = one["seconds"] / many["seconds"]
     print(f"speed-up, {cores} workers vs 1 worker: {speedup:.2f}x "
