@@ -29,7 +29,7 @@ import torch
 
 from trainwell.data import Dataset, load_dataset
 from trainwell.data.augment import Augment, check_transforms
-from trainwell.data.tta import Kind, predict_tta, view_plan
+from trainwell.data.tta import input_kind, predict_tta, view_plan
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.errors import ConfigError
 from trainwell.init import apply_ as init_apply_
@@ -80,9 +80,8 @@ def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
     check_transforms(recipe.augment.transforms, shape)
     views = recipe.augment.test_views
     if views > 1:
-        kind: Kind = "signal" if len(shape) == 2 else "image"
         try:
-            view_plan(kind, views, shape, flip=_test_flip(recipe))
+            view_plan(input_kind(shape) or "image", views, shape, flip=_test_flip(recipe))
         except ConfigError as exc:
             raise ConfigError("augment.test_views", views, exc.allowed) from None
     if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):

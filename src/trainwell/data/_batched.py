@@ -18,11 +18,26 @@ from typing import Literal
 
 import torch
 
-__all__ = ["Padding", "uniform", "randint", "normal", "constant", "source_index", "check_dims"]
+__all__ = ["Padding", "Kind", "input_kind", "uniform", "randint", "normal", "constant",
+           "source_index", "check_dims"]
 
 Padding = Literal["reflect", "zeros", "border"]
 """How a shifted or warped sample is filled where it reads outside itself: mirrored without
 repeating the edge (``F.pad``'s ``"reflect"``), zeros, or the nearest edge value."""
+
+
+Kind = Literal["image", "signal"]
+"""What a sample is: an image ``(C, H, W)`` or a 1-D signal ``(C, L)``."""
+
+
+def input_kind(sample_shape: tuple[int, ...]) -> Kind | None:
+    """``"signal"`` for a per-sample shape ``(C, L)``, ``"image"`` for ``(C, H, W)``, else None.
+
+    >>> input_kind((1, 40)), input_kind((3, 32, 32)), input_kind((784,))
+    ('signal', 'image', None)
+    """
+    kinds: dict[int, Kind] = {2: "signal", 3: "image"}
+    return kinds.get(len(sample_shape))
 
 
 def _draw_device(generator: torch.Generator | None, device: torch.device) -> torch.device:

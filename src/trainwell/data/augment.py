@@ -24,7 +24,7 @@ import torch
 from pydantic import Field
 
 from trainwell import names
-from trainwell.data._batched import normal
+from trainwell.data._batched import input_kind, normal
 from trainwell.data.augment_image import (
     affine,
     affine_by,
@@ -214,7 +214,7 @@ def _split(spec: Any) -> tuple[Any, dict[str, Any]]:
 
 def _check_fits(name: str, transform: Transform, options: dict[str, Any],
                 shape: tuple[int, ...]) -> None:
-    kind = {2: "signal", 3: "image"}.get(len(shape))
+    kind = input_kind(shape)
     if kind is None:
         raise ConfigError("augment.transforms", name,
                           f"data shaped (C, L) or (C, H, W) per sample; this data's samples are "

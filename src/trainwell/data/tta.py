@@ -10,18 +10,15 @@ of ``n + 1``.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 
+from trainwell.data._batched import Kind, input_kind
 from trainwell.data.augment_image import translate_by
 from trainwell.data.augment_signal import shift_by
 from trainwell.errors import ConfigError
 
-__all__ = ["tta_views", "predict_tta", "view_plan"]
-
-Kind = Literal["image", "signal"]
+__all__ = ["tta_views", "predict_tta", "view_plan", "Kind", "input_kind"]
 
 
 def view_plan(kind: Kind, n: int, sample_shape: tuple[int, ...], *, flip: bool = True
@@ -95,7 +92,7 @@ def predict_tta(model: torch.nn.Module, x: torch.Tensor, n: int, *, batch_size: 
     >>> probs.shape, torch.allclose(probs.sum(1), torch.ones(5))
     (torch.Size([5, 3]), True)
     """
-    kind: Kind | None = {3: "signal", 4: "image"}.get(x.dim())  # type: ignore[assignment]
+    kind = input_kind(tuple(x.shape[1:]))
     if kind is None:
         raise ValueError(f"predict_tta takes (N, C, L) or (N, C, H, W) inputs; got a tensor "
                          f"shaped {tuple(x.shape)}")
