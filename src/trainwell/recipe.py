@@ -255,8 +255,8 @@ def _check_configs(sections: dict[str, Any]) -> None:
 
     augment: AugmentConfig = sections["augment"]
     checked = check_transforms(augment.transforms)
-    sections["augment"] = AugmentConfig(transforms=[{"name": n, **o} for n, o in checked],
-                                        test_views=augment.test_views)
+    sections["augment"] = dataclasses.replace(
+        augment, transforms=[{"name": n, **o} for n, o in checked])
     train: TrainConfig = sections["train"]
     if train.early_stopping is not None:
         given = dict(train.early_stopping)

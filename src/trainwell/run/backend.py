@@ -83,9 +83,9 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def worker_name() -> str:
-    """``host:pid`` of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_name(pid: int | None = None) -> str:
+    """``host:pid`` of process ``pid`` on this host (default: this process)."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
 def placed_device(recipe_device: str, slot: str | None) -> str:

@@ -21,14 +21,22 @@ import multiprocessing
 import os
 import pickle
 import signal
-import socket
 import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from trainwell.run.backend import Event, Finished, Lost, Progress, Started, Task, run_task
+from trainwell.run.backend import (
+    Event,
+    Finished,
+    Lost,
+    Progress,
+    Started,
+    Task,
+    run_task,
+    worker_name,
+)
 
 __all__ = ["LocalBackend", "gpu_slots", "visible_gpus", "default_workers"]
 
@@ -141,7 +149,7 @@ class LocalBackend:
         assert worker.conn is not None and worker.process is not None
         worker.conn.send_bytes(pickle.dumps(task))
         worker.task = task
-        self._events.append(Started(task.id, f"{_host()}:{worker.process.pid}", worker.slot))
+        self._events.append(Started(task.id, worker_name(worker.process.pid), worker.slot))
 
     def _start(self, worker: _Worker) -> None:
         parent, child = self._ctx.Pipe()
@@ -185,8 +193,8 @@ class LocalBackend:
             code = w.process.exitcode
             how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0
                    else f"exit code {code}")
-            out.append(Lost(w.task.id, f"the worker process {_host()}:{w.process.pid} running it "
-                                        f"died ({how})"))
+            out.append(Lost(w.task.id, f"the worker process {worker_name(w.process.pid)} running "
+                                        f"it died ({how})"))
             w.task, w.process, w.conn = None, None, None
         return out
 
@@ -218,6 +226,3 @@ class LocalBackend:
                 w.conn.close()
             w.process, w.conn, w.task = None, None, None
 
-
-def _host() -> str:
-    return socket.gethostname()
