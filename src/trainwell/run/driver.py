@@ -33,7 +33,7 @@ from rich.table import Table
 
 from trainwell import _toml
 from trainwell.execute import RunOutcome
-from trainwell.run.backend import Backend, Event, Finished, Lost, Started, Task
+from trainwell.run.backend import Backend, Event, Finished, Lost, Started, Task, worker_name
 from trainwell.run.backend import Progress as ProgressEvent
 from trainwell.run.store import DB_NAME, FINISHED, RunSpec, Store
 from trainwell.sweep import Sweep, format_point, run_id
@@ -150,7 +150,7 @@ class _Driver:
         self.store, self.backend, self.folder = store, backend, folder
         self.retries, self.stale_after = retries, stale_after
         self.host = socket.gethostname()
-        self.owner = f"{self.host}:{os.getpid()}:{_process_start(os.getpid())}"
+        self.owner = f"{worker_name()}:{_process_start(os.getpid())}"
         self.ran = 0
         self.held: set[str] = set()
         self.progress: dict[str, dict[str, Any]] = {}
