@@ -34,7 +34,7 @@ def _console() -> Console:
 @app.command()
 def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
           set_: SetOpt = None,
-          out: Annotated[Path | None, typer.Option("--out", help="Folder for recipe.toml, history.json, weights.safetensors.")] = None,
+          out: Annotated[Path | None, typer.Option("--out", help="Folder for recipe.toml, history.json, weights and predictions.")] = None,
           quiet: QuietOpt = False) -> int:
     """Train one recipe and print its final metrics."""
     from trainwell.execute import check_runnable, execute, prepare_data
@@ -54,8 +54,10 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else
                       f"diagnosis: {v['message']}", markup=False)
     if out is not None:
+        done = result.status == "done"
         written = save_run(out, recipe_toml=r.to_toml(), history=result.history,
-                           weights=result.weights if result.status == "done" else None)
+                           weights=result.weights if done else None,
+                           artifacts=result.artifacts if done else None)
         console.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
     return 0 if result.status == "done" else 1
 
@@ -164,6 +166,35 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
     with open_store(folder) as store:
         print_results(console, store, experiment)
     console.print(f"Report: {path}", markup=False)
+    return 0
+
+
+@app.command()
+def ensemble(folder: Annotated[Path, typer.Argument(help="Experiment folder holding results.db.")],
+             where: Annotated[list[str] | None, typer.Option(
+                 "--where", help="Keep runs with key=value: a grid axis, seed, label or recipe "
+                 "path (repeatable; all must hold).")] = None,
+             experiment: Annotated[str | None, typer.Option(help="Experiment name (default: the folder's).")] = None,
+             split: Annotated[str, typer.Option(help="test or val.")] = "test") -> int:
+    """Evaluate the ensemble of a set of stored runs from their saved predictions.
+
+    Prints each member's accuracy, their mean, the ensemble's (mean of the members' class
+    probabilities) and the oracle's (a sample counts as right if any member is right).
+    Example: trainwell ensemble runs/ensembles --where variant=single
+    """
+    from trainwell.report.ensembles import evaluate_runs, select_runs
+    from trainwell.report.table import pick_experiment
+    from trainwell.report.terminal import print_ensemble
+    from trainwell.run.store import open_store
+
+    if split not in ("test", "val"):
+        raise TrainwellError(f"--split = {split!r}: expected test or val")
+    with open_store(folder) as store:
+        runs = store.runs(pick_experiment(store, experiment))
+    chosen = select_runs(runs, where or [])
+    if not chosen:
+        raise TrainwellError(f"no run of {str(folder)!r} matches --where {' '.join(where or [])}")
+    print_ensemble(_console(), evaluate_runs(folder, chosen, split=split))
     return 0
 
 

@@ -29,8 +29,11 @@ import torch
 
 from trainwell.data import Dataset, load_dataset
 from trainwell.data.augment import Augment, check_transforms
-from trainwell.data.tta import input_kind, predict_tta, view_plan
+from trainwell.data.tta import input_kind, view_plan
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
+from trainwell.ensemble.averaging import WeightAverage
+from trainwell.ensemble.predictions import finish
+from trainwell.ensemble.snapshots import Snapshots, check_cycles
 from trainwell.errors import ConfigError
 from trainwell.init import apply_ as init_apply_
 from trainwell.models import build_model
@@ -52,8 +55,10 @@ class RunOutcome:
 
     ``weights`` is the final ``state_dict`` on the CPU (``None`` when the run failed);
     ``device`` where the run trained; ``worker`` which process (``host:pid``, and the Ray
-    node when there is one); ``artifacts`` named groups of tensors that other capabilities add
-    (test-set predictions, snapshots). ``model`` is kept only when asked for, in-process.
+    node when there is one); ``artifacts`` named groups of tensors, each written as
+    ``<name>.safetensors`` in the run's folder: ``predictions`` (validation and test-set
+    probabilities, :mod:`trainwell.ensemble.predictions`), ``averaged`` and
+    ``snapshots/snapshot-<k>`` (weights). ``model`` is kept only when asked for, in-process.
     """
 
     recipe: Recipe
@@ -84,6 +89,9 @@ def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
             view_plan(input_kind(shape) or "image", views, shape, flip=_test_flip(recipe))
         except ConfigError as exc:
             raise ConfigError("augment.test_views", views, exc.allowed) from None
+    if recipe.ensemble.snapshots is not None:
+        steps = -(-len(dataset.x_train) // recipe.train.batch_size)
+        check_cycles(recipe.train.epochs * max(1, steps), recipe.ensemble.snapshots)
     if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):
         raise ConfigError("train.batch_size", recipe.train.batch_size,
                           f"at least the training set's {len(dataset.x_train)} samples with "
@@ -145,7 +153,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             phase = "initialize"
             init_summary = _initialize(model, recipe, data)
             phase = "train"
-            history = _train(recipe, model, data, callbacks)
+            history, artifacts = _train(recipe, model, data, callbacks)
         except Exception as exc:  # a run that fails is recorded, never lost
             history = History.failed(exc)
             history.extra["phase"] = phase
@@ -158,17 +166,27 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
         except Exception as exc:  # a trained run stays trained: only its verdict is missing
             history.extra["diagnosis_error"] = f"{type(exc).__name__}: {exc}"
     weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    return RunOutcome(recipe, history, weights=weights, device=str(dev),
+    return RunOutcome(recipe, history, weights=weights, device=str(dev), artifacts=artifacts,
                       model=model if keep_model else None)
 
 
 def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
-           callbacks: Iterable[Callback]) -> History:
+           callbacks: Iterable[Callback]) -> tuple[History, dict[str, dict[str, torch.Tensor]]]:
+    """Train, then compute the final prediction (test-time views, snapshot ensemble or
+    averaged weights) and what it adds to the run's folder."""
     optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
     callbacks = list(callbacks) + regularizers(recipe, dataset)
     schedule = recipe.schedule
     if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
         callbacks.append(LRSchedule(schedule.name, **schedule.options))
+    snapshots = average = None
+    if recipe.ensemble.snapshots is not None:
+        snapshots = Snapshots(recipe.ensemble.snapshots)
+        callbacks.append(snapshots)
+    if recipe.average.kind != "none":
+        options = {k: v for k, v in vars(recipe.average).items() if v is not None}
+        average = WeightAverage(options.pop("kind"), **options)
+        callbacks.append(average)
     recorder = None
     if recipe.train.record_every > 0:
         recorder = GradientFlowRecorder(every=recipe.train.record_every)
@@ -179,10 +197,12 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
                   callbacks=callbacks, generator=generator)
     if recorder is not None:
         history.extra["gradient_flow"] = recorder.to_dict()
-    if recipe.augment.test_views > 1 and history.status != "diverged":
-        _test_time_augmentation(model, dataset, history, recipe.augment.test_views,
-                                flip=_test_flip(recipe))
-    return history
+    if history.status == "diverged":
+        return history, {}
+    artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
+                       flip=_test_flip(recipe), snapshots=snapshots,
+                       use_last=recipe.ensemble.use_last, average=average)
+    return history, artifacts
 
 
 def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:
@@ -206,22 +226,6 @@ def _test_flip(recipe: Recipe) -> bool:
     """Mirror views at test time only for a model trained on mirrored inputs (a mirrored digit
     is another shape; a mirrored photo is the same class)."""
     return any(t["name"] == "hflip" for t in recipe.augment.transforms)
-
-
-@torch.no_grad()
-def _test_time_augmentation(model: torch.nn.Module, dataset: Dataset, history: History,
-                            views: int, *, flip: bool) -> None:
-    """Replace the final test metrics by those of the mean softmax over ``views`` fixed views;
-    the single-view ones stay as ``test_loss_single`` and ``test_acc_single``."""
-    if len(dataset.x_test) == 0:
-        return
-    probs = predict_tta(model, dataset.x_test, views, flip=flip)
-    picked = probs.gather(1, dataset.y_test[:, None]).clamp_min(1e-12)
-    final = dict(history.final)
-    final["test_loss_single"], final["test_acc_single"] = final.get("test_loss"), final.get("test_acc")
-    final["test_loss"] = float(-picked.log().mean())
-    final["test_acc"] = float((probs.argmax(1) == dataset.y_test).float().mean())
-    history.set_final(**final)
 
 
 @contextlib.contextmanager

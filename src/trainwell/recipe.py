@@ -24,7 +24,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -32,10 +32,12 @@ from trainwell import _toml
 from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
 from trainwell.params import validate_params
 
-__all__ = ["Recipe", "Section", "TrainConfig", "RegularizeConfig", "AugmentConfig", "DEFAULTS",
+__all__ = ["Recipe", "Section", "TrainConfig", "RegularizeConfig", "AugmentConfig",
+           "EnsembleConfig", "AverageConfig", "DEFAULTS",
            "load_recipe", "apply_overrides", "parse_override", "takes_option"]
 
-SECTIONS = ("data", "model", "init", "optim", "schedule", "regularize", "augment", "train")
+SECTIONS = ("data", "model", "init", "optim", "schedule", "regularize", "augment", "ensemble",
+            "average", "train")
 TOP_LEVEL = ("name", "note")
 
 DEFAULTS: dict[str, Any] = {
@@ -46,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "schedule": {"name": "constant"},
     "regularize": {},
     "augment": {},
+    "ensemble": {},
+    "average": {},
     "train": {},
 }
 
@@ -110,6 +114,41 @@ class AugmentConfig:
 
     transforms: list[dict[str, Any]] = field(default_factory=list)
     test_views: Annotated[int, Field(ge=1)] = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnsembleConfig:
+    """A snapshot ensemble from one run: the ``[ensemble]`` table.
+
+    ``snapshots = M`` (at least 2) replaces the schedule by ``M`` cosine cycles of the lr per
+    optimizer step and keeps the weights at the end of each cycle; the run's final metrics are
+    those of the mean softmax of the last ``use_last`` snapshots (default: all), and the last
+    model's stay as ``*_last`` (:mod:`trainwell.ensemble.snapshots`). Without it (the default)
+    a run trains one model.
+    """
+
+    snapshots: Annotated[int, Field(ge=2)] | None = None
+    use_last: Annotated[int, Field(ge=1)] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AverageConfig:
+    """Weight averaging along the run: the ``[average]`` table.
+
+    ``kind``: ``none``, ``ema`` (``decay``), ``swa`` (``start``, ``swa_lr``,
+    ``anneal_epochs``) or ``polyak`` (``start``); ``every``: average after every ``step`` or
+    ``epoch``; ``update_bn``: recompute batch-norm statistics for the averaged weights. The
+    run's final metrics are the averaged model's; the raw one's stay as ``*_raw``
+    (:mod:`trainwell.ensemble.averaging`, which also gives the defaults of each kind).
+    """
+
+    kind: Literal["none", "ema", "swa", "polyak"] = "none"
+    decay: Annotated[float, Field(gt=0, lt=1)] | None = None
+    start: Annotated[int, Field(ge=0)] | None = None
+    every: Literal["step", "epoch"] | None = None
+    swa_lr: Annotated[float, Field(gt=0)] | None = None
+    anneal_epochs: Annotated[int, Field(ge=0)] | None = None
+    update_bn: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +243,8 @@ class Recipe:
     note: str = ""
     regularize: RegularizeConfig = field(default_factory=RegularizeConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+    average: AverageConfig = field(default_factory=AverageConfig)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Recipe:
@@ -231,6 +272,8 @@ class Recipe:
         out: dict[str, Any] = {k: getattr(self, k) for k in TOP_LEVEL if getattr(self, k)}
         for s in SECTIONS:
             value = getattr(self, s)
+            if s in OPTIONAL and value == CONFIGS[s]():
+                continue
             out[s] = value.to_dict() if isinstance(value, Section) else {
                 k: copy.deepcopy(v) for k, v in vars(value).items() if v is not None}
         return out
@@ -244,8 +287,12 @@ class Recipe:
 
 
 CONFIGS: dict[str, Any] = {"regularize": RegularizeConfig, "augment": AugmentConfig,
+                          "ensemble": EnsembleConfig, "average": AverageConfig,
                           "train": TrainConfig}
 """Sections without a component name: one fixed set of options each."""
+
+OPTIONAL = ("ensemble", "average")
+"""Sections left out of :meth:`Recipe.to_dict` (and so out of the run id) while they are off."""
 
 
 def _check_configs(sections: dict[str, Any]) -> None:
@@ -271,6 +318,38 @@ def _check_configs(sections: dict[str, Any]) -> None:
         options = {"metric": stop.metric, "patience": stop.patience, "mode": stop.mode,
                    "min_delta": stop.min_delta}
         sections["train"] = dataclasses.replace(train, early_stopping=options)
+    _check_ensemble(sections)
+
+
+def _check_ensemble(sections: dict[str, Any]) -> None:
+    """``[ensemble]`` and ``[average]``: resolve the averaging kind's defaults and reject
+    combinations that would not mean what they say."""
+    from trainwell.ensemble.averaging import average_options
+
+    train: TrainConfig = sections["train"]
+    average: AverageConfig = sections["average"]
+    resolved = average_options(vars(average), train.epochs)
+    sections["average"] = AverageConfig(**resolved)
+    ens: EnsembleConfig = sections["ensemble"]
+    if ens.snapshots is None:
+        if ens.use_last is not None:
+            raise ConfigError("ensemble.use_last", ens.use_last,
+                              "no value without ensemble.snapshots (the snapshots it picks from)")
+        return
+    if ens.use_last is not None and ens.use_last > ens.snapshots:
+        raise ConfigError("ensemble.use_last", ens.use_last,
+                          f"at most ensemble.snapshots = {ens.snapshots}")
+    schedule: Section = sections["schedule"]
+    if schedule.name != "constant" or schedule.options.get("warmup", 0):
+        raise ConfigError("schedule.name", schedule.name,
+                          "constant (no warm-up) with [ensemble] snapshots: the snapshot "
+                          "ensemble's cyclic cosine schedule sets the lr")
+    if resolved["kind"] != "none":
+        raise ConfigError("average.kind", resolved["kind"],
+                          "none with [ensemble] snapshots (one or the other per run)")
+    if train.early_stopping is not None:
+        raise ConfigError("train.early_stopping", train.early_stopping,
+                          "no early stopping with [ensemble] snapshots (every cycle must run)")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEDULES", "DESCRIPTIONS", "Schedule", "make_schedule", "schedule_options",
            "LRSchedule", "constant", "step_decay", "exponential_decay", "inverse_time_decay",
-           "cosine_decay", "cosine_restarts", "one_cycle"]
+           "cosine_decay", "cosine_restarts", "cyclic_cosine", "cycle_length", "one_cycle"]
 
 Schedule = Callable[[int], float]
 Positive = Annotated[float, Field(gt=0)]
@@ -92,6 +92,31 @@ def cosine_restarts(base_lr: float, total: int, /, *, t0: Count = 10, t_mult: Co
     return lr_at
 
 
+def cycle_length(total: int, cycles: int) -> int:
+    """Units per cycle of :func:`cyclic_cosine`: ``ceil(total / cycles)``.
+
+    >>> cycle_length(100, 5), cycle_length(10, 3)
+    (20, 4)
+    """
+    return max(1, math.ceil(total / cycles))
+
+
+def cyclic_cosine(base_lr: float, total: int, /, *, cycles: Count = 5) -> Schedule:
+    """Snapshot ensembles' schedule: ``cycles`` equal cosine cycles, each from ``lr`` to 0.
+
+    ``lr_t = lr / 2 * (cos(pi * mod(t, L) / L) + 1)`` with ``L = ceil(T / cycles)``, for
+    ``t = 0 .. T-1`` (the paper's ``t - 1``): the lr restarts at ``lr`` at ``t = L, 2L, ...``
+    and a model converged to a minimum is ready at the end of every cycle. Huang et al.,
+    "Snapshot Ensembles: Train 1, get M for free", 2017, eq. 2.
+
+    >>> lr = cyclic_cosine(1.0, 8, cycles=2)
+    >>> [round(lr(t), 3) for t in range(8)]
+    [1.0, 0.854, 0.5, 0.146, 1.0, 0.854, 0.5, 0.146]
+    """
+    length = cycle_length(total, cycles)
+    return lambda t: base_lr / 2 * (math.cos(math.pi * (t % length) / length) + 1)
+
+
 def one_cycle(base_lr: float, total: int, /, *,
               pct_start: Annotated[float, Field(gt=0, lt=1)] = 0.3,
               div_factor: Annotated[float, Field(ge=1)] = 25.0,
@@ -115,7 +140,7 @@ def one_cycle(base_lr: float, total: int, /, *,
 SCHEDULES: dict[str, Callable[..., Schedule]] = {
     "constant": constant, "step": step_decay, "exponential": exponential_decay,
     "inverse_time": inverse_time_decay, "cosine": cosine_decay,
-    "cosine_restarts": cosine_restarts, "one_cycle": one_cycle,
+    "cosine_restarts": cosine_restarts, "cyclic_cosine": cyclic_cosine, "one_cycle": one_cycle,
 }
 
 DESCRIPTIONS = {
@@ -125,6 +150,7 @@ DESCRIPTIONS = {
     "inverse_time": "1/t decay: lr / (1 + decay*t)",
     "cosine": "half a cosine from lr down to min_lr over the run",
     "cosine_restarts": "SGDR: cosine decay restarted after t0, t0*t_mult, ... units",
+    "cyclic_cosine": "snapshot ensembles' schedule: `cycles` equal cosine cycles from lr to 0",
     "one_cycle": "warm up to the peak lr, then anneal far below it (Smith 2018)",
 }
 

@@ -71,9 +71,11 @@ def render_report(store: Store, experiment: str, *,
     if exp is None:
         raise TrainwellError(f"experiment {experiment!r} is not in {str(store.path)!r}")
     runs = store.runs(experiment)
-    grid = results_grid(runs, exp["axes"], num_classes=num_classes)
+    grid = results_grid(runs, exp["axes"], num_classes=num_classes,
+                        folder=Path(store.path).parent)
     colors = plots.label_colors([c.label for c in grid.cells])
     figures = _figures(store, runs, colors, num_classes)
+    ensembles_png = _ensemble_figure(grid, colors)
     counts = Counter(r.status for r in runs)
     best = grid.best
     context = {
@@ -94,6 +96,8 @@ def render_report(store: Store, experiment: str, *,
         "loss_png": _uri(figures["loss"]),
         "acc_png": _uri(figures["val-acc"]),
         "lr_png": _uri(figures["lr"]),
+        "ensembles_png": _uri(ensembles_png),
+        "any_ensemble": any(c.ensemble is not None for c in grid.cells),
         "flow": [_flow_view(run, png, runs, colors) for run, png in figures["flow"]],
         "depth_colors": plots_diagnostics.depth_colors(5),
         "flow_zeros": figures["flow_zeros"],
@@ -110,7 +114,8 @@ def render_report(store: Store, experiment: str, *,
 def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str | None = None,
                    num_classes: int = DEFAULT_NUM_CLASSES) -> list[Path]:
     """Write the report's plots (``<experiment>-loss.png``, ``<experiment>-val-acc.png``,
-    ``<experiment>-lr.png`` under a schedule) and its results table (``<experiment>-table.md``)
+    ``<experiment>-lr.png`` under a schedule, ``<experiment>-ensembles.png`` with ensembles)
+    and its results table (``<experiment>-table.md``)
     into ``out_dir``, for documents."""
     out = Path(out_dir)
     with open_store(folder) as store:
@@ -118,12 +123,14 @@ def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str |
         exp = store.experiment(name)
         assert exp is not None  # pick_experiment returns a recorded name
         runs = store.runs(name)
-        grid = results_grid(runs, exp["axes"], num_classes=num_classes)
+        grid = results_grid(runs, exp["axes"], num_classes=num_classes,
+                            folder=Path(store.path).parent)
         colors = plots.label_colors([c.label for c in grid.cells])
         figures = _figures(store, runs, colors, num_classes, flow=False)
+        figures["ensembles"] = _ensemble_figure(grid, colors)
     table = markdown_table(grid)
     written = [atomic_write_text(out / f"{name}-table.md", table)]
-    for suffix in ("loss", "val-acc", "lr"):
+    for suffix in ("loss", "val-acc", "lr", "ensembles"):
         if (png := figures[suffix]) is not None:
             written.append(atomic_write_bytes(out / f"{name}-{suffix}.png", png))
     return written + fill_tables(out, name, table)
@@ -170,6 +177,13 @@ def _figures(store: Store, runs: list[RunRow], colors: dict[str, str], num_class
                  for run in flow_runs],
         "flow_zeros": limits.grad[2] or limits.act[2],
     }
+
+
+def _ensemble_figure(grid: ResultsGrid, colors: dict[str, str]) -> bytes | None:
+    """Ensemble accuracy against members, for the grid points with an ensemble."""
+    seeds = {c.label: c.ensemble.curve for c in grid.cells if c.ensemble is not None}
+    snaps = {c.label: c.snapshots for c in grid.cells if c.snapshots}
+    return plots.ensemble_figure(seeds, snaps, colors=colors)
 
 
 def _uri(png: bytes | None) -> str | None:
@@ -261,7 +275,10 @@ def _table(grid: ResultsGrid, colors: dict[str, str]) -> dict[str, Any]:
                          "gap": cell.text("gap"),
                          "note": cell.note, "best": cell.best, "label": cell.label,
                          "color": colors[cell.label], "point": cell.values, "n": cell.n,
-                         "kind": _kind(cell.text("test")), "verdict": cell.verdict}
+                         "kind": _kind(cell.text("test")), "verdict": cell.verdict,
+                         "ensemble": cell.ensemble and {"n": cell.ensemble.score.n,
+                                                        "acc": cell.ensemble_text},
+                         "seconds": "-" if cell.seconds is None else f"{cell.seconds:.1f}"}
 
     if grid.layout == "grid":
         return {"rows": [(row, [view(grid.at(row, col)) for col in grid.cols])

@@ -33,8 +33,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 __all__ = ["Curve", "label_colors", "smooth", "smoothing_window", "loss_figure",
-           "val_acc_figure", "lr_figure", "lr_varies", "data_uri", "SMOOTH_FRACTION", "LOG_RANGE",
-           "CLIP_FACTOR"]
+           "val_acc_figure", "lr_figure", "ensemble_figure", "lr_varies", "data_uri",
+           "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
 
 SMOOTH_FRACTION = 0.02
 LOG_RANGE = 30.0
@@ -251,6 +251,31 @@ def lr_figure(curves: Mapping[str, Curve], *, colors: Mapping[str, str]) -> byte
         ax.set_ylim(bottom=0)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("learning rate")
+    return _finish(fig, ax, [])
+
+
+def ensemble_figure(seeds: Mapping[str, Sequence[float]], snapshots: Mapping[str, Sequence[float]],
+                    *, colors: Mapping[str, str]) -> bytes | None:
+    """Test accuracy (%) of an ensemble against its number of members: solid lines for
+    ensembles of the first ``k`` seeds of a grid point (``seeds``), dashed ones for a snapshot
+    ensemble of its last ``m`` snapshots (``snapshots``, mean over seeds); ``None`` without
+    any. One member is the single model, so each line starts at its own accuracy."""
+    if not seeds and not snapshots:
+        return None
+    fig, ax = _new_figure()
+    fig.set_size_inches(10, 3.8)
+    for label, ys in seeds.items():
+        ax.plot(range(1, len(ys) + 1), [100 * y for y in ys], color=colors[label],
+                linewidth=1.6, marker="o", markersize=4, label=_text(f"{label}: seeds"))
+    for label, ys in snapshots.items():
+        ax.plot(range(1, len(ys) + 1), [100 * y for y in ys], color=colors[label],
+                linewidth=1.6, linestyle="--", marker="s", markersize=4,
+                label=_text(f"{label}: last snapshots"))
+    ax.set_xlabel("members in the ensemble (independent runs, or the last snapshots of one run)")
+    ax.set_ylabel("test accuracy (%)")
+    locator = ax.xaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):
+        locator.set_params(integer=True)
     return _finish(fig, ax, [])
 
 

@@ -23,11 +23,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import TrainwellError, did_you_mean
 from trainwell.run.store import RunRow, Store
 from trainwell.sweep import format_value
+
+if TYPE_CHECKING:
+    from trainwell.report.ensembles import RunsEnsemble
 
 __all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome", "chance_threshold",
            "axis_values", "format_stat", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
@@ -119,10 +123,24 @@ class Cell:
     train: tuple[float, float | None] | None
     gap: tuple[float, float | None] | None = None
     best: bool = False
+    ensemble: RunsEnsemble | None = None
+    snapshots: list[float] | None = None
 
     @property
     def n(self) -> int:
         return len(self.runs)
+
+    @property
+    def seconds(self) -> float | None:
+        """Mean training time of the finished seeds, in seconds."""
+        times = [r.seconds for r in self.runs if r.status == "done" and r.seconds is not None]
+        return sum(times) / len(times) if times else None
+
+    @property
+    def ensemble_text(self) -> str:
+        """The accuracy (%) of the ensemble of the seeds, ``"-"`` without one."""
+        e = self.ensemble
+        return "-" if e is None else f"{100 * e.score.ensemble:.1f}"
 
     @property
     def converged(self) -> bool:
@@ -185,12 +203,16 @@ class ResultsGrid:
 
 
 def results_grid(runs: Sequence[RunRow], axes: Sequence[str], *,
-                 num_classes: int = DEFAULT_NUM_CLASSES) -> ResultsGrid:
+                 num_classes: int = DEFAULT_NUM_CLASSES,
+                 folder: str | Path | None = None) -> ResultsGrid:
     """Group ``runs`` by grid point (their label) and summarize each group.
 
     The mean ± std (sample std, over seeds) is taken over every seed that has a final
     accuracy, n/c seeds included; diverged runs have none. The best cell is the converged
-    one with the highest mean test accuracy (the first in grid order on a tie).
+    one with the highest mean test accuracy (the first in grid order on a tie). With the
+    experiment's ``folder``, each cell also gets the ensemble of its seeds (from their stored
+    predictions, :mod:`trainwell.report.ensembles`) and, for snapshot ensembles, the accuracy
+    against the number of snapshots.
 
     >>> results_grid([], ["init", "model.activation"]).layout
     'grid'
@@ -199,6 +221,12 @@ def results_grid(runs: Sequence[RunRow], axes: Sequence[str], *,
     for run in runs:
         groups.setdefault(run.label, []).append(run)
     cells = [_cell(label, members, axes, num_classes) for label, members in groups.items()]
+    if folder is not None:
+        from trainwell.report.ensembles import seed_ensemble, snapshot_curve
+
+        for cell in cells:
+            cell.ensemble = seed_ensemble(folder, cell.runs)
+            cell.snapshots = snapshot_curve(folder, cell.runs)
     ranked = [(c.test[0], c) for c in cells if c.converged and c.test is not None]
     if ranked:
         max(ranked, key=lambda pair: pair[0])[1].best = True
@@ -277,7 +305,8 @@ def _mean_std(values: list[Any]) -> tuple[float, float | None] | None:
 
 def markdown_table(grid: ResultsGrid) -> str:
     """The results table as GitHub markdown: test accuracy (%), train accuracy and the
-    generalization gap (train minus test, points) in brackets."""
+    generalization gap (train minus test, points) in brackets; in the flat layout, when any
+    grid point has one, the ensemble of its seeds, and the mean training time per run."""
     def cell(c: Cell | None) -> str:
         if c is None:
             return ""
@@ -286,14 +315,21 @@ def markdown_table(grid: ResultsGrid) -> str:
             text += f" (train {c.text('train')}, gap {c.text('gap')})"
         if c.note:
             text += f" [{c.note}]"
+        if grid.layout == "grid" and c.ensemble is not None and c.counts["ok"]:
+            text += f"; ensemble of {c.ensemble.score.n}: {c.ensemble_text}"
         return f"**{text}**" if c.best else text
 
     if grid.layout == "grid":
         head = [f"{grid.axes[0]} \\ {grid.axes[1]}", *grid.cols]
         body = [[row, *(cell(grid.at(row, col)) for col in grid.cols)] for row in grid.rows]
     else:
-        head = [" · ".join(grid.axes) or "recipe", "test accuracy (%)"]
-        body = [[c.label, cell(c)] for c in grid.cells]
+        ensembles = any(c.ensemble is not None for c in grid.cells)
+        head = [" · ".join(grid.axes) or "recipe", "test accuracy (%)",
+                *(["ensemble of seeds (%)"] if ensembles else []), "time per run (s)"]
+        body = [[c.label, cell(c),
+                 *([f"{c.ensemble_text} ({c.ensemble.score.n} runs)" if c.ensemble else "-"]
+                   if ensembles else []),
+                 "-" if c.seconds is None else f"{c.seconds:.1f}"] for c in grid.cells]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines) + "\n"

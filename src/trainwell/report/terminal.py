@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -11,10 +12,12 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from trainwell.execute import RunOutcome
+    from trainwell.report.ensembles import RunsEnsemble
     from trainwell.report.table import Cell
     from trainwell.run.store import Store
 
-__all__ = ["print_run", "print_catalogue", "print_results", "print_failed", "fmt"]
+__all__ = ["print_run", "print_catalogue", "print_results", "print_failed", "print_ensemble",
+           "fmt"]
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -45,6 +48,7 @@ def print_catalogue(console: Console) -> None:
     """Every name a recipe can use, with one line each."""
     from trainwell import data, init, models, optim, pretrain, regularize
     from trainwell.data.augment import TRANSFORM_DESCRIPTIONS
+    from trainwell.ensemble import AVERAGING, SNAPSHOT_OPTIONS
 
     groups = [("datasets  [data] name", data.DESCRIPTIONS),
               ("models  [model] name", models.DESCRIPTIONS),
@@ -54,7 +58,9 @@ def print_catalogue(console: Console) -> None:
               ("optimizers  [optim] name", optim.DESCRIPTIONS),
               ("learning-rate schedules  [schedule] name", optim.SCHEDULE_DESCRIPTIONS),
               ("regularizers  [regularize], [model], [augment], [train]", regularize.REGULARIZERS),
-              ("augmentations  [augment] transforms", TRANSFORM_DESCRIPTIONS)]
+              ("augmentations  [augment] transforms", TRANSFORM_DESCRIPTIONS),
+              ("weight averaging  [average] kind", AVERAGING),
+              ("snapshot ensembles  [ensemble]", SNAPSHOT_OPTIONS)]
     for title, table_src in groups:
         table = Table(title=Text(title), title_justify="left", show_header=False)
         table.add_column("name", style="bold")
@@ -77,6 +83,8 @@ def _cell_text(cell: Cell | None, *, with_train: bool) -> Text:
         text.append(f"\ntrain {cell.text('train')} · gap {cell.text('gap')}", style="dim")
     if cell.note:
         text.append(f"\n({cell.note})", style="dim")
+    if with_train and cell.ensemble is not None and main not in _CELL_STYLE:
+        text.append(f"\nensemble of {cell.ensemble.score.n}: {cell.ensemble_text}", style="cyan")
     verdict = cell.verdict
     if verdict is not None:
         text.append(f"\n{verdict.text}", style="green" if verdict.healthy else "yellow")
@@ -89,6 +97,8 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
     std over seeds; the first axis as rows and the second as columns when there are two
     axes, one row per grid point otherwise; the best converged recipe in bold green. Under
     each cell's numbers, the most important verdict of its seeds' diagnoses (when recorded).
+    With two or more seeds, the accuracy of the ensemble of the seeds (the mean of their
+    stored probabilities); the mean training time per run.
 
     ``experiment`` defaults to the store's most recent one; ``num_classes`` sets chance level
     for the n/c rule (:data:`trainwell.report.table.DEFAULT_NUM_CLASSES`).
@@ -97,7 +107,8 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
 
     name = pick_experiment(store, experiment)
     axes = (store.experiment(name) or {}).get("axes", [])
-    grid = results_grid(store.runs(name), axes, num_classes=num_classes)
+    grid = results_grid(store.runs(name), axes, num_classes=num_classes,
+                        folder=Path(store.path).parent)
     table = Table(title=Text(f"{name}: test accuracy (%), mean ± std over seeds"),
                   caption=Text(f"n/c: diverged, or final train accuracy below "
                                f"{100 * chance_threshold(num_classes):.1f} %"))
@@ -111,15 +122,19 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
     else:
         for key in axes or ["recipe"]:
             table.add_column(Text(key))
-        for col in ("test acc (%)", "train acc (%)", "gap (points)", "seeds"):
+        ensembles = any(c.ensemble is not None for c in grid.cells)
+        for col in ("test acc (%)", "train acc (%)", "gap (points)",
+                    *(["ensemble (%)"] if ensembles else []), "seeds", "time/run (s)"):
             table.add_column(col, justify="right")
         table.add_column("notes", style="dim")
         for cell in grid.cells:
             values = [Text(v) for v in cell.values] or [Text(cell.label)]
             value = cell.text("test") not in _CELL_STYLE
             train, gap = (cell.text("train"), cell.text("gap")) if value else ("", "")
+            extra = [Text(cell.ensemble_text, style="cyan")] if ensembles else []
+            seconds = "-" if cell.seconds is None else f"{cell.seconds:.1f}"
             table.add_row(*values, _cell_text(cell, with_train=False), Text(train), Text(gap),
-                          str(cell.n), Text(cell.note))
+                          *extra, str(cell.n), seconds, Text(cell.note))
     console.print(table)
     best = grid.best
     if best is None:
@@ -134,3 +149,20 @@ def print_failed(console: Console, store: Store, ids: Sequence[str]) -> None:
     for r in store.runs(ids=list(ids)):
         reason = (r.error or "").strip().splitlines()[-1:] or ["no error recorded"]
         console.print(Text(f"failed: {r.label} · seed {r.seed} ({r.id}): {reason[0]}", style="red"))
+
+
+def print_ensemble(console: Console, result: RunsEnsemble) -> None:
+    """An ensemble of runs: each member's accuracy, their mean, the ensemble's and the
+    oracle's, in percent."""
+    s = result.score
+    table = Table(title=Text(f"ensemble of {s.n} runs: {result.split} accuracy (%)"),
+                  title_justify="left")
+    for col, justify in (("member", "left"), ("seed", "right"), ("run", "left"),
+                         ("accuracy", "right"), ("ensemble of the first k", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r, acc, k in zip(result.runs, s.members, result.curve, strict=True):
+        table.add_row(Text(r.label), str(r.seed), r.id, f"{100 * acc:.2f}", f"{100 * k:.2f}")
+    console.print(table)
+    console.print(Text(f"members' mean {100 * s.mean:.2f} · ensemble {100 * s.ensemble:.2f} "
+                       f"({100 * s.gain:+.2f} points) · oracle {100 * s.oracle:.2f}",
+                       style="bold"))

@@ -8,7 +8,8 @@
    nobody holds (or whose owner stopped beating, or died on this host) and leaves when none
    are left.
 4. As outcomes come back, in the order they complete, the driver writes each run's folder
-   (recipe, history, weights) and records it in the store: a cluster needs no shared disk.
+   (recipe, history, weights, predictions, snapshots) and records it in the store: a cluster
+   needs no shared disk.
 5. A run whose worker died is retried (``retries`` times), then recorded ``failed`` with the
    cause; no other run is touched.
 6. Ctrl-C cancels the work in flight, records it ``interrupted`` (run again next time) and
@@ -223,9 +224,10 @@ class _Driver:
         """Write the run's folder, then its row: a finished row always has its folder."""
         history = outcome.history if outcome is not None else history
         assert history is not None
-        weights = outcome.weights if outcome is not None and history.status == "done" else None
+        done = outcome is not None and history.status == "done"
         save_run(self.folder / spec.id, recipe_toml=_toml.dumps(spec.recipe), history=history,
-                 weights=weights)
+                 weights=outcome.weights if done and outcome else None,
+                 artifacts=outcome.artifacts if done and outcome else None)
         self.store.finish(spec.id, history, device=outcome.device if outcome else None,
                           worker=outcome.worker if outcome else None)
         self.progress.pop(spec.id, None)

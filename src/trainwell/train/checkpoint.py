@@ -33,14 +33,21 @@ def load_weights(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
 
 
 def save_run(out_dir: str | Path, *, recipe_toml: str, history: History,
-             weights: Mapping[str, torch.Tensor] | None) -> list[Path]:
-    """Write ``recipe.toml``, ``history.json`` and (if given) ``weights.safetensors``; return
-    the paths written."""
+             weights: Mapping[str, torch.Tensor] | None,
+             artifacts: Mapping[str, Mapping[str, torch.Tensor]] | None = None) -> list[Path]:
+    """Write ``recipe.toml``, ``history.json``, (if given) ``weights.safetensors`` and each
+    artifact ``name`` as ``name.safetensors`` (``name`` may hold a subfolder); return the paths
+    written. History last: a folder with a history has everything else."""
     out = Path(out_dir)
-    written = [atomic_write_text(out / "recipe.toml", recipe_toml),
-               atomic_write_text(out / "history.json", json.dumps(history.to_dict(), indent=1))]
+    written = [atomic_write_text(out / "recipe.toml", recipe_toml)]
     if weights is not None:
         written.append(save_tensors(weights, out / "weights.safetensors"))
+    for name, tensors in (artifacts or {}).items():
+        path = out / f"{name}.safetensors"
+        if not path.resolve().is_relative_to(out.resolve()):
+            raise ValueError(f"artifact {name!r} would be written outside {str(out)!r}")
+        written.append(save_tensors(tensors, path))
+    written.append(atomic_write_text(out / "history.json", json.dumps(history.to_dict(), indent=1)))
     return written
 
 
