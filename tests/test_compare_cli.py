@@ -63,7 +63,7 @@ def test_report_command_and_figures(compared, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "zeros" in out and "he_normal" in out
     assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == [
-        "tiny-loss.png", "tiny-table.md", "tiny-val-acc.png"]
+        "tiny-ensembles.png", "tiny-loss.png", "tiny-table.md", "tiny-val-acc.png"]
     table = (tmp_path / "docs" / "tiny-table.md").read_text()
     assert table.count("\n") == 4 and "init.name \\ model.activation" in table
 

@@ -12,7 +12,7 @@ LAYERS = [
      "regularize._checks", "regularize._random", "regularize.dropout", "regularize.dropconnect",
      "regularize.stochastic_depth"],
     ["train"],
-    ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping"],
+    ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble"],
     ["execute", "recipe_tools"],
     ["run", "results", "report"],
     ["cli"],

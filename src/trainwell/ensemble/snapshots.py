@@ -41,22 +41,22 @@ def snapshot_steps(total: int, cycles: int) -> list[int]:
 
 
 def check_cycles(total: int, cycles: int) -> None:
-    """Raise :class:`ConfigError` unless a run of ``total`` steps holds ``cycles`` cycles.
+    """Raise :class:`ConfigError` unless a run of ``total`` steps holds ``cycles`` cycles of
+    ``ceil(total / cycles)`` steps (a divisor of the epochs always does).
 
     >>> check_cycles(100, 5)
     >>> check_cycles(5, 4)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    trainwell.errors.ConfigError: ensemble.snapshots: got 4, expected at most 3 for a run of 5 ...
+    trainwell.errors.ConfigError: ensemble.snapshots = 4: expected a number of cycles ... make 3 cycles; ...
     """
     made = len(snapshot_steps(total, cycles))
     if made != cycles:
-        most = max(c for c in range(1, total + 1) if len(snapshot_steps(total, c)) == c)
         raise ConfigError("ensemble.snapshots", cycles,
-                          f"at most {most} for a run of {total} optimizer steps "
-                          f"(train.epochs x steps per epoch): {cycles} cycles of "
-                          f"ceil({total}/{cycles}) = {cycle_length(total, cycles)} steps end "
-                          f"after {made} cycles")
+                          f"a number of cycles that the run's {total} optimizer steps (epochs x "
+                          f"steps per epoch) hold: cycles of ceil({total}/{cycles}) = "
+                          f"{cycle_length(total, cycles)} steps make {made} cycles; a divisor "
+                          "of train.epochs always fits")
 
 
 class Snapshots:
