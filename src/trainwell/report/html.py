@@ -98,6 +98,7 @@ def render_report(store: Store, experiment: str, *,
         "lr_png": _uri(figures["lr"]),
         "ensembles_png": _uri(ensembles_png),
         "any_ensemble": any(c.ensemble is not None for c in grid.cells),
+        "any_raw": any(c.raw is not None for c in grid.cells),
         "flow": [_flow_view(run, png, runs, colors) for run, png in figures["flow"]],
         "depth_colors": plots_diagnostics.depth_colors(5),
         "flow_zeros": figures["flow_zeros"],
@@ -278,7 +279,8 @@ def _table(grid: ResultsGrid, colors: dict[str, str]) -> dict[str, Any]:
                          "kind": _kind(cell.text("test")), "verdict": cell.verdict,
                          "ensemble": cell.ensemble and {"n": cell.ensemble.score.n,
                                                         "acc": cell.ensemble_text},
-                         "seconds": "-" if cell.seconds is None else f"{cell.seconds:.1f}"}
+                         "seconds": "-" if cell.seconds is None else f"{cell.seconds:.1f}",
+                         "raw": cell.raw and format_stat(cell.raw)}
 
     if grid.layout == "grid":
         return {"rows": [(row, [view(grid.at(row, col)) for col in grid.cols])

@@ -37,6 +37,10 @@ __all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome", 
            "axis_values", "format_stat", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
            "DEFAULT_NUM_CLASSES", "VERDICT_WORDS"]
 
+RAW_METRICS = ("test_acc_raw", "test_acc_last", "test_acc_single")
+"""Final metrics that keep the trained model's own test accuracy when the run's final
+prediction is an average (weights, snapshots or test-time views)."""
+
 CHANCE_MARGIN = 0.05
 """A run whose final train accuracy is below ``1/num_classes + CHANCE_MARGIN`` stayed at chance."""
 
@@ -138,9 +142,20 @@ class Cell:
 
     @property
     def ensemble_text(self) -> str:
-        """The accuracy (%) of the ensemble of the seeds, ``"-"`` without one."""
+        """The accuracy (%) of the ensemble of the seeds; ``"-"`` without one, or when no seed
+        trained."""
         e = self.ensemble
-        return "-" if e is None else f"{100 * e.score.ensemble:.1f}"
+        return "-" if e is None or not self.counts["ok"] else f"{100 * e.score.ensemble:.1f}"
+
+    @property
+    def raw(self) -> tuple[float, float | None] | None:
+        """Test accuracy of the seeds' trained model alone, mean ± std, for runs whose final
+        prediction is more than that model: before weight averaging (``test_acc_raw``), the
+        last snapshot of a snapshot ensemble (``test_acc_last``), one test view
+        (``test_acc_single``); ``None`` for plain runs."""
+        values = [next((r.final[k] for k in RAW_METRICS if r.final.get(k) is not None), None)
+                  for r in self.runs if run_outcome(r) == "ok"]
+        return _mean_std(values) if any(v is not None for v in values) else None
 
     @property
     def converged(self) -> bool:
@@ -324,10 +339,14 @@ def markdown_table(grid: ResultsGrid) -> str:
         body = [[row, *(cell(grid.at(row, col)) for col in grid.cols)] for row in grid.rows]
     else:
         ensembles = any(c.ensemble is not None for c in grid.cells)
+        raws = any(c.raw is not None for c in grid.cells)
         head = [" · ".join(grid.axes) or "recipe", "test accuracy (%)",
+                *(["trained model alone (%)"] if raws else []),
                 *(["ensemble of seeds (%)"] if ensembles else []), "time per run (s)"]
         body = [[c.label, cell(c),
-                 *([f"{c.ensemble_text} ({c.ensemble.score.n} runs)" if c.ensemble else "-"]
+                 *([format_stat(c.raw)] if raws else []),
+                 *([f"{c.ensemble_text} ({c.ensemble.score.n} runs)"
+                    if c.ensemble and c.counts["ok"] else "-"]
                    if ensembles else []),
                  "-" if c.seconds is None else f"{c.seconds:.1f}"] for c in grid.cells]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -98,12 +98,13 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
     axes, one row per grid point otherwise; the best converged recipe in bold green. Under
     each cell's numbers, the most important verdict of its seeds' diagnoses (when recorded).
     With two or more seeds, the accuracy of the ensemble of the seeds (the mean of their
-    stored probabilities); the mean training time per run.
+    stored probabilities); for runs that average (weights, snapshots, test views), the
+    trained model's own accuracy; the mean training time per run.
 
     ``experiment`` defaults to the store's most recent one; ``num_classes`` sets chance level
     for the n/c rule (:data:`trainwell.report.table.DEFAULT_NUM_CLASSES`).
     """
-    from trainwell.report.table import chance_threshold, pick_experiment, results_grid
+    from trainwell.report.table import chance_threshold, format_stat, pick_experiment, results_grid
 
     name = pick_experiment(store, experiment)
     axes = (store.experiment(name) or {}).get("axes", [])
@@ -123,8 +124,10 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
         for key in axes or ["recipe"]:
             table.add_column(Text(key))
         ensembles = any(c.ensemble is not None for c in grid.cells)
-        for col in ("test acc (%)", "train acc (%)", "gap (points)",
-                    *(["ensemble (%)"] if ensembles else []), "seeds", "time/run (s)"):
+        raws = any(c.raw is not None for c in grid.cells)
+        for col in ("test acc (%)", *(["model alone (%)"] if raws else []), "train acc (%)",
+                    "gap (points)", *(["ensemble (%)"] if ensembles else []), "seeds",
+                    "time/run (s)"):
             table.add_column(col, justify="right")
         table.add_column("notes", style="dim")
         for cell in grid.cells:
@@ -132,9 +135,10 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
             value = cell.text("test") not in _CELL_STYLE
             train, gap = (cell.text("train"), cell.text("gap")) if value else ("", "")
             extra = [Text(cell.ensemble_text, style="cyan")] if ensembles else []
+            alone = [Text(format_stat(cell.raw))] if raws else []
             seconds = "-" if cell.seconds is None else f"{cell.seconds:.1f}"
-            table.add_row(*values, _cell_text(cell, with_train=False), Text(train), Text(gap),
-                          *extra, str(cell.n), seconds, Text(cell.note))
+            table.add_row(*values, _cell_text(cell, with_train=False), *alone, Text(train),
+                          Text(gap), *extra, str(cell.n), seconds, Text(cell.note))
     console.print(table)
     best = grid.best
     if best is None:
