@@ -73,7 +73,9 @@ class TrainConfig:
     deterministic algorithms (slower on CUDA; bit-identical reruns there too);
     ``early_stopping``: ``{metric = "val_loss", patience = 5}`` stops after ``patience``
     epochs without improvement and restores the best epoch's weights
-    (:class:`~trainwell.regularize.EarlyStopping`).
+    (:class:`~trainwell.regularize.EarlyStopping`); ``checkpoint_every``: write a checkpoint
+    every that many epochs and at the end (off by default), from which a killed run resumes
+    exactly (:mod:`trainwell.train.checkpoint`).
     """
 
     epochs: Annotated[int, Field(ge=1)] = 20
@@ -85,6 +87,7 @@ class TrainConfig:
     threads: Annotated[int, Field(ge=0)] = 0
     deterministic: bool = False
     early_stopping: dict[str, Any] | None = None
+    checkpoint_every: Annotated[int, Field(ge=1)] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
