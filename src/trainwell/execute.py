@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +44,10 @@ from trainwell.recipe import Recipe
 from trainwell.regularize.early_stopping import EarlyStopping
 from trainwell.regularize.penalties import Penalty
 from trainwell.train import Callback, History, fit, resolve_device, set_threads
+from trainwell.transfer import source_weights, start_from, transfer_callbacks, transfer_params
 
-__all__ = ["RunOutcome", "execute", "prepare_data", "build_model_for", "build_initialized_model",
-           "check_runnable", "regularizers", "final_verdicts"]
+__all__ = ["RunOutcome", "execute", "transfer_source", "prepare_data", "build_model_for",
+           "build_initialized_model", "check_runnable", "regularizers", "final_verdicts"]
 
 
 @dataclass
@@ -128,12 +129,15 @@ def _initialize(model: torch.nn.Module, recipe: Recipe, dataset: Dataset) -> dic
 
 
 def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Dataset | None = None,
-            device: str | None = None, keep_model: bool = False) -> RunOutcome:
+            device: str | None = None, keep_model: bool = False,
+            source: Mapping[str, torch.Tensor] | None = None) -> RunOutcome:
     """Run ``recipe`` and return its :class:`RunOutcome`; never raises for a run that fails.
 
     ``dataset`` skips loading (it must be the recipe's, on ``device``); ``device`` overrides
     ``train.device`` (a backend's placement: it does not change the recipe, nor the run id);
-    ``keep_model`` keeps the trained model on the outcome.
+    ``keep_model`` keeps the trained model on the outcome. ``source``: the weights of the
+    recipe's ``[transfer]`` source (without them, a source on disk is read, and a source recipe
+    is trained here first: :func:`transfer_source`).
 
     >>> out = execute(Recipe.from_dict({"data": {"name": "digits"}, "train": {"epochs": 1}}))
     >>> out.status, sorted(out.history.final)[:2]
@@ -152,6 +156,11 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             model = build_model_for(recipe, data, dev)
             phase = "initialize"
             init_summary = _initialize(model, recipe, data)
+            transferred = None
+            if recipe.transfer.source is not None:
+                phase = "transfer"
+                weights = source if source is not None else transfer_source(recipe)
+                transferred = start_from(model, recipe.transfer, weights)
             phase = "train"
             history, artifacts = _train(recipe, model, data, callbacks)
         except Exception as exc:  # a run that fails is recorded, never lost
@@ -160,6 +169,8 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             return RunOutcome(recipe, history, device=str(where))
     if init_summary is not None:
         history.extra["init"] = init_summary
+    if transferred is not None:
+        history.extra["transfer"] = transferred
     if recipe.train.record_every > 0 and history.status != "failed":
         try:
             history.extra["verdicts"] = final_verdicts(model, data, seed=recipe.train.seed)
@@ -174,8 +185,10 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
            callbacks: Iterable[Callback]) -> tuple[History, dict[str, dict[str, torch.Tensor]]]:
     """Train, then compute the final prediction (test-time views, snapshot ensemble or
     averaged weights) and what it adds to the run's folder."""
-    optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
-    callbacks = list(callbacks) + regularizers(recipe, dataset)
+    groups = transfer_params(model, recipe.optim.options.get("lr", 1.0), recipe.transfer)
+    optimizer = build_optimizer(recipe.optim.name, groups or model.parameters(),
+                                **recipe.optim.options)
+    callbacks = [*callbacks, *regularizers(recipe, dataset), *transfer_callbacks(model, recipe.transfer)]
     schedule = recipe.schedule
     if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
         callbacks.append(LRSchedule(schedule.name, **schedule.options))
@@ -203,6 +216,18 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
                        flip=_test_flip(recipe), snapshots=snapshots,
                        use_last=recipe.ensemble.use_last, average=average)
     return history, artifacts
+
+
+def transfer_source(recipe: Recipe) -> dict[str, torch.Tensor]:
+    """The weights ``recipe`` transfers from: read from a run folder or weights file, or, for a
+    source recipe, those of a run of it trained here (its final or averaged weights)."""
+    config = recipe.transfer
+    if not isinstance(config.source, dict):
+        return source_weights(config)
+    run = execute(Recipe.from_dict(config.source))
+    if run.status != "done" or run.weights is None:
+        raise RuntimeError(f"the transfer source run ended {run.status}: {run.history.error}")
+    return run.artifacts["averaged"] if config.weights == "averaged" else run.weights
 
 
 def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:

@@ -33,11 +33,11 @@ from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
 from trainwell.params import validate_params
 
 __all__ = ["Recipe", "Section", "TrainConfig", "RegularizeConfig", "AugmentConfig",
-           "EnsembleConfig", "AverageConfig", "DEFAULTS",
+           "EnsembleConfig", "AverageConfig", "TransferConfig", "DEFAULTS",
            "load_recipe", "apply_overrides", "parse_override", "takes_option"]
 
 SECTIONS = ("data", "model", "init", "optim", "schedule", "regularize", "augment", "ensemble",
-            "average", "train")
+            "average", "transfer", "train")
 TOP_LEVEL = ("name", "note")
 
 DEFAULTS: dict[str, Any] = {
@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "augment": {},
     "ensemble": {},
     "average": {},
+    "transfer": {},
     "train": {},
 }
 
@@ -154,6 +155,31 @@ class AverageConfig:
     update_bn: bool | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class TransferConfig:
+    """Start from another run's weights: the ``[transfer]`` table (TOML key ``from`` for
+    ``source``).
+
+    ``from``: a run folder, a ``.safetensors`` weights file with its ``recipe.toml`` beside it,
+    or a recipe (a ``.toml`` file or an inline table) that is trained first, as a run of its
+    own; ``weights``: the source's ``final`` or ``averaged`` weights; ``head``: ``new`` (a
+    classifier for the target's classes, initialized by the recipe's init) or ``keep``;
+    ``freeze``: ``none``, ``features`` (all but the head) or the first N layer groups;
+    ``lr_mult``: each layer group going down trains at that times the lr of the one above;
+    ``unfreeze_at``: epochs at which one more frozen group starts training
+    (:mod:`trainwell.transfer`). ``digest`` identifies the source's weights file (filled in),
+    so the run id changes when the source does.
+    """
+
+    source: str | dict[str, Any] | None = None
+    weights: Literal["final", "averaged"] = "final"
+    head: Literal["new", "keep"] = "new"
+    freeze: Literal["none", "features"] | Annotated[int, Field(ge=0)] = "none"
+    lr_mult: Annotated[float, Field(gt=0, le=1)] = 1.0
+    unfreeze_at: list[Annotated[int, Field(ge=1)]] = field(default_factory=list)
+    digest: str | None = None
+
+
 @dataclass(frozen=True)
 class Section:
     """A named component and its resolved options (defaults filled in).
@@ -248,6 +274,7 @@ class Recipe:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     average: AverageConfig = field(default_factory=AverageConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Recipe:
@@ -267,6 +294,8 @@ class Recipe:
             table = raw.get(s, {})
             if not isinstance(table, Mapping):
                 raise ConfigError(s, table, f"a table [{s}]")
+            if s == "transfer":
+                table = _transfer_table(table)
             sections[s] = kind(**validate_params(kind, table, key=s))
         _check_configs(sections)
         return cls(**sections, name=raw.get("name", ""), note=raw.get("note", ""))
@@ -278,7 +307,8 @@ class Recipe:
             if s in OPTIONAL and value == CONFIGS[s]():
                 continue
             out[s] = value.to_dict() if isinstance(value, Section) else {
-                k: copy.deepcopy(v) for k, v in vars(value).items() if v is not None}
+                ("from" if k == "source" else k): copy.deepcopy(v)
+                for k, v in vars(value).items() if v is not None}
         return out
 
     def to_toml(self) -> str:
@@ -291,10 +321,10 @@ class Recipe:
 
 CONFIGS: dict[str, Any] = {"regularize": RegularizeConfig, "augment": AugmentConfig,
                           "ensemble": EnsembleConfig, "average": AverageConfig,
-                          "train": TrainConfig}
+                          "transfer": TransferConfig, "train": TrainConfig}
 """Sections without a component name: one fixed set of options each."""
 
-OPTIONAL = ("ensemble", "average")
+OPTIONAL = ("ensemble", "average", "transfer")
 """Sections left out of :meth:`Recipe.to_dict` (and so out of the run id) while they are off."""
 
 
@@ -322,6 +352,25 @@ def _check_configs(sections: dict[str, Any]) -> None:
                    "min_delta": stop.min_delta}
         sections["train"] = dataclasses.replace(train, early_stopping=options)
     _check_ensemble(sections)
+    _check_transfer(sections)
+
+
+def _transfer_table(table: Mapping[str, Any]) -> dict[str, Any]:
+    """``[transfer]`` with TOML's ``from`` under its field name ``source``."""
+    out = dict(table)
+    if "source" in out:
+        raise UnknownOptionError("transfer.source", out["source"],
+                                 "a known option; the source is set by transfer.from")
+    if "from" in out:
+        out["source"] = out.pop("from")
+    return out
+
+
+def _check_transfer(sections: dict[str, Any]) -> None:
+    """Resolve ``transfer.from`` (see :mod:`trainwell.transfer.resolve`)."""
+    from trainwell.transfer.resolve import resolve_transfer
+
+    sections["transfer"] = resolve_transfer(sections["transfer"])
 
 
 def _check_ensemble(sections: dict[str, Any]) -> None:
