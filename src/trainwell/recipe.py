@@ -441,4 +441,8 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
 def load_recipe(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Recipe:
     """Read and validate a recipe file (``None``: the default recipe), then apply overrides."""
     raw = _toml.read(path, what="recipe file") if path is not None else {}
+    if path is not None:
+        from trainwell.sweep import anchor_paths
+
+        raw = anchor_paths(raw, Path(path).parent)
     return Recipe.from_dict(apply_overrides(raw, overrides))

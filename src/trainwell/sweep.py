@@ -51,7 +51,8 @@ from trainwell.recipe import (
     takes_option,
 )
 
-__all__ = ["Axis", "Sweep", "load_sweep", "run_id", "format_value", "format_point"]
+__all__ = ["Axis", "Sweep", "load_sweep", "anchor_paths", "run_id", "format_value",
+           "format_point"]
 
 
 VARIANT = "variant"
@@ -353,5 +354,27 @@ def load_sweep(path: str | Path | None, *, default_experiment: str | None = None
     """Read a sweep file; the experiment is named by ``[sweep] experiment`` or the file name."""
     if path is None:
         return Sweep.from_dict({}, experiment=default_experiment or "default")
-    raw = _toml.read(path, what="sweep file")
+    raw = anchor_paths(_toml.read(path, what="sweep file"), Path(path).parent)
     return Sweep.from_dict(raw, experiment=default_experiment or Path(path).stem)
+
+
+def anchor_paths(raw: Any, base: Path) -> Any:
+    """``raw`` with every relative ``transfer.from`` path that exists under ``base`` (the
+    folder of the file it was read from) made absolute, so a sweep or recipe file names its
+    transfer source relative to itself, wherever it is run from.
+
+    >>> anchor_paths({"transfer": {"from": "x.toml"}}, Path("/nowhere"))
+    {'transfer': {'from': 'x.toml'}}
+    """
+    if isinstance(raw, list):
+        return [anchor_paths(v, base) for v in raw]
+    if not isinstance(raw, Mapping):
+        return raw
+    out = {k: anchor_paths(v, base) for k, v in raw.items()}
+    tables = out.get("transfer")
+    for table in tables if isinstance(tables, list) else [tables]:
+        if isinstance(table, dict) and isinstance(table.get("from"), str):
+            given = Path(table["from"])
+            if not given.is_absolute() and (base / given).exists():
+                table["from"] = str((base / given).resolve())
+    return out
