@@ -363,6 +363,11 @@ def _transfer_table(table: Mapping[str, Any]) -> dict[str, Any]:
                                  "a known option; the source is set by transfer.from")
     if "from" in out:
         out["source"] = out.pop("from")
+    freeze = out.get("freeze", "none")
+    if freeze not in ("none", "features") and (
+            isinstance(freeze, bool) or not isinstance(freeze, int) or freeze < 0):
+        raise ConfigError("transfer.freeze", freeze, "none, features (all but the head) or the "
+                          "number of layer groups to freeze from the bottom (>= 0)")
     return out
 
 
