@@ -194,6 +194,16 @@ class Augment:
         if self._generator is None:
             self._generator = torch.Generator(device=x.device).manual_seed(self.seed)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The state of the generator it draws from (a CPU byte tensor), for a checkpoint."""
+        return {"generator": None if self._generator is None else self._generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["generator"] is not None:
+            if self._generator is None:
+                raise RuntimeError("Augment.load_state_dict before before_fit: pass it to fit()")
+            self._generator.set_state(state["generator"])
+
     def before_step(self, state: TrainState) -> None:
         if self._apply is None:
             raise RuntimeError("Augment.before_step before before_fit: pass it to fit()")

@@ -110,6 +110,13 @@ class GradientFlowRecorder(Callback):
                                   for layer, g, a in zip(self._layers, g_row, a_row, strict=True))
         return list(self._rows)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The rows recorded so far, for a checkpoint."""
+        return {"records": self.records}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._rows, self._pending = [dict(row) for row in state["records"]], []
+
     def to_dict(self) -> dict[str, Any]:
         """``{"every", "layers", "records"}``, JSON-able (non-finite numbers become ``None``)."""
         return {"every": self.every, "layers": self.layers, "records": self.records}

@@ -96,6 +96,8 @@ class WeightAverage:
     ``kind`` and the options are those of :func:`average_options` (``start`` in epochs,
     ``every`` ``"step"`` or ``"epoch"``). After training, :meth:`averaged` returns the
     averaged network (batch-norm statistics recomputed on ``x`` when ``update_bn``).
+    ``state_dict()``/``load_state_dict()`` carry the averaged weights and the number of
+    updates, for a checkpoint (loaded after ``before_fit``, which makes the averaged copy).
 
     >>> model = torch.nn.Linear(2, 1)
     >>> avg = WeightAverage("polyak", start=0, every="step")
@@ -145,6 +147,17 @@ class WeightAverage:
     def after_epoch(self, state: TrainState) -> None:
         if self.every == "epoch" and state.epoch >= self.start:
             self._update(state.model)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"updates": self.updates, "lr_at_start": list(self._lr_at_start),
+                "model": None if self.model is None else self.model.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.updates = int(state["updates"])
+        self._lr_at_start = [float(lr) for lr in state["lr_at_start"]]
+        if state["model"] is not None:
+            assert self.model is not None, "before_fit creates the average"
+            self.model.load_state_dict(state["model"])
 
     def _update(self, model: torch.nn.Module) -> None:
         assert self.model is not None, "before_fit creates the average"

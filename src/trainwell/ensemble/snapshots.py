@@ -9,7 +9,7 @@ snapshots.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -62,6 +62,7 @@ def check_cycles(total: int, cycles: int) -> None:
 class Snapshots:
     """A trainer callback that runs the cyclic cosine schedule and keeps a copy of the
     weights (on the CPU) at the end of every cycle: ``weights[k]`` is snapshot ``k + 1``.
+    ``state_dict()``/``load_state_dict()`` carry the snapshots taken so far, for a checkpoint.
 
     >>> cb = Snapshots(5)
     >>> cb.cycles, cb.weights
@@ -90,6 +91,14 @@ class Snapshots:
 
     def before_step(self, state: TrainState) -> None:
         self.schedule.before_step(state)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"weights": list(self.weights), "steps": list(self.steps)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        # in place: the history's record of the snapshot steps is this same list
+        self.weights[:] = [dict(w) for w in state["weights"]]
+        self.steps[:] = [int(s) for s in state["steps"]]
 
     def after_step(self, state: TrainState) -> None:
         if state.step in self._at:

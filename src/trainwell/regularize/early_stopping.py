@@ -46,6 +46,8 @@ class EarlyStopping(Callback):
     (epochs 1-based as in the history; ``stopped_epoch`` is ``None`` if it never stopped).
     ``mode="auto"`` maximizes metrics whose name contains ``"acc"`` and minimizes the rest.
     A ``metric`` that an evaluated epoch does not have raises :class:`ConfigError`.
+    ``state_dict()``/``load_state_dict()`` carry the best value, its epoch and weights, and
+    the epochs waited, for a checkpoint (:class:`~trainwell.train.Stateful`).
 
     Runs late (``order = 150``) so the other callbacks see the epoch it stops at.
 
@@ -122,6 +124,15 @@ class EarlyStopping(Callback):
         if value is None or not math.isfinite(float(value)):
             return None
         return float(value)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "stopped_epoch": self.stopped_epoch, "weights": self._weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.wait, self.stopped_epoch = int(state["wait"]), state["stopped_epoch"]
+        self._weights = None if state["weights"] is None else dict(state["weights"])
 
     def after_fit(self, state: TrainState) -> None:
         if self._weights is not None:

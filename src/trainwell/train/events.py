@@ -76,13 +76,15 @@ class TrainState:
 
 
 class Dispatcher:
-    """Calls each event on the callbacks that implement it, in ``order``.
+    """Calls each event on the callbacks that implement it, in ``order`` (``callbacks``: all
+    of them in that order).
 
     Events nobody implements cost one empty-tuple loop per call.
     """
 
     def __init__(self, callbacks: Iterable[Callback]) -> None:
         ordered = sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))
+        self.callbacks: tuple[Callback, ...] = tuple(ordered)
         self._handlers: dict[str, Sequence] = {
             event: tuple(getattr(cb, event) for cb in ordered if hasattr(cb, event))
             for event in EVENTS

@@ -6,7 +6,9 @@
    step never waits for a device sync or pays for bookkeeping.
 3. A non-finite loss ends the run with status ``diverged`` and the first bad step.
 4. Optimizers that re-evaluate the loss within a step (L-BFGS) get a closure.
-5. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
+5. With :class:`~trainwell.train.Checkpoints`, a checkpoint after every ``every`` epochs and
+   when training ends; ``resume`` continues from one exactly (:mod:`trainwell.train.capture`).
+6. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import torch.nn.functional as F
 
 from trainwell.data.dataset import Dataset
 from trainwell.optim.optimizers import needs_closure
+from trainwell.train.capture import capture_state, restore_state
 from trainwell.train.events import Callback, Dispatcher, StopTraining, TrainState
 from trainwell.train.history import History
+from trainwell.train.resume import Checkpoint, Checkpoints
 
 __all__ = ["fit", "evaluate"]
 
@@ -61,7 +65,8 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *,
 def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimizer, *,
         epochs: int, batch_size: int, loss_fn: LossFn = F.cross_entropy,
         callbacks: Iterable[Callback] = (), eval_every: int = 1,
-        generator: torch.Generator | None = None) -> History:
+        generator: torch.Generator | None = None, checkpoints: Checkpoints | None = None,
+        resume: Checkpoint | None = None) -> History:
     """Train ``model`` on ``dataset`` and return its :class:`History`.
 
     ``dataset`` must already be on the model's device. ``eval_every`` evaluates validation and
@@ -70,6 +75,14 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     training raises, so callbacks release what they hold (hooks, progress bars); the final
     metrics are those of the model as ``after_fit`` leaves it (early stopping restores its
     best epoch's weights there).
+
+    ``checkpoints`` writes a checkpoint every ``checkpoints.every`` epochs and when training
+    ends (its last epoch or a :class:`StopTraining`; not on Ctrl-C or an error), and first
+    deletes the folder's checkpoints later than where this fit starts. ``resume`` continues
+    from a checkpoint: after ``before_fit`` it restores weights, optimizer, generators,
+    callbacks' state and history, and goes on with the next epoch (straight to ``after_fit``
+    for a checkpoint written when training ended). On the CPU the result is bit-identical to
+    the uninterrupted run's, given the same model, data, optimizer and callbacks.
 
     >>> from trainwell.data import load_dataset
     >>> from trainwell.models import build_model
@@ -86,18 +99,25 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     state = TrainState(model=model, optimizer=optimizer, dataset=dataset, history=history,
                        epochs=epochs, steps_per_epoch=steps_per_epoch)
     dispatch = Dispatcher(callbacks)
+    ordered = dispatch.callbacks
     per_step = any(dispatch.wants(e) for e in
                    ("before_step", "after_loss", "after_backward", "after_step"))
     hooks = dispatch if per_step else None
     with_closure = needs_closure(optimizer)
     device = dataset.x_train.device
     step_losses: list[torch.Tensor] = []
-    started = time.perf_counter()
+    started, writing = time.perf_counter(), False
     model.train()
     try:
         try:
             dispatch("before_fit", state)
-            for epoch in range(epochs):
+            start = 0 if resume is None else restore_state(resume, state, ordered, generator)
+            if history.status != "running":  # resumed from a checkpoint of the end
+                start = epochs
+            if checkpoints is not None:
+                checkpoints.clear(after=start)
+                writing = True
+            for epoch in range(start, epochs):
                 state.epoch = epoch
                 dispatch("before_epoch", state)
                 t0 = time.perf_counter()
@@ -135,16 +155,21 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                 metrics["seconds"] = time.perf_counter() - t0
                 history.add_epoch(**metrics)
                 dispatch("after_epoch", state)
-            history.status = "done"
+                if checkpoints is not None and checkpoints.due(epoch + 1, epochs):
+                    checkpoints.save(state, capture_state(state, ordered, generator))
+            if history.status == "running":
+                history.status = "done"
         except StopTraining as stop:
             _flush(history, step_losses, check=False)
             history.status, history.stop_reason = stop.status, stop.reason
+            if checkpoints is not None and writing:
+                checkpoints.save(state, capture_state(state, ordered, generator))
         except KeyboardInterrupt:
             _flush(history, step_losses, check=False)
             history.status, history.stop_reason = "interrupted", "interrupted by the user"
             raise
     finally:
-        history.seconds = time.perf_counter() - started
+        history.seconds += time.perf_counter() - started
         dispatch("after_fit", state)
     if history.status != "diverged":
         history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
