@@ -34,21 +34,38 @@ def _console() -> Console:
 @app.command()
 def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
           set_: SetOpt = None,
-          out: Annotated[Path | None, typer.Option("--out", help="Folder for recipe.toml, history.json, weights and predictions.")] = None,
+          out: Annotated[Path | None, typer.Option("--out", help="Folder for recipe.toml, history.json, weights and predictions (and checkpoints/ with train.checkpoint_every).")] = None,
+          resume: Annotated[bool, typer.Option("--resume", help="Continue from the last good checkpoint in OUT/checkpoints.")] = False,
           quiet: QuietOpt = False) -> int:
-    """Train one recipe and print its final metrics."""
-    from trainwell.execute import check_runnable, execute, prepare_data
+    """Train one recipe and print its final metrics.
+
+    With train.checkpoint_every = N and --out DIR, a checkpoint goes to DIR/checkpoints every N
+    epochs; --resume continues a killed run from the last good one, exactly.
+    """
+    from trainwell.errors import ConfigError
+    from trainwell.execute import check_runnable, execute, prepare_data, resume_point
     from trainwell.recipe import load_recipe
     from trainwell.report.terminal import print_run
     from trainwell.train import ProgressBar, resolve_device, save_run
 
     r = load_recipe(recipe, set_ or [])
+    if resume and out is None:
+        raise ConfigError("--resume", True, "--out DIR with it: the checkpoints are in DIR/checkpoints")
     device = resolve_device(r.train.device)
     dataset = prepare_data(r, device)
     check_runnable(r, dataset)
-    callbacks = [ProgressBar(description=r.name or "train", enabled=False if quiet else None)]
-    result = execute(r, callbacks=callbacks, dataset=dataset)
     console = _console()
+    checkpoints = out / "checkpoints" if out is not None else None
+    if resume and checkpoints is not None:
+        found = resume_point(r, checkpoints)
+        console.print(f"resuming from {found.path} (epoch {found.epoch} of {r.train.epochs})"
+                      if found else f"no good checkpoint in {checkpoints}: training from scratch",
+                      markup=False)
+    elif r.train.checkpoint_every is None:
+        checkpoints = None
+    callbacks = [ProgressBar(description=r.name or "train", enabled=False if quiet else None)]
+    result = execute(r, callbacks=callbacks, dataset=dataset, checkpoint_dir=checkpoints,
+                     resume=resume)
     print_run(console, result)
     for v in result.history.extra.get("verdicts") or []:
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else

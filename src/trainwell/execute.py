@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,11 +44,21 @@ from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 from trainwell.regularize.early_stopping import EarlyStopping
 from trainwell.regularize.penalties import Penalty
-from trainwell.train import Callback, History, fit, resolve_device, set_threads
+from trainwell.train import (
+    Callback,
+    Checkpoint,
+    Checkpoints,
+    History,
+    fit,
+    latest_checkpoint,
+    resolve_device,
+    set_threads,
+)
 from trainwell.transfer import source_weights, start_from, transfer_callbacks, transfer_params
 
-__all__ = ["RunOutcome", "execute", "transfer_source", "prepare_data", "build_model_for",
-           "build_initialized_model", "check_runnable", "regularizers", "final_verdicts"]
+__all__ = ["RunOutcome", "execute", "resume_point", "transfer_source", "prepare_data",
+           "build_model_for", "build_initialized_model", "check_runnable", "regularizers",
+           "final_verdicts"]
 
 
 @dataclass
@@ -130,7 +141,8 @@ def _initialize(model: torch.nn.Module, recipe: Recipe, dataset: Dataset) -> dic
 
 def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Dataset | None = None,
             device: str | None = None, keep_model: bool = False,
-            source: Mapping[str, torch.Tensor] | None = None) -> RunOutcome:
+            source: Mapping[str, torch.Tensor] | None = None,
+            checkpoint_dir: str | Path | None = None, resume: bool = False) -> RunOutcome:
     """Run ``recipe`` and return its :class:`RunOutcome`; never raises for a run that fails.
 
     ``dataset`` skips loading (it must be the recipe's, on ``device``); ``device`` overrides
@@ -138,6 +150,14 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
     ``keep_model`` keeps the trained model on the outcome. ``source``: the weights of the
     recipe's ``[transfer]`` source (without them, a source on disk is read, and a source recipe
     is trained here first: :func:`transfer_source`).
+
+    ``checkpoint_dir``: with ``train.checkpoint_every`` set, the run writes its checkpoints
+    there (``execute`` writes them only when given this folder, and nothing else); with
+    ``resume``, it continues from the newest good one (:func:`resume_point`) if there is one,
+    bit-identical on the CPU to the run uninterrupted, and records
+    ``history.extra["resumed_from"]`` (the epoch). Without a good checkpoint it starts from
+    scratch. The model is still built and initialized first (a data-driven initializer runs
+    again), then the checkpoint's weights replace the initial ones.
 
     >>> out = execute(Recipe.from_dict({"data": {"name": "digits"}, "train": {"epochs": 1}}))
     >>> out.status, sorted(out.history.final)[:2]
@@ -162,7 +182,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
                 weights = source if source is not None else transfer_source(recipe)
                 transferred = start_from(model, recipe.transfer, weights)
             phase = "train"
-            history, artifacts = _train(recipe, model, data, callbacks)
+            history, artifacts = _train(recipe, model, data, callbacks, checkpoint_dir, resume)
         except Exception as exc:  # a run that fails is recorded, never lost
             history = History.failed(exc)
             history.extra["phase"] = phase
@@ -181,8 +201,23 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
                       model=model if keep_model else None)
 
 
+def resume_point(recipe: Recipe, folder: str | Path) -> Checkpoint | None:
+    """The newest good checkpoint in ``folder`` (``None``: there is none) to resume ``recipe``
+    from; a checkpoint written for another recipe raises :class:`ConfigError` naming the first
+    setting that differs (``train.checkpoint_every``, ``threads`` and ``device`` may)."""
+    return latest_checkpoint(folder, meta=_checkpoint_meta(recipe))
+
+
+def _checkpoint_meta(recipe: Recipe) -> dict[str, Any]:
+    resolved = recipe.to_dict()
+    for key in ("checkpoint_every", "threads", "device"):
+        resolved.get("train", {}).pop(key, None)
+    return resolved
+
+
 def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
-           callbacks: Iterable[Callback]) -> tuple[History, dict[str, dict[str, torch.Tensor]]]:
+           callbacks: Iterable[Callback], checkpoint_dir: str | Path | None = None,
+           resume: bool = False) -> tuple[History, dict[str, dict[str, torch.Tensor]]]:
     """Train, then compute the final prediction (test-time views, snapshot ensemble or
     averaged weights) and what it adds to the run's folder."""
     groups = transfer_params(model, recipe.optim.options.get("lr", 1.0), recipe.transfer)
@@ -205,9 +240,16 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
         recorder = GradientFlowRecorder(every=recipe.train.record_every)
         callbacks.append(recorder)
     generator = torch.Generator().manual_seed(recipe.train.seed)
+    checkpoints: Checkpoints | None = None
+    start: Checkpoint | None = None
+    if checkpoint_dir is not None:
+        start = resume_point(recipe, checkpoint_dir) if resume else None
+        if recipe.train.checkpoint_every is not None:
+            checkpoints = Checkpoints(checkpoint_dir, every=recipe.train.checkpoint_every,
+                                      meta=_checkpoint_meta(recipe))
     history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
-                  callbacks=callbacks, generator=generator)
+                  callbacks=callbacks, generator=generator, checkpoints=checkpoints, resume=start)
     if recorder is not None:
         history.extra["gradient_flow"] = recorder.to_dict()
     if history.status == "diverged":

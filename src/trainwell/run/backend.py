@@ -9,7 +9,9 @@ process, a Ray task on any node) and reports :data:`Event` objects from :meth:`B
 - :class:`Finished`: the run's :class:`~trainwell.execute.RunOutcome` came back;
 - :class:`Lost`: the worker, process or node running it died; the driver retries the run.
 
-Backends never write the store or the run folders: the driver is their only writer.
+Backends never write the store or the run folders: the driver is their only writer. The one
+exception is a run's checkpoints (``train.checkpoint_every``), which the worker writes as it
+trains, into the folder its :class:`Task` names.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
@@ -32,11 +35,20 @@ __all__ = ["Task", "Started", "Progress", "Finished", "Lost", "Event", "Backend"
 
 @dataclass(frozen=True)
 class Task:
-    """One run to execute: its id, resolved recipe (a plain dict) and attempt number."""
+    """One run to execute: its id, resolved recipe (a plain dict) and attempt number.
+
+    ``checkpoint_dir``: where the run writes its checkpoints and resumes from the last good
+    one (a rerun after a kill continues instead of starting over); ``None``: no checkpoints.
+    The local backend's workers share the driver's disk; with Ray on several machines a
+    checkpoint lives on the node that wrote it, so a run resumes only where that folder is
+    visible (a shared folder for all nodes); elsewhere it starts from scratch, and a node that
+    cannot create the folder trains without checkpoints.
+    """
 
     id: str
     recipe: dict[str, Any]
     attempt: int = 1
+    checkpoint_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +133,8 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
              progress: Callable[[dict[str, Any]], None] | None = None) -> RunOutcome:
     """Execute one task in this process and return its outcome (the worker's side of every
     backend). Sets torch's thread count first: pooled workers keep an earlier task's. The
-    prepared dataset is kept for the next task with the same data on the same device."""
+    prepared dataset is kept for the next task with the same data on the same device. With
+    ``task.checkpoint_dir`` the run resumes from its last good checkpoint there, if any."""
     torch.set_num_threads(max(1, threads))
     recipe = Recipe.from_dict(task.recipe)
     device = placed_device(recipe.train.device, slot)
@@ -136,6 +149,19 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
         else:
             _data_cache[key] = dataset
     callbacks = [_EpochReporter(progress)] if progress is not None else []
-    outcome = execute(recipe, callbacks=callbacks, dataset=dataset, device=device)
+    checkpoints = _writable(task.checkpoint_dir)
+    outcome = execute(recipe, callbacks=callbacks, dataset=dataset, device=device,
+                      checkpoint_dir=checkpoints, resume=checkpoints is not None)
     outcome.worker = worker_name()
     return outcome
+
+
+def _writable(folder: str | None) -> Path | None:
+    """``folder`` if this process can make it (a node without the driver's disk may not)."""
+    if folder is None:
+        return None
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return Path(folder)

@@ -14,6 +14,10 @@
    cause; no other run is touched.
 6. Ctrl-C cancels the work in flight, records it ``interrupted`` (run again next time) and
    keeps every finished run.
+7. A run with ``train.checkpoint_every`` writes checkpoints into ``<run folder>/checkpoints``
+   as it trains; a retry, or a rerun of an interrupted run or of one whose driver was killed,
+   resumes from the last good one there instead of epoch 0 (with Ray on several machines,
+   only where that folder is shared: see :class:`~trainwell.run.backend.Task`).
 """
 
 from __future__ import annotations
@@ -169,7 +173,8 @@ class _Driver:
                 while self.backend.free() > 0 and (retry or queue):
                     rid = retry.popleft() if retry else queue.popleft()
                     if self._claim(rid, specs[rid].experiment):
-                        self.backend.submit(Task(rid, specs[rid].recipe, attempt=lost[rid] + 1))
+                        self.backend.submit(Task(rid, specs[rid].recipe, attempt=lost[rid] + 1,
+                                                 checkpoint_dir=self._checkpoints(specs[rid])))
                         inflight.add(rid)
                         self.held.discard(rid)
                 if not inflight:
@@ -188,6 +193,12 @@ class _Driver:
             raise
         finally:
             self.backend.close()
+
+    def _checkpoints(self, spec: RunSpec) -> str | None:
+        """The folder of the run's checkpoints, for a run that writes them."""
+        if spec.recipe.get("train", {}).get("checkpoint_every") is None:
+            return None
+        return str((self.folder / spec.id / "checkpoints").resolve())
 
     def _claim(self, rid: str, experiment: str) -> bool:
         dead = [o for o in self.store.owners(experiment) if not _owner_alive(o, self.host)]
