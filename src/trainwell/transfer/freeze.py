@@ -100,17 +100,14 @@ class Freeze:
                 norm.train(trainable)
         return [g.name for g in self.groups[:k]]
 
-    def before_fit(self, state: TrainState) -> None:
-        state.history.extra["unfrozen"] = {}
-        self._last = self.frozen_at(0)
+    def unfrozen(self, epoch: int) -> dict[str, int]:
+        """The groups unfrozen by ``epoch`` (inclusive), each with the epoch it started."""
+        return {self.groups[self.frozen - 1 - j].name: e
+                for j, e in enumerate(self.unfreeze_at[:self.frozen]) if e <= epoch}
 
     def before_epoch(self, state: TrainState) -> None:
-        k = self.frozen_at(state.epoch)
-        if k < self._last:
-            for g in self.groups[k:self._last]:
-                state.history.extra["unfrozen"][g.name] = state.epoch
-        self._last = k
         self.apply(epoch=state.epoch)
+        state.history.extra["unfrozen"] = self.unfrozen(state.epoch)
 
     def after_fit(self, state: TrainState) -> None:
         for p in state.model.parameters():
