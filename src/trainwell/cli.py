@@ -63,9 +63,18 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
                       markup=False)
     elif r.train.checkpoint_every is None:
         checkpoints = None
+    source = None
+    if r.transfer.source is not None:
+        from trainwell.recipe_tools import train_source
+
+        if isinstance(r.transfer.source, dict):
+            console.print("the transfer source first"
+                          + (f" (kept in {out / 'source'})" if out is not None else ""),
+                          markup=False)
+        source = train_source(r, out / "source" if out is not None else None)
     callbacks = [ProgressBar(description=r.name or "train", enabled=False if quiet else None)]
     result = execute(r, callbacks=callbacks, dataset=dataset, checkpoint_dir=checkpoints,
-                     resume=resume)
+                     resume=resume, source=source)
     print_run(console, result)
     for v in result.history.extra.get("verdicts") or []:
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else

@@ -1,5 +1,6 @@
 """One recipe, looked at without a full run: its network probed at initialization or after a
-few steps (``trainwell diagnose``), or its hidden layers pre-trained alone (``trainwell pretrain``)."""
+few steps (``trainwell diagnose``), its hidden layers pre-trained alone (``trainwell pretrain``),
+or its transfer source trained first (``trainwell train``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 
 from trainwell._io import atomic_write_text
 from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, TrainwellError
 from trainwell.execute import build_initialized_model, build_model_for, check_runnable, prepare_data
 from trainwell.optim import build_optimizer
 from trainwell.pretrain import DATA_INITIALIZERS
@@ -29,7 +30,7 @@ from trainwell.train import (
 )
 
 __all__ = ["diagnose_recipe", "RecipeDiagnosis", "pretrain_recipe", "save_pretrained", "PretrainResult",
-           "PRETRAINERS"]
+           "PRETRAINERS", "train_source"]
 
 PRETRAINERS = ("dbn", "autoencoder", "lsuv")
 
@@ -114,3 +115,32 @@ def save_pretrained(result: PretrainResult, out: str | Path, *, recipe_toml: str
         written.append(rbm.save(out / f"rbm-{i}.safetensors"))
     atomic_write_text(out / "report.txt", str(result.report) + "\n")
     return written + [out / "report.txt"]
+
+
+def train_source(recipe: Recipe, folder: str | Path | None = None) -> dict[str, torch.Tensor]:
+    """The weights of ``recipe``'s ``[transfer]`` source for a single run (``trainwell
+    train``): a source on disk is read; a source recipe is trained first, as a run of its own
+    written to ``folder`` (``<out>/source``) when given, and reused from there while its recipe
+    is unchanged."""
+    from trainwell import _toml
+    from trainwell.execute import execute, transfer_source
+    from trainwell.sweep import run_id
+    from trainwell.train import save_run
+    from trainwell.transfer import read_weights
+
+    config = recipe.transfer
+    if not isinstance(config.source, dict) or folder is None:
+        return transfer_source(recipe)
+    out = Path(folder)
+    name = "averaged.safetensors" if config.weights == "averaged" else "weights.safetensors"
+    if (out / "recipe.toml").is_file() and (out / name).is_file():
+        kept = _toml.read(out / "recipe.toml", what="transfer source recipe")
+        if run_id(kept) == run_id(config.source):
+            return read_weights(out / name)
+    source = Recipe.from_dict(config.source)
+    run = execute(source)
+    if run.status != "done" or run.weights is None:
+        raise TrainwellError(f"the transfer source run ended {run.status}: {run.history.error}")
+    save_run(out, recipe_toml=source.to_toml(), history=run.history, weights=run.weights,
+             artifacts=run.artifacts)
+    return run.artifacts["averaged"] if config.weights == "averaged" else run.weights

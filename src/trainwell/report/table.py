@@ -104,7 +104,13 @@ def chance_threshold(num_classes: int = DEFAULT_NUM_CLASSES) -> float:
 
 
 def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
-    """``"ok"``, ``"n/c"`` (diverged or stayed at chance), ``"failed"`` or ``"unfinished"``."""
+    """``"ok"``, ``"n/c"`` (diverged or stayed at chance), ``"failed"`` or ``"unfinished"``.
+
+    A run that keeps a subset of the classes (``data.classes``) is judged against its own
+    number of classes."""
+    kept = (run.recipe.get("data") or {}).get("classes") if isinstance(run.recipe, dict) else None
+    if isinstance(kept, list) and len(kept) >= 2:
+        num_classes = len(kept)
     if run.status == "failed":
         return "failed"
     if run.status == "diverged":

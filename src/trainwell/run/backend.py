@@ -37,6 +37,8 @@ __all__ = ["Task", "Started", "Progress", "Finished", "Lost", "Event", "Backend"
 class Task:
     """One run to execute: its id, resolved recipe (a plain dict) and attempt number.
 
+    ``source``: the weights of the recipe's ``[transfer]`` source, which the driver reads (or
+    trains first) and sends along, so no worker needs the source's folder.
     ``checkpoint_dir``: where the run writes its checkpoints and resumes from the last good
     one (a rerun after a kill continues instead of starting over); ``None``: no checkpoints.
     The local backend's workers share the driver's disk; with Ray on several machines a
@@ -49,6 +51,7 @@ class Task:
     recipe: dict[str, Any]
     attempt: int = 1
     checkpoint_dir: str | None = None
+    source: dict[str, torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,8 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
     callbacks = [_EpochReporter(progress)] if progress is not None else []
     checkpoints = _writable(task.checkpoint_dir)
     outcome = execute(recipe, callbacks=callbacks, dataset=dataset, device=device,
-                      checkpoint_dir=checkpoints, resume=checkpoints is not None)
+                      checkpoint_dir=checkpoints, resume=checkpoints is not None,
+                      source=task.source)
     outcome.worker = worker_name()
     return outcome
 

@@ -18,6 +18,9 @@
    as it trains; a retry, or a rerun of an interrupted run or of one whose driver was killed,
    resumes from the last good one there instead of epoch 0 (with Ray on several machines,
    only where that folder is shared: see :class:`~trainwell.run.backend.Task`).
+8. Transfer sources given as recipes are trained first, once, as the experiment
+   ``<experiment>-source``; every target's task carries its source's weights
+   (:mod:`trainwell.run.sources`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -40,6 +44,7 @@ from trainwell import _toml
 from trainwell.execute import RunOutcome
 from trainwell.run.backend import Backend, Event, Finished, Lost, Started, Task, worker_name
 from trainwell.run.backend import Progress as ProgressEvent
+from trainwell.run.sources import source_specs, transfer_weights
 from trainwell.run.store import DB_NAME, FINISHED, RunSpec, Store
 from trainwell.sweep import Sweep, format_point, run_id
 from trainwell.train import History, save_run
@@ -91,28 +96,62 @@ def run_sweep(sweep: Sweep, *, root: str | Path = "runs", backend: Backend | Non
     """
     specs, fixed = plan(sweep)
     folder = Path(root) / sweep.experiment
+    sources = source_specs(specs, f"{sweep.experiment}-source")
+    console = console or Console(stderr=True)
+    holder: list[Backend] = [backend] if backend is not None else []
+
+    def get_backend() -> Backend:
+        if not holder:
+            from trainwell.run import make_backend
+
+            holder.append(make_backend("local", workers=workers))
+        return holder[0]
+
+    try:
+        if sources:
+            source_folder = Path(root) / sources[0].experiment
+            _run_specs(sources, {"axes": ["source"] if len(sources) > 1 else [], "fixed": {},
+                                 "note": f"transfer sources of {sweep.experiment}"},
+                       source_folder, get_backend, retries=retries, quiet=quiet,
+                       console=console, stale_after=stale_after)
+        return _run_specs(specs, {"axes": [a.key for a in sweep.axes], "fixed": fixed,
+                                  "note": str(sweep.base.get("note", ""))},
+                          folder, get_backend, retries=retries, quiet=quiet, console=console,
+                          stale_after=stale_after, source_root=Path(root))
+    finally:
+        if holder:
+            holder[0].close()
+
+
+def _run_specs(specs: list[RunSpec], exp: dict[str, Any], folder: Path,
+               get_backend: Callable[[], Backend], *, retries: int, quiet: bool,
+               console: Console, stale_after: float,
+               source_root: Path | None = None) -> SweepOutcome:
+    """Register ``specs`` as one experiment in ``folder``'s store and run the unfinished ones."""
+    experiment = specs[0].experiment if specs else folder.name
     store = Store(folder / DB_NAME)
     try:
-        store.put_experiment(sweep.experiment, axes=[a.key for a in sweep.axes], fixed=fixed,
-                             note=str(sweep.base.get("note", "")), grid=[s.id for s in specs])
+        store.put_experiment(experiment, axes=exp["axes"], fixed=exp["fixed"], note=exp["note"],
+                             grid=[s.id for s in specs])
         store.add_runs(specs)
-        done_ids = {r.id for r in store.runs(sweep.experiment, status=FINISHED)}
+        done_ids = {r.id for r in store.runs(experiment, status=FINISHED)}
         todo = [s for s in specs if s.id not in done_ids]
-        outcome = SweepOutcome(folder, sweep.experiment, len(specs), len(specs) - len(todo), 0, {})
+        outcome = SweepOutcome(folder, experiment, len(specs), len(specs) - len(todo), 0, {})
+        weights, missing = (transfer_weights(todo, source_root) if source_root is not None
+                            else ({}, {}))
+        for spec in [s for s in todo if s.id in missing]:
+            store.finish(spec.id, History(status="failed", error=missing[spec.id]))
+        todo = [s for s in todo if s.id not in missing]
         if todo:
-            if backend is None:
-                from trainwell.run import make_backend
-
-                backend = make_backend("local", workers=workers)
-            driver = _Driver(store, backend, folder, retries=retries, stale_after=stale_after)
-            console = console or Console(stderr=True)
+            driver = _Driver(store, get_backend(), folder, retries=retries,
+                             stale_after=stale_after, sources=weights)
             with _Display(store, todo, len(specs), show=not quiet and console.is_terminal,
                           console=console) as display:
                 outcome.interrupted = driver.run(todo, display.refresh)
             if outcome.interrupted:
                 console.print("interrupted: finished runs are kept; run the same command to resume")
             outcome.ran, outcome.held = driver.ran, len(driver.held)
-        for r in store.runs(sweep.experiment):
+        for r in store.runs(experiment):
             outcome.statuses[r.status] = outcome.statuses.get(r.status, 0) + 1
             if r.status == "failed":
                 outcome.failed.append(r.id)
@@ -151,8 +190,10 @@ class _Driver:
     """The claim–submit–record loop of one driver process."""
 
     def __init__(self, store: Store, backend: Backend, folder: Path, *, retries: int,
-                 stale_after: float) -> None:
+                 stale_after: float,
+                 sources: dict[str, dict[str, torch.Tensor]] | None = None) -> None:
         self.store, self.backend, self.folder = store, backend, folder
+        self.sources = sources or {}
         self.retries, self.stale_after = retries, stale_after
         self.host = socket.gethostname()
         self.owner = f"{worker_name()}:{_process_start(os.getpid())}"
@@ -174,7 +215,8 @@ class _Driver:
                     rid = retry.popleft() if retry else queue.popleft()
                     if self._claim(rid, specs[rid].experiment):
                         self.backend.submit(Task(rid, specs[rid].recipe, attempt=lost[rid] + 1,
-                                                 checkpoint_dir=self._checkpoints(specs[rid])))
+                                                 checkpoint_dir=self._checkpoints(specs[rid]),
+                                                 source=self.sources.get(rid)))
                         inflight.add(rid)
                         self.held.discard(rid)
                 if not inflight:
@@ -191,8 +233,6 @@ class _Driver:
         except BaseException as exc:
             self._abandon(inflight, f"the driver stopped: {type(exc).__name__}: {exc}")
             raise
-        finally:
-            self.backend.close()
 
     def _checkpoints(self, spec: RunSpec) -> str | None:
         """The folder of the run's checkpoints, for a run that writes them."""
