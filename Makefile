@@ -28,7 +28,8 @@ docs: setup
 	$(BIN)/trainwell compare studies/pretraining.toml --quiet
 	$(BIN)/trainwell compare regularize --quiet
 	$(BIN)/trainwell compare ensembles --quiet
-	@for e in init optimizers pretraining regularize ensembles; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
+	$(BIN)/trainwell compare transfer --quiet
+	@for e in init optimizers pretraining regularize ensembles transfer; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
 	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground
 
 # Static checks of src/: ruff (style, import order, likely bugs) and mypy (types); their

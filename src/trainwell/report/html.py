@@ -41,6 +41,7 @@ from trainwell.report.table import (
     pick_experiment,
     results_grid,
     run_outcome,
+    runs_classes,
     verdict_words,
 )
 from trainwell.run.store import RunRow, Store, open_store
@@ -71,6 +72,7 @@ def render_report(store: Store, experiment: str, *,
     if exp is None:
         raise TrainwellError(f"experiment {experiment!r} is not in {str(store.path)!r}")
     runs = store.runs(experiment)
+    num_classes = runs_classes(runs, num_classes)
     grid = results_grid(runs, exp["axes"], num_classes=num_classes,
                         folder=Path(store.path).parent)
     colors = plots.label_colors([c.label for c in grid.cells])

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from trainwell.report.ensembles import RunsEnsemble
 
 __all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome", "chance_threshold",
-           "axis_values", "format_stat", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
+           "axis_values", "format_stat", "runs_classes", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
            "DEFAULT_NUM_CLASSES", "VERDICT_WORDS"]
 
 RAW_METRICS = ("test_acc_raw", "test_acc_last", "test_acc_single")
@@ -101,6 +101,14 @@ def chance_threshold(num_classes: int = DEFAULT_NUM_CLASSES) -> float:
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"Invalid num_classes: {num_classes!r} (expected an integer >= 2)")
     return 1.0 / num_classes + CHANCE_MARGIN
+
+
+def runs_classes(runs: Sequence[RunRow], default: int = DEFAULT_NUM_CLASSES) -> int:
+    """The number of classes the runs share: that of their ``data.classes`` when every run
+    keeps the same number of classes, ``default`` otherwise."""
+    counts = {len(k) if isinstance(k := (r.recipe.get("data") or {}).get("classes"), list)
+              else None for r in runs}
+    return next(iter(counts)) or default if len(counts) == 1 else default
 
 
 def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:

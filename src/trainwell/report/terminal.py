@@ -104,11 +104,19 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
     ``experiment`` defaults to the store's most recent one; ``num_classes`` sets chance level
     for the n/c rule (:data:`trainwell.report.table.DEFAULT_NUM_CLASSES`).
     """
-    from trainwell.report.table import chance_threshold, format_stat, pick_experiment, results_grid
+    from trainwell.report.table import (
+        chance_threshold,
+        format_stat,
+        pick_experiment,
+        results_grid,
+        runs_classes,
+    )
 
     name = pick_experiment(store, experiment)
     axes = (store.experiment(name) or {}).get("axes", [])
-    grid = results_grid(store.runs(name), axes, num_classes=num_classes,
+    runs = store.runs(name)
+    num_classes = runs_classes(runs, num_classes)
+    grid = results_grid(runs, axes, num_classes=num_classes,
                         folder=Path(store.path).parent)
     table = Table(title=Text(f"{name}: test accuracy (%), mean ± std over seeds"),
                   caption=Text(f"n/c: diverged, or final train accuracy below "
