@@ -7,11 +7,7 @@ from safetensors.torch import load_file
 from trainwell.cli import main
 from trainwell.run.store import open_store
 
-SOURCE = """
-name = "digits 0-4"
-[data]
-name = "digits"
-classes = [0, 1, 2, 3, 4]
+NET = """
 [model]
 name = "cnn"
 channels = [8, 8]
@@ -21,6 +17,13 @@ epochs = 2
 threads = 1
 record_every = 0
 """
+
+SOURCE = """
+name = "digits 0-4"
+[data]
+name = "digits"
+classes = [0, 1, 2, 3, 4]
+""" + NET
 
 SWEEP = """
 [sweep]
@@ -34,15 +37,7 @@ transfer = {from = "src.toml", freeze = "features"}
 name = "digits"
 classes = [5, 6, 7, 8, 9]
 labels_per_class = [5, 20]
-[model]
-name = "cnn"
-channels = [8, 8]
-batch_norm = true
-[train]
-epochs = 2
-threads = 1
-record_every = 0
-"""
+""" + NET
 
 
 def test_a_sweep_trains_its_source_once_and_every_target_starts_from_it(tmp_path, monkeypatch):
