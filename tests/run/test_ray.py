@@ -74,7 +74,10 @@ def test_a_node_removed_mid_sweep_loses_no_run(ray_cluster, tmp_path):
             if db.exists():
                 with Store(db, readonly=True) as store:
                     rows = store.runs("gone")
-                if sum(r.status == "done" for r in rows) >= 1:
+                # one run finished and two in flight: both one-CPU nodes are busy
+                if sum(r.status == "done" for r in rows) >= 1 and \
+                        sum(r.status == "running" for r in rows) == 2:
+                    time.sleep(1.0)  # the second task reaches its node
                     break
             time.sleep(0.2)
         ray_cluster.remove_node(node)
