@@ -1,4 +1,4 @@
-"""Models by name: the built-in ``mlp``, ``cnn`` and ``resnet``, or a user factory
+"""Models by name: the built-in ``linear``, ``mlp``, ``cnn`` and ``resnet``, or a user factory
 ``"package.module:factory"``.
 
 A recipe's ``[model]`` section names a model and its options; :func:`build_model` resolves the
@@ -21,6 +21,7 @@ from trainwell.errors import ConfigError
 from trainwell.models.activations import ACTIVATIONS, Maxout, MaxoutConv, make_activation
 from trainwell.models.blocks import check_dropconnect
 from trainwell.models.cnn import CNN, cnn
+from trainwell.models.linear import LinearClassifier, linear
 from trainwell.models.mlp import MLP, mlp
 from trainwell.models.pooling import FractionalMaxPool
 from trainwell.models.resnet import ResNet, check_residual_activation, resnet
@@ -36,9 +37,11 @@ __all__ = [
     "validate_model_options",
     "model_options_fn",
     "is_user_model",
+    "linear",
     "mlp",
     "cnn",
     "resnet",
+    "LinearClassifier",
     "MLP",
     "CNN",
     "ResNet",
@@ -49,9 +52,12 @@ __all__ = [
     "load_factory",
 ]
 
-MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": mlp, "cnn": cnn, "resnet": resnet}
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "linear": linear, "mlp": mlp, "cnn": cnn, "resnet": resnet,
+}
 
 DESCRIPTIONS: dict[str, str] = {
+    "linear": "softmax regression: flatten, one Linear layer to the logits, no hidden layer",
     "mlp": "fully connected: flatten, depth × width hidden units, linear head",
     "cnn": "convolutional (Conv1d for (C, L), Conv2d for (C, H, W)), global average pool, linear head",
     "resnet": "residual network: conv blocks (1-D/2-D) or residual MLP blocks, stochastic depth, "
