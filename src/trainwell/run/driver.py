@@ -35,15 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.console import Console
 
 from trainwell import _toml
 from trainwell.execute import RunOutcome
 from trainwell.run.backend import Backend, Event, Finished, Lost, Started, Task, worker_name
 from trainwell.run.backend import Progress as ProgressEvent
+from trainwell.run.display import SweepDisplay
 from trainwell.run.sources import source_specs, transfer_weights
 from trainwell.run.store import DB_NAME, FINISHED, RunSpec, Store
 from trainwell.sweep import Sweep, format_point, run_id
@@ -145,7 +143,7 @@ def _run_specs(specs: list[RunSpec], exp: dict[str, Any], folder: Path,
         if todo:
             driver = _Driver(store, get_backend(), folder, retries=retries,
                              stale_after=stale_after, sources=weights)
-            with _Display(store, todo, len(specs), show=not quiet and console.is_terminal,
+            with SweepDisplay(store, todo, len(specs), show=not quiet and console.is_terminal,
                           console=console) as display:
                 outcome.interrupted = driver.run(todo, display.refresh)
             if outcome.interrupted:
@@ -288,45 +286,3 @@ class _Driver:
         self.backend.cancel()
         for rid in inflight:
             self.store.set_status(rid, "interrupted", error=why)
-
-
-class _Display:
-    """Runs done / total with an ETA, and each active run's worker, epoch and loss."""
-
-    def __init__(self, store: Store, todo: list[RunSpec], total: int, *, show: bool,
-                 console: Console) -> None:
-        self.store, self.total, self.show = store, total, show
-        self.labels = {s.id: f"{s.label} · seed {s.seed}" for s in todo}
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console)
-        self.task = self.bar.add_task("runs", total=total, completed=total - len(todo))
-        self.live = Live(self.bar, console=console, transient=True, refresh_per_second=4,
-                         auto_refresh=show, redirect_stderr=False)
-        self._last = 0.0
-
-    def __enter__(self) -> _Display:
-        if self.show:
-            self.live.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.show:
-            self.live.stop()
-
-    def refresh(self, progress: dict[str, dict[str, Any]]) -> None:
-        if not self.show or time.monotonic() - self._last < POLL_SECONDS:
-            return
-        self._last = time.monotonic()
-        rows = self.store.runs(ids=list(self.labels))
-        done = self.total - len(self.labels) + sum(1 for r in rows if r.status in FINISHED)
-        self.bar.update(self.task, completed=done)
-        active = Table(show_header=True, header_style="dim", box=None)
-        for col in ("run", "worker", "epoch", "loss"):
-            active.add_column(col)
-        for r in rows:
-            if r.status == "running":
-                p = progress.get(r.id, {})
-                epoch = f"{p['epoch']}/{p['epochs']}" if p else "starting"
-                loss = f"{p['loss']:.4f}" if p.get("loss") is not None else "-"
-                active.add_row(self.labels[r.id], r.worker or "-", epoch, loss)
-        self.live.update(Group(self.bar, active))
