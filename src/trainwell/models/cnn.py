@@ -9,6 +9,7 @@ import torch
 from pydantic import AfterValidator, Field
 from torch import nn
 
+from trainwell.errors import ConfigError
 from trainwell.models.activations import (
     Activation,
     MaxoutConv,
@@ -31,7 +32,7 @@ from trainwell.models.pooling import SQRT_HALF, FractionalMaxPool, PoolRatio
 from trainwell.params import validate_params
 from trainwell.regularize.dropout import Dropout
 
-__all__ = ["CNN", "cnn", "Channels", "KernelSize"]
+__all__ = ["CNN", "cnn", "Channels", "KernelSize", "PoolAfter"]
 
 
 def _odd(kernel_size: int) -> int:
@@ -54,6 +55,16 @@ Channels = Annotated[list[Annotated[int, Field(ge=1)]], AfterValidator(_nonempty
 """Recipe option type of the output channels of each conv block, at least one block."""
 
 
+def _increasing(blocks: list[int]) -> list[int]:
+    if not blocks or sorted(set(blocks)) != blocks:
+        raise ValueError("a non-empty, increasing list of block numbers counted from 1, e.g. [3, 6, 9]")
+    return blocks
+
+
+PoolAfter = Annotated[list[Annotated[int, Field(ge=1)]], AfterValidator(_increasing)]
+"""Recipe option type of the blocks (counted from 1) that end with a pooling layer."""
+
+
 class CNN(nn.Module):
     """``len(channels)`` × (Conv → [BatchNorm] → activation → [pool]) → global average → Linear.
 
@@ -62,8 +73,9 @@ class CNN(nn.Module):
     ``norm`` after ``act`` with ``batch_norm="after"``); with ``activation="maxout"`` the
     ``conv`` and ``act`` children are one :class:`MaxoutConv` child named ``maxout``; with
     DropConnect they are one :class:`~trainwell.regularize.dropconnect.DropConnectBlock` named
-    ``dropconnect`` (see :mod:`trainwell.models.blocks`). A block pools (by 2, or by
-    ``pool_ratio`` for fractional pooling) only while every spatial size is at least 2.
+    ``dropconnect`` (see :mod:`trainwell.models.blocks`). A block (every block, or those
+    listed in ``pool_after``) pools (by 2, or by ``pool_ratio`` for fractional pooling) only
+    while every spatial size is at least 2.
     ``self.input_drop`` (only with input dropout) comes before the blocks; after them come
     ``self.gap`` (global average pooling and flatten), ``self.drop`` and ``self.head`` (the
     logits). :meth:`hidden_layers` lists the convolutions in forward order.
@@ -77,8 +89,8 @@ class CNN(nn.Module):
                  kernel_size: int, activation: str, negative_slope: float, maxout_k: int,
                  batch_norm: bool | str, dropout: float, pool: str, pool_ratio: float = SQRT_HALF,
                  dropout_mode: DropoutMode = "inverted", input_dropout: float = 0.0,
-                 dropconnect: float = 0.0, dropconnect_inference: DropConnectInference = "mean"
-                 ) -> None:
+                 dropconnect: float = 0.0, dropconnect_inference: DropConnectInference = "mean",
+                 pool_after: list[int] | None = None) -> None:
         super().__init__()
         self.trainwell_activation = (activation, negative_slope)
         dims = len(input_shape) - 1
@@ -90,7 +102,8 @@ class CNN(nn.Module):
         sizes = list(input_shape[1:])
         fan_in = input_shape[0]
         blocks = []
-        for width in channels:
+        pooled = set(range(1, len(channels) + 1) if pool_after is None else pool_after)
+        for number, width in enumerate(channels, start=1):
             if activation == "maxout":
                 layer: nn.Module = MaxoutConv(fan_in, width, kernel_size, k=maxout_k, dims=dims,
                                               padding=kernel_size // 2)
@@ -100,10 +113,12 @@ class CNN(nn.Module):
                                        dropconnect=dropconnect, inference=dropconnect_inference)
                 act = make_activation(activation, negative_slope=negative_slope)
             extra: dict[str, nn.Module] = {}
-            if pool == "fractional" and min(sizes) >= 2:
+            if number not in pooled or min(sizes) < 2:
+                pass
+            elif pool == "fractional":
                 fractional = FractionalMaxPool(sizes, ratio=pool_ratio)
                 extra["pool"], sizes = fractional, fractional.output_size
-            elif pool in pool_cls and min(sizes) >= 2:
+            elif pool in pool_cls:
                 extra["pool"] = pool_cls[pool][dims - 1](2)
                 sizes = [s // 2 for s in sizes]
             blocks.append(hidden_block("maxout" if act is None else "conv", layer, act,
@@ -145,6 +160,7 @@ def cnn(
     input_dropout: Probability = 0.0,
     dropconnect: Probability = 0.0,
     dropconnect_inference: DropConnectInference = "mean",
+    pool_after: PoolAfter | None = None,
 ) -> CNN:
     """Build a convolutional network: Conv1d for ``input_shape = (C, L)``, Conv2d for ``(C, H, W)``.
 
@@ -158,6 +174,10 @@ def cnn(
     ``pool`` is max or average pooling by 2, ``"fractional"`` max pooling by ``pool_ratio``
     (Graham, "Fractional Max-Pooling", 2014, :class:`~trainwell.models.pooling.FractionalMaxPool`:
     a size of 40 becomes 28, 19, 13, ... with the default :math:`1/\\sqrt{2}`), or ``"none"``.
+    It follows every block, or only the blocks listed in ``pool_after`` (counted from 1):
+    ``channels=[16] * 9, kernel_size=3, pool_after=[3, 6, 9]`` is a deep thin network of
+    3×3 (here 3-wide) convolutions in three stages, as FitNets are (Romero et al., "FitNets:
+    Hints for Thin Deep Nets", 2015).
     ``batch_norm``, ``dropout_mode``, ``input_dropout`` (here on the input signal or image),
     ``dropconnect`` (on the convolutions) and ``dropconnect_inference`` are as for
     :func:`~trainwell.models.mlp.mlp`; ``dropout`` drops the pooled features before the head.
@@ -167,6 +187,9 @@ def cnn(
     (torch.Size([2, 10]), 2)
     >>> cnn((1, 40), 10, channels=[4, 4, 4], pool="fractional").features(torch.zeros(1, 1, 40)).shape
     torch.Size([1, 4, 13])
+    >>> cnn((1, 40), 10, channels=[4] * 6, kernel_size=3, pool_after=[2, 4, 6]).features(
+    ...     torch.zeros(1, 1, 40)).shape
+    torch.Size([1, 4, 5])
     """
     shape, num_classes = check_io(input_shape, num_classes, dims=(2, 3))
     options = validate_params(cnn, {
@@ -175,7 +198,11 @@ def cnn(
         "maxout_k": maxout_k, "batch_norm": batch_norm, "dropout": dropout, "pool": pool,
         "pool_ratio": pool_ratio, "dropout_mode": dropout_mode, "input_dropout": input_dropout,
         "dropconnect": dropconnect, "dropconnect_inference": dropconnect_inference,
+        "pool_after": pool_after,
     }, key="model")
+    if options["pool_after"] is not None and options["pool_after"][-1] > len(options["channels"]):
+        raise ConfigError("model.pool_after", options["pool_after"], f"block numbers from 1 to "
+                          f"{len(options['channels'])} (one per entry of model.channels)")
     check_dropconnect(options["dropconnect"], activation=options["activation"],
                       batch_norm=options["batch_norm"])
     return CNN(shape, num_classes, **options)
