@@ -31,7 +31,9 @@ docs: setup
 	$(BIN)/trainwell compare transfer --quiet
 	$(BIN)/trainwell compare studies/mnist1d_baselines.toml --quiet
 	$(BIN)/trainwell compare studies/lab10_ladder.toml --quiet
-	@for e in init optimizers pretraining regularize ensembles transfer mnist1d-baselines lab10-ladder; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
+	$(BIN)/trainwell compare studies/deep_relu.toml --quiet
+	$(BIN)/trainwell compare studies/lsuv_table.toml --quiet
+	@for e in init optimizers pretraining regularize ensembles transfer mnist1d-baselines lab10-ladder deep_relu lsuv_table; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
 	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground
 
 # Static checks of src/: ruff (style, import order, likely bugs) and mypy (types); their
