@@ -63,3 +63,12 @@ def test_bad_lists_name_the_key(value, match):
 def test_a_block_number_past_the_last_block_is_an_error():
     with pytest.raises(ConfigError, match=r"model\.pool_after = \[2, 5\].*from 1 to 4"):
         build_model("cnn", input_shape=(1, 40), num_classes=10, channels=[4] * 4, pool_after=[2, 5])
+
+
+def test_a_block_past_the_last_is_rejected_when_the_recipe_is_read():
+    from trainwell.errors import ConfigError
+    from trainwell.recipe import Recipe
+
+    with pytest.raises(ConfigError) as err:
+        Recipe.from_dict({"model": {"name": "cnn", "channels": [4, 4], "pool_after": [3]}})
+    assert err.value.key == "model.pool_after"

@@ -103,6 +103,10 @@ def validate_model_options(name: str, options: Mapping[str, Any]) -> dict[str, A
     if name in ("mlp", "cnn"):
         check_dropconnect(checked["dropconnect"], activation=checked["activation"],
                           batch_norm=checked["batch_norm"])
+    after = checked.get("pool_after")
+    if name == "cnn" and after and max(after) > len(checked["channels"]):
+        raise ConfigError("model.pool_after", after, f"block numbers from 1 to "
+                          f"{len(checked['channels'])} (one per entry of model.channels)")
     elif name == "resnet":
         check_residual_activation(checked["activation"])
     return checked
