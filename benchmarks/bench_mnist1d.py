@@ -1,0 +1,231 @@
+"""MNIST-1D, fast: the study recipe against the mnist1d repository's reference CNN, in one run.
+
+The reference is mnist1d's ``ConvBase`` written out in plain PyTorch: three Conv1d layers of
+25 channels (kernel 5 then 3, stride 2, padding 1), ReLU after each, a linear head on the
+flattened (25 x 5) output; Adam at lr 1e-2, batch 100 (sampled with replacement, as the
+repository's notebooks do), 8,000 steps. The study is ``studies/mnist1d_fast.toml`` run by
+``trainwell.execute.execute``. Both train on the same arrays: the 4,000 / 1,000 train/test
+split of ``mnist1d.data.make_dataset`` with its default arguments (checked against trainwell's
+loader as the study configures it before anything trains; trainwell shuffles the order
+of the training samples, not the samples). Seeds are interleaved (reference,
+study, reference, ...) on the same number of torch threads; a time is the training alone
+(for the study, ``execute`` on the prepared data: build, initialize, train, final metrics).
+Goals: the study's mean test accuracy >= 99.0 % at <= 1/3 of the reference's mean time.
+
+``--ablation`` runs the cumulative variants of ``studies/mnist1d_fast_ablation.toml`` the same
+way and prints a markdown table: the reference first, then one change at a time.
+
+    python benchmarks/bench_mnist1d.py [--seeds 3] [--threads 1] [--ablation] [--write MD]
+
+``--write docs/mnist1d-fast.md`` also puts the printed numbers between that page's
+``<!-- bench_mnist1d: study -->`` (or ``ablation``) and ``<!-- /bench_mnist1d: ... -->``
+markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainwell.data import Dataset, load_dataset
+from trainwell.execute import execute
+from trainwell.recipe import Recipe, load_recipe
+from trainwell.sweep import load_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDY = ROOT / "studies" / "mnist1d_fast.toml"
+ABLATION = ROOT / "studies" / "mnist1d_fast_ablation.toml"
+REFERENCE_STEPS, REFERENCE_BATCH, REFERENCE_LR = 8000, 100, 1e-2
+
+
+def standard_mnist1d() -> dict[str, torch.Tensor]:
+    """MNIST-1D as ``mnist1d.data.make_dataset`` makes it with its default arguments.
+
+    5,000 samples, the first 4,000 for training and the last 1,000 for testing; inputs as
+    float32 tensors shaped ``(N, 1, 40)``, labels as int64.
+    """
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    raw = make_dataset(args)
+    return {"x_train": torch.from_numpy(np.asarray(raw["x"], np.float32))[:, None, :],
+            "y_train": torch.from_numpy(np.asarray(raw["y"], np.int64)),
+            "x_test": torch.from_numpy(np.asarray(raw["x_test"], np.float32))[:, None, :],
+            "y_test": torch.from_numpy(np.asarray(raw["y_test"], np.int64))}
+
+
+def study_dataset(recipe: Recipe) -> Dataset:
+    """The dataset ``recipe`` trains on, loaded by trainwell as ``execute`` would."""
+    return load_dataset(recipe.data.name, **recipe.data.options)
+
+
+def same_arrays(ds: Dataset, arrays: dict[str, torch.Tensor]) -> bool:
+    """True when the Dataset's test split is exactly ``arrays``' (in order), its training split
+    holds exactly the same (input, label) pairs in some order, and no validation split takes
+    samples away from training."""
+    def rows(x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+        table = np.concatenate([x.flatten(1).double().numpy(), y[:, None].double().numpy()], 1)
+        return table[np.lexsort(table.T[::-1])]
+
+    return (len(ds.x_val) == 0 and torch.equal(ds.x_test, arrays["x_test"])
+            and torch.equal(ds.y_test, arrays["y_test"])
+            and ds.x_train.shape == arrays["x_train"].shape
+            and np.array_equal(rows(ds.x_train, ds.y_train),
+                               rows(arrays["x_train"], arrays["y_train"])))
+
+
+class ConvBase(nn.Module):
+    """The mnist1d repository's ``ConvBase``: 3 strided Conv1d (25 channels), ReLU, Linear."""
+
+    def __init__(self, channels: int = 25, num_classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv1d(1, channels, 5, stride=2, padding=1)
+        self.conv2 = nn.Conv1d(channels, channels, 3, stride=2, padding=1)
+        self.conv3 = nn.Conv1d(channels, channels, 3, stride=2, padding=1)
+        self.linear = nn.Linear(channels * 5, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.conv1(x))
+        h = F.relu(self.conv2(h))
+        h = F.relu(self.conv3(h))
+        return self.linear(h.flatten(1))
+
+
+def train_reference(data: dict[str, torch.Tensor], seed: int) -> tuple[float, float]:
+    """Train ConvBase as the mnist1d notebooks do; return (test accuracy, training seconds)."""
+    torch.manual_seed(seed)
+    model = ConvBase()
+    opt = torch.optim.Adam(model.parameters(), lr=REFERENCE_LR)
+    gen = torch.Generator().manual_seed(seed)
+    x, y = data["x_train"], data["y_train"]
+    t0 = time.perf_counter()
+    model.train()
+    for _ in range(REFERENCE_STEPS):
+        idx = torch.randint(0, len(x), (REFERENCE_BATCH,), generator=gen)
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - t0
+    model.eval()
+    with torch.no_grad():
+        acc = (model(data["x_test"]).argmax(1) == data["y_test"]).float().mean().item()
+    return acc, seconds
+
+
+def train_study(recipe: Recipe, ds: Dataset, seed: int, threads: int) -> tuple[float, float]:
+    """Run ``recipe`` with ``seed`` on ``ds``; return (test accuracy, seconds of ``execute``)."""
+    raw = recipe.to_dict()
+    raw["train"] = {**raw["train"], "seed": seed, "threads": threads, "device": "cpu"}
+    run = Recipe.from_dict(raw)
+    t0 = time.perf_counter()
+    out = execute(run, dataset=ds)
+    seconds = time.perf_counter() - t0
+    if out.status != "done":
+        raise RuntimeError(f"{run.name or 'the study'} ended {out.status}: {out.history.error}")
+    return out.history.final["test_acc"], seconds
+
+
+def _mean_std(values: list[float]) -> str:
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * statistics.mean(values):.1f} ± {100 * std:.1f}"
+
+
+def _measure(contenders: dict[str, Any], data: dict[str, torch.Tensor], ds: Dataset,
+             seeds: int, threads: int) -> dict[str, tuple[list[float], list[float]]]:
+    results: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in contenders}
+    for seed in range(seeds):
+        for name, recipe in contenders.items():
+            acc, sec = (train_reference(data, seed) if recipe is None
+                        else train_study(recipe, ds, seed, threads))
+            results[name][0].append(acc)
+            results[name][1].append(sec)
+            print(f"  seed {seed} {name}: {100 * acc:.1f} % in {sec:.1f} s", flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--ablation", action="store_true",
+                        help="run the variants of studies/mnist1d_fast_ablation.toml too")
+    parser.add_argument("--write", type=Path, default=None, metavar="MARKDOWN",
+                        help="also put the numbers between the file's bench_mnist1d markers")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(args.threads)
+    study = load_recipe(STUDY)
+    data = standard_mnist1d()
+    ds = study_dataset(study)
+    if not same_arrays(ds, data):
+        raise SystemExit("the study's data are not make_dataset's standard train/test arrays")
+    contenders: dict[str, Recipe | None] = {"reference ConvBase": None}
+    if args.ablation:
+        for point, _, recipe in load_sweep(ABLATION).with_seeds(1).recipes():
+            contenders[str(point["variant"]["label"])] = recipe
+    else:
+        contenders["study " + STUDY.name] = study
+    print(f"MNIST-1D (make_dataset defaults: {len(data['x_train'])} train / "
+          f"{len(data['x_test'])} test), {args.seeds} seeds, {torch.get_num_threads()} threads")
+    results = _measure(contenders, data, ds, args.seeds, args.threads)
+    lines = (_ablation_table(results) if args.ablation else _summary(results, STUDY.name))
+    print("\n".join(lines))
+    if args.write is not None:
+        block = "ablation" if args.ablation else "study"
+        note = (f"{args.seeds} seeds, {torch.get_num_threads()} torch threads; "
+                f"`python benchmarks/bench_mnist1d.py{' --ablation' if args.ablation else ''}`")
+        _write_block(args.write, block, lines, f"({note})")
+
+
+def _ablation_table(results: dict[str, tuple[list[float], list[float]]]) -> list[str]:
+    ref_time = statistics.mean(results["reference ConvBase"][1])
+    lines = ["| recipe | test accuracy (%) | seconds per run | time / reference |",
+             "|---|---|---|---|"]
+    for name, (accs, secs) in results.items():
+        lines.append(f"| {name} | {_mean_std(accs)} | {statistics.mean(secs):.1f} | "
+                     f"{statistics.mean(secs) / ref_time:.2f} |")
+    return lines
+
+
+def _summary(results: dict[str, tuple[list[float], list[float]]], study: str) -> list[str]:
+    ref_time = statistics.mean(results["reference ConvBase"][1])
+    lines = [f"{'contender':34s} {'test acc (%)':>14s} {'seconds/run':>12s}"]
+    for name, (accs, secs) in results.items():
+        lines.append(f"{name:34s} {_mean_std(accs):>14s} {statistics.mean(secs):12.1f}")
+    accs, secs = results["study " + study]
+    acc, ratio = statistics.mean(accs), statistics.mean(secs) / ref_time
+    lines.append(f"goal mean test accuracy >= 99.0 %: {100 * acc:.1f} % "
+                 f"{'met' if acc >= 0.99 else 'NOT met'}")
+    lines.append(f"goal study time / reference time <= 0.33: {ratio:.2f} "
+                 f"{'met' if ratio <= 1 / 3 else 'NOT met'}")
+    return lines
+
+
+def _write_block(path: Path, block: str, lines: list[str], note: str) -> None:
+    """Replace the lines between ``<!-- bench_mnist1d: block -->`` and
+    ``<!-- /bench_mnist1d: block -->`` in the markdown file ``path`` by ``lines`` (a code block
+    for ``study``, a table for ``ablation``) and ``note``."""
+    text = path.read_text()
+    start, end = f"<!-- bench_mnist1d: {block} -->", f"<!-- /bench_mnist1d: {block} -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{path} has no {start} ... {end} markers")
+    head, rest = text.split(start, 1)
+    body = "\n".join(lines)
+    if block == "study":
+        body = f"```\n{body}\n```"
+    body = f"{body}\n\n{note}"
+    path.write_text(f"{head}{start}\n{body}\n{end}{rest.split(end, 1)[1]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The MNIST-1D fast study: its recipe, its ablation sweep, and the data its benchmark uses."""
+
+import importlib.util
+from pathlib import Path
+
+import torch
+
+from trainwell.recipe import load_recipe
+from trainwell.sweep import load_sweep
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = ROOT / "studies" / "mnist1d_fast.toml"
+ABLATION = ROOT / "studies" / "mnist1d_fast_ablation.toml"
+
+
+def _bench():
+    """benchmarks/bench_mnist1d.py as a module (benchmarks are scripts, not a package)."""
+    path = ROOT / "benchmarks" / "bench_mnist1d.py"
+    spec = importlib.util.spec_from_file_location("trainwell_bench_mnist1d", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_study_recipe_is_the_documented_one():
+    r = load_recipe(STUDY)
+    assert r.data.name == "mnist1d"
+    assert {k: r.data.options[k] for k in ("num_samples", "val_fraction", "normalize", "seed")} == {
+        "num_samples": 5000, "val_fraction": 0.0, "normalize": "none", "seed": 42}
+    assert r.model.name == "resnet"
+    assert {k: r.model.options[k] for k in ("blocks", "width", "batch_norm", "pool")} == {
+        "blocks": 3, "width": 32, "batch_norm": True, "pool": "max"}
+    assert (r.optim.name, r.optim.options["lr"]) == ("adam", 0.01)
+    assert (r.schedule.name, r.schedule.options["per"]) == ("one_cycle", "step")
+    assert r.augment.transforms == [{"name": "shift", "max_shift": 3, "circular": True}]
+    assert r.average.kind == "none" and r.augment.test_views == 1
+    assert (r.train.epochs, r.train.batch_size, r.train.eval_every, r.train.record_every) == (
+        12, 128, 0, 0)
+
+
+def test_ablation_adds_one_change_at_a_time_through_the_study():
+    sweep = load_sweep(ABLATION)
+    assert len(sweep.recipes()) == 6 * 3
+    single = sweep.with_seeds(1).recipes()
+    labels = [point["variant"]["label"] for point, _, _ in single]
+    assert labels[0] == "resnet 3x32, no batch norm, constant lr"
+    assert labels[3].endswith("the study recipe")
+    dicts = [recipe.to_dict() for _, _, recipe in single]
+    for before, after in zip(dicts, dicts[1:], strict=False):
+        changed = [k for k in after if k not in ("name", "note") and after[k] != before.get(k)]
+        assert len(changed) == 1, changed
+    study = load_recipe(STUDY).to_dict()
+    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[3][k]]
+    assert changed == []
+
+
+def test_reference_model_is_convbase():
+    model = _bench().ConvBase()
+    assert model(torch.zeros(3, 1, 40)).shape == (3, 10)
+    assert sum(p.numel() for p in model.parameters()) == 5210
+
+
+def test_benchmark_and_study_train_and_test_on_make_dataset_arrays():
+    bench = _bench()
+    arrays = bench.standard_mnist1d()
+    assert [len(arrays[k]) for k in ("x_train", "y_train", "x_test", "y_test")] == [
+        4000, 4000, 1000, 1000]
+    ds = bench.study_dataset(load_recipe(STUDY))
+    assert torch.equal(ds.x_test, arrays["x_test"]) and torch.equal(ds.y_test, arrays["y_test"])
+    assert len(ds.x_val) == 0 and len(ds.x_train) == 4000
+    assert bench.same_arrays(ds, arrays)
+    changed = dict(arrays, x_train=arrays["x_train"].clone())
+    changed["x_train"][17, 0, 5] += 1e-3
+    assert not bench.same_arrays(ds, changed)
