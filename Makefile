@@ -34,6 +34,8 @@ docs: setup
 	$(BIN)/trainwell compare studies/deep_relu.toml --quiet
 	$(BIN)/trainwell compare studies/lsuv_table.toml --quiet
 	@for e in init optimizers pretraining regularize ensembles transfer mnist1d-baselines lab10-ladder deep_relu lsuv_table; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
+	$(BIN)/python benchmarks/bench_mnist1d.py --write docs/mnist1d-fast.md
+	$(BIN)/python benchmarks/bench_mnist1d.py --ablation --write docs/mnist1d-fast.md
 	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground
 
 # Static checks of src/: ruff (style, import order, likely bugs) and mypy (types); their
