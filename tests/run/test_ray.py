@@ -77,7 +77,7 @@ def test_a_node_removed_mid_sweep_loses_no_run(ray_cluster, tmp_path):
                 # one run finished and two in flight: both one-CPU nodes are busy
                 if sum(r.status == "done" for r in rows) >= 1 and \
                         sum(r.status == "running" for r in rows) == 2:
-                    time.sleep(1.0)  # the second task reaches its node
+                    time.sleep(0.5)  # the second task reaches its node
                     break
             time.sleep(0.2)
         ray_cluster.remove_node(node)
@@ -85,7 +85,7 @@ def test_a_node_removed_mid_sweep_loses_no_run(ray_cluster, tmp_path):
     killer = threading.Thread(target=remove_when_busy)
     killer.start()
     try:
-        outcome = run_sweep(_sweep("gone", seeds=6, epochs=25), root=tmp_path,
+        outcome = run_sweep(_sweep("gone", seeds=6, epochs=80), root=tmp_path,
                             backend=RayBackend(), quiet=True)
     finally:
         killer.join()
