@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -142,3 +143,28 @@ def test_data_driven_inits_train_from_a_recipe(init, tmp_path):
                  if init != "lsuv" else "init.batch_size=64", "--out", str(out), "-q"]) == 0
     h = load_history(out / "history.json")
     assert h.extra["init"]["name"] == init and h.status == "done"
+
+
+def test_version_is_the_packages(capsys):
+    import tomllib
+    from pathlib import Path
+
+    from trainwell import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"trainwell {__version__}"
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["version"] == __version__
+
+
+def test_list_experiments_names_each_with_its_run_count(capsys):
+    from trainwell.experiments import EXPERIMENTS, experiment_path
+    from trainwell.sweep import load_sweep
+
+    assert main(["list", "experiments"]) == 0
+    out = capsys.readouterr().out
+    for name in EXPERIMENTS:
+        runs = len(load_sweep(experiment_path(name)).recipes())
+        assert re.search(rf"│ {name}\s+│\s+{runs} │", out), name
+    assert main(["list", "everything"]) == 2
+    assert "expected nothing (the catalogue) or experiments" in capsys.readouterr().err

@@ -316,12 +316,37 @@ def playground(surface: AxisOpt = None, optim: AxisOpt = None,
 
 
 @app.command(name="list")
-def list_() -> int:
-    """List datasets, models, activations, initializers and optimizers."""
-    from trainwell.report.terminal import print_catalogue
+def list_(what: Annotated[str | None, typer.Argument(
+        help="experiments: the built-in experiments, each with its runs and a line.")] = None) -> int:
+    """List datasets, models, activations, initializers, optimizers, schedules, regularizers,
+    augmentations and averaging kinds; or, with EXPERIMENTS, the built-in experiments.
 
-    print_catalogue(_console())
+    Example: trainwell list experiments
+    """
+    from trainwell.report.terminal import print_catalogue, print_experiments
+
+    if what is None:
+        print_catalogue(_console())
+    elif what == "experiments":
+        print_experiments(_console())
+    else:
+        raise TrainwellError(f"list {what!r}: expected nothing (the catalogue) or experiments")
     return 0
+
+
+def _version(value: bool) -> None:
+    if value:
+        from trainwell import __version__
+
+        print(f"trainwell {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
+    """Train deep networks well: compare recipes, see why one trains."""
 
 
 def main(argv: list[str] | None = None) -> int:

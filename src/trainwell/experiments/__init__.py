@@ -12,8 +12,9 @@ EXPERIMENTS = {
             "lsuv, dbn} x activation {sigmoid, relu}",
     "regularize": "a residual 1-D CNN that overfits 900 mnist1d samples: no regularization, each "
                   "regularizer of the lecture alone, and the helpful ones combined",
-    "ensembles": "the same overfitting 1-D CNN as a single model, a snapshot ensemble, with EMA "
-                 "and with SWA, 5 seeds each: what an ensemble of seeds or of snapshots gains",
+    "ensembles": "the residual 1-D CNN of regularize, with batch norm, as a single model, a "
+                 "snapshot ensemble, with EMA and with SWA, 5 seeds each: what an ensemble of "
+                 "seeds or of snapshots gains",
     "transfer": "a CNN trained on mnist5k digits 0-4, transferred to digits 5-9 with 1-100 labels "
                 "per class: from scratch, linear head, fine-tuning the top or all layers",
 }

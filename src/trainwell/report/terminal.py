@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from trainwell.report.table import Cell
     from trainwell.run.store import Store
 
-__all__ = ["print_run", "print_catalogue", "print_results", "print_failed", "print_ensemble",
-           "fmt"]
+__all__ = ["print_run", "print_catalogue", "print_experiments", "print_results", "print_failed",
+           "print_ensemble", "fmt"]
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -68,6 +68,21 @@ def print_catalogue(console: Console) -> None:
         for name, desc in table_src.items():
             table.add_row(name, str(desc))
         console.print(table)
+
+
+def print_experiments(console: Console) -> None:
+    """The built-in experiments: name, runs (grid points x seeds) and what each compares."""
+    from trainwell.experiments import EXPERIMENTS, experiment_path
+    from trainwell.sweep import load_sweep
+
+    table = Table(title=Text("built-in experiments  trainwell compare NAME"), title_justify="left")
+    table.add_column("name", style="bold")
+    table.add_column("runs", justify="right")
+    table.add_column("description")
+    for name, desc in EXPERIMENTS.items():
+        runs = len(load_sweep(experiment_path(name)).recipes())
+        table.add_row(name, str(runs), Text(desc))
+    console.print(table)
 
 
 _CELL_STYLE = {"n/c": "magenta", "failed": "red", "pending": "dim"}
