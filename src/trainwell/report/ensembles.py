@@ -20,7 +20,8 @@ from trainwell.recipe import parse_override
 from trainwell.run.store import RunRow
 from trainwell.sweep import format_value
 
-__all__ = ["RunsEnsemble", "seed_ensemble", "snapshot_curve", "evaluate_runs", "select_runs"]
+__all__ = ["RunsEnsemble", "seed_ensemble", "snapshot_curve", "evaluate_runs", "select_runs",
+           "load_all"]
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,18 @@ class RunsEnsemble:
     split: str
 
 
-def _members(folder: Path, runs: Sequence[RunRow], split: str
+def load_all(folder: str | Path, runs: Sequence[RunRow]) -> dict[str, Predictions | None]:
+    """The stored predictions of each finished run (``None`` where a run has none)."""
+    return {r.id: load_predictions(Path(folder) / r.id) if r.status == "done" else None
+            for r in runs}
+
+
+def _members(folder: Path, runs: Sequence[RunRow], split: str,
+             loaded: Mapping[str, Predictions | None] | None = None
              ) -> tuple[list[RunRow], list[Predictions]]:
+    preds = loaded if loaded is not None else load_all(folder, runs)
     kept = [(r, p) for r in runs if r.status == "done"
-            and (p := load_predictions(folder / r.id)) is not None and p.probs(split) is not None]
+            and (p := preds.get(r.id)) is not None and p.probs(split) is not None]
     return [r for r, _ in kept], [p for _, p in kept]
 
 
@@ -51,11 +60,12 @@ def _check_same_data(runs: Sequence[RunRow], preds: Sequence[Predictions], split
                             f"predictions cannot be averaged: {parts}")
 
 
-def seed_ensemble(folder: str | Path, runs: Sequence[RunRow], *,
-                  split: str = "test") -> RunsEnsemble | None:
+def seed_ensemble(folder: str | Path, runs: Sequence[RunRow], *, split: str = "test",
+                  loaded: Mapping[str, Predictions | None] | None = None) -> RunsEnsemble | None:
     """The ensemble of a grid point's seeds (``runs``): ``None`` with fewer than two finished
-    members with predictions, or when they saw different data."""
-    members, preds = _members(Path(folder), runs, split)
+    members with predictions, or when they saw different data. ``loaded``: their predictions,
+    already read (:func:`load_all`)."""
+    members, preds = _members(Path(folder), runs, split, loaded)
     if len(members) < 2:
         return None
     try:
@@ -73,13 +83,14 @@ def _ensemble(runs: list[RunRow], preds: list[Predictions], split: str) -> RunsE
     return RunsEnsemble(runs, score(members, y), growth_curve(members, y), split)
 
 
-def snapshot_curve(folder: str | Path, runs: Sequence[RunRow], *,
-                   split: str = "test") -> list[float] | None:
+def snapshot_curve(folder: str | Path, runs: Sequence[RunRow], *, split: str = "test",
+                   loaded: Mapping[str, Predictions | None] | None = None) -> list[float] | None:
     """For runs with snapshot ensembles: accuracy of the ensemble of the last ``m`` snapshots,
     ``m = 1 .. M``, averaged over the runs (``None`` when no run has snapshots)."""
+    preds = loaded if loaded is not None else load_all(folder, runs)
     curves = []
     for r in runs:
-        p = load_predictions(Path(folder) / r.id) if r.status == "done" else None
+        p = preds.get(r.id)
         snaps = p.snapshots(split) if p is not None else []
         y = p.targets(split) if p is not None else None
         if len(snaps) >= 2 and y is not None:

@@ -251,11 +251,12 @@ def results_grid(runs: Sequence[RunRow], axes: Sequence[str], *,
         groups.setdefault(run.label, []).append(run)
     cells = [_cell(label, members, axes, num_classes) for label, members in groups.items()]
     if folder is not None:
-        from trainwell.report.ensembles import seed_ensemble, snapshot_curve
+        from trainwell.report.ensembles import load_all, seed_ensemble, snapshot_curve
 
         for cell in cells:
-            cell.ensemble = seed_ensemble(folder, cell.runs)
-            cell.snapshots = snapshot_curve(folder, cell.runs)
+            loaded = load_all(folder, cell.runs)
+            cell.ensemble = seed_ensemble(folder, cell.runs, loaded=loaded)
+            cell.snapshots = snapshot_curve(folder, cell.runs, loaded=loaded)
     ranked = [(c.test[0], c) for c in cells if c.converged and c.test is not None]
     if ranked:
         max(ranked, key=lambda pair: pair[0])[1].best = True
