@@ -35,7 +35,7 @@ from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.predictions import finish
 from trainwell.ensemble.snapshots import Snapshots, check_cycles
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, TrainwellError
 from trainwell.init import apply_ as init_apply_
 from trainwell.models import build_model
 from trainwell.optim import build_optimizer
@@ -263,13 +263,21 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
 def transfer_source(recipe: Recipe) -> dict[str, torch.Tensor]:
     """The weights ``recipe`` transfers from: read from a run folder or weights file, or, for a
     source recipe, those of a run of it trained here (its final or averaged weights)."""
+    if not isinstance(recipe.transfer.source, dict):
+        return source_weights(recipe.transfer)
+    return train_source_run(recipe)[2]
+
+
+def train_source_run(recipe: Recipe) -> tuple[Recipe, RunOutcome, dict[str, torch.Tensor]]:
+    """Train the source recipe of ``recipe``'s ``[transfer]``: the source recipe, its run, and
+    the weights the target takes from it (final or averaged)."""
     config = recipe.transfer
-    if not isinstance(config.source, dict):
-        return source_weights(config)
-    run = execute(Recipe.from_dict(config.source))
+    assert isinstance(config.source, dict), "a source recipe, not a source on disk"
+    source = Recipe.from_dict(config.source)
+    run = execute(source)
     if run.status != "done" or run.weights is None:
-        raise RuntimeError(f"the transfer source run ended {run.status}: {run.history.error}")
-    return run.artifacts["averaged"] if config.weights == "averaged" else run.weights
+        raise TrainwellError(f"the transfer source run ended {run.status}: {run.history.error}")
+    return source, run, run.artifacts["averaged"] if config.weights == "averaged" else run.weights
 
 
 def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:

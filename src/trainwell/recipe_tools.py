@@ -13,7 +13,7 @@ import torch
 
 from trainwell._io import atomic_write_text
 from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
-from trainwell.errors import ConfigError, TrainwellError
+from trainwell.errors import ConfigError
 from trainwell.execute import build_initialized_model, build_model_for, check_runnable, prepare_data
 from trainwell.optim import build_optimizer
 from trainwell.pretrain import DATA_INITIALIZERS
@@ -123,7 +123,7 @@ def train_source(recipe: Recipe, folder: str | Path | None = None) -> dict[str, 
     written to ``folder`` (``<out>/source``) when given, and reused from there while its recipe
     is unchanged."""
     from trainwell import _toml
-    from trainwell.execute import execute, transfer_source
+    from trainwell.execute import train_source_run, transfer_source
     from trainwell.sweep import run_id
     from trainwell.train import save_run
     from trainwell.transfer import read_weights
@@ -137,10 +137,7 @@ def train_source(recipe: Recipe, folder: str | Path | None = None) -> dict[str, 
         kept = _toml.read(out / "recipe.toml", what="transfer source recipe")
         if run_id(kept) == run_id(config.source):
             return read_weights(out / name)
-    source = Recipe.from_dict(config.source)
-    run = execute(source)
-    if run.status != "done" or run.weights is None:
-        raise TrainwellError(f"the transfer source run ended {run.status}: {run.history.error}")
+    source, run, weights = train_source_run(recipe)
     save_run(out, recipe_toml=source.to_toml(), history=run.history, weights=run.weights,
              artifacts=run.artifacts)
-    return run.artifacts["averaged"] if config.weights == "averaged" else run.weights
+    return weights
