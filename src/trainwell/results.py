@@ -15,7 +15,7 @@ from trainwell.errors import TrainwellError
 from trainwell.run.store import RunRow, Store, open_store
 from trainwell.sweep import format_value
 
-__all__ = ["Results", "open_results"]
+__all__ = ["Results", "open_results", "run_value", "matches", "MISSING"]
 
 
 def open_results(folder: str | Path) -> Results:
@@ -24,22 +24,28 @@ def open_results(folder: str | Path) -> Results:
     return Results(open_store(folder, readonly=True))
 
 
-def _lookup(recipe: Mapping[str, Any], dotted: str) -> Any:
-    node: Any = recipe
-    for part in dotted.split("."):
+MISSING = object()
+"""What :func:`run_value` returns for a key a run does not have."""
+
+
+def run_value(run: RunRow, key: str) -> Any:
+    """A run's axis value at ``key``, or else its resolved recipe's value at the dotted path
+    ``key`` (:data:`MISSING` when it has none)."""
+    if key in run.point:
+        return run.point[key]
+    node: Any = run.recipe
+    for part in key.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            return _MISSING
+            return MISSING
         node = node[part]
     return node
 
 
-_MISSING = object()
-
-
-def _matches(run: RunRow, where: Mapping[str, Any]) -> bool:
+def matches(run: RunRow, where: Mapping[str, Any]) -> bool:
+    """Whether ``run`` has each ``key``'s value in ``where`` (equal, or shown the same)."""
     for key, wanted in where.items():
-        value = run.point[key] if key in run.point else _lookup(run.recipe, key)
-        if value is _MISSING:
+        value = run_value(run, key)
+        if value is MISSING:
             return False
         if value != wanted and format_value(value) != format_value(wanted):
             return False
@@ -64,7 +70,7 @@ class Results:
         rows = []
         for name in names:
             for run in self.store.runs(name, status=status):
-                if where and not _matches(run, where):
+                if where and not matches(run, where):
                     continue
                 rows.append({"id": run.id, "experiment": run.experiment, "label": run.label,
                              "seed": run.seed, "status": run.status, "error": run.error,

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from trainwell.ensemble.evaluate import EnsembleScore, MismatchError, growth_curve, score
 from trainwell.ensemble.predictions import Predictions, load_predictions
 from trainwell.errors import ConfigError
 from trainwell.recipe import parse_override
+from trainwell.results import MISSING, matches, run_value
 from trainwell.run.store import RunRow
-from trainwell.sweep import format_value
 
 __all__ = ["RunsEnsemble", "seed_ensemble", "snapshot_curve", "evaluate_runs", "select_runs",
            "load_all"]
@@ -108,37 +107,16 @@ def select_runs(runs: Sequence[RunRow], where: Sequence[str]) -> list[RunRow]:
     for text in where:
         path, value = parse_override(text)
         key = ".".join(path)
-        if not any(_value(r, key) is not _MISSING for r in runs):
+        if key in ("seed", "label"):
+            out = [r for r in out if getattr(r, key) == value or str(getattr(r, key)) == str(value)]
+            continue
+        if all(run_value(r, key) is MISSING for r in runs):
             axes = sorted({k for r in runs for k in r.point})
             raise ConfigError("--where", text, "key=value with a grid axis "
                               f"({', '.join(axes) or 'none'}), seed, label, or a recipe path "
                               "such as optim.lr")
-        out = [r for r in out if _matches(_value(r, key), value)]
+        out = [r for r in out if matches(r, {key: value})]
     return out
-
-
-_MISSING = object()
-
-
-def _value(run: RunRow, key: str) -> Any:
-    if key == "seed":
-        return run.seed
-    if key == "label":
-        return run.label
-    if key in run.point:
-        return run.point[key]
-    node: Any = run.recipe
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
-
-
-def _matches(have: Any, want: Any) -> bool:
-    if have is _MISSING:
-        return False
-    return have == want or format_value(have) == str(want)
 
 
 def evaluate_runs(folder: str | Path, runs: Sequence[RunRow], *, split: str = "test") -> RunsEnsemble:
