@@ -15,7 +15,7 @@ $(BIN)/python:
 # torch first, from its pinned build, so nothing later pulls another torch.
 setup: $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e '.[test,pandas,ray]'
+	$(PIP) install -e '.[test,all]'
 
 demo: setup
 	$(BIN)/trainwell compare
