@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: setup demo lint test test-slow bench docs clean
+.PHONY: setup demo lint test test-slow bench docs dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest -q
 
+# The sdist and the wheel, into dist/ (tests/packaging/test_wheel.py installs the wheel into a
+# fresh venv).
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow
 
@@ -55,4 +61,4 @@ bench: setup
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs dist .pytest_cache

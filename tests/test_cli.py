@@ -154,7 +154,8 @@ def test_version_is_the_packages(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"trainwell {__version__}"
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
-    assert project["project"]["version"] == __version__
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "trainwell.__version__"}
 
 
 def test_list_experiments_names_each_with_its_run_count(capsys):

@@ -18,8 +18,7 @@ from trainwell.errors import TrainwellError
 
 __all__ = ["main", "run", "app"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Train deep networks well: compare recipes, see why one trains.")
+app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False)
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a recipe value: key.path=value (repeatable).")]
@@ -38,6 +37,8 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
           resume: Annotated[bool, typer.Option("--resume", help="Continue from the last good checkpoint in OUT/checkpoints.")] = False,
           quiet: QuietOpt = False) -> int:
     """Train one recipe and print its final metrics.
+
+    Example: trainwell train recipe.toml --set optim.lr=0.01 --set train.epochs=5 --out runs/one
 
     With train.checkpoint_every = N and --out DIR, a checkpoint goes to DIR/checkpoints every N
     epochs; --resume continues a killed run from the last good one, exactly.
@@ -88,8 +89,6 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
     return 0 if result.status == "done" else 1
 
 
-AxisOpt = Annotated[str | None, typer.Option(metavar="A,B,...")]
-
 FLAG_AXES = {"init": "init.name", "activation": "model.activation", "optim": "optim.name",
              "model": "model.name", "data": "data.name", "lr": "optim.lr",
              "schedule": "schedule.name"}
@@ -114,9 +113,13 @@ def _load_sweep(source: str | None, name: str | None):
 
 @app.command()
 def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or built-in experiment name (default: init).")] = None,
-            init: AxisOpt = None, activation: AxisOpt = None, optim: AxisOpt = None,
-            model: AxisOpt = None, data: AxisOpt = None, lr: AxisOpt = None,
-            schedule: AxisOpt = None,
+            init: Annotated[str | None, typer.Option(metavar="A,B,...", help="Initializers to compare (init.name).")] = None,
+            activation: Annotated[str | None, typer.Option(metavar="A,B,...", help="Activations to compare (model.activation).")] = None,
+            optim: Annotated[str | None, typer.Option(metavar="A,B,...", help="Optimizers to compare (optim.name).")] = None,
+            model: Annotated[str | None, typer.Option(metavar="A,B,...", help="Models to compare (model.name).")] = None,
+            data: Annotated[str | None, typer.Option(metavar="A,B,...", help="Datasets to compare (data.name).")] = None,
+            lr: Annotated[str | None, typer.Option(metavar="A,B,...", help="Learning rates to compare (optim.lr).")] = None,
+            schedule: Annotated[str | None, typer.Option(metavar="A,B,...", help="Learning-rate schedules to compare (schedule.name).")] = None,
             axis: Annotated[list[str] | None, typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,
             seeds: Annotated[int | None, typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
             set_: SetOpt = None,
@@ -131,6 +134,8 @@ def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or
             name: Annotated[str | None, typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,
             quiet: QuietOpt = False) -> int:
     """Run a grid of recipes side by side; write DIR/report.html and print the table.
+
+    Example: trainwell compare --init he_normal,glorot_normal --seeds 3
 
     Exit code 0 when every run trained (diverged runs are results), 1 when a run failed.
     """
@@ -179,7 +184,10 @@ def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or
 def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holding results.db.")],
            experiment: Annotated[str | None, typer.Option(help="Experiment name (default: the folder's).")] = None,
            figures: Annotated[Path | None, typer.Option(help="Also write the plots (PNG) and the table (markdown) into this folder.")] = None) -> int:
-    """Write FOLDER/report.html from the results store and print the table."""
+    """Write FOLDER/report.html from the results store and print the table.
+
+    Example: trainwell report runs/init --figures docs
+    """
     from trainwell.report.html import export_figures, write_report
     from trainwell.report.terminal import print_results
     from trainwell.run.store import open_store
@@ -206,6 +214,7 @@ def ensemble(folder: Annotated[Path, typer.Argument(help="Experiment folder hold
 
     Prints each member's accuracy, their mean, the ensemble's (mean of the members' class
     probabilities) and the oracle's (a sample counts as right if any member is right).
+
     Example: trainwell ensemble runs/ensembles --where variant=single
     """
     from trainwell.report.ensembles import evaluate_runs, select_runs
@@ -229,7 +238,10 @@ def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fi
               set_: SetOpt = None,
               after_steps: Annotated[int, typer.Option("--after-steps", help="Train this many optimizer steps before probing.")] = 0,
               out: Annotated[Path, typer.Option("--out", help="Folder for diagnosis.html and diagnosis.json.")] = Path("runs/diagnose")) -> int:
-    """Probe a recipe's network layer by layer and say why it does or does not train."""
+    """Probe a recipe's network layer by layer and say why it does or does not train.
+
+    Example: trainwell diagnose --set model.activation=sigmoid --set init.name=lecture_xavier
+    """
     import json
 
     from trainwell._io import atomic_write_text
@@ -258,7 +270,10 @@ def pretrain(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fil
              set_: SetOpt = None,
              out: Annotated[Path, typer.Option("--out", help="Folder for the RBMs, the weights and the report.")] = Path("runs/pretrain"),
              quiet: QuietOpt = False) -> int:
-    """Pre-train a network's hidden layers (RBMs of a DBN, auto-encoders, or LSUV) and save them."""
+    """Pre-train a network's hidden layers (RBMs of a DBN, auto-encoders, or LSUV) and save them.
+
+    Example: trainwell pretrain --set init.name=dbn --set init.epochs=5 --out runs/dbn
+    """
     from trainwell.recipe import load_recipe
     from trainwell.recipe_tools import pretrain_recipe, save_pretrained
 
@@ -301,12 +316,16 @@ def _sparkline(values: list[float]) -> str:
 
 
 @app.command()
-def playground(surface: AxisOpt = None, optim: AxisOpt = None,
+def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", help="Loss surfaces to race on (default: all; a wrong name lists them).")] = None,
+               optim: Annotated[str | None, typer.Option(metavar="A,B,...", help="Optimizers to race (default: the lecture's six).")] = None,
                steps: Annotated[int, typer.Option(help="Optimizer steps per trajectory.")] = 200,
                tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
                lr: Annotated[float | None, typer.Option(help="One lr for every optimizer (default: the surface's).")] = None,
                out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
-    """Race optimizers on 2-D loss surfaces: contour plots, animations and a table."""
+    """Race optimizers on 2-D loss surfaces: contour plots, animations and a table.
+
+    Example: trainwell playground --surface taco,saddle --optim sgd,momentum,adam --tune
+    """
     from trainwell.optim.playground import playground_main
 
     names = [v.strip() for v in surface.split(",") if v.strip()] if surface else None
@@ -318,8 +337,11 @@ def playground(surface: AxisOpt = None, optim: AxisOpt = None,
 @app.command(name="list")
 def list_(what: Annotated[str | None, typer.Argument(
         help="experiments: the built-in experiments, each with its runs and a line.")] = None) -> int:
-    """List datasets, models, activations, initializers, optimizers, schedules, regularizers,
-    augmentations and averaging kinds; or, with EXPERIMENTS, the built-in experiments.
+    """List the names a recipe can use, or the built-in experiments.
+
+    Without an argument: datasets, models, activations, initializers, optimizers, schedules,
+    regularizers, augmentations and averaging kinds. With EXPERIMENTS: each built-in experiment
+    (trainwell compare NAME) with its number of runs and what it compares.
 
     Example: trainwell list experiments
     """
@@ -346,7 +368,10 @@ def _version(value: bool) -> None:
 def _root(version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True,
         help="Print the version and exit.")] = False) -> None:
-    """Train deep networks well: compare recipes, see why one trains."""
+    """Train deep networks well: compare recipes, see why one trains.
+
+    Example: trainwell compare --init he_normal,glorot_normal --seeds 3
+    """
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         return 130
+    except SystemExit as exc:
+        # typer's completion options and its completion protocol (_TRAINWELL_COMPLETE) end in sys.exit.
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     return result if isinstance(result, int) else 0
 
 

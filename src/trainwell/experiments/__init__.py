@@ -10,13 +10,12 @@ __all__ = ["EXPERIMENTS", "experiment_path"]
 EXPERIMENTS = {
     "init": "a deep MLP on mnist1d: init {zeros, uniform(-1,1), lecture_xavier, he_normal, "
             "lsuv, dbn} x activation {sigmoid, relu}",
-    "regularize": "a residual 1-D CNN that overfits 900 mnist1d samples: no regularization, each "
-                  "regularizer of the lecture alone, and the helpful ones combined",
-    "ensembles": "the residual 1-D CNN of regularize, with batch norm, as a single model, a "
-                 "snapshot ensemble, with EMA and with SWA, 5 seeds each: what an ensemble of "
-                 "seeds or of snapshots gains",
-    "transfer": "a CNN trained on mnist5k digits 0-4, transferred to digits 5-9 with 1-100 labels "
-                "per class: from scratch, linear head, fine-tuning the top or all layers",
+    "regularize": "a residual 1-D CNN that overfits 900 mnist1d samples: each regularizer alone, "
+                  "then the helpful ones combined",
+    "ensembles": "the residual CNN of regularize with batch norm: single model, snapshot "
+                 "ensemble, EMA, SWA; 5 seeds each",
+    "transfer": "a CNN trained on mnist5k digits 0-4, moved to 5-9 with 1-100 labels per class: "
+                "scratch, linear head, fine-tuning",
 }
 
 
