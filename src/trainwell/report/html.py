@@ -29,7 +29,8 @@ import jinja2
 from trainwell import _toml
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import TrainwellError
-from trainwell.report import plots, plots_diagnostics
+from trainwell.report import curves, plots, plots_diagnostics
+from trainwell.report.curves import SHOWN
 from trainwell.report.table import (
     CHANCE_MARGIN,
     DEFAULT_NUM_CLASSES,
@@ -165,15 +166,15 @@ def _figures(store: Store, runs: list[RunRow], colors: dict[str, str], num_class
              flow: bool = True) -> dict[str, Any]:
     """The report's PNGs: ``loss``, ``val-acc``, ``lr`` (``None`` without a schedule that
     changed it) and ``flow``, a (run, PNG) pair per grid point with gradient-flow records."""
-    shown = [r for r in runs if r.status in ("done", "diverged")]
-    series = _series(store, [r.id for r in shown])
+    shown = [r for r in runs if r.status in SHOWN]
+    series = curves.stored_series(store, [r.id for r in shown])
     firsts = _first_seeds(shown, list(colors))
     flow_runs = [f for label, r in firsts.items() if flow and (
         f := plots_diagnostics.flow_run(label, r.seed, series.get(r.id, {})))]
     limits = plots_diagnostics.flow_limits(flow_runs)
     return {
-        "loss": plots.loss_figure(_loss_curves(series, shown), colors=colors),
-        "val-acc": plots.val_acc_figure(_val_acc_curves(series, shown), colors=colors,
+        "loss": plots.loss_figure(curves.loss_curves(series, shown), colors=colors),
+        "val-acc": plots.val_acc_figure(curves.val_acc_curves(series, shown), colors=colors,
                                         chance=1.0 / num_classes),
         "lr": _lr_figure(series, firsts, colors),
         "flow": [(run, plots_diagnostics.gradient_flow_figure(run, limits=limits))
@@ -208,45 +209,6 @@ def _template() -> jinja2.Template:
     return env.get_template("report.html.j2")
 
 
-Series = dict[str, dict[str, tuple[list[int], list[float | None]]]]
-"""Metrics by run id, then by name: (steps, values)."""
-
-
-def _series(store: Store, ids: list[str]) -> Series:
-    out: Series = {}
-    if ids:
-        for run, step, name, value in store.metrics(ids):
-            steps, values = out.setdefault(run, {}).setdefault(name, ([], []))
-            steps.append(step)
-            values.append(value)
-    return out
-
-
-def _loss_curves(series: Series, shown: list[RunRow]) -> dict[str, list[plots.Curve]]:
-    out: dict[str, list[plots.Curve]] = {}
-    for r in shown:
-        steps, values = series.get(r.id, {}).get("loss", ([], []))
-        diverged_at = None
-        if r.status == "diverged":
-            diverged_at = r.diverged_step if r.diverged_step is not None else max(steps,
-                                                                                  default=None)
-        out.setdefault(r.label, []).append(plots.Curve(steps, values, diverged_at))
-    return out
-
-
-def _val_acc_curves(series: Series, shown: list[RunRow]) -> dict[str, list[plots.Curve]]:
-    """Validation accuracy by epoch number (1, 2, ...), counted from the per-epoch rows."""
-    out: dict[str, list[plots.Curve]] = {}
-    for r in shown:
-        metrics = series.get(r.id, {})
-        epoch_of = {step: i + 1 for i, step in enumerate(metrics.get("train_loss", ([], []))[0])}
-        steps, values = metrics.get("val_acc", ([], []))
-        pairs = [(epoch_of[s], v) for s, v in zip(steps, values, strict=True) if s in epoch_of]
-        out.setdefault(r.label, []).append(
-            plots.Curve([e for e, _ in pairs], [v for _, v in pairs]))
-    return out
-
-
 def _first_seeds(shown: list[RunRow], labels: list[str]) -> dict[str, RunRow]:
     """Each grid point's run with the lowest seed, in grid order."""
     out: dict[str, RunRow] = {}
@@ -255,7 +217,8 @@ def _first_seeds(shown: list[RunRow], labels: list[str]) -> dict[str, RunRow]:
     return {label: out[label] for label in labels if label in out}
 
 
-def _lr_figure(series: Series, firsts: dict[str, RunRow], colors: dict[str, str]) -> bytes | None:
+def _lr_figure(series: curves.Series, firsts: dict[str, RunRow],
+               colors: dict[str, str]) -> bytes | None:
     """Per-step lr of each grid point's first seed, drawn when a schedule changed it; a run
     without a schedule has no per-step rows and holds its per-epoch lr from step 0."""
     scheduled, held = {}, {}

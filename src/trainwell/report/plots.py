@@ -10,7 +10,8 @@ edge) instead of flattening every other curve; it is logarithmic when the values
 more than ``LOG_RANGE`` (max/min).
 
 Figures are drawn on :class:`matplotlib.figure.Figure` with the Agg renderer (no pyplot, no
-global state) and returned as PNG bytes.
+global state) and returned as PNG bytes; :func:`loss_plot` and :func:`val_acc_plot` return
+the loss and accuracy figures themselves, for a notebook.
 
 >>> png = loss_figure({"a": [Curve([0, 1, 2], [2.3, 1.0, 0.5])]}, colors={"a": "#1f77b4"})
 >>> png[:4] == b"\\x89PNG"
@@ -32,8 +33,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["Curve", "label_colors", "smooth", "smoothing_window", "loss_figure",
-           "val_acc_figure", "lr_figure", "ensemble_figure", "lr_varies", "data_uri",
+__all__ = ["Curve", "label_colors", "smooth", "smoothing_window", "loss_figure", "loss_plot",
+           "val_acc_figure", "val_acc_plot", "lr_figure", "ensemble_figure", "lr_varies", "data_uri",
            "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
 
 SMOOTH_FRACTION = 0.02
@@ -138,18 +139,32 @@ def _new_figure() -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _finish(fig: Figure, ax: Axes, extra: list[Line2D]) -> bytes:
+def _legend(ax: Axes, extra: list[Line2D]) -> None:
     handles, names = ax.get_legend_handles_labels()
     handles, names = [*handles, *extra], names + [str(h.get_label()) for h in extra]
     ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
               fontsize="small")
+
+
+def _finish(fig: Figure, ax: Axes, extra: list[Line2D]) -> bytes:
+    _legend(ax, extra)
+    return _png(fig)
+
+
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI)
     return buf.getvalue()
 
 
 def loss_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str]) -> bytes | None:
-    """Training loss against optimizer step, one line per label; ``None`` without data."""
+    """Training loss against optimizer step, one line per label, as PNG; ``None`` without data."""
+    fig = loss_plot(curves, colors=colors)
+    return None if fig is None else _png(fig)
+
+
+def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str]) -> Figure | None:
+    """The figure of :func:`loss_figure`; ``None`` without data."""
     curves = {k: v for k, v in curves.items() if v}
     length = 1 + max((max(c.x) for cs in curves.values() for c in cs if len(c.x)), default=0)
     window = smoothing_window(length)
@@ -188,12 +203,21 @@ def loss_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, s
     ax.set_ylabel(f"training loss (moving average, {window} steps)")
     extra = [Line2D([], [], marker="x", color="0.3", linestyle="none", markersize=8,
                     markeredgewidth=2, label="diverged")] if any(ln[5] for ln in lines) else []
-    return _finish(fig, ax, extra)
+    _legend(ax, extra)
+    return fig
 
 
 def val_acc_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str],
                    chance: float | None = None) -> bytes | None:
-    """Validation accuracy (percent) against epoch, mean over seeds; ``None`` without data."""
+    """Validation accuracy (percent) against epoch, mean over seeds, as PNG; ``None`` without
+    data."""
+    fig = val_acc_plot(curves, colors=colors, chance=chance)
+    return None if fig is None else _png(fig)
+
+
+def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str],
+                 chance: float | None = None) -> Figure | None:
+    """The figure of :func:`val_acc_figure`; ``None`` without data."""
     curves = {k: v for k, v in curves.items() if any(y is not None for c in v for y in c.y)}
     if not curves:
         return None
@@ -212,7 +236,8 @@ def val_acc_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str
     locator = ax.xaxis.get_major_locator()  # a new Axes' AutoLocator, a MaxNLocator
     if isinstance(locator, MaxNLocator):
         locator.set_params(integer=True)
-    return _finish(fig, ax, extra)
+    _legend(ax, extra)
+    return fig
 
 
 def lr_varies(curves: Mapping[str, Curve], *, rtol: float = 1e-9) -> bool:

@@ -1,5 +1,5 @@
-"""The live view of a sweep in the terminal: runs done of the total with an ETA, and what each
-active run is doing."""
+"""The live view of a sweep in the terminal, or in a Jupyter cell (:mod:`trainwell._live`): runs
+done of the total with an ETA, and what each active run is doing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from trainwell._live import CellLive
 from trainwell.run.store import FINISHED, RunSpec, Store
 
 __all__ = ["SweepDisplay"]
@@ -26,8 +27,10 @@ class SweepDisplay:
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeRemainingColumn(), console=console)
         self.task = self.bar.add_task("runs", total=total, completed=total - len(todo))
-        self.live = Live(self.bar, console=console, transient=True, refresh_per_second=4,
-                         auto_refresh=show, redirect_stderr=False)
+        self.live: Live | CellLive = (
+            CellLive(self.bar, width=console.width) if console.is_jupyter else
+            Live(self.bar, console=console, transient=True, refresh_per_second=4,
+                 auto_refresh=show, redirect_stderr=False))
         self._last = 0.0
         self.every = every
 
@@ -37,6 +40,9 @@ class SweepDisplay:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.show and isinstance(self.live, CellLive):
+            self._last = 0.0
+            self.refresh({})  # the final count stays in the cell
         if self.show:
             self.live.stop()
 
@@ -56,4 +62,4 @@ class SweepDisplay:
                 epoch = f"{p['epoch']}/{p['epochs']}" if p else "starting"
                 loss = f"{p['loss']:.4f}" if p.get("loss") is not None else "-"
                 active.add_row(self.labels[r.id], r.worker or "-", epoch, loss)
-        self.live.update(Group(self.bar, active))
+        self.live.update(Group(self.bar, active) if active.rows else self.bar)

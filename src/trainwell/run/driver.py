@@ -143,8 +143,8 @@ def _run_specs(specs: list[RunSpec], exp: dict[str, Any], folder: Path,
         if todo:
             driver = _Driver(store, get_backend(), folder, retries=retries,
                              stale_after=stale_after, sources=weights)
-            with SweepDisplay(store, todo, len(specs), show=not quiet and console.is_terminal,
-                          console=console) as display:
+            show = not quiet and (console.is_terminal or console.is_jupyter)
+            with SweepDisplay(store, todo, len(specs), show=show, console=console) as display:
                 outcome.interrupted = driver.run(todo, display.refresh)
             if outcome.interrupted:
                 console.print("interrupted: finished runs are kept; run the same command to resume")
