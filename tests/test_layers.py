@@ -15,7 +15,8 @@ LAYERS = [
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
      "transfer"],
     ["execute", "recipe_tools"],
-    ["run", "results", "report"],
+    ["run", "results", "report", "run_result"],
+    ["api"],
     ["cli"],
 ]
 """Bottom to top, by module: the longest listed prefix decides (the regularizers that are

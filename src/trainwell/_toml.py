@@ -15,7 +15,7 @@ from typing import Any
 
 from trainwell.errors import TrainwellError
 
-__all__ = ["dumps", "read"]
+__all__ = ["dumps", "read", "inline"]
 
 
 def read(path: str | Path, *, what: str) -> dict[str, Any]:
@@ -50,6 +50,16 @@ def _value(v: Any) -> str:
     if isinstance(v, Mapping):
         return "{" + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"cannot write {type(v).__name__} value {v!r} as TOML")
+
+
+def inline(v: Any) -> str:
+    """``v`` as one inline TOML value (a table as ``{k = v}``); ``TypeError`` for a value TOML
+    cannot hold.
+
+    >>> inline({"metric": "val_loss", "patience": 2})
+    '{metric = "val_loss", patience = 2}'
+    """
+    return _value(v)
 
 
 def _key(k: str) -> str:

@@ -6,7 +6,6 @@ prints a traceback for bad input, so tests drive the CLI in-process.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -43,72 +42,19 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
     With train.checkpoint_every = N and --out DIR, a checkpoint goes to DIR/checkpoints every N
     epochs; --resume continues a killed run from the last good one, exactly.
     """
-    from trainwell.errors import ConfigError
-    from trainwell.execute import check_runnable, execute, prepare_data, resume_point
-    from trainwell.recipe import load_recipe
+    from trainwell.api import train as train_recipe
     from trainwell.report.terminal import print_run
-    from trainwell.train import ProgressBar, resolve_device, save_run
 
-    r = load_recipe(recipe, set_ or [])
-    if resume and out is None:
-        raise ConfigError("--resume", True, "--out DIR with it: the checkpoints are in DIR/checkpoints")
-    device = resolve_device(r.train.device)
-    dataset = prepare_data(r, device)
-    check_runnable(r, dataset)
     console = _console()
-    checkpoints = out / "checkpoints" if out is not None else None
-    if resume and checkpoints is not None:
-        found = resume_point(r, checkpoints)
-        console.print(f"resuming from {found.path} (epoch {found.epoch} of {r.train.epochs})"
-                      if found else f"no good checkpoint in {checkpoints}: training from scratch",
-                      markup=False)
-    elif r.train.checkpoint_every is None:
-        checkpoints = None
-    source = None
-    if r.transfer.source is not None:
-        from trainwell.recipe_tools import train_source
-
-        if isinstance(r.transfer.source, dict):
-            console.print("the transfer source first"
-                          + (f" (kept in {out / 'source'})" if out is not None else ""),
-                          markup=False)
-        source = train_source(r, out / "source" if out is not None else None)
-    callbacks = [ProgressBar(description=r.name or "train", enabled=False if quiet else None)]
-    result = execute(r, callbacks=callbacks, dataset=dataset, checkpoint_dir=checkpoints,
-                     resume=resume, source=source)
-    print_run(console, result)
-    for v in result.history.extra.get("verdicts") or []:
+    trained = train_recipe(recipe, set=set_ or [], out=out, resume=resume, quiet=quiet,
+                           console=console)
+    print_run(console, trained.outcome)
+    for v in trained.verdicts:
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else
                       f"diagnosis: {v['message']}", markup=False)
     if out is not None:
-        done = result.status == "done"
-        written = save_run(out, recipe_toml=r.to_toml(), history=result.history,
-                           weights=result.weights if done else None,
-                           artifacts=result.artifacts if done else None)
-        console.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
-    return 0 if result.status == "done" else 1
-
-
-FLAG_AXES = {"init": "init.name", "activation": "model.activation", "optim": "optim.name",
-             "model": "model.name", "data": "data.name", "lr": "optim.lr",
-             "schedule": "schedule.name"}
-
-
-def _axis_values(text: str) -> list:
-    from trainwell.recipe import parse_override
-
-    return [parse_override(f"v={v.strip()}")[1] for v in text.split(",") if v.strip()]
-
-
-def _load_sweep(source: str | None, name: str | None):
-    from trainwell.experiments import EXPERIMENTS, experiment_path
-    from trainwell.sweep import load_sweep
-
-    if source is None:
-        return load_sweep(experiment_path("init"), default_experiment=name)
-    if Path(source).is_file() or source not in EXPERIMENTS:
-        return load_sweep(source, default_experiment=name)
-    return load_sweep(experiment_path(source), default_experiment=name)
+        console.print(f"wrote {', '.join(str(p) for p in trained.written)}", markup=False)
+    return 0 if trained.status == "done" else 1
 
 
 @app.command()
@@ -139,38 +85,22 @@ def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or
 
     Exit code 0 when every run trained (diverged runs are results), 1 when a run failed.
     """
-    from trainwell.errors import ConfigError
-    from trainwell.report.html import write_report
+    from trainwell.api import compare as compare_sweep
+    from trainwell.report.html import REPORT_NAME
     from trainwell.report.terminal import print_failed, print_results
-    from trainwell.run import make_backend, open_store, run_sweep
 
-    s = _load_sweep(sweep, name)
-    if name is not None:
-        s = dataclasses.replace(s, experiment=name)
-    flags = {"init": init, "activation": activation, "optim": optim, "model": model,
-             "data": data, "lr": lr, "schedule": schedule}
-    for flag, text in flags.items():
-        if text is not None:
-            s = s.with_axis(FLAG_AXES[flag], _axis_values(text))
-    for item in axis or []:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError("--axis", item, "key.path=v1,v2,...")
-        s = s.with_axis(key.strip(), _axis_values(text))
-    if seeds is not None:
-        s = s.with_seeds(seeds)
-    if set_:
-        s = s.with_overrides(set_)
-    if retries < 0:
-        raise ConfigError("--retries", retries, "a whole number >= 0")
-    runner = make_backend(backend, workers=workers, runs_per_gpu=runs_per_gpu, address=address,
-                          cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    results = compare_sweep(sweep, init=init, activation=activation, optim=optim, model=model,
+                            data=data, lr=lr, schedule=schedule, axis=axis or [], seeds=seeds,
+                            set=set_ or [], backend=backend, workers=workers,
+                            runs_per_gpu=runs_per_gpu, address=address,
+                            cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                            retries=retries, root=root, name=name, quiet=quiet)
+    outcome, report = results.outcome, results.folder / REPORT_NAME
+    assert outcome is not None  # compare ran the sweep
     console = _console()
-    outcome = run_sweep(s, root=root, backend=runner, retries=retries, quiet=quiet)
-    report = write_report(outcome.folder, experiment=outcome.experiment)
-    with open_store(outcome.folder) as store:
-        print_results(console, store, outcome.experiment)
-        print_failed(console, store, outcome.failed)
+    with results:
+        print_results(console, results.store, outcome.experiment)
+        print_failed(console, results.store, outcome.failed)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.statuses.items()))
     held = f", {outcome.held} held by another driver" if outcome.held else ""
     console.print(f"{outcome.total} runs ({counts}; {outcome.skipped} already finished, "

@@ -1,27 +1,42 @@
-"""Query an experiment's results from a notebook: runs, filtered by axis values, and metrics.
+"""An experiment's results from Python: runs filtered by axis values, metrics, the report's
+table and figures, and the report itself. :func:`trainwell.compare` returns them; a folder
+written before is opened with :func:`open_results`.
+
+In a notebook a :class:`Results` shows as the results table. The table, the figures and the
+report are those of one experiment: the one ``compare`` ran, else the folder's most recent.
 
 >>> res = open_results("runs/init")                      # doctest: +SKIP
 >>> [r["test_acc"] for r in res.runs(where={"init.name": "he_normal"})]  # doctest: +SKIP
 >>> res.metrics_frame(names=["loss"])  # with pandas      # doctest: +SKIP
+>>> res.table()                         # the report's table  # doctest: +SKIP
+>>> res.plot_loss()                     # a matplotlib Figure  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import TrainwellError
 from trainwell.run.store import RunRow, Store, open_store
 from trainwell.sweep import format_value
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from trainwell.report.notebook import Experiment
+    from trainwell.run.driver import SweepOutcome
+
 __all__ = ["Results", "open_results", "run_value", "matches", "MISSING"]
 
 
-def open_results(folder: str | Path) -> Results:
+def open_results(folder: str | Path, experiment: str | None = None) -> Results:
     """The results of the experiment folder ``folder`` (it must hold ``results.db``), opened
-    read-only: reading takes no lock and creates nothing."""
-    return Results(open_store(folder, readonly=True))
+    read-only: reading takes no lock and creates nothing. ``experiment`` picks the one the
+    table, figures and report show (default: the folder's most recent)."""
+    return Results(open_store(folder, readonly=True), experiment)
 
 
 MISSING = object()
@@ -53,10 +68,30 @@ def matches(run: RunRow, where: Mapping[str, Any]) -> bool:
 
 
 class Results:
-    """Read-only views of a results store: plain rows, or pandas DataFrames."""
+    """Read-only views of a results store: plain rows, pandas DataFrames, the report's table
+    and figures.
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    ``experiment`` is the experiment the table, figures and report show (default: the store's
+    most recent); ``outcome`` what the :func:`~trainwell.run.run_sweep` call that wrote it did,
+    when there was one (runs skipped, run now, failed; ``outcome.interrupted``).
+    """
+
+    def __init__(self, store: Store, experiment: str | None = None, *,
+                 outcome: SweepOutcome | None = None) -> None:
+        self.store, self.outcome = store, outcome
+        self._experiment = experiment
+
+    @property
+    def folder(self) -> Path:
+        """The experiment folder (it holds ``results.db``, ``report.html`` and a folder per run)."""
+        return Path(self.store.path).parent
+
+    @property
+    def experiment(self) -> str:
+        """The experiment the table, figures and report show."""
+        from trainwell.report.table import pick_experiment
+
+        return pick_experiment(self.store, self._experiment)
 
     def experiments(self) -> list[str]:
         return self.store.experiments()
@@ -66,7 +101,8 @@ class Results:
         """One dict per run: id, label, seed, status, timings, its axis values and final
         metrics. ``where`` keeps runs whose axis value or resolved recipe value at each
         ``key.path`` equals the given value (``{"init.name": "zeros"}``)."""
-        names = [experiment] if experiment is not None else self.experiments()
+        bound = experiment if experiment is not None else self._experiment
+        names = [bound] if bound is not None else self.experiments()
         rows = []
         for name in names:
             for run in self.store.runs(name, status=status):
@@ -82,7 +118,11 @@ class Results:
 
     def metrics(self, runs: Sequence[str] | None = None,
                 names: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """``{run, step, name, value}`` rows: ``loss`` per step, epoch metrics at epoch ends."""
+        """``{run, step, name, value}`` rows: ``loss`` per step, epoch metrics at epoch ends;
+        of the runs ``runs`` (default: every run, or the runs of the experiment these results
+        are of)."""
+        if runs is None and self._experiment is not None:
+            runs = [r.id for r in self.store.runs(self._experiment)]
         return [{"run": r, "step": s, "name": n, "value": v}
                 for r, s, n, v in self.store.metrics(runs, names)]
 
@@ -94,6 +134,60 @@ class Results:
                       names: Sequence[str] | None = None):
         """:meth:`metrics` as a pandas DataFrame (columns run, step, name, value)."""
         return _pandas().DataFrame(self.metrics(runs, names), columns=["run", "step", "name", "value"])
+
+    def table(self):
+        """The report's results table as a pandas DataFrame, one row per grid point: axis
+        values, test accuracy (%, mean ± std over seeds, or n/c / failed / pending), train
+        accuracy, gap, seeds, time per run and notes, as report.html shows them (numbers per
+        run are in :meth:`runs_frame`)."""
+        from trainwell.report.notebook import table_rows
+
+        columns, rows = table_rows(self._read().grid)
+        return _pandas().DataFrame(rows, columns=columns)
+
+    def plot_loss(self) -> Figure:
+        """The report's training-loss figure: one line per grid point (mean over seeds, the
+        band spans the seeds), against optimizer steps."""
+        from trainwell.report.curves import stored_series
+        from trainwell.report.notebook import loss_plot
+
+        runs = self._read().runs
+        return loss_plot(runs, stored_series(self.store, [r.id for r in runs]))
+
+    def plot_accuracy(self) -> Figure:
+        """The report's validation-accuracy figure: one line per grid point against epochs,
+        with chance level."""
+        from trainwell.report.curves import stored_series
+        from trainwell.report.notebook import accuracy_plot
+
+        exp = self._read()
+        return accuracy_plot(exp.runs, stored_series(self.store, [r.id for r in exp.runs]),
+                             num_classes=exp.num_classes)
+
+    def report(self) -> Path:
+        """Write ``report.html`` into the experiment folder (as ``trainwell report`` does) and
+        return its path."""
+        from trainwell.report.html import write_report
+
+        return write_report(self.folder, experiment=self.experiment)
+
+    def _read(self) -> Experiment:
+        from trainwell.report.notebook import read_experiment
+
+        return read_experiment(self.store, self._experiment)
+
+    def _repr_html_(self) -> str:
+        from trainwell.report.notebook import table_html
+
+        return table_html(self._read())
+
+    def __repr__(self) -> str:
+        if not self.experiments():
+            return f"Results({str(self.folder)!r}, no experiment)"
+        runs = self.store.runs(self.experiment)
+        counts = Counter(r.status for r in runs)
+        statuses = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        return f"Results({str(self.folder)!r}, experiment={self.experiment!r}, runs: {statuses})"
 
     def close(self) -> None:
         self.store.close()

@@ -41,7 +41,7 @@ from trainwell._numbers import finite_or_none
 from trainwell.errors import TrainwellError
 from trainwell.train.history import History
 
-__all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store"]
+__all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows"]
 
 DB_NAME = "results.db"
 FINISHED = ("done", "diverged", "failed")
@@ -255,7 +255,7 @@ class Store:
     def finish(self, run_id: str, history: History, *, device: str | None = None,
                worker: str | None = None) -> None:
         """Record a run's outcome and all its metrics in one transaction; releases the run."""
-        rows = _metric_rows(run_id, history)
+        rows = metric_rows(run_id, history)
         with self._tx() as c:
             c.execute("DELETE FROM metrics WHERE run=?", (run_id,))
             c.executemany("INSERT INTO metrics (run, step, name, value) VALUES (?,?,?,?)", rows)
@@ -305,7 +305,8 @@ class Store:
         return [tuple(r) for r in self._conn.execute(sql + " ORDER BY run, name, step", args)]
 
 
-def _metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
+def metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
+    """The ``(run, step, name, value)`` rows the store keeps of a run's ``history``."""
     rows = [(run_id, step, "loss", finite_or_none(v)) for step, v in enumerate(history.step_loss)]
     rows += [(run_id, step, "step_lr", finite_or_none(v))
              for step, v in enumerate(history.extra.get("lr", []))]
