@@ -98,7 +98,8 @@ class Results:
 
     def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
              where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """One dict per run: id, label, seed, status, timings, its axis values and final
+        """One dict per run of ``experiment`` (default: the one these results are of, else
+        every experiment): id, label, seed, status, timings, its axis values and final
         metrics. ``where`` keeps runs whose axis value or resolved recipe value at each
         ``key.path`` equals the given value (``{"init.name": "zeros"}``)."""
         bound = experiment if experiment is not None else self._experiment
@@ -177,8 +178,12 @@ class Results:
         return read_experiment(self.store, self._experiment)
 
     def _repr_html_(self) -> str:
+        import html
+
         from trainwell.report.notebook import table_html
 
+        if not self.experiments():
+            return f"<p>No experiment recorded in {html.escape(str(self.folder))} yet.</p>"
         return table_html(self._read())
 
     def __repr__(self) -> str:

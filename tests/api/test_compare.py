@@ -185,3 +185,12 @@ def test_python_only_mistakes_name_the_key(kwargs, key, needle, tmp_path):
         tw.compare(**kwargs, root=tmp_path / "runs", quiet=True)
     assert caught.value.key == key
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_empty_store_shows_a_line_in_a_notebook(tmp_path):
+    from trainwell.run.store import Store
+
+    Store(tmp_path / "<b>" / "results.db").close()
+    with tw.open_results(tmp_path / "<b>") as res:
+        html = res._repr_html_()
+    assert html.startswith("<p>No experiment recorded in ") and "/&lt;b&gt; yet." in html
