@@ -15,7 +15,7 @@ LAYERS = [
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
      "transfer"],
     ["execute", "recipe_tools"],
-    ["run", "results", "report", "run_result"],
+    ["run", "results", "report", "run_result", "export"],
     ["api"],
     ["cli"],
 ]

@@ -78,6 +78,9 @@ def train(recipe: str | Path | Recipe | Mapping[str, Any] | None = None, *,
     out = Path(out) if out is not None else None
     if resume and out is None:
         raise ConfigError("--resume", True, "--out DIR with it: the checkpoints are in DIR/checkpoints")
+    if r.train.log_to is not None and out is None:
+        raise ConfigError("train.log_to", r.train.log_to,
+                          "--out DIR with it: the events go to DIR/tensorboard")
     device = resolve_device(r.train.device)
     dataset = prepare_data(r, device)
     check_runnable(r, dataset)
@@ -102,7 +105,8 @@ def train(recipe: str | Path | Recipe | Mapping[str, Any] | None = None, *,
         source = train_source(r, out / "source" if out is not None else None)
     callbacks = [ProgressBar(description=r.name or "train", enabled=False if quiet else None)]
     result = execute(r, callbacks=callbacks, dataset=dataset, checkpoint_dir=checkpoints,
-                     resume=resume, source=source, keep_model=True)
+                     resume=resume, source=source, keep_model=True,
+                     log_dir=out / "tensorboard" if out is not None and r.train.log_to else None)
     written = []
     if out is not None:
         done = result.status == "done"

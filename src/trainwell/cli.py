@@ -40,7 +40,8 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
     Example: trainwell train recipe.toml --set optim.lr=0.01 --set train.epochs=5 --out runs/one
 
     With train.checkpoint_every = N and --out DIR, a checkpoint goes to DIR/checkpoints every N
-    epochs; --resume continues a killed run from the last good one, exactly.
+    epochs; --resume continues a killed run from the last good one, exactly. With
+    train.log_to = "tensorboard", TensorBoard events go to DIR/tensorboard as it trains.
     """
     from trainwell.api import train as train_recipe
     from trainwell.report.terminal import print_run
@@ -131,6 +132,54 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
         print_results(console, store, experiment)
     console.print(f"Report: {path}", markup=False)
     return 0
+
+
+@app.command()
+def export(folder: Annotated[Path, typer.Argument(help="Experiment folder holding results.db.")],
+           dest: Annotated[str, typer.Argument(metavar="OUT", help="tensorboard, csv: the folder to write; mlflow: the tracking URI (sqlite:///mlflow.db, http://host:5000).")],
+           to: Annotated[str, typer.Option("--to", metavar="TARGET", help="tensorboard, mlflow or csv.")],
+           experiment: Annotated[str | None, typer.Option(help="Experiment name (default: the folder's).")] = None,
+           artifact_root: Annotated[Path | None, typer.Option("--artifact-root", help="mlflow: where a new MLflow experiment keeps its artifacts (default: mlartifacts beside a sqlite database).")] = None) -> int:
+    """Export an experiment's runs to TensorBoard, MLflow or CSV files.
+
+    tensorboard: one TensorBoard run per run (scalars, hparams, gradient flow) in OUT;
+    mlflow: one MLflow run per run (params, metrics, tags, recipe and report); csv:
+    OUT/runs.csv and OUT/metrics.csv. Exporting again replaces, never duplicates.
+    Example: trainwell export runs/init --to tensorboard tb && tensorboard --logdir tb
+    """
+    from trainwell.export import TARGETS
+    from trainwell.names import get
+
+    exporter = get(TARGETS, to, key="--to")
+    console = _console()
+    if to == "mlflow":
+        _quiet_mlflow()
+        done = exporter(folder, dest, experiment=experiment, artifact_root=artifact_root)
+        console.print(f"MLflow experiment {done.experiment_id} at {dest}: {done.created} runs "
+                      f"logged, {done.replaced} replaced, {done.unchanged} unchanged", markup=False)
+        console.print(f"View it: mlflow ui --backend-store-uri {dest}", markup=False)
+        return 0
+    if artifact_root is not None:
+        raise TrainwellError(f"--artifact-root is for --to mlflow, not --to {to}")
+    written = exporter(folder, Path(dest), experiment=experiment)
+    console.print(f"wrote {len(written)} {'runs' if to == 'tensorboard' else 'files'} into {dest}",
+                  markup=False)
+    if to == "tensorboard":
+        console.print(f"View them: tensorboard --logdir {dest}", markup=False)
+    return 0
+
+
+def _quiet_mlflow() -> None:
+    """MLflow's and alembic's INFO lines about creating tables are not the user's business
+    (MLflow sets its logger's level when imported, so import it first)."""
+    import logging
+
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        return  # export_mlflow says what to install
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @app.command()

@@ -49,6 +49,7 @@ from trainwell.train import (
     Checkpoint,
     Checkpoints,
     History,
+    TensorBoardLogger,
     fit,
     latest_checkpoint,
     resolve_device,
@@ -142,7 +143,8 @@ def _initialize(model: torch.nn.Module, recipe: Recipe, dataset: Dataset) -> dic
 def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Dataset | None = None,
             device: str | None = None, keep_model: bool = False,
             source: Mapping[str, torch.Tensor] | None = None,
-            checkpoint_dir: str | Path | None = None, resume: bool = False) -> RunOutcome:
+            checkpoint_dir: str | Path | None = None, resume: bool = False,
+            log_dir: str | Path | None = None) -> RunOutcome:
     """Run ``recipe`` and return its :class:`RunOutcome`; never raises for a run that fails.
 
     ``dataset`` skips loading (it must be the recipe's, on ``device``); ``device`` overrides
@@ -158,6 +160,10 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
     ``history.extra["resumed_from"]`` (the epoch). Without a good checkpoint it starts from
     scratch. The model is still built and initialized first (a data-driven initializer runs
     again), then the checkpoint's weights replace the initial ones.
+
+    ``log_dir``: with ``train.log_to = "tensorboard"``, the run writes TensorBoard events there
+    as it trains (:class:`~trainwell.train.tensorboard.TensorBoardLogger`); without the folder it
+    logs nothing, as with checkpoints: the caller that owns the run's folder names it.
 
     >>> out = execute(Recipe.from_dict({"data": {"name": "digits"}, "train": {"epochs": 1}}))
     >>> out.status, sorted(out.history.final)[:2]
@@ -182,7 +188,8 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
                 weights = source if source is not None else transfer_source(recipe)
                 transferred = start_from(model, recipe.transfer, weights)
             phase = "train"
-            history, artifacts = _train(recipe, model, data, callbacks, checkpoint_dir, resume)
+            history, artifacts = _train(recipe, model, data, callbacks, checkpoint_dir, resume,
+                                        log_dir)
         except Exception as exc:  # a run that fails is recorded, never lost
             history = History.failed(exc)
             history.extra["phase"] = phase
@@ -210,14 +217,15 @@ def resume_point(recipe: Recipe, folder: str | Path) -> Checkpoint | None:
 
 def _checkpoint_meta(recipe: Recipe) -> dict[str, Any]:
     resolved = recipe.to_dict()
-    for key in ("checkpoint_every", "threads", "device"):
+    for key in ("checkpoint_every", "threads", "device", "log_to"):
         resolved.get("train", {}).pop(key, None)
     return resolved
 
 
 def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
            callbacks: Iterable[Callback], checkpoint_dir: str | Path | None = None,
-           resume: bool = False) -> tuple[History, dict[str, dict[str, torch.Tensor]]]:
+           resume: bool = False, log_dir: str | Path | None = None
+           ) -> tuple[History, dict[str, dict[str, torch.Tensor]]]:
     """Train, then compute the final prediction (test-time views, snapshot ensemble or
     averaged weights) and what it adds to the run's folder."""
     groups = transfer_params(model, recipe.optim.options.get("lr", 1.0), recipe.transfer)
@@ -239,6 +247,8 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
     if recipe.train.record_every > 0:
         recorder = GradientFlowRecorder(every=recipe.train.record_every)
         callbacks.append(recorder)
+    if recipe.train.log_to == "tensorboard" and log_dir is not None:
+        callbacks.append(TensorBoardLogger(log_dir, gradient_flow=recorder))
     generator = torch.Generator().manual_seed(recipe.train.seed)
     checkpoints: Checkpoints | None = None
     start: Checkpoint | None = None

@@ -76,7 +76,10 @@ class TrainConfig:
     epochs without improvement and restores the best epoch's weights
     (:class:`~trainwell.regularize.EarlyStopping`); ``checkpoint_every``: write a checkpoint
     every that many epochs and at the end (off by default), from which a killed run resumes
-    exactly (:mod:`trainwell.train.checkpoint`).
+    exactly (:mod:`trainwell.train.checkpoint`); ``log_to``: ``"tensorboard"`` writes the
+    run's metrics as TensorBoard events while it trains (off by default;
+    :mod:`trainwell.train.tensorboard`), into ``<run folder>/tensorboard`` of a sweep's run or
+    ``OUT/tensorboard`` of ``trainwell train --out OUT``.
     """
 
     epochs: Annotated[int, Field(ge=1)] = 20
@@ -89,6 +92,7 @@ class TrainConfig:
     deterministic: bool = False
     early_stopping: dict[str, Any] | None = None
     checkpoint_every: Annotated[int, Field(ge=1)] | None = None
+    log_to: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -338,6 +342,8 @@ def _check_configs(sections: dict[str, Any]) -> None:
     sections["augment"] = dataclasses.replace(
         augment, transforms=[{"name": n, **o} for n, o in checked])
     train: TrainConfig = sections["train"]
+    if train.log_to is not None:
+        _check_log_to(train.log_to)
     if train.early_stopping is not None:
         given = dict(train.early_stopping)
         metric = given.pop("metric", "val_loss")
@@ -353,6 +359,16 @@ def _check_configs(sections: dict[str, Any]) -> None:
         sections["train"] = dataclasses.replace(train, early_stopping=options)
     _check_ensemble(sections)
     _check_transfer(sections)
+
+
+def _check_log_to(value: str) -> None:
+    """``train.log_to``: a known logger, whose writer is installed."""
+    from trainwell.train.tensorboard import LOG_TO, require_tensorboardx
+
+    if value not in LOG_TO:
+        raise ConfigError("train.log_to", value, f"one of: {', '.join(LOG_TO)} (or no value: "
+                          f"no live logging){did_you_mean(value, LOG_TO)}")
+    require_tensorboardx("train.log_to", value)
 
 
 def _transfer_table(table: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from trainwell.report import plots
 from trainwell.run.store import RunRow, Store
 
-__all__ = ["Series", "SHOWN", "series", "stored_series", "loss_curves", "val_acc_curves"]
+__all__ = ["Series", "SHOWN", "series", "stored_series", "epoch_numbers", "loss_curves",
+           "val_acc_curves"]
 
 Series = dict[str, dict[str, tuple[list[int], list[float | None]]]]
 """Metrics by run id, then by name: (steps, values)."""
@@ -40,6 +41,16 @@ def stored_series(store: Store, ids: Sequence[str]) -> Series:
     return series(store.metrics(list(ids))) if ids else {}
 
 
+def epoch_numbers(metrics: dict[str, tuple[list[int], list[float | None]]]) -> dict[int, int]:
+    """A run's epoch number (1, 2, ...) by the step each epoch ended, counted from its
+    per-epoch ``train_loss`` rows (every epoch has one).
+
+    >>> epoch_numbers({"train_loss": ([10, 20], [1.2, 0.9])})
+    {10: 1, 20: 2}
+    """
+    return {step: i + 1 for i, step in enumerate(metrics.get("train_loss", ([], []))[0])}
+
+
 def loss_curves(series: Series, shown: Sequence[RunRow]) -> dict[str, list[plots.Curve]]:
     """Each run's per-step training loss, grouped by grid point (its label); a diverged run's
     curve ends where it diverged."""
@@ -59,7 +70,7 @@ def val_acc_curves(series: Series, shown: Sequence[RunRow]) -> dict[str, list[pl
     out: dict[str, list[plots.Curve]] = {}
     for r in shown:
         metrics = series.get(r.id, {})
-        epoch_of = {step: i + 1 for i, step in enumerate(metrics.get("train_loss", ([], []))[0])}
+        epoch_of = epoch_numbers(metrics)
         steps, values = metrics.get("val_acc", ([], []))
         pairs = [(epoch_of[s], v) for s, v in zip(steps, values, strict=True) if s in epoch_of]
         out.setdefault(r.label, []).append(

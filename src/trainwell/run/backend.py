@@ -9,9 +9,10 @@ process, a Ray task on any node) and reports :data:`Event` objects from :meth:`B
 - :class:`Finished`: the run's :class:`~trainwell.execute.RunOutcome` came back;
 - :class:`Lost`: the worker, process or node running it died; the driver retries the run.
 
-Backends never write the store or the run folders: the driver is their only writer. The one
-exception is a run's checkpoints (``train.checkpoint_every``), which the worker writes as it
-trains, into the folder its :class:`Task` names.
+Backends never write the store or the run folders: the driver is their only writer. The
+exceptions are a run's checkpoints (``train.checkpoint_every``) and its TensorBoard events
+(``train.log_to``), which the worker writes as it trains, into the folders its :class:`Task`
+names.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class Task:
     checkpoint lives on the node that wrote it, so a run resumes only where that folder is
     visible (a shared folder for all nodes); elsewhere it starts from scratch, and a node that
     cannot create the folder trains without checkpoints.
+    ``log_dir``: where a run with ``train.log_to`` writes its TensorBoard events as it trains
+    (on the node that trains it, like checkpoints); ``None``: no live logging.
     """
 
     id: str
@@ -52,6 +55,7 @@ class Task:
     attempt: int = 1
     checkpoint_dir: str | None = None
     source: dict[str, torch.Tensor] | None = None
+    log_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
     checkpoints = _writable(task.checkpoint_dir)
     outcome = execute(recipe, callbacks=callbacks, dataset=dataset, device=device,
                       checkpoint_dir=checkpoints, resume=checkpoints is not None,
-                      source=task.source)
+                      source=task.source, log_dir=_writable(task.log_dir))
     outcome.worker = worker_name()
     return outcome
 

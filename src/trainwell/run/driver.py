@@ -18,6 +18,9 @@
    as it trains; a retry, or a rerun of an interrupted run or of one whose driver was killed,
    resumes from the last good one there instead of epoch 0 (with Ray on several machines,
    only where that folder is shared: see :class:`~trainwell.run.backend.Task`).
+   A run with ``train.log_to = "tensorboard"`` writes its events into
+   ``<run folder>/tensorboard`` as it trains, so ``tensorboard --logdir <experiment folder>``
+   shows the sweep's runs live.
 8. Transfer sources given as recipes are trained first, once, as the experiment
    ``<experiment>-source``; every target's task carries its source's weights
    (:mod:`trainwell.run.sources`).
@@ -214,7 +217,8 @@ class _Driver:
                     if self._claim(rid, specs[rid].experiment):
                         self.backend.submit(Task(rid, specs[rid].recipe, attempt=lost[rid] + 1,
                                                  checkpoint_dir=self._checkpoints(specs[rid]),
-                                                 source=self.sources.get(rid)))
+                                                 source=self.sources.get(rid),
+                                                 log_dir=self._log_dir(specs[rid])))
                         inflight.add(rid)
                         self.held.discard(rid)
                 if not inflight:
@@ -237,6 +241,12 @@ class _Driver:
         if spec.recipe.get("train", {}).get("checkpoint_every") is None:
             return None
         return str((self.folder / spec.id / "checkpoints").resolve())
+
+    def _log_dir(self, spec: RunSpec) -> str | None:
+        """The folder of the run's TensorBoard events, for a run that logs live."""
+        if spec.recipe.get("train", {}).get("log_to") is None:
+            return None
+        return str((self.folder / spec.id / "tensorboard").resolve())
 
     def _claim(self, rid: str, experiment: str) -> bool:
         dead = [o for o in self.store.owners(experiment) if not _owner_alive(o, self.host)]

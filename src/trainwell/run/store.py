@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainwell._numbers import finite_or_none
 from trainwell.errors import TrainwellError
 from trainwell.train.history import History
 
@@ -306,15 +305,6 @@ class Store:
 
 
 def metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
-    """The ``(run, step, name, value)`` rows the store keeps of a run's ``history``."""
-    rows = [(run_id, step, "loss", finite_or_none(v)) for step, v in enumerate(history.step_loss)]
-    rows += [(run_id, step, "step_lr", finite_or_none(v))
-             for step, v in enumerate(history.extra.get("lr", []))]
-    for r in history.extra.get("gradient_flow", {}).get("records", []):
-        rows += [(run_id, r["step"], f"grad_norm/{r['layer']}", finite_or_none(r["grad_norm"])),
-                 (run_id, r["step"], f"act_std/{r['layer']}", finite_or_none(r["act_std"]))]
-    for epoch in history.epochs:
-        step = epoch.get("step", epoch.get("epoch", 0))
-        rows += [(run_id, step, name, finite_or_none(v)) for name, v in epoch.items()
-                 if name not in ("epoch", "step") and (v is None or isinstance(v, (int, float)))]
-    return rows
+    """The ``(run, step, name, value)`` rows the store keeps of a run's ``history``
+    (:meth:`History.metric_rows`)."""
+    return [(run_id, step, name, value) for step, name, value in history.metric_rows()]

@@ -11,10 +11,11 @@ from trainwell.train.events import EVENTS, Callback, StopTraining, TrainState
 from trainwell.train.history import STATUSES, History
 from trainwell.train.resume import Checkpoint, Checkpoints, latest_checkpoint
 from trainwell.train.stateful import Stateful
+from trainwell.train.tensorboard import TensorBoardLogger
 from trainwell.train.trainer import evaluate, fit
 
 __all__ = [
     "EVENTS", "Callback", "StopTraining", "TrainState", "History", "STATUSES", "fit", "evaluate",
     "ProgressBar", "save_run", "load_history", "save_weights", "load_weights", "resolve_device",
-    "set_threads", "Checkpoint", "Checkpoints", "latest_checkpoint", "Stateful",
+    "set_threads", "Checkpoint", "Checkpoints", "latest_checkpoint", "Stateful", "TensorBoardLogger",
 ]

@@ -1,0 +1,128 @@
+"""Log a run to TensorBoard while it trains (``train.log_to = "tensorboard"``).
+
+:class:`TensorBoardLogger` is a trainer callback that writes, at the end of every epoch, the
+metrics a run records (:meth:`~trainwell.train.History.metric_rows`): ``loss`` at every
+optimizer step, each epoch's numbers (``train_loss``, ``val_acc``, ``lr``, ...) at the step it
+ended, ``step_lr`` under a schedule, and with a gradient-flow recorder ``grad_norm/<layer>``
+and ``act_std/<layer>``. The tags are the names the results store uses, so a run logged live
+and the same run exported later (``trainwell export --to tensorboard``) show the same charts.
+A value that was not finite (the loss of the step a run diverged at) is left out.
+
+Event files are written by ``tensorboardX`` (the ``tensorboard`` extra:
+``pip install 'trainwell[tensorboard]'``), which needs neither TensorFlow nor the
+``tensorboard`` package; ``torch.utils.tensorboard.SummaryWriter`` would need the latter.
+Open them with ``tensorboard --logdir DIR`` (from ``pip install tensorboard``).
+
+>>> import tempfile, torch
+>>> from trainwell.data import load_dataset
+>>> from trainwell.models import build_model
+>>> from trainwell.train import fit
+>>> ds = load_dataset("digits")
+>>> model = build_model("mlp", input_shape=ds.meta.input_shape, num_classes=10, depth=1)
+>>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+>>> log_dir = Path(tempfile.mkdtemp())
+>>> history = fit(model, ds, opt, epochs=1, batch_size=64,
+...               callbacks=[TensorBoardLogger(log_dir)])
+>>> [p.name.split(".")[0] for p in log_dir.iterdir()]
+['events']
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from trainwell.errors import ConfigError
+from trainwell.train.events import Callback, TrainState
+
+__all__ = ["TensorBoardLogger", "require_tensorboardx", "summary_writer", "add_scalars",
+           "LOG_TO"]
+
+LOG_TO = ("tensorboard",)
+"""The values ``train.log_to`` takes."""
+
+
+class GradientFlow(Protocol):
+    """What the logger reads per-layer gradient flow from (a gradient-flow recorder)."""
+
+    @property
+    def records(self) -> list[dict[str, Any]]: ...
+
+
+def require_tensorboardx(key: str, value: object = "tensorboard") -> None:
+    """Raise :class:`ConfigError` naming ``key`` when ``tensorboardX`` is not installed."""
+    if importlib.util.find_spec("tensorboardX") is None:
+        raise ConfigError(key, value, "tensorboardX installed, which writes TensorBoard's event "
+                          "files: pip install 'trainwell[tensorboard]'")
+
+
+def summary_writer(log_dir: str | Path, *, key: str = "train.log_to") -> Any:
+    """A ``tensorboardX.SummaryWriter`` into ``log_dir``; ``key`` names the setting that asked
+    for it in the message when ``tensorboardX`` is missing."""
+    require_tensorboardx(key)
+    from tensorboardX import SummaryWriter  # type: ignore[import-untyped]
+
+    return SummaryWriter(logdir=str(log_dir), flush_secs=30)
+
+
+def add_scalars(writer: Any, rows: Iterable[tuple[int, str, float | None]]) -> int:
+    """Write ``(step, tag, value)`` rows as scalars and return how many. ``None`` (a value
+    that was not finite, like a diverged step's loss) is left out: TensorBoard draws no NaN."""
+    n = 0
+    for step, tag, value in rows:
+        if value is not None and math.isfinite(value):
+            writer.add_scalar(tag, float(value), global_step=step)
+            n += 1
+    return n
+
+
+class TensorBoardLogger(Callback):
+    """A callback that writes a run's metrics as TensorBoard events into ``log_dir``.
+
+    Everything recorded so far is written (and flushed) at the end of each epoch, and the rest
+    when training ends, so no step waits on the disk or on a device sync. ``gradient_flow``: a
+    recorder whose ``records`` hold per-layer gradient norms and activation stds
+    (:class:`~trainwell.diagnose.GradientFlowRecorder`). The folder holds the events of one
+    training: earlier event files in it are removed when training starts, and a resumed run
+    writes its restored history again.
+    """
+
+    order = 95
+
+    def __init__(self, log_dir: str | Path, *, gradient_flow: GradientFlow | None = None) -> None:
+        require_tensorboardx("train.log_to")
+        self.log_dir = Path(log_dir)
+        self.gradient_flow = gradient_flow
+        self._writer: Any = None
+        self._epochs = 0
+
+    def before_fit(self, state: TrainState) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for old in self.log_dir.glob("events.out.tfevents.*"):
+            old.unlink()
+        self._writer = summary_writer(self.log_dir)
+        self._epochs = 0
+
+    def after_epoch(self, state: TrainState) -> None:
+        self._write(state)
+
+    def after_fit(self, state: TrainState) -> None:
+        if self._writer is None:
+            return
+        try:
+            self._write(state)
+        finally:
+            self._writer.close()
+            self._writer = None
+
+    def _write(self, state: TrainState) -> None:
+        if self._writer is None:
+            return
+        history = state.history
+        records = self.gradient_flow.records if self.gradient_flow is not None else []
+        add_scalars(self._writer, history.metric_rows(records=records, from_epoch=self._epochs))
+        self._epochs = len(history.epochs)
+        self._writer.flush()
