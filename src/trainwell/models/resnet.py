@@ -26,7 +26,7 @@ from trainwell.regularize.dropconnect import DropConnectLinear
 from trainwell.regularize.dropout import Dropout
 from trainwell.regularize.stochastic_depth import DropMode, StochasticDepth, survival_probabilities
 
-__all__ = ["ResNet", "ResidualBlock", "resnet", "check_residual_activation"]
+__all__ = ["ResNet", "ResidualBlock", "GlobalPool", "resnet", "check_residual_activation"]
 
 
 def check_residual_activation(activation: str) -> None:
@@ -75,6 +75,30 @@ class ResidualBlock(nn.Module):
         return self.act(x + self.drop(self.branch(x)))
 
 
+class GlobalPool(nn.Module):
+    """Pool every position of ``(N, C, ...)`` into ``(N, C)`` features: their mean (``"avg"``),
+    their maximum (``"max"``) or both side by side (``"avgmax"``, ``(N, 2C)``).
+
+    >>> GlobalPool("avgmax")(torch.tensor([[[1.0, 3.0]]]))
+    tensor([[2., 3.]])
+    """
+
+    def __init__(self, kind: str = "avg") -> None:
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.flatten(start_dim=2)
+        if self.kind == "avg":
+            return flat.mean(-1)
+        if self.kind == "max":
+            return flat.amax(-1)
+        return torch.cat([flat.mean(-1), flat.amax(-1)], 1)
+
+    def extra_repr(self) -> str:
+        return repr(self.kind)
+
+
 class ResNet(nn.Module):
     """Stem → ``blocks`` × (:class:`ResidualBlock` → [pool]) → global average → [Dropout] → Linear.
 
@@ -91,7 +115,8 @@ class ResNet(nn.Module):
                  kernel_size: int, activation: str, negative_slope: float, batch_norm: bool,
                  stochastic_depth: float, stochastic_depth_mode: DropMode, pool: str,
                  pool_ratio: float, layout: str, dropout: float = 0.0,
-                 dropout_mode: DropoutMode = "inverted", dropconnect: float = 0.0) -> None:
+                 dropout_mode: DropoutMode = "inverted", dropconnect: float = 0.0,
+                 stem_norm: bool = False, global_pool: str = "avg") -> None:
         super().__init__()
         self.trainwell_activation = (activation, negative_slope)
         dims = 0 if layout == "mlp" else len(input_shape) - 1
@@ -101,7 +126,8 @@ class ResNet(nn.Module):
         else:
             conv = (nn.Conv1d, nn.Conv2d)[dims - 1]
             stem = conv(input_shape[0], width, kernel_size, padding=kernel_size // 2)
-        self.stem = nn.Sequential(stem, make_activation(activation, negative_slope=negative_slope))
+        norm = [(nn.BatchNorm1d, nn.BatchNorm2d)[dims - 1](width)] if stem_norm and dims else []
+        self.stem = nn.Sequential(stem, *norm, make_activation(activation, negative_slope=negative_slope))
         survival = survival_probabilities(blocks, last_survival=1.0 - stochastic_depth)
         sizes = list(input_shape[1:]) if dims else []
         layers: list[nn.Module] = []
@@ -119,14 +145,15 @@ class ResNet(nn.Module):
                     layers.append((nn.MaxPool1d, nn.MaxPool2d)[dims - 1](2))
                     sizes = [s // 2 for s in sizes]
         self.blocks = nn.Sequential(*layers)
+        features = width
         if dims:
-            gap = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)[dims - 1]
-            self.gap: nn.Module = nn.Sequential(gap(1), nn.Flatten(start_dim=1))
+            self.gap: nn.Module = GlobalPool(global_pool)
+            features = width * (2 if global_pool == "avgmax" else 1)
         else:
             self.gap = nn.Identity()
         self.drop = Dropout(dropout, mode=dropout_mode) if dropout > 0 else nn.Identity()
-        self.head = (DropConnectLinear(width, num_classes, p=dropconnect) if dropconnect > 0
-                     else nn.Linear(width, num_classes))
+        self.head = (DropConnectLinear(features, num_classes, p=dropconnect) if dropconnect > 0
+                     else nn.Linear(features, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.drop(self.gap(self.blocks(self.stem(x)))))
@@ -150,6 +177,8 @@ def resnet(
     dropout: Probability = 0.0,
     dropout_mode: DropoutMode = "inverted",
     dropconnect: Probability = 0.0,
+    stem_norm: bool = False,
+    global_pool: Literal["avg", "max", "avgmax"] = "avg",
 ) -> ResNet:
     """Build a residual network for inputs of ``input_shape`` and ``num_classes`` logits.
 
@@ -169,6 +198,9 @@ def resnet(
     :mod:`trainwell.regularize.dropout`); ``dropconnect`` makes the head a DropConnect layer
     (Wan et al., "Regularization of Neural Networks using DropConnect", 2013, who put it on
     the classifier above the convolutional features), the mean network at test time.
+    ``stem_norm`` puts batch norm between the stem's convolution and its activation;
+    ``global_pool`` pools the last feature map by its mean (``"avg"``), its maximum over
+    positions (``"max"``: is a pattern anywhere) or both, concatenated (``"avgmax"``).
 
     >>> model = resnet((1, 40), 10, blocks=2, width=8, stochastic_depth=0.5)
     >>> model(torch.zeros(4, 1, 40)).shape
@@ -180,7 +212,8 @@ def resnet(
         "negative_slope": negative_slope, "batch_norm": batch_norm,
         "stochastic_depth": stochastic_depth, "stochastic_depth_mode": stochastic_depth_mode,
         "pool": pool, "pool_ratio": pool_ratio, "layout": layout, "dropout": dropout,
-        "dropout_mode": dropout_mode, "dropconnect": dropconnect}, key="model")
+        "dropout_mode": dropout_mode, "dropconnect": dropconnect, "stem_norm": stem_norm,
+        "global_pool": global_pool}, key="model")
     check_residual_activation(options["activation"])
     if len(shape) == 1:
         options["layout"] = "mlp"

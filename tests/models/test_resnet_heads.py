@@ -1,0 +1,47 @@
+"""The resnet's stem norm and global pooling options, and the run ids of recipes without them."""
+
+import pytest
+import torch
+from torch import nn
+
+from trainwell.errors import ConfigError
+from trainwell.models import build_model
+from trainwell.models.resnet import GlobalPool
+from trainwell.recipe import Recipe
+from trainwell.sweep import run_id
+
+
+def test_global_pool_kinds_pool_every_position():
+    x = torch.tensor([[[1.0, 5.0, 3.0], [-2.0, 0.0, -4.0]]])
+    assert GlobalPool("avg")(x).tolist() == [[3.0, -2.0]]
+    assert GlobalPool("max")(x).tolist() == [[5.0, 0.0]]
+    assert GlobalPool("avgmax")(x).tolist() == [[3.0, -2.0, 5.0, 0.0]]
+    image = torch.arange(8.0).view(1, 2, 2, 2)
+    assert GlobalPool("max")(image).tolist() == [[3.0, 7.0]]
+
+
+def test_avgmax_doubles_the_head_input_and_stem_norm_adds_batch_norm():
+    model = build_model("resnet", input_shape=(1, 40), num_classes=10, width=8,
+                        global_pool="avgmax", stem_norm=True)
+    assert model.head.in_features == 16
+    assert [type(m) for m in model.stem] == [nn.Conv1d, nn.BatchNorm1d, nn.ReLU]
+    assert model(torch.randn(4, 1, 40)).shape == (4, 10)
+    plain = build_model("resnet", input_shape=(1, 40), num_classes=10, width=8)
+    assert plain.head.in_features == 8
+    assert [type(m) for m in plain.stem] == [nn.Conv1d, nn.ReLU]
+
+
+def test_the_options_at_their_defaults_leave_the_recipe_and_its_run_id_as_before():
+    before = Recipe.from_dict({"model": {"name": "resnet", "width": 16}})
+    same = Recipe.from_dict({"model": {"name": "resnet", "width": 16, "global_pool": "avg",
+                                       "stem_norm": False}})
+    assert "global_pool" not in before.to_dict()["model"]
+    assert run_id(same.to_dict()) == run_id(before.to_dict())
+    other = Recipe.from_dict({"model": {"name": "resnet", "width": 16, "global_pool": "max"}})
+    assert other.to_dict()["model"]["global_pool"] == "max"
+    assert run_id(other.to_dict()) != run_id(before.to_dict())
+
+
+def test_an_unknown_global_pool_names_the_key_and_the_kinds():
+    with pytest.raises(ConfigError, match="model.global_pool.*'avg', 'max' or 'avgmax'"):
+        Recipe.from_dict({"model": {"name": "resnet", "global_pool": "sum"}})
