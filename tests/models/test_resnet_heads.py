@@ -6,7 +6,7 @@ from torch import nn
 
 from trainwell.errors import ConfigError
 from trainwell.models import build_model
-from trainwell.models.resnet import GlobalPool
+from trainwell.models.pooling import GlobalPool
 from trainwell.recipe import Recipe
 from trainwell.sweep import run_id
 

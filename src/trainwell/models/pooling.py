@@ -10,7 +10,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-__all__ = ["FractionalMaxPool", "PoolRatio", "SQRT_HALF", "fractional_size"]
+__all__ = ["FractionalMaxPool", "GlobalPool", "PoolRatio", "SQRT_HALF", "fractional_size"]
 
 PoolRatio = Annotated[float, Field(gt=0, lt=1)]
 """Recipe option type of a fractional pooling ratio: output size / input size, in (0, 1)."""
@@ -65,3 +65,25 @@ class FractionalMaxPool(nn.Module):
         return self.pool(x)
 
 
+class GlobalPool(nn.Module):
+    """Pool every position of ``(N, C, ...)`` into ``(N, C)`` features: their mean (``"avg"``),
+    their maximum (``"max"``) or both side by side (``"avgmax"``, ``(N, 2C)``).
+
+    >>> GlobalPool("avgmax")(torch.tensor([[[1.0, 3.0]]]))
+    tensor([[2., 3.]])
+    """
+
+    def __init__(self, kind: str = "avg") -> None:
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.flatten(start_dim=2)
+        if self.kind == "avg":
+            return flat.mean(-1)
+        if self.kind == "max":
+            return flat.amax(-1)
+        return torch.cat([flat.mean(-1), flat.amax(-1)], 1)
+
+    def extra_repr(self) -> str:
+        return repr(self.kind)

@@ -20,13 +20,13 @@ from trainwell.models.activations import Activation, NegativeSlope, make_activat
 from trainwell.models.blocks import DropoutMode, Probability
 from trainwell.models.cnn import KernelSize
 from trainwell.models.mlp import check_io
-from trainwell.models.pooling import SQRT_HALF, FractionalMaxPool, PoolRatio
+from trainwell.models.pooling import SQRT_HALF, FractionalMaxPool, GlobalPool, PoolRatio
 from trainwell.params import validate_params
 from trainwell.regularize.dropconnect import DropConnectLinear
 from trainwell.regularize.dropout import Dropout
 from trainwell.regularize.stochastic_depth import DropMode, StochasticDepth, survival_probabilities
 
-__all__ = ["ResNet", "ResidualBlock", "GlobalPool", "resnet", "check_residual_activation"]
+__all__ = ["ResNet", "ResidualBlock", "resnet", "check_residual_activation"]
 
 
 def check_residual_activation(activation: str) -> None:
@@ -73,30 +73,6 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(x + self.drop(self.branch(x)))
-
-
-class GlobalPool(nn.Module):
-    """Pool every position of ``(N, C, ...)`` into ``(N, C)`` features: their mean (``"avg"``),
-    their maximum (``"max"``) or both side by side (``"avgmax"``, ``(N, 2C)``).
-
-    >>> GlobalPool("avgmax")(torch.tensor([[[1.0, 3.0]]]))
-    tensor([[2., 3.]])
-    """
-
-    def __init__(self, kind: str = "avg") -> None:
-        super().__init__()
-        self.kind = kind
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.flatten(start_dim=2)
-        if self.kind == "avg":
-            return flat.mean(-1)
-        if self.kind == "max":
-            return flat.amax(-1)
-        return torch.cat([flat.mean(-1), flat.amax(-1)], 1)
-
-    def extra_repr(self) -> str:
-        return repr(self.kind)
 
 
 class ResNet(nn.Module):
