@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from trainwell.data import load_dataset
 from trainwell.diagnose import GradientFlowRecorder
 from trainwell.models import build_model
-from trainwell.train import fit
+from trainwell.loop import fit
 
 
 def make_model(ds, seed):

@@ -8,7 +8,7 @@ import torch
 from trainwell.cli import main
 from trainwell.execute import build_initialized_model, prepare_data
 from trainwell.recipe import load_recipe
-from trainwell.train import load_history, load_weights
+from trainwell.loop import load_history, load_weights
 
 FAST = ["--set", "data.name=digits", "--set", "model.depth=1", "--set", "model.width=16",
         "--set", "train.epochs=2", "--set", "train.threads=1"]
@@ -35,7 +35,7 @@ def test_train_writes_recipe_history_and_weights(tmp_path, capsys):
     assert h.status == "done" and len(h.epochs) == 2
     ds = prepare_data(r, torch.device("cpu"))
     model = load_weights(build_initialized_model(r, ds, torch.device("cpu")), out / "weights.safetensors")
-    from trainwell.train import evaluate
+    from trainwell.loop import evaluate
     _, acc = evaluate(model, ds.x_test, ds.y_test)
     assert acc == pytest.approx(h.final["test_acc"])
 

@@ -1,9 +1,10 @@
 """execute(recipe): the failure boundary, the outcome, and what the driver does with it."""
 
+import importlib
+
 import pytest
 import torch
 
-import trainwell.execute as ex
 from trainwell.execute import execute
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
@@ -11,6 +12,8 @@ from trainwell.run import run_sweep
 from trainwell.run.backend import Finished, Started, Task, run_task
 from trainwell.run.store import Store
 from trainwell.sweep import Sweep
+
+ex = importlib.import_module("trainwell.execute")
 
 BASE = {"data": {"name": "digits"}, "model": {"name": "mlp", "depth": 1, "width": 16},
         "train": {"epochs": 1, "threads": 1}}
@@ -97,7 +100,7 @@ def test_the_driver_keeps_the_weights_of_a_run_whose_diagnosis_failed(tmp_path, 
 def test_deterministic_is_on_during_the_run_and_restored_after():
     seen = []
 
-    from trainwell.train import Callback
+    from trainwell.loop import Callback
 
     class Look(Callback):
         def before_fit(self, state):

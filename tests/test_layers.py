@@ -5,13 +5,12 @@ import json
 import subprocess
 import sys
 
-
 LAYERS = [
     ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live"],
     ["data", "models", "init", "optim", "recipe", "sweep", "regularize",
      "regularize._checks", "regularize._random", "regularize.dropout", "regularize.dropconnect",
      "regularize.stochastic_depth"],
-    ["train"],
+    ["loop"],
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
      "transfer"],
     ["execute", "recipe_tools"],
@@ -65,8 +64,8 @@ def test_importing_a_module_loads_nothing_above_its_layer():
     assert {t: ms for t, ms in above.items() if ms} == {}
 
 
-def test_train_is_a_leaf():
-    out = subprocess.run([sys.executable, "-c", SCRIPT, "trainwell.train"], capture_output=True,
+def test_loop_is_a_leaf():
+    out = subprocess.run([sys.executable, "-c", SCRIPT, "trainwell.loop"], capture_output=True,
                          text=True, check=True).stdout
     loaded = {m.split(".")[1] for m in json.loads(out)}
     assert not loaded & {"diagnose", "pretrain", "run", "execute", "report"}

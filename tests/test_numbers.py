@@ -14,7 +14,7 @@ import torch
 import trainwell
 from trainwell._numbers import finite_floats, finite_or_none
 from trainwell.diagnose import Diagnosis, LayerStats
-from trainwell.train.history import History
+from trainwell.loop.history import History
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -19,7 +19,7 @@ from trainwell.recipe import Recipe
 from trainwell.run import run_sweep
 from trainwell.run.store import Store
 from trainwell.sweep import Sweep
-from trainwell.train import latest_checkpoint
+from trainwell.loop import latest_checkpoint
 
 BASE = {"data": {"name": "mnist1d", "num_samples": 1000},
         "model": {"name": "mlp", "depth": 2, "width": 32, "dropout": 0.2},

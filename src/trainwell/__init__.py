@@ -19,7 +19,6 @@ as the results table. Overrides are keywords with ``__`` for the dots of a recip
 from __future__ import annotations
 
 import importlib
-import inspect
 import sys
 import types
 from typing import Any
@@ -39,34 +38,21 @@ _LAZY = {"train": "trainwell.api", "compare": "trainwell.api", "Run": "trainwell
 
 
 def __getattr__(name: str) -> Any:
-    if name == "train":
-        return importlib.import_module("trainwell.train")
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'trainwell' has no attribute {name!r}")
 
 
-class _TrainPackage(types.ModuleType):
-    """The package :mod:`trainwell.train` (the training loop) is also the call ``tw.train(...)``
-    (:func:`trainwell.api.train`): the package takes the attribute ``train`` of ``trainwell``
-    when it is imported, so calling it trains a recipe."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from trainwell.api import train
-
-        return train(*args, **kwargs)
-
-    @property
-    def __signature__(self) -> inspect.Signature:
-        from trainwell.api import train
-
-        return inspect.signature(train)
-
-
 class _Trainwell(types.ModuleType):
+    """Keeps every public name meaning what its documentation says: importing a subpackage
+    that shares a public name (``trainwell.execute``, the deprecated ``trainwell.train``) does
+    not replace the function with the module (the module stays in ``sys.modules``)."""
+
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "train" and type(value) is types.ModuleType:
-            value.__class__ = _TrainPackage
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
         super().__setattr__(name, value)
 
 

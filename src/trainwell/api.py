@@ -71,8 +71,8 @@ def train(recipe: str | Path | Recipe | Mapping[str, Any] | None = None, *,
     >>> run = train(data__name="digits", train__epochs=1, quiet=True)  # doctest: +SKIP
     """
     from trainwell.execute import check_runnable, execute, prepare_data, resume_point
+    from trainwell.loop import ProgressBar, resolve_device, save_run
     from trainwell.run_result import Run
-    from trainwell.train import ProgressBar, resolve_device, save_run
 
     r = build_recipe(recipe, overrides_of(set, overrides, "train"))
     out = Path(out) if out is not None else None

@@ -4,7 +4,7 @@ A run is a pure function of its recipe (seed included):
 
 1. prepare the data on the run's device;
 2. build the model and initialize it (a static scheme, or one learned from the data);
-3. train it (:func:`trainwell.train.fit`), recording per-layer gradient flow;
+3. train it (:func:`trainwell.loop.fit`), recording per-layer gradient flow;
 4. judge the trained network (:mod:`trainwell.diagnose`).
 
 It writes nothing: everything the run produced comes back in a :class:`RunOutcome` (status,
@@ -37,14 +37,7 @@ from trainwell.ensemble.predictions import finish
 from trainwell.ensemble.snapshots import Snapshots, check_cycles
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.init import apply_ as init_apply_
-from trainwell.models import build_model
-from trainwell.optim import build_optimizer
-from trainwell.optim.schedules import LRSchedule
-from trainwell.pretrain import DATA_INITIALIZERS
-from trainwell.recipe import Recipe
-from trainwell.regularize.early_stopping import EarlyStopping
-from trainwell.regularize.penalties import Penalty
-from trainwell.train import (
+from trainwell.loop import (
     Callback,
     Checkpoint,
     Checkpoints,
@@ -55,6 +48,13 @@ from trainwell.train import (
     resolve_device,
     set_threads,
 )
+from trainwell.models import build_model
+from trainwell.optim import build_optimizer
+from trainwell.optim.schedules import LRSchedule
+from trainwell.pretrain import DATA_INITIALIZERS
+from trainwell.recipe import Recipe
+from trainwell.regularize.early_stopping import EarlyStopping
+from trainwell.regularize.penalties import Penalty
 from trainwell.transfer import source_weights, start_from, transfer_callbacks, transfer_params
 
 __all__ = ["RunOutcome", "execute", "resume_point", "transfer_source", "prepare_data",
@@ -162,7 +162,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
     again), then the checkpoint's weights replace the initial ones.
 
     ``log_dir``: with ``train.log_to = "tensorboard"``, the run writes TensorBoard events there
-    as it trains (:class:`~trainwell.train.tensorboard.TensorBoardLogger`); without the folder it
+    as it trains (:class:`~trainwell.loop.tensorboard.TensorBoardLogger`); without the folder it
     logs nothing, as with checkpoints: the caller that owns the run's folder names it.
 
     >>> out = execute(Recipe.from_dict({"data": {"name": "digits"}, "train": {"epochs": 1}}))

@@ -76,9 +76,9 @@ class TrainConfig:
     epochs without improvement and restores the best epoch's weights
     (:class:`~trainwell.regularize.EarlyStopping`); ``checkpoint_every``: write a checkpoint
     every that many epochs and at the end (off by default), from which a killed run resumes
-    exactly (:mod:`trainwell.train.checkpoint`); ``log_to``: ``"tensorboard"`` writes the
+    exactly (:mod:`trainwell.loop.checkpoint`); ``log_to``: ``"tensorboard"`` writes the
     run's metrics as TensorBoard events while it trains (off by default;
-    :mod:`trainwell.train.tensorboard`), into ``<run folder>/tensorboard`` of a sweep's run or
+    :mod:`trainwell.loop.tensorboard`), into ``<run folder>/tensorboard`` of a sweep's run or
     ``OUT/tensorboard`` of ``trainwell train --out OUT``.
     """
 
@@ -363,7 +363,7 @@ def _check_configs(sections: dict[str, Any]) -> None:
 
 def _check_log_to(value: str) -> None:
     """``train.log_to``: a known logger, whose writer is installed."""
-    from trainwell.train.tensorboard import LOG_TO, require_tensorboardx
+    from trainwell.loop.tensorboard import LOG_TO, require_tensorboardx
 
     if value not in LOG_TO:
         raise ConfigError("train.log_to", value, f"one of: {', '.join(LOG_TO)} (or no value: "

@@ -15,10 +15,7 @@ from trainwell._io import atomic_write_text
 from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
 from trainwell.errors import ConfigError
 from trainwell.execute import build_initialized_model, build_model_for, check_runnable, prepare_data
-from trainwell.optim import build_optimizer
-from trainwell.pretrain import DATA_INITIALIZERS
-from trainwell.recipe import Recipe
-from trainwell.train import (
+from trainwell.loop import (
     Callback,
     History,
     StopTraining,
@@ -28,6 +25,9 @@ from trainwell.train import (
     save_weights,
     set_threads,
 )
+from trainwell.optim import build_optimizer
+from trainwell.pretrain import DATA_INITIALIZERS
+from trainwell.recipe import Recipe
 
 __all__ = ["diagnose_recipe", "RecipeDiagnosis", "pretrain_recipe", "save_pretrained", "PretrainResult",
            "PRETRAINERS", "train_source"]
@@ -124,8 +124,8 @@ def train_source(recipe: Recipe, folder: str | Path | None = None) -> dict[str, 
     is unchanged."""
     from trainwell import _toml
     from trainwell.execute import train_source_run, transfer_source
+    from trainwell.loop import save_run
     from trainwell.sweep import run_id
-    from trainwell.train import save_run
     from trainwell.transfer import read_weights
 
     config = recipe.transfer

@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from trainwell.execute import RunOutcome
+    from trainwell.loop import History
     from trainwell.recipe import Recipe
     from trainwell.report.notebook import Experiment
-    from trainwell.train import History
 
 __all__ = ["Run"]
 

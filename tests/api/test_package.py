@@ -18,15 +18,52 @@ def test_import_trainwell_loads_no_library_module():
     assert out.stdout.strip() == "['trainwell', 'trainwell.errors']"
 
 
-def test_train_is_the_call_and_the_training_package():
-    import trainwell.train
+def test_train_is_the_call_and_the_loop_is_trainwell_loop():
     from trainwell.api import train
-    from trainwell.train import fit
+    from trainwell.loop import fit
 
-    assert tw.train is trainwell.train and tw.train.fit is fit
-    assert callable(tw.train) and inspect.signature(tw.train) == inspect.signature(train)
+    assert tw.train is train and inspect.isfunction(tw.train)
+    assert fit.__module__ == "trainwell.loop.trainer"
     for name in ("compare", "Run", "Results", "open_results", "Recipe", "Sweep"):
         assert name in tw.__all__ and getattr(tw, name) is not None
+
+
+def test_no_public_name_changes_meaning_when_subpackages_are_imported():
+    """``tw.execute`` and ``tw.train`` stay functions after ``import trainwell.execute`` and the
+    deprecated ``import trainwell.train``, whatever was imported first."""
+    code = """
+import importlib, inspect, pkgutil, warnings, trainwell as tw
+before = {n: getattr(tw, n) for n in tw.__all__}
+warnings.simplefilter("ignore", DeprecationWarning)
+for m in pkgutil.walk_packages(tw.__path__, "trainwell."):
+    if not m.name.startswith(("trainwell.integrations",)):
+        try:
+            importlib.import_module(m.name)
+        except ImportError as exc:
+            if "trainwell" in str(exc):
+                raise
+after = {n: getattr(tw, n) for n in tw.__all__}
+changed = [n for n in tw.__all__ if after[n] is not before[n]]
+assert not changed, changed
+assert inspect.isfunction(tw.execute) and inspect.isfunction(tw.train), (tw.execute, tw.train)
+print(len(before))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == len(tw.__all__)
+
+
+def test_the_old_loop_path_still_works_with_a_deprecation_warning():
+    code = ("import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+            "try:\n    from trainwell.train import fit\nexcept DeprecationWarning as e:\n"
+            "    print('warned:', e)\n"
+            "warnings.simplefilter('ignore')\nfrom trainwell.train import fit\n"
+            "from trainwell.train.trainer import fit as fit2\nimport trainwell.loop\n"
+            "assert fit is fit2 is trainwell.loop.fit; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "warned: the package trainwell.train is now trainwell.loop" in out.stdout
+    assert out.stdout.strip().endswith("ok")
 
 
 def test_a_cell_gets_escaped_html_and_plain_text_without_control_characters():

@@ -10,7 +10,7 @@ from trainwell.cli import main
 from trainwell.errors import ConfigError
 from trainwell.execute import execute
 from trainwell.recipe import Recipe
-from trainwell.train import load_history
+from trainwell.loop import load_history
 
 TINY = {"name": "tiny <script>alert(1)</script>", "data": {"name": "digits"},
         "model": {"name": "mlp", "depth": 1, "width": 16}, "train": {"epochs": 2, "threads": 1}}

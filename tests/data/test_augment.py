@@ -34,7 +34,7 @@ from trainwell.data.augment import (
 )
 from trainwell.data.dataset import Dataset, DatasetMeta
 from trainwell.errors import ConfigError
-from trainwell.train import Callback, evaluate, fit
+from trainwell.loop import Callback, evaluate, fit
 
 SHAPES = {"image": (3, 8, 8), "signal": (1, 40)}
 KIND = {name: t.kinds[0] for name, t in TRANSFORMS.items()}

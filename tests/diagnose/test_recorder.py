@@ -11,7 +11,7 @@ from trainwell.data import load_dataset
 from trainwell.diagnose import GradientFlowRecorder, find_layers, probe
 from trainwell.errors import ConfigError
 from trainwell.models import build_model
-from trainwell.train import Callback, fit
+from trainwell.loop import Callback, fit
 
 EVERY = 5
 

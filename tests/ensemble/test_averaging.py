@@ -8,8 +8,8 @@ from trainwell.ensemble import WeightAverage, average_options
 from trainwell.errors import ConfigError
 from trainwell.models import build_model
 from trainwell.recipe import Recipe
-from trainwell.train import History, fit
-from trainwell.train.events import TrainState
+from trainwell.loop import History, fit
+from trainwell.loop.events import TrainState
 
 
 def _state(model, epoch=0, step=0):
@@ -127,7 +127,7 @@ def test_a_run_with_averaging_reports_both_models_and_keeps_both_weights(tmp_pat
     from trainwell.ensemble import load_predictions
     from trainwell.ensemble.evaluate import accuracy
     from trainwell.execute import execute
-    from trainwell.train import save_run
+    from trainwell.loop import save_run
 
     r = Recipe.from_dict({"data": {"name": "digits"},
                           "model": {"name": "mlp", "depth": 1, "width": 32, "batch_norm": True},

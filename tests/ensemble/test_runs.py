@@ -12,7 +12,7 @@ from trainwell.recipe import Recipe
 from trainwell.report.ensembles import evaluate_runs, select_runs
 from trainwell.run.store import open_store
 from trainwell.sweep import run_id
-from trainwell.train import save_run
+from trainwell.loop import save_run
 
 SWEEP = """
 [data]
@@ -132,7 +132,7 @@ def test_recipes_without_ensembles_keep_their_run_ids():
 
 
 def test_artifacts_cannot_escape_the_run_folder(tmp_path):
-    from trainwell.train import History
+    from trainwell.loop import History
 
     with pytest.raises(ValueError, match="outside"):
         save_run(tmp_path / "run", recipe_toml="", history=History(status="done"), weights=None,

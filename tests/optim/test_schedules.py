@@ -12,7 +12,7 @@ from trainwell.optim import (
     make_schedule,
     schedule_options,
 )
-from trainwell.train import fit
+from trainwell.loop import fit
 
 
 def per_step(name, *, base_lr=0.1, total=20, **options):

@@ -7,7 +7,7 @@ from torch import nn
 from trainwell.data.dataset import Dataset, DatasetMeta
 from trainwell.errors import ConfigError
 from trainwell.regularize import EarlyStopping
-from trainwell.train import History, StopTraining, TrainState, fit
+from trainwell.loop import History, StopTraining, TrainState, fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

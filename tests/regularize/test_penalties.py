@@ -8,7 +8,7 @@ from torch import nn
 from trainwell.data.dataset import Dataset, DatasetMeta
 from trainwell.errors import ConfigError
 from trainwell.regularize import Penalty, penalized_parameters, penalty
-from trainwell.train import fit
+from trainwell.loop import fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

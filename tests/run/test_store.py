@@ -1,7 +1,7 @@
 import multiprocessing
 
 from trainwell.run.store import FINISHED, RunSpec, Store
-from trainwell.train.history import History
+from trainwell.loop.history import History
 
 N_PER_WRITER = 40
 WRITERS = 4

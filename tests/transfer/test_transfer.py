@@ -1,6 +1,8 @@
 """Transfer learning: loading a source, freezing with batch norm, discriminative lrs, gradual
 unfreezing, and the recipe's [transfer] table."""
 
+import importlib
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -8,10 +10,10 @@ from safetensors.torch import save_file
 from trainwell.data import load_dataset
 from trainwell.errors import ConfigError
 from trainwell.execute import execute
+from trainwell.loop import fit, save_run
 from trainwell.models import build_model
 from trainwell.recipe import Recipe
 from trainwell.sweep import run_id
-from trainwell.train import fit, save_run
 from trainwell.transfer import Freeze, layer_groups, load_into, param_groups, read_weights
 
 MODEL = {"name": "cnn", "channels": [8, 8], "batch_norm": True}
@@ -143,7 +145,7 @@ def test_a_run_from_a_folder_takes_the_source_and_keeps_discriminative_lrs(sourc
 
 def test_the_optimizer_gets_one_group_per_layer_with_its_lr(source_run, monkeypatch):
     folder, _ = source_run
-    import trainwell.execute as ex
+    ex = importlib.import_module("trainwell.execute")
 
     made = []
     real = ex.build_optimizer

@@ -40,7 +40,7 @@ from trainwell.errors import ConfigError
 from trainwell.params import validate_params
 
 if TYPE_CHECKING:
-    from trainwell.train.events import TrainState
+    from trainwell.loop.events import TrainState
 
 __all__ = [
     "TRANSFORMS", "TRANSFORM_DESCRIPTIONS", "Transform", "Augment", "check_transforms", "compose",
@@ -166,8 +166,8 @@ class Augment:
     caller seeds it, e.g. from the run's seed); without one, each fit makes a fresh generator
     on the data's device seeded with ``seed``, independent of torch's global seed.
 
-    **Note:** it implements the :class:`~trainwell.train.events.Callback` protocol without
-    subclassing it, so ``trainwell.data`` imports nothing from ``trainwell.train`` (a layer
+    **Note:** it implements the :class:`~trainwell.loop.events.Callback` protocol without
+    subclassing it, so ``trainwell.data`` imports nothing from ``trainwell.loop`` (a layer
     above it). ``order = -100``: it runs before the other ``before_step`` callbacks, so they
     see the augmented batch.
 

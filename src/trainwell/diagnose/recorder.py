@@ -23,7 +23,7 @@ from torch import nn
 from trainwell._numbers import finite_or_none
 from trainwell.diagnose.layers import Layer, find_layers
 from trainwell.errors import ConfigError
-from trainwell.train.events import Callback, TrainState
+from trainwell.loop.events import Callback, TrainState
 
 __all__ = ["GradientFlowRecorder"]
 
@@ -40,7 +40,7 @@ class GradientFlowRecorder(Callback):
 
     >>> from trainwell.data import load_dataset
     >>> from trainwell.models import build_model
-    >>> from trainwell.train import fit
+    >>> from trainwell.loop import fit
     >>> ds = load_dataset("digits")
     >>> model = build_model("mlp", input_shape=ds.meta.input_shape, num_classes=10, depth=1)
     >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)

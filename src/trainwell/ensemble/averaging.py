@@ -30,7 +30,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
 from trainwell.errors import ConfigError
 
 if TYPE_CHECKING:
-    from trainwell.train.events import TrainState
+    from trainwell.loop.events import TrainState
 
 __all__ = ["AVERAGING", "WeightAverage", "average_options"]
 

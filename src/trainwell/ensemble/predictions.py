@@ -30,7 +30,7 @@ from trainwell.data.dataset import Dataset
 from trainwell.data.tta import predict_tta
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.snapshots import Snapshots, last
-from trainwell.train.history import History
+from trainwell.loop.history import History
 
 __all__ = ["FILE", "SPLITS", "Predictions", "probabilities", "fingerprint", "finish",
            "load_predictions", "nll_accuracy"]

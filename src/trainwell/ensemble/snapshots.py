@@ -17,7 +17,7 @@ from trainwell.errors import ConfigError
 from trainwell.optim.schedules import LRSchedule, cycle_length
 
 if TYPE_CHECKING:
-    from trainwell.train.events import TrainState
+    from trainwell.loop.events import TrainState
 
 __all__ = ["Snapshots", "snapshot_steps", "check_cycles", "last", "SNAPSHOT_OPTIONS"]
 

@@ -9,7 +9,7 @@
 
 All three read the same runs (:mod:`trainwell.export.source`); :data:`TARGETS` names them for
 ``trainwell export DIR --to TARGET OUT``. For logging while a run trains, see
-``train.log_to`` (:mod:`trainwell.train.tensorboard`).
+``train.log_to`` (:mod:`trainwell.loop.tensorboard`).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import Any
 
 from trainwell.export._folders import staged, writable_folder
 from trainwell.export.source import ExperimentRuns, ExportRun, read_experiment
-from trainwell.train.tensorboard import add_scalars, require_tensorboardx, summary_writer
+from trainwell.loop.tensorboard import add_scalars, require_tensorboardx, summary_writer
 
 __all__ = ["export_tensorboard", "FINAL_PREFIX"]
 

@@ -25,7 +25,7 @@ from trainwell.names import get
 from trainwell.params import validate_params
 
 if TYPE_CHECKING:
-    from trainwell.train.events import TrainState
+    from trainwell.loop.events import TrainState
 
 __all__ = ["SCHEDULES", "DESCRIPTIONS", "Schedule", "make_schedule", "schedule_options",
            "LRSchedule", "constant", "step_decay", "exponential_decay", "inverse_time_decay",
@@ -212,7 +212,7 @@ def make_schedule(name: str, *, base_lr: float, total_steps: int, steps_per_epoc
 
 class LRSchedule:
     """A trainer callback that sets each param group's lr from ``schedule(state.step)`` before
-    each optimizer step (see :mod:`trainwell.train.events`).
+    each optimizer step (see :mod:`trainwell.loop.events`).
 
     ``schedule`` is a ``step -> lr`` function, or a name of :data:`SCHEDULES` with its
     ``options`` (checked at once): then it is built by :func:`make_schedule` at ``before_fit``

@@ -18,10 +18,10 @@ from torch import nn
 
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.init import glorot_uniform_
+from trainwell.loop.progress import Progress
 from trainwell.models.activations import make_activation
 from trainwell.models.mlp import MLP
 from trainwell.pretrain.head import check_head_scheme, init_head_
-from trainwell.train.progress import Progress
 
 __all__ = ["autoencoder_pretrain_", "AutoencoderReport", "AutoencoderLayer"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from trainwell.loop.progress import Progress
 from trainwell.pretrain.cd_options import CDOptions
-from trainwell.train.progress import Progress
 
 __all__ = ["RBMHistory", "contrastive_divergence_", "LR_DEFAULT"]
 

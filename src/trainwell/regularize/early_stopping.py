@@ -20,8 +20,8 @@ from typing import Any, Literal
 import torch
 
 from trainwell.errors import ConfigError
+from trainwell.loop.events import Callback, StopTraining, TrainState
 from trainwell.regularize._checks import check_choice, check_nonnegative, check_positive_int
-from trainwell.train.events import Callback, StopTraining, TrainState
 
 __all__ = ["EarlyStopping"]
 
@@ -47,7 +47,7 @@ class EarlyStopping(Callback):
     ``mode="auto"`` maximizes metrics whose name contains ``"acc"`` and minimizes the rest.
     A ``metric`` that an evaluated epoch does not have raises :class:`ConfigError`.
     ``state_dict()``/``load_state_dict()`` carry the best value, its epoch and weights, and
-    the epochs waited, for a checkpoint (:class:`~trainwell.train.Stateful`).
+    the epochs waited, for a checkpoint (:class:`~trainwell.loop.Stateful`).
 
     Runs late (``order = 150``) so the other callbacks see the epoch it stops at.
 

@@ -22,8 +22,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from trainwell.loop.events import Callback, TrainState
 from trainwell.regularize._checks import check_nonnegative
-from trainwell.train.events import Callback, TrainState
 
 __all__ = ["PENALIZED_LAYERS", "penalized_parameters", "weight_penalty", "penalty", "Penalty"]
 

@@ -27,8 +27,8 @@ from typing import Any, Protocol
 import torch
 
 from trainwell.execute import RunOutcome, execute, prepare_data
+from trainwell.loop import Callback, TrainState, resolve_device
 from trainwell.recipe import Recipe
-from trainwell.train import Callback, TrainState, resolve_device
 
 __all__ = ["Task", "Started", "Progress", "Finished", "Lost", "Event", "Backend", "run_task",
            "placed_device", "worker_name"]

@@ -42,13 +42,13 @@ from rich.console import Console
 
 from trainwell import _toml
 from trainwell.execute import RunOutcome
+from trainwell.loop import History, save_run
 from trainwell.run.backend import Backend, Event, Finished, Lost, Started, Task, worker_name
 from trainwell.run.backend import Progress as ProgressEvent
 from trainwell.run.display import SweepDisplay
 from trainwell.run.sources import source_specs, transfer_weights
 from trainwell.run.store import DB_NAME, FINISHED, RunSpec, Store
 from trainwell.sweep import Sweep, format_point, run_id
-from trainwell.train import History, save_run
 
 __all__ = ["run_sweep", "SweepOutcome", "plan", "POLL_SECONDS", "HEARTBEAT_SECONDS",
            "STALE_AFTER_SECONDS"]

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from trainwell.errors import TrainwellError
-from trainwell.train.history import History
+from trainwell.loop.history import History
 
 __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows"]
 

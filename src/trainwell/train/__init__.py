@@ -1,21 +1,19 @@
-"""Training: the loop, its events and callbacks, the history, checkpoints to resume from, and
-saving what a run produced.
+"""Deprecated: the training loop is :mod:`trainwell.loop`; this path goes in 0.3.
 
-A leaf of the package: it knows nothing of diagnosis, pre-training or the runner.
+``from trainwell.train import fit`` and ``trainwell.train.trainer`` keep working, with a
+:class:`DeprecationWarning`. ``trainwell.train`` itself is the call :func:`trainwell.api.train`.
 """
 
-from trainwell.train.callbacks import ProgressBar
-from trainwell.train.checkpoint import load_history, load_weights, save_run, save_weights
-from trainwell.train.device import resolve_device, set_threads
-from trainwell.train.events import EVENTS, Callback, StopTraining, TrainState
-from trainwell.train.history import STATUSES, History
-from trainwell.train.resume import Checkpoint, Checkpoints, latest_checkpoint
-from trainwell.train.stateful import Stateful
-from trainwell.train.tensorboard import TensorBoardLogger
-from trainwell.train.trainer import evaluate, fit
+import importlib
+import sys
+import warnings
 
-__all__ = [
-    "EVENTS", "Callback", "StopTraining", "TrainState", "History", "STATUSES", "fit", "evaluate",
-    "ProgressBar", "save_run", "load_history", "save_weights", "load_weights", "resolve_device",
-    "set_threads", "Checkpoint", "Checkpoints", "latest_checkpoint", "Stateful", "TensorBoardLogger",
-]
+from trainwell.loop import *  # noqa: F403
+from trainwell.loop import __all__  # noqa: F401
+
+warnings.warn("the package trainwell.train is now trainwell.loop; import from trainwell.loop "
+              "(trainwell.train goes in 0.3)", DeprecationWarning, stacklevel=2)
+
+for _name in ("callbacks", "capture", "checkpoint", "device", "events", "history", "progress",
+              "resume", "stateful", "tensorboard", "trainer"):
+    sys.modules[f"{__name__}.{_name}"] = importlib.import_module(f"trainwell.loop.{_name}")

@@ -23,7 +23,7 @@ import torch
 from trainwell.transfer.groups import LayerGroup, layer_groups
 
 if TYPE_CHECKING:
-    from trainwell.train.events import TrainState
+    from trainwell.loop.events import TrainState
 
 __all__ = ["frozen_count", "param_groups", "Freeze"]
 

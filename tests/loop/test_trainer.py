@@ -8,7 +8,7 @@ import torch
 
 from trainwell.execute import build_initialized_model, check_runnable, execute, prepare_data
 from trainwell.recipe import Recipe
-from trainwell.train import Callback, StopTraining, fit
+from trainwell.loop import Callback, StopTraining, fit
 
 DIGITS = {"name": "digits"}
 

@@ -1,7 +1,7 @@
 """Log a run to TensorBoard while it trains (``train.log_to = "tensorboard"``).
 
 :class:`TensorBoardLogger` is a trainer callback that writes, at the end of every epoch, the
-metrics a run records (:meth:`~trainwell.train.History.metric_rows`): ``loss`` at every
+metrics a run records (:meth:`~trainwell.loop.History.metric_rows`): ``loss`` at every
 optimizer step, each epoch's numbers (``train_loss``, ``val_acc``, ``lr``, ...) at the step it
 ended, ``step_lr`` under a schedule, and with a gradient-flow recorder ``grad_norm/<layer>``
 and ``act_std/<layer>``. The tags are the names the results store uses, so a run logged live
@@ -16,7 +16,7 @@ Open them with ``tensorboard --logdir DIR`` (from ``pip install tensorboard``).
 >>> import tempfile, torch
 >>> from trainwell.data import load_dataset
 >>> from trainwell.models import build_model
->>> from trainwell.train import fit
+>>> from trainwell.loop import fit
 >>> ds = load_dataset("digits")
 >>> model = build_model("mlp", input_shape=ds.meta.input_shape, num_classes=10, depth=1)
 >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from trainwell.errors import ConfigError
-from trainwell.train.events import Callback, TrainState
+from trainwell.loop.events import Callback, TrainState
 
 __all__ = ["TensorBoardLogger", "require_tensorboardx", "summary_writer", "add_scalars",
            "LOG_TO"]

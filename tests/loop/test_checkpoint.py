@@ -8,16 +8,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import trainwell.train.capture as capture
+import trainwell.loop.capture as capture
 from trainwell.data import load_dataset
 from trainwell.data.augment import Augment
 from trainwell.errors import ConfigError
 from trainwell.models import build_model
 from trainwell.optim.schedules import LRSchedule
 from trainwell.regularize.early_stopping import EarlyStopping
-from trainwell.train import Checkpoint, Checkpoints, StopTraining, fit, latest_checkpoint
-from trainwell.train.resume import read_checkpoint
-from trainwell.train.stateful import join_tensors, split_tensors
+from trainwell.loop import Checkpoint, Checkpoints, StopTraining, fit, latest_checkpoint
+from trainwell.loop.resume import read_checkpoint
+from trainwell.loop.stateful import join_tensors, split_tensors
 
 EPOCHS = 5
 

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from trainwell._io import atomic_write_bytes, atomic_write_text
-from trainwell.train.history import History
+from trainwell.loop.history import History
 
 __all__ = ["save_run", "load_history", "save_weights", "save_tensors", "load_weights"]
 

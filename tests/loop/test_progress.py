@@ -10,8 +10,8 @@ import torch
 
 from trainwell.data import load_dataset
 from trainwell.models import mlp
-from trainwell.train import ProgressBar, fit
-from trainwell.train.progress import Progress, shown
+from trainwell.loop import ProgressBar, fit
+from trainwell.loop.progress import Progress, shown
 
 
 class Terminal(io.StringIO):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from trainwell.train.events import Callback, TrainState
-from trainwell.train.progress import Progress, shown
+from trainwell.loop.events import Callback, TrainState
+from trainwell.loop.progress import Progress, shown
 
 __all__ = ["ProgressBar"]
 

@@ -6,11 +6,11 @@ A checkpoint is a folder ``<folder>/epoch-<k>/`` (``k`` epochs done) holding
 - ``optimizer.safetensors``: the optimizer's per-parameter tensors (``state.<i>.<name>``);
 - ``rng.safetensors``: the shuffling generator, torch's global CPU generator (dropout and
   the other layers that draw while training use it) and, on CUDA, every device's generator;
-- ``callbacks.safetensors``: the tensors of each :class:`~trainwell.train.stateful.Stateful`
+- ``callbacks.safetensors``: the tensors of each :class:`~trainwell.loop.stateful.Stateful`
   callback (``<Name>.<path>``);
 - ``state.json``: epoch, step, the optimizer's param groups and non-tensor state, the
   callbacks' non-tensor state and the model's non-tensor entries;
-- ``history.json``: the :class:`~trainwell.train.History` so far;
+- ``history.json``: the :class:`~trainwell.loop.History` so far;
 - ``manifest.json``, written last: the sha256 of every other file, and ``meta`` (what the
   caller attached, such as the recipe).
 
@@ -35,7 +35,7 @@ from typing import Any
 
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import ConfigError
-from trainwell.train.events import TrainState
+from trainwell.loop.events import TrainState
 
 __all__ = ["Checkpoint", "Checkpoints", "latest_checkpoint", "read_checkpoint", "MANIFEST"]
 
@@ -137,10 +137,10 @@ def _at(tree: Any, key: str) -> Any:
 
 class Checkpoints:
     """Where and how often a run writes checkpoints: every ``every`` epochs and when training
-    ends (its last epoch, or a :class:`~trainwell.train.StopTraining`), into ``folder``,
+    ends (its last epoch, or a :class:`~trainwell.loop.StopTraining`), into ``folder``,
     keeping the newest ``keep`` good ones. ``meta`` (JSON) goes into each manifest.
 
-    Pass it to :func:`~trainwell.train.fit`; resume with ``fit(..., resume=checkpoint)``.
+    Pass it to :func:`~trainwell.loop.fit`; resume with ``fit(..., resume=checkpoint)``.
 
     >>> Checkpoints("runs/x/checkpoints", every=5).due(10, epochs=12)
     True
@@ -173,7 +173,7 @@ class Checkpoints:
 
     def save(self, state: TrainState, files: Mapping[str, bytes]) -> Checkpoint:
         """Write the checkpoint of ``state`` made of ``files`` (name → bytes, from
-        :func:`~trainwell.train.capture.capture_state`), then prune the older ones."""
+        :func:`~trainwell.loop.capture.capture_state`), then prune the older ones."""
         epoch, step = len(state.history.epochs), len(state.history.step_loss)
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=self.folder, prefix=f".epoch-{epoch}.", suffix=".tmp"))

@@ -1,4 +1,4 @@
-"""What a checkpoint captures of a training run, and how :func:`~trainwell.train.fit` puts it
+"""What a checkpoint captures of a training run, and how :func:`~trainwell.loop.fit` puts it
 back: weights, optimizer, random generators, callbacks' state and history.
 
 Resuming is exact (on the CPU, bit for bit) because everything that decides the next epoch is
@@ -6,7 +6,7 @@ restored at the same point of the loop where it was captured, after ``after_epoc
 
 1. ``before_fit`` runs as usual, so callbacks set up what they hold (hooks, schedules, the
    averaged copy of the model);
-2. the weights, the optimizer state and each :class:`~trainwell.train.stateful.Stateful`
+2. the weights, the optimizer state and each :class:`~trainwell.loop.stateful.Stateful`
    callback's state are loaded over what ``before_fit`` made;
 3. the saved history is merged into the fresh one in place: the lists and dicts that
    callbacks put there in ``before_fit`` stay the objects they hold;
@@ -25,10 +25,10 @@ from typing import Any
 import torch
 from safetensors.torch import load, save
 
-from trainwell.train.events import TrainState
-from trainwell.train.history import History
-from trainwell.train.resume import Checkpoint, read_checkpoint
-from trainwell.train.stateful import Stateful, has_state, join_tensors, split_tensors
+from trainwell.loop.events import TrainState
+from trainwell.loop.history import History
+from trainwell.loop.resume import Checkpoint, read_checkpoint
+from trainwell.loop.stateful import Stateful, has_state, join_tensors, split_tensors
 
 __all__ = ["capture_state", "restore_state", "stateful_callbacks"]
 
@@ -47,7 +47,7 @@ def stateful_callbacks(callbacks: Iterable[object]) -> dict[str, Stateful]:
 
 def capture_state(state: TrainState, callbacks: Iterable[object],
                   generator: torch.Generator | None) -> dict[str, bytes]:
-    """The files of a checkpoint of ``state`` (see :mod:`trainwell.train.resume`)."""
+    """The files of a checkpoint of ``state`` (see :mod:`trainwell.loop.resume`)."""
     model_tree, weights = split_tensors(state.model.state_dict(), "")
     opt = state.optimizer.state_dict()
     groups, opt_tensors = split_tensors(opt["param_groups"], "param_groups")

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from trainwell.data.dataset import Dataset, DatasetMeta
 from trainwell.optim.schedules import LRSchedule
-from trainwell.train import Callback, evaluate, fit
+from trainwell.loop import Callback, evaluate, fit
 
 
 def _one_layer_data(n=8, d=3, k=2, seed=0):

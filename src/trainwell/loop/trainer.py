@@ -6,8 +6,8 @@
    step never waits for a device sync or pays for bookkeeping.
 3. A non-finite loss ends the run with status ``diverged`` and the first bad step.
 4. Optimizers that re-evaluate the loss within a step (L-BFGS) get a closure.
-5. With :class:`~trainwell.train.Checkpoints`, a checkpoint after every ``every`` epochs and
-   when training ends; ``resume`` continues from one exactly (:mod:`trainwell.train.capture`).
+5. With :class:`~trainwell.loop.Checkpoints`, a checkpoint after every ``every`` epochs and
+   when training ends; ``resume`` continues from one exactly (:mod:`trainwell.loop.capture`).
 6. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
 """
 
@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 
 from trainwell.data.dataset import Dataset
+from trainwell.loop.capture import capture_state, restore_state
+from trainwell.loop.events import Callback, Dispatcher, StopTraining, TrainState
+from trainwell.loop.history import History
+from trainwell.loop.resume import Checkpoint, Checkpoints
 from trainwell.optim.optimizers import needs_closure
-from trainwell.train.capture import capture_state, restore_state
-from trainwell.train.events import Callback, Dispatcher, StopTraining, TrainState
-from trainwell.train.history import History
-from trainwell.train.resume import Checkpoint, Checkpoints
 
 __all__ = ["fit", "evaluate"]
 

@@ -22,7 +22,7 @@ import torch
 
 if TYPE_CHECKING:
     from trainwell.data.dataset import Dataset
-    from trainwell.train.history import History
+    from trainwell.loop.history import History
 
 __all__ = ["EVENTS", "Callback", "StopTraining", "TrainState", "Dispatcher"]
 
