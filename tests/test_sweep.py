@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from trainwell.errors import ConfigError
+from trainwell.plan import plan
 from trainwell.sweep import Sweep, format_point, format_value, run_id
 
 BASE = {"data": {"name": "digits"}, "train": {"epochs": 1}}
@@ -73,7 +74,7 @@ def test_overrides_fix_a_former_axis():
 
 
 def test_fixed_part_leaves_out_axes_and_seed():
-    fixed = sweep({"init": {"name": ["zeros", "he_normal"]}}).fixed()
+    fixed = plan(sweep({"init": {"name": ["zeros", "he_normal"]}})).fixed
     assert "init" in fixed and "name" not in fixed["init"]
     assert "seed" not in fixed["train"] and fixed["data"]["name"] == "digits"
 

@@ -41,8 +41,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from trainwell.recipe import Recipe
-    from trainwell.results import Results
-    from trainwell.run_result import Run
+    from trainwell.results import Results, Run
     from trainwell.sweep import Sweep
 
 __all__ = ["train", "compare", "build_sweep", "build_recipe", "overrides_of", "FLAG_AXES"]
@@ -57,63 +56,56 @@ OverridesArg = Mapping[str, Any] | Sequence[str] | str | None
 
 def train(recipe: str | Path | Recipe | Mapping[str, Any] | None = None, *,
           set: OverridesArg = None, out: str | Path | None = None, resume: bool = False,
-          quiet: bool = False, console: Console | None = None, **overrides: Any) -> Run:
+          overwrite: bool = False, quiet: bool = False, console: Console | None = None,
+          **overrides: Any) -> Run:
     """Train one recipe (a file, a :class:`~trainwell.recipe.Recipe`, a dict; default: the
-    default recipe) with overrides, and return the :class:`~trainwell.run_result.Run`.
+    default recipe) with overrides, and return the :class:`~trainwell.results.Run`.
 
-    ``out``: write the run there as ``trainwell train --out`` does (recipe.toml, history.json,
-    weights and predictions; checkpoints/ with ``train.checkpoint_every``); ``resume``
-    continues from the last good checkpoint in ``out/checkpoints``. A run that diverges or
-    fails is returned (``run.status``), not raised. Messages (resuming, a transfer source
-    trained first) go to ``console`` (default: stdout; none when ``quiet``), the progress bar
-    to the terminal or the notebook cell unless ``quiet``.
+    The run is a one-point plan through the same driver as :func:`compare`'s runs, here in this
+    process (:mod:`trainwell.run.single`). ``out``: write the run there as ``trainwell train
+    --out`` does (recipe.toml, history.json, weights and predictions; checkpoints/ with
+    ``train.checkpoint_every``); a folder holding another run is refused unless ``overwrite``
+    replaces it, and ``resume`` continues this recipe's unfinished run from the last good
+    checkpoint in ``out/checkpoints``. A run that diverges or fails is returned
+    (``run.status``), not raised. Messages (resuming, a transfer source trained first) go to
+    ``console`` (default: stdout; none when ``quiet``), the progress bar to the terminal or the
+    notebook cell unless ``quiet``.
 
     >>> run = train(data__name="digits", train__epochs=1, quiet=True)  # doctest: +SKIP
     """
-    from trainwell.execute import check_runnable, execute, prepare_data, resume_point
-    from trainwell.loop import ProgressBar, resolve_device, save_run
-    from trainwell.run_result import Run
+    from trainwell.loop import ProgressBar
+    from trainwell.plan import plan
+    from trainwell.recipe import Recipe
+    from trainwell.run.single import check_out, train_plan
 
     r = build_recipe(recipe, overrides_of(set, overrides, "train"))
+    for name, value in (("resume", resume), ("overwrite", overwrite), ("quiet", quiet)):
+        if not isinstance(value, bool):
+            raise ConfigError(name, value, "True or False")
     out = Path(out) if out is not None else None
     if resume and out is None:
-        raise ConfigError("--resume", True, "--out DIR with it: the checkpoints are in DIR/checkpoints")
+        raise ConfigError("resume", True, "an out folder with it (out, --out): the checkpoints "
+                          "are in its checkpoints/")
     if r.train.log_to is not None and out is None:
         raise ConfigError("train.log_to", r.train.log_to,
-                          "--out DIR with it: the events go to DIR/tensorboard")
-    device = resolve_device(r.train.device)
-    dataset = prepare_data(r, device)
-    check_runnable(r, dataset)
+                          "an out folder with it (out, --out): the events go to its tensorboard/")
+    p = plan(r)
+    resolved = p.runs[0].recipe
+    line = check_out(out, Recipe.from_dict(resolved), resume=resume, overwrite=overwrite) \
+        if out is not None else None
     if console is None and not quiet:
         from rich.console import Console
 
         console = Console(highlight=False, soft_wrap=True)
-    checkpoints = out / "checkpoints" if out is not None else None
-    if resume and checkpoints is not None:
-        found = resume_point(r, checkpoints)
-        _say(console, f"resuming from {found.path} (epoch {found.epoch} of {r.train.epochs})"
-             if found else f"no good checkpoint in {checkpoints}: training from scratch")
-    elif r.train.checkpoint_every is None:
-        checkpoints = None
-    source = None
-    if r.transfer.source is not None:
-        from trainwell.recipe_tools import train_source
-
-        if isinstance(r.transfer.source, dict):
-            _say(console, "the transfer source first"
-                 + (f" (kept in {out / 'source'})" if out is not None else ""))
-        source = train_source(r, out / "source" if out is not None else None)
-    callbacks = [ProgressBar(description=r.name or "train", enabled=False if quiet else None)]
-    result = execute(r, callbacks=callbacks, dataset=dataset, checkpoint_dir=checkpoints,
-                     resume=resume, source=source, keep_model=True,
-                     log_dir=out / "tensorboard" if out is not None and r.train.log_to else None)
-    written = []
-    if out is not None:
-        done = result.status == "done"
-        written = save_run(out, recipe_toml=r.to_toml(), history=result.history,
-                           weights=result.weights if done else None,
-                           artifacts=result.artifacts if done else None)
-    return Run(result, folder=out, written=list(written))
+    if line is not None:
+        _say(console, line)
+    if p.sources:
+        _say(console, "the transfer source first"
+             + (f" (kept in {out / 'source'})" if out is not None else ""))
+    label = r.name or f"{r.model.name} · {r.init.name} · {r.optim.name}"
+    bar = ProgressBar(description=r.name or "train", enabled=False if quiet else None)
+    return train_plan(p, label=label, out=out, resume=resume, overwrite=overwrite,
+                      callbacks=[bar], console=console)
 
 
 def compare(sweep: str | Path | Sweep | Recipe | Mapping[str, Any] | None = None, *,
@@ -132,25 +124,29 @@ def compare(sweep: str | Path | Sweep | Recipe | Mapping[str, Any] | None = None
     :class:`~trainwell.sweep.Sweep`, a :class:`~trainwell.recipe.Recipe` or a dict as a sweep
     file holds it. Axes and overrides as in the module doc; ``seeds`` runs per grid point;
     ``backend`` ``local`` (``workers`` processes, ``runs_per_gpu``) or ``ray`` (``address``,
-    ``cpus_per_run``, ``gpus_per_run``); ``retries`` for a run whose worker died; ``name`` the
-    experiment (default: the sweep's). Runs already finished in that folder are kept, not run
-    again. Failed runs are results (``results.outcome.failed``), and so is a Ctrl-C: the runs
-    finished by then are kept and shown (``results.outcome.interrupted``).
+    ``cpus_per_run``, ``gpus_per_run``); ``retries`` for a run whose worker died
+    (:class:`~trainwell.run.options.BackendOptions`); ``name`` the experiment (default: the
+    sweep's). Runs already finished in that folder are kept, not run again (a finished run
+    whose folder or weights are gone is trained again, and said so). Failed runs are results
+    (``results.outcome.failed``), and so is a Ctrl-C: the runs finished by then are kept and
+    shown (``results.outcome.interrupted``).
 
     >>> res = compare(init=["he_normal", "zeros"], data__name="digits")  # doctest: +SKIP
     """
+    from trainwell.plan import plan
     from trainwell.report.html import write_report
     from trainwell.results import Results
-    from trainwell.run import make_backend, open_store, run_sweep
+    from trainwell.run import BackendOptions, open_store, run_sweep
 
     s = build_sweep(sweep, init=init, activation=activation, optim=optim, model=model, data=data,
                     lr=lr, schedule=schedule, axis=axis, seeds=seeds, name=name,
                     overrides=overrides_of(set, overrides, "compare"))
-    if retries < 0:
-        raise ConfigError("--retries", retries, "a whole number >= 0")
-    runner = make_backend(backend, workers=workers, runs_per_gpu=runs_per_gpu, address=address,
-                          cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
-    outcome = run_sweep(s, root=root, backend=runner, retries=retries, quiet=quiet)
+    options = BackendOptions(backend, workers=workers, runs_per_gpu=runs_per_gpu,
+                             address=address, cpus_per_run=cpus_per_run,
+                             gpus_per_run=gpus_per_run, retries=retries)
+    p = plan(s)
+    outcome = run_sweep(p, root=root, backend=options.make(), retries=options.retries,
+                        quiet=quiet)
     write_report(outcome.folder, experiment=outcome.experiment)
     return Results(open_store(outcome.folder), outcome.experiment, outcome=outcome)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from trainwell.errors import TrainwellError
+from trainwell.errors import ConfigError, TrainwellError
 
 __all__ = ["main", "run", "app"]
 
@@ -33,7 +33,8 @@ def _console() -> Console:
 def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
           set_: SetOpt = None,
           out: Annotated[Path | None, typer.Option("--out", help="Folder for recipe.toml, history.json, weights and predictions (and checkpoints/ with train.checkpoint_every).")] = None,
-          resume: Annotated[bool, typer.Option("--resume", help="Continue from the last good checkpoint in OUT/checkpoints.")] = False,
+          resume: Annotated[bool, typer.Option("--resume", help="Continue this recipe's unfinished run from the last good checkpoint in OUT/checkpoints.")] = False,
+          overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run OUT holds (another recipe's, or this one's finished).")] = False,
           quiet: QuietOpt = False) -> int:
     """Train one recipe and print its final metrics.
 
@@ -42,13 +43,14 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
     With train.checkpoint_every = N and --out DIR, a checkpoint goes to DIR/checkpoints every N
     epochs; --resume continues a killed run from the last good one, exactly. With
     train.log_to = "tensorboard", TensorBoard events go to DIR/tensorboard as it trains.
+    A DIR that holds another run is refused before training; --overwrite replaces it.
     """
     from trainwell.api import train as train_recipe
     from trainwell.report.terminal import print_run
 
     console = _console()
-    trained = train_recipe(recipe, set=set_ or [], out=out, resume=resume, quiet=quiet,
-                           console=console)
+    trained = train_recipe(recipe, set=set_ or [], out=out, resume=resume, overwrite=overwrite,
+                           quiet=quiet, console=console)
     print_run(console, trained.outcome)
     for v in trained.verdicts:
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else
@@ -224,7 +226,6 @@ def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fi
     import json
 
     from trainwell._io import atomic_write_text
-    from trainwell.errors import ConfigError
     from trainwell.recipe import load_recipe
     from trainwell.recipe_tools import diagnose_recipe
     from trainwell.report.diagnosis import write_diagnosis_page
@@ -358,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="trainwell", standalone_mode=False)
+    except ConfigError as exc:
+        print(f"error: {_in_flags(exc, command, argv)}", file=sys.stderr)
+        return 2
     except TrainwellError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -373,6 +377,19 @@ def main(argv: list[str] | None = None) -> int:
         # typer's completion options and its completion protocol (_TRAINWELL_COMPLETE) end in sys.exit.
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     return result if isinstance(result, int) else 0
+
+
+def _in_flags(exc: ConfigError, command: Any, argv: list[str] | None) -> ConfigError:
+    """``exc`` as the command line says it: a parameter of the command (``retries``) by its
+    flag (``--retries``); recipe keys as they are."""
+    from trainwell.recipe import SECTIONS
+
+    args = sys.argv[1:] if argv is None else argv
+    sub = getattr(command, "commands", {}).get(next((a for a in args if not a.startswith("-")), ""))
+    flags = {p.name: p.opts[0] for p in getattr(sub, "params", ()) if p.opts[0].startswith("--")}
+    if exc.key in flags and exc.key not in SECTIONS:
+        return ConfigError(flags[exc.key], exc.value, exc.allowed)
+    return exc
 
 
 def run() -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,9 +55,10 @@ from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 from trainwell.regularize.early_stopping import EarlyStopping
 from trainwell.regularize.penalties import Penalty
+from trainwell.run_context import RunContext
 from trainwell.transfer import source_weights, start_from, transfer_callbacks, transfer_params
 
-__all__ = ["RunOutcome", "execute", "resume_point", "transfer_source", "prepare_data",
+__all__ = ["RunOutcome", "RunContext", "execute", "resume_point", "transfer_source", "prepare_data",
            "build_model_for", "build_initialized_model", "check_runnable", "regularizers",
            "final_verdicts"]
 
@@ -140,43 +141,34 @@ def _initialize(model: torch.nn.Module, recipe: Recipe, dataset: Dataset) -> dic
             "report": str(report)}
 
 
-def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Dataset | None = None,
-            device: str | None = None, keep_model: bool = False,
-            source: Mapping[str, torch.Tensor] | None = None,
-            checkpoint_dir: str | Path | None = None, resume: bool = False,
-            log_dir: str | Path | None = None) -> RunOutcome:
-    """Run ``recipe`` and return its :class:`RunOutcome`; never raises for a run that fails.
+def execute(recipe: Recipe, ctx: RunContext | None = None) -> RunOutcome:
+    """Run ``recipe`` in ``ctx`` (default: a fresh :class:`RunContext`) and return its
+    :class:`RunOutcome`; never raises for a run that fails.
 
-    ``dataset`` skips loading (it must be the recipe's, on ``device``); ``device`` overrides
-    ``train.device`` (a backend's placement: it does not change the recipe, nor the run id);
-    ``keep_model`` keeps the trained model on the outcome. ``source``: the weights of the
-    recipe's ``[transfer]`` source (without them, a source on disk is read, and a source recipe
-    is trained here first: :func:`transfer_source`).
-
-    ``checkpoint_dir``: with ``train.checkpoint_every`` set, the run writes its checkpoints
-    there (``execute`` writes them only when given this folder, and nothing else); with
-    ``resume``, it continues from the newest good one (:func:`resume_point`) if there is one,
-    bit-identical on the CPU to the run uninterrupted, and records
-    ``history.extra["resumed_from"]`` (the epoch). Without a good checkpoint it starts from
-    scratch. The model is still built and initialized first (a data-driven initializer runs
-    again), then the checkpoint's weights replace the initial ones.
-
-    ``log_dir``: with ``train.log_to = "tensorboard"``, the run writes TensorBoard events there
-    as it trains (:class:`~trainwell.loop.tensorboard.TensorBoardLogger`); without the folder it
-    logs nothing, as with checkpoints: the caller that owns the run's folder names it.
+    ``ctx.device`` overrides ``train.device`` (a backend's placement: it does not change the
+    recipe, nor the run id); ``ctx.dataset`` skips loading (it must be the recipe's, on that
+    device); ``ctx.source``: the weights of the recipe's ``[transfer]`` source (without them,
+    :func:`transfer_source`). With ``ctx.folder``, a run with ``train.checkpoint_every`` writes
+    its checkpoints to ``folder.checkpoints`` and one with ``train.log_to = "tensorboard"`` its
+    events to ``folder.tensorboard`` as it trains; nothing else is written here. With
+    ``ctx.resume`` (:func:`resume_point`) the run continues from that checkpoint, bit-identical
+    on the CPU to the run uninterrupted, and records ``history.extra["resumed_from"]``. The
+    model is still built and initialized first (a data-driven initializer runs again), then the
+    checkpoint's weights replace the initial ones.
 
     >>> out = execute(Recipe.from_dict({"data": {"name": "digits"}, "train": {"epochs": 1}}))
     >>> out.status, sorted(out.history.final)[:2]
     ('done', ['test_acc', 'test_loss'])
     """
+    ctx = ctx if ctx is not None else RunContext()
     set_threads(recipe.train.threads)
     phase = "prepare"
     model: torch.nn.Module | None = None
-    where = device or recipe.train.device
+    where = ctx.device or recipe.train.device
     with _deterministic(recipe.train.deterministic, where):
         try:
             dev = resolve_device(where)
-            data = dataset if dataset is not None else prepare_data(recipe, dev)
+            data = ctx.dataset if ctx.dataset is not None else prepare_data(recipe, dev)
             check_runnable(recipe, data)
             phase = "build"
             model = build_model_for(recipe, data, dev)
@@ -185,11 +177,10 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             transferred = None
             if recipe.transfer.source is not None:
                 phase = "transfer"
-                weights = source if source is not None else transfer_source(recipe)
+                weights = ctx.source if ctx.source is not None else transfer_source(recipe)
                 transferred = start_from(model, recipe.transfer, weights)
             phase = "train"
-            history, artifacts = _train(recipe, model, data, callbacks, checkpoint_dir, resume,
-                                        log_dir)
+            history, artifacts = _train(recipe, model, data, ctx)
         except Exception as exc:  # a run that fails is recorded, never lost
             history = History.failed(exc)
             history.extra["phase"] = phase
@@ -205,7 +196,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             history.extra["diagnosis_error"] = f"{type(exc).__name__}: {exc}"
     weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     return RunOutcome(recipe, history, weights=weights, device=str(dev), artifacts=artifacts,
-                      model=model if keep_model else None)
+                      model=model if ctx.keep_model else None)
 
 
 def resume_point(recipe: Recipe, folder: str | Path) -> Checkpoint | None:
@@ -222,16 +213,15 @@ def _checkpoint_meta(recipe: Recipe) -> dict[str, Any]:
     return resolved
 
 
-def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
-           callbacks: Iterable[Callback], checkpoint_dir: str | Path | None = None,
-           resume: bool = False, log_dir: str | Path | None = None
+def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunContext
            ) -> tuple[History, dict[str, dict[str, torch.Tensor]]]:
     """Train, then compute the final prediction (test-time views, snapshot ensemble or
     averaged weights) and what it adds to the run's folder."""
     groups = transfer_params(model, recipe.optim.options.get("lr", 1.0), recipe.transfer)
     optimizer = build_optimizer(recipe.optim.name, groups or model.parameters(),
                                 **recipe.optim.options)
-    callbacks = [*callbacks, *regularizers(recipe, dataset), *transfer_callbacks(model, recipe.transfer)]
+    callbacks = [*ctx.callbacks, *regularizers(recipe, dataset),
+                 *transfer_callbacks(model, recipe.transfer)]
     schedule = recipe.schedule
     if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
         callbacks.append(LRSchedule(schedule.name, **schedule.options))
@@ -247,19 +237,18 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
     if recipe.train.record_every > 0:
         recorder = GradientFlowRecorder(every=recipe.train.record_every)
         callbacks.append(recorder)
-    if recipe.train.log_to == "tensorboard" and log_dir is not None:
-        callbacks.append(TensorBoardLogger(log_dir, gradient_flow=recorder))
+    folder = ctx.folder
+    if recipe.train.log_to == "tensorboard" and folder is not None:
+        callbacks.append(TensorBoardLogger(folder.tensorboard, gradient_flow=recorder))
     generator = torch.Generator().manual_seed(recipe.train.seed)
     checkpoints: Checkpoints | None = None
-    start: Checkpoint | None = None
-    if checkpoint_dir is not None:
-        start = resume_point(recipe, checkpoint_dir) if resume else None
-        if recipe.train.checkpoint_every is not None:
-            checkpoints = Checkpoints(checkpoint_dir, every=recipe.train.checkpoint_every,
-                                      meta=_checkpoint_meta(recipe))
+    if folder is not None and recipe.train.checkpoint_every is not None:
+        checkpoints = Checkpoints(folder.checkpoints, every=recipe.train.checkpoint_every,
+                                  meta=_checkpoint_meta(recipe))
     history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
-                  callbacks=callbacks, generator=generator, checkpoints=checkpoints, resume=start)
+                  callbacks=callbacks, generator=generator, checkpoints=checkpoints,
+                  resume=ctx.resume)
     if recorder is not None:
         history.extra["gradient_flow"] = recorder.to_dict()
     if history.status == "diverged":

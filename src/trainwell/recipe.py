@@ -34,7 +34,8 @@ from trainwell.params import validate_params
 
 __all__ = ["Recipe", "Section", "TrainConfig", "RegularizeConfig", "AugmentConfig",
            "EnsembleConfig", "AverageConfig", "TransferConfig", "DEFAULTS",
-           "load_recipe", "apply_overrides", "parse_override", "takes_option"]
+           "load_recipe", "apply_overrides", "parse_override", "takes_option", "anchor_paths",
+           "source_recipe"]
 
 SECTIONS = ("data", "model", "init", "optim", "schedule", "regularize", "augment", "ensemble",
             "average", "transfer", "train")
@@ -388,10 +389,38 @@ def _transfer_table(table: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_transfer(sections: dict[str, Any]) -> None:
-    """Resolve ``transfer.from`` (see :mod:`trainwell.transfer.resolve`)."""
-    from trainwell.transfer.resolve import resolve_transfer
+    """``[transfer]`` without reading anything: options that need ``from`` and an inline source
+    recipe, validated (and so resolved) here; a source on disk is resolved by
+    :func:`trainwell.plan.plan`."""
+    config: TransferConfig = sections["transfer"]
+    src = config.source
+    if src is None:
+        default = TransferConfig()
+        for f in dataclasses.fields(config):
+            if getattr(config, f.name) != getattr(default, f.name):
+                raise ConfigError(f"transfer.{f.name}", getattr(config, f.name),
+                                  "no value without transfer.from (the run, weights file or "
+                                  "recipe to transfer from)")
+        return
+    if config.unfreeze_at and config.freeze == "none":
+        raise ConfigError("transfer.unfreeze_at", config.unfreeze_at,
+                          "no epochs with transfer.freeze = \"none\" (nothing is frozen)")
+    if isinstance(src, dict):
+        sections["transfer"] = dataclasses.replace(config, source=source_recipe(src, config.weights),
+                                                   digest=None)
 
-    sections["transfer"] = resolve_transfer(sections["transfer"])
+
+def source_recipe(raw: Mapping[str, Any], weights: str = "final") -> dict[str, Any]:
+    """A transfer source given as a recipe, validated and resolved; errors name
+    ``transfer.from.<key>``."""
+    try:
+        resolved = Recipe.from_dict(raw).to_dict()
+    except ConfigError as exc:
+        raise ConfigError(f"transfer.from.{exc.key}", exc.value, exc.allowed) from None
+    if weights == "averaged" and resolved.get("average", {}).get("kind", "none") == "none":
+        raise ConfigError("transfer.weights", "averaged", "\"final\": the source recipe "
+                          "does not average its weights ([average] kind)")
+    return resolved
 
 
 def _check_ensemble(sections: dict[str, Any]) -> None:
@@ -463,7 +492,27 @@ def load_recipe(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     """Read and validate a recipe file (``None``: the default recipe), then apply overrides."""
     raw = _toml.read(path, what="recipe file") if path is not None else {}
     if path is not None:
-        from trainwell.sweep import anchor_paths
-
         raw = anchor_paths(raw, Path(path).parent)
     return Recipe.from_dict(apply_overrides(raw, overrides))
+
+
+def anchor_paths(raw: Any, base: Path) -> Any:
+    """``raw`` with every relative ``transfer.from`` path that exists under ``base`` (the
+    folder of the file it was read from) made absolute, so a sweep or recipe file names its
+    transfer source relative to itself, wherever it is run from.
+
+    >>> anchor_paths({"transfer": {"from": "x.toml"}}, Path("/nowhere"))
+    {'transfer': {'from': 'x.toml'}}
+    """
+    if isinstance(raw, list):
+        return [anchor_paths(v, base) for v in raw]
+    if not isinstance(raw, Mapping):
+        return raw
+    out = {k: anchor_paths(v, base) for k, v in raw.items()}
+    tables = out.get("transfer")
+    for table in tables if isinstance(tables, list) else [tables]:
+        if isinstance(table, dict) and isinstance(table.get("from"), str):
+            given = Path(table["from"])
+            if not given.is_absolute() and (base / given).exists():
+                table["from"] = str((base / given).resolve())
+    return out

@@ -1,6 +1,7 @@
 """An experiment's results from Python: runs filtered by axis values, metrics, the report's
 table and figures, and the report itself. :func:`trainwell.compare` returns them; a folder
-written before is opened with :func:`open_results`.
+written before is opened with :func:`open_results`; :func:`trainwell.train` returns a
+:class:`Run`, the one-run view of its results.
 
 In a notebook a :class:`Results` shows as the results table. The table, the figures and the
 report are those of one experiment: the one ``compare`` ran, else the folder's most recent.
@@ -24,12 +25,16 @@ from trainwell.run.store import RunRow, Store, open_store
 from trainwell.sweep import format_value
 
 if TYPE_CHECKING:
+    import torch
     from matplotlib.figure import Figure
 
+    from trainwell.execute import RunOutcome
+    from trainwell.loop import History
+    from trainwell.recipe import Recipe
     from trainwell.report.notebook import Experiment
     from trainwell.run.driver import SweepOutcome
 
-__all__ = ["Results", "open_results", "run_value", "matches", "MISSING"]
+__all__ = ["Results", "Run", "open_results", "run_value", "matches", "MISSING"]
 
 
 def open_results(folder: str | Path, experiment: str | None = None) -> Results:
@@ -202,6 +207,87 @@ class Results:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Run:
+    """One trained run, as :func:`trainwell.train` returns it: a one-run view of the
+    :class:`Results` its driver recorded, and the run's outcome in this process (history,
+    weights, the trained model). In a notebook it shows as the report's one-row table.
+
+    ``folder``: where ``train(out=...)`` wrote it (``None`` without ``out``), ``written`` the
+    files there.
+    """
+
+    def __init__(self, results: Results, run_id: str, outcome: RunOutcome, *,
+                 folder: Path | None = None, written: Sequence[Path] = ()) -> None:
+        self.results, self.id, self.outcome = results, run_id, outcome
+        self.folder, self.written = folder, list(written)
+
+    @property
+    def recipe(self) -> Recipe:
+        return self.outcome.recipe
+
+    @property
+    def history(self) -> History:
+        """Per-step losses, per-epoch metrics, status and timings."""
+        return self.outcome.history
+
+    @property
+    def row(self) -> RunRow:
+        """The run as its store records it."""
+        return self.results.store.runs(ids=[self.id])[0]
+
+    @property
+    def metrics(self) -> dict[str, float | None]:
+        """The final model's loss and accuracy on every split (``test_acc``, ``val_loss``, ...)."""
+        return dict(self.row.final)
+
+    @property
+    def status(self) -> str:
+        """``done``, ``diverged`` or ``failed``."""
+        return self.row.status
+
+    @property
+    def verdicts(self) -> list[dict[str, str]]:
+        """The diagnosis of the trained network: kind, message and fix of each finding."""
+        return list(self.row.verdicts or [])
+
+    @property
+    def model(self) -> torch.nn.Module | None:
+        """The trained model (``None`` when the run failed)."""
+        return self.outcome.model
+
+    @property
+    def label(self) -> str:
+        """The recipe's name, else its model, initializer and optimizer."""
+        return self.row.label
+
+    def table(self):
+        """The run as the report's results table (one row), a pandas DataFrame."""
+        return self.results.table()
+
+    def metrics_frame(self, names: list[str] | None = None):
+        """The run's metrics as a store keeps them, a pandas DataFrame with columns run, step,
+        name, value: ``loss`` per step, epoch metrics at epoch ends (``names`` picks some)."""
+        return self.results.metrics_frame([self.id], names)
+
+    def plot_loss(self) -> Figure:
+        """The training loss against optimizer steps, as a sweep's report draws it."""
+        return self.results.plot_loss()
+
+    def plot_accuracy(self) -> Figure:
+        """The validation accuracy against epochs, with chance level."""
+        return self.results.plot_accuracy()
+
+    def _repr_html_(self) -> str:
+        from trainwell.report.notebook import table_html
+
+        return table_html(self.results._read(), title=f"{self.label}: {self.status}")
+
+    def __repr__(self) -> str:
+        shown: dict[str, Any] = {k: round(v, 4) for k, v in self.metrics.items()
+                                 if k in ("train_acc", "test_acc") and v is not None}
+        return f"Run({self.label!r}, status={self.status!r}, {shown})"
 
 
 def _pandas():

@@ -46,12 +46,13 @@ from trainwell.recipe import (
     DEFAULTS,
     SECTIONS,
     Recipe,
+    anchor_paths,
     apply_overrides,
     parse_override,
     takes_option,
 )
 
-__all__ = ["Axis", "Sweep", "load_sweep", "anchor_paths", "run_id", "format_value",
+__all__ = ["Axis", "Sweep", "load_sweep", "run_id", "format_value",
            "format_point"]
 
 
@@ -309,22 +310,6 @@ class Sweep:
             reached.add(text)
         return apply_overrides(raw, applicable)
 
-    def fixed(self) -> dict[str, Any]:
-        """The resolved recipe part every run shares (axes and the seed taken out)."""
-        recipes = self.recipes()
-        first = recipes[0][2].to_dict()
-        keys = [a.key for a in self.axes if a.key != VARIANT] + ["train.seed"]
-        for axis in (a for a in self.axes if a.key == VARIANT):
-            keys += [f"{section}.{option}" for v in axis.values for section, table in v.items()
-                     if section != VARIANT_LABEL for option in table]
-        for key in keys:
-            section, _, option = key.partition(".")
-            if option:
-                first.get(section, {}).pop(option, None)
-            else:
-                first.pop(section, None)
-        return first
-
 
 def _override_key(text: str) -> str:
     return ".".join(parse_override(text)[0])
@@ -356,25 +341,3 @@ def load_sweep(path: str | Path | None, *, default_experiment: str | None = None
         return Sweep.from_dict({}, experiment=default_experiment or "default")
     raw = anchor_paths(_toml.read(path, what="sweep file"), Path(path).parent)
     return Sweep.from_dict(raw, experiment=default_experiment or Path(path).stem)
-
-
-def anchor_paths(raw: Any, base: Path) -> Any:
-    """``raw`` with every relative ``transfer.from`` path that exists under ``base`` (the
-    folder of the file it was read from) made absolute, so a sweep or recipe file names its
-    transfer source relative to itself, wherever it is run from.
-
-    >>> anchor_paths({"transfer": {"from": "x.toml"}}, Path("/nowhere"))
-    {'transfer': {'from': 'x.toml'}}
-    """
-    if isinstance(raw, list):
-        return [anchor_paths(v, base) for v in raw]
-    if not isinstance(raw, Mapping):
-        return raw
-    out = {k: anchor_paths(v, base) for k, v in raw.items()}
-    tables = out.get("transfer")
-    for table in tables if isinstance(tables, list) else [tables]:
-        if isinstance(table, dict) and isinstance(table.get("from"), str):
-            given = Path(table["from"])
-            if not given.is_absolute() and (base / given).exists():
-                table["from"] = str((base / given).resolve())
-    return out

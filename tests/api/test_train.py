@@ -89,7 +89,7 @@ def test_overrides_take_python_values():
     ((), {"init__name": "he_norml"}, "init.name", "did you mean 'he_normal'"),
     ((), {"init": "lsuv"}, "init", "init__name= sets init.name"),
     ((), {"optim__lrr": 0.1}, "optim.lrr", "did you mean 'lr'"),
-    ((), {"resume": True}, "--resume", "--out DIR"),
+    ((), {"resume": True}, "resume", "an out folder with it"),
     ((42,), {}, "recipe", "a recipe file, a Recipe or a dict"),
     ((), {"set": {"optim.lr": 0.1}, "optim__lr": 0.1}, "optim.lr", "given twice"),
 ])

@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save
 
-from trainwell._io import atomic_write_bytes, atomic_write_text
+from trainwell._io import atomic_write_bytes
 from trainwell.loop.history import History
+from trainwell.run_folder import RunFolder
 
 __all__ = ["save_run", "load_history", "save_weights", "save_tensors", "load_weights"]
 
@@ -35,20 +36,10 @@ def load_weights(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
 def save_run(out_dir: str | Path, *, recipe_toml: str, history: History,
              weights: Mapping[str, torch.Tensor] | None,
              artifacts: Mapping[str, Mapping[str, torch.Tensor]] | None = None) -> list[Path]:
-    """Write ``recipe.toml``, ``history.json``, (if given) ``weights.safetensors`` and each
-    artifact ``name`` as ``name.safetensors`` (``name`` may hold a subfolder); return the paths
+    """Write a run's folder (:meth:`trainwell.run_folder.RunFolder.write`); return the paths
     written. History last: a folder with a history has everything else."""
-    out = Path(out_dir)
-    written = [atomic_write_text(out / "recipe.toml", recipe_toml)]
-    if weights is not None:
-        written.append(save_tensors(weights, out / "weights.safetensors"))
-    for name, tensors in (artifacts or {}).items():
-        path = out / f"{name}.safetensors"
-        if not path.resolve().is_relative_to(out.resolve()):
-            raise ValueError(f"artifact {name!r} would be written outside {str(out)!r}")
-        written.append(save_tensors(tensors, path))
-    written.append(atomic_write_text(out / "history.json", json.dumps(history.to_dict(), indent=1)))
-    return written
+    return RunFolder(out_dir).write(recipe_toml=recipe_toml, history=history, weights=weights,
+                                    artifacts=artifacts)
 
 
 def load_history(path: str | Path) -> History:

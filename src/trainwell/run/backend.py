@@ -11,26 +11,30 @@ process, a Ray task on any node) and reports :data:`Event` objects from :meth:`B
 
 Backends never write the store or the run folders: the driver is their only writer. The
 exceptions are a run's checkpoints (``train.checkpoint_every``) and its TensorBoard events
-(``train.log_to``), which the worker writes as it trains, into the folders its :class:`Task`
-names.
+(``train.log_to``), which the worker writes as it trains, into the run folder its
+:class:`Task` names.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
-from trainwell.execute import RunOutcome, execute, prepare_data
-from trainwell.loop import Callback, TrainState, resolve_device
+from trainwell.data import Dataset
+from trainwell.execute import RunOutcome, execute, prepare_data, resume_point
+from trainwell.loop import Callback, History, TrainState, resolve_device
 from trainwell.recipe import Recipe
+from trainwell.run_context import RunContext
+from trainwell.run_folder import RunFolder
 
 __all__ = ["Task", "Started", "Progress", "Finished", "Lost", "Event", "Backend", "run_task",
+           "prepared_data",
            "placed_device", "worker_name"]
 
 
@@ -40,22 +44,21 @@ class Task:
 
     ``source``: the weights of the recipe's ``[transfer]`` source, which the driver reads (or
     trains first) and sends along, so no worker needs the source's folder.
-    ``checkpoint_dir``: where the run writes its checkpoints and resumes from the last good
-    one (a rerun after a kill continues instead of starting over); ``None``: no checkpoints.
-    The local backend's workers share the driver's disk; with Ray on several machines a
-    checkpoint lives on the node that wrote it, so a run resumes only where that folder is
-    visible (a shared folder for all nodes); elsewhere it starts from scratch, and a node that
-    cannot create the folder trains without checkpoints.
-    ``log_dir``: where a run with ``train.log_to`` writes its TensorBoard events as it trains
-    (on the node that trains it, like checkpoints); ``None``: no live logging.
+    ``folder``: the run's folder (:class:`~trainwell.run_folder.RunFolder`), for a run that
+    writes into it while it trains: checkpoints (resumed from on a rerun after a kill) and
+    TensorBoard events; ``None``: neither. The local backend's workers share the driver's disk;
+    with Ray on several machines what a worker writes there lives on its node, so a run resumes
+    only where that folder is visible (a shared folder for all nodes); elsewhere it starts from
+    scratch, and a node that cannot create the folder trains without writing.
+    ``resume``: continue from the newest good checkpoint in the folder (else start over).
     """
 
     id: str
     recipe: dict[str, Any]
     attempt: int = 1
-    checkpoint_dir: str | None = None
+    folder: str | None = None
     source: dict[str, torch.Tensor] | None = None
-    log_dir: str | None = None
+    resume: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,40 +139,54 @@ class _EpochReporter(Callback):
 _data_cache: dict[str, Any] = {}
 
 
-def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
-             progress: Callable[[dict[str, Any]], None] | None = None) -> RunOutcome:
-    """Execute one task in this process and return its outcome (the worker's side of every
-    backend). Sets torch's thread count first: pooled workers keep an earlier task's. The
-    prepared dataset is kept for the next task with the same data on the same device. With
-    ``task.checkpoint_dir`` the run resumes from its last good checkpoint there, if any."""
-    torch.set_num_threads(max(1, threads))
-    recipe = Recipe.from_dict(task.recipe)
-    device = placed_device(recipe.train.device, slot)
+def prepared_data(recipe: Recipe, device: str) -> Dataset:
+    """The recipe's data on ``device``, kept for the next run with the same data there."""
     key = repr((recipe.data.to_dict(), device))
     dataset = _data_cache.get(key)
     if dataset is None:
         _data_cache.clear()
-        try:
-            dataset = prepare_data(recipe, resolve_device(device))
-        except Exception:  # execute records the failure itself
-            dataset = None
-        else:
-            _data_cache[key] = dataset
-    callbacks = [_EpochReporter(progress)] if progress is not None else []
-    checkpoints = _writable(task.checkpoint_dir)
-    outcome = execute(recipe, callbacks=callbacks, dataset=dataset, device=device,
-                      checkpoint_dir=checkpoints, resume=checkpoints is not None,
-                      source=task.source, log_dir=_writable(task.log_dir))
+        dataset = _data_cache[key] = prepare_data(recipe, resolve_device(device))
+    return dataset
+
+
+def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
+             progress: Callable[[dict[str, Any]], None] | None = None,
+             callbacks: Sequence[Callback] = (), keep_model: bool = False) -> RunOutcome:
+    """Execute one task in this process and return its outcome (the worker's side of every
+    backend). Sets torch's thread count first: pooled workers keep an earlier task's. The
+    prepared dataset is kept for the next task with the same data on the same device. With
+    ``task.folder`` the run resumes from its last good checkpoint there, if any."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+    recipe = Recipe.from_dict(task.recipe)
+    device = placed_device(recipe.train.device, slot)
+    try:
+        dataset: Dataset | None = prepared_data(recipe, device)
+    except Exception:  # execute records the failure itself
+        dataset = None
+    folder = _writable(task.folder)
+    try:
+        start = (resume_point(recipe, folder.checkpoints)
+                 if folder is not None and task.resume else None)
+    except Exception as exc:  # a checkpoint of another recipe: the run fails, with the reason
+        outcome = RunOutcome(recipe, History.failed(exc), device=device)
+        outcome.history.extra["phase"] = "resume"
+        return outcome
+    extra = [*callbacks, *([_EpochReporter(progress)] if progress is not None else [])]
+    outcome = execute(recipe, RunContext(device=device, folder=folder, resume=start,
+                                         source=task.source, dataset=dataset,
+                                         callbacks=extra, keep_model=keep_model))
     outcome.worker = worker_name()
     return outcome
 
 
-def _writable(folder: str | None) -> Path | None:
-    """``folder`` if this process can make it (a node without the driver's disk may not)."""
+def _writable(folder: str | None) -> RunFolder | None:
+    """The run folder ``folder`` if this process can make it (a node without the driver's
+    disk may not)."""
     if folder is None:
         return None
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return Path(folder)
+    return RunFolder(folder)

@@ -29,6 +29,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import socket
 import time
@@ -42,15 +43,17 @@ from rich.console import Console
 
 from trainwell import _toml
 from trainwell.execute import RunOutcome
-from trainwell.loop import History, save_run
+from trainwell.loop import History, load_history
+from trainwell.plan import Plan, RunSpec, plan
 from trainwell.run.backend import Backend, Event, Finished, Lost, Started, Task, worker_name
 from trainwell.run.backend import Progress as ProgressEvent
 from trainwell.run.display import SweepDisplay
-from trainwell.run.sources import source_specs, transfer_weights
-from trainwell.run.store import DB_NAME, FINISHED, RunSpec, Store
-from trainwell.sweep import Sweep, format_point, run_id
+from trainwell.run.sources import transfer_weights
+from trainwell.run.store import DB_NAME, FINISHED, Store
+from trainwell.run_folder import RunFolder
+from trainwell.sweep import Sweep, run_id
 
-__all__ = ["run_sweep", "SweepOutcome", "plan", "POLL_SECONDS", "HEARTBEAT_SECONDS",
+__all__ = ["run_sweep", "run_plan", "Destination", "SweepOutcome", "POLL_SECONDS", "HEARTBEAT_SECONDS",
            "STALE_AFTER_SECONDS"]
 
 POLL_SECONDS = 0.5
@@ -61,7 +64,8 @@ STALE_AFTER_SECONDS = 120.0
 
 @dataclass
 class SweepOutcome:
-    """What a call to :func:`run_sweep` did. ``held`` counts runs left to other drivers."""
+    """What a call to :func:`run_sweep` did. ``held`` counts runs left to other drivers;
+    ``retrained`` the runs recorded finished whose folder was gone, trained again."""
 
     folder: Path
     experiment: str
@@ -72,32 +76,59 @@ class SweepOutcome:
     interrupted: bool = False
     held: int = 0
     failed: list[str] = field(default_factory=list)
+    retrained: list[str] = field(default_factory=list)
 
 
-def plan(sweep: Sweep) -> tuple[list[RunSpec], dict[str, Any]]:
-    """Validate and expand ``sweep``: the runs to record and the fixed recipe part."""
-    specs = []
-    for point, seed, recipe in sweep.recipes():
-        resolved = recipe.to_dict()
-        specs.append(RunSpec(id=run_id(resolved), experiment=sweep.experiment,
-                             label=format_point(point), point=point, seed=seed, recipe=resolved))
-    return specs, sweep.fixed()
+@dataclass(frozen=True)
+class Destination:
+    """Where an experiment's runs go: its folder, the store that records its runs, and each
+    run's folder (by run id)."""
+
+    folder: Path
+    store: Store
+    run_folder: Callable[[str], RunFolder]
+
+    @classmethod
+    def experiment_folder(cls, folder: Path) -> Destination:
+        """A sweep's: ``folder/results.db`` and a folder ``folder/<run id>`` per run."""
+        return cls(folder, Store(folder / DB_NAME), lambda rid: RunFolder(folder / rid))
 
 
-def run_sweep(sweep: Sweep, *, root: str | Path = "runs", backend: Backend | None = None,
+def run_sweep(sweep: Sweep | Plan, *, root: str | Path = "runs", backend: Backend | None = None,
               workers: int | None = None, retries: int = 2, quiet: bool = False,
               console: Console | None = None,
               stale_after: float = STALE_AFTER_SECONDS) -> SweepOutcome:
-    """Run every unfinished run of ``sweep`` into ``root/<experiment>/`` and return a summary.
+    """Run every unfinished run of ``sweep`` (or of its :class:`~trainwell.plan.Plan`) into
+    ``root/<experiment>/`` and return a summary.
 
     ``backend`` defaults to local worker processes (``workers`` of them, one per core by
     default); the driver closes it when done.
 
     >>> outcome = run_sweep(load_sweep("sweep.toml"), workers=2)  # doctest: +SKIP
     """
-    specs, fixed = plan(sweep)
-    folder = Path(root) / sweep.experiment
-    sources = source_specs(specs, f"{sweep.experiment}-source")
+    p = sweep if isinstance(sweep, Plan) else plan(sweep)
+    targets = Destination.experiment_folder(Path(root) / p.experiment)
+    sources = None
+    try:
+        if p.sources:
+            sources = Destination.experiment_folder(Path(root) / p.source_experiment)
+        return run_plan(p, targets, sources, backend=backend, workers=workers, retries=retries,
+                        quiet=quiet, console=console, stale_after=stale_after)
+    finally:
+        targets.store.close()
+        if sources is not None:
+            sources.store.close()
+
+
+def run_plan(p: Plan, targets: Destination, sources: Destination | None = None, *,
+             backend: Backend | None = None, workers: int | None = None, retries: int = 2,
+             quiet: bool = False, console: Console | None = None,
+             stale_after: float = STALE_AFTER_SECONDS, resume: bool = True,
+             adopt_sources: bool = False) -> SweepOutcome:
+    """Run ``p``: its transfer sources first (into ``sources``), then its runs (into
+    ``targets``). ``resume``: a run continues from the checkpoints in its folder;
+    ``adopt_sources``: a source run whose folder already holds it, done, is not run again
+    whatever the store says (a single run's store lives in memory)."""
     console = console or Console(stderr=True)
     holder: list[Backend] = [backend] if backend is not None else []
 
@@ -108,57 +139,89 @@ def run_sweep(sweep: Sweep, *, root: str | Path = "runs", backend: Backend | Non
             holder.append(make_backend("local", workers=workers))
         return holder[0]
 
+    run = functools.partial(_run_specs, get_backend=get_backend, retries=retries, quiet=quiet,
+                            console=console, stale_after=stale_after, resume=resume)
     try:
-        if sources:
-            source_folder = Path(root) / sources[0].experiment
-            _run_specs(sources, {"axes": ["source"] if len(sources) > 1 else [], "fixed": {},
-                                 "note": f"transfer sources of {sweep.experiment}"},
-                       source_folder, get_backend, retries=retries, quiet=quiet,
-                       console=console, stale_after=stale_after)
-        return _run_specs(specs, {"axes": [a.key for a in sweep.axes], "fixed": fixed,
-                                  "note": str(sweep.base.get("note", ""))},
-                          folder, get_backend, retries=retries, quiet=quiet, console=console,
-                          stale_after=stale_after, source_root=Path(root))
+        if p.sources:
+            assert sources is not None, "a plan with transfer sources needs their destination"
+            run(p.sources, {"axes": ["source"] if len(p.sources) > 1 else [], "fixed": {},
+                            "note": f"transfer sources of {p.experiment}"}, sources,
+                adopt=adopt_sources, experiment=p.source_experiment)
+        return run(p.runs, {"axes": p.axes, "fixed": p.fixed, "note": p.note}, targets,
+                   source_folder=sources.run_folder if sources is not None else None,
+                   experiment=p.experiment)
     finally:
         if holder:
             holder[0].close()
 
 
-def _run_specs(specs: list[RunSpec], exp: dict[str, Any], folder: Path,
-               get_backend: Callable[[], Backend], *, retries: int, quiet: bool,
-               console: Console, stale_after: float,
-               source_root: Path | None = None) -> SweepOutcome:
-    """Register ``specs`` as one experiment in ``folder``'s store and run the unfinished ones."""
-    experiment = specs[0].experiment if specs else folder.name
-    store = Store(folder / DB_NAME)
-    try:
-        store.put_experiment(experiment, axes=exp["axes"], fixed=exp["fixed"], note=exp["note"],
-                             grid=[s.id for s in specs])
-        store.add_runs(specs)
-        done_ids = {r.id for r in store.runs(experiment, status=FINISHED)}
-        todo = [s for s in specs if s.id not in done_ids]
-        outcome = SweepOutcome(folder, experiment, len(specs), len(specs) - len(todo), 0, {})
-        weights, missing = (transfer_weights(todo, source_root) if source_root is not None
-                            else ({}, {}))
-        for spec in [s for s in todo if s.id in missing]:
-            store.finish(spec.id, History(status="failed", error=missing[spec.id]))
-        todo = [s for s in todo if s.id not in missing]
-        if todo:
-            driver = _Driver(store, get_backend(), folder, retries=retries,
-                             stale_after=stale_after, sources=weights)
-            show = not quiet and (console.is_terminal or console.is_jupyter)
-            with SweepDisplay(store, todo, len(specs), show=show, console=console) as display:
-                outcome.interrupted = driver.run(todo, display.refresh)
-            if outcome.interrupted:
-                console.print("interrupted: finished runs are kept; run the same command to resume")
-            outcome.ran, outcome.held = driver.ran, len(driver.held)
-        for r in store.runs(experiment):
-            outcome.statuses[r.status] = outcome.statuses.get(r.status, 0) + 1
-            if r.status == "failed":
-                outcome.failed.append(r.id)
-        return outcome
-    finally:
-        store.close()
+def _run_specs(specs: list[RunSpec], exp: dict[str, Any], dest: Destination, *,
+               get_backend: Callable[[], Backend], retries: int, quiet: bool,
+               console: Console, stale_after: float, resume: bool, experiment: str,
+               adopt: bool = False,
+               source_folder: Callable[[str], RunFolder] | None = None) -> SweepOutcome:
+    """Register ``specs`` as one experiment in ``dest``'s store and run the unfinished ones."""
+    store = dest.store
+    store.put_experiment(experiment, axes=exp["axes"], fixed=exp["fixed"], note=exp["note"],
+                         grid=[s.id for s in specs])
+    store.add_runs(specs)
+    if adopt:
+        _adopt(store, specs, dest)
+    done_ids = {r.id for r in store.runs(experiment, status=FINISHED)}
+    retrained = _missing(store, [s for s in specs if s.id in done_ids], dest, console)
+    done_ids -= set(retrained)
+    todo = [s for s in specs if s.id not in done_ids]
+    outcome = SweepOutcome(dest.folder, experiment, len(specs), len(specs) - len(todo), 0, {},
+                           retrained=retrained)
+    weights, missing = (transfer_weights(todo, source_folder) if source_folder is not None
+                        else ({}, {}))
+    for spec in [s for s in todo if s.id in missing]:
+        store.finish(spec.id, History(status="failed", error=missing[spec.id]))
+    todo = [s for s in todo if s.id not in missing]
+    if todo:
+        driver = _Driver(store, get_backend(), dest.run_folder, retries=retries,
+                         stale_after=stale_after, sources=weights, resume=resume)
+        show = not quiet and (console.is_terminal or console.is_jupyter)
+        with SweepDisplay(store, todo, len(specs), show=show, console=console) as display:
+            outcome.interrupted = driver.run(todo, display.refresh)
+        if outcome.interrupted:
+            console.print("interrupted: finished runs are kept; run the same command to resume")
+        outcome.ran, outcome.held = driver.ran, len(driver.held)
+    for r in store.runs(experiment):
+        outcome.statuses[r.status] = outcome.statuses.get(r.status, 0) + 1
+        if r.status == "failed":
+            outcome.failed.append(r.id)
+    return outcome
+
+
+def _missing(store: Store, finished: list[RunSpec], dest: Destination,
+             console: Console) -> list[str]:
+    """The finished runs whose folder lost its history (or, for a run that trained, its
+    weights): each is set to run again, and said so."""
+    status = {r.id: r.status for r in store.runs(ids=[s.id for s in finished])}
+    out = []
+    for spec in finished:
+        folder = dest.run_folder(spec.id)
+        if folder.is_complete("final" if status.get(spec.id) == "done" else None):
+            continue
+        what = ("folder" if not folder.path.is_dir() else
+                "weights" if folder.history.is_file() else "history")
+        console.print(f"run {spec.id} ({spec.label}) is recorded finished but its {what} is "
+                      f"missing from {folder.path}: training it again", markup=False)
+        store.set_status(spec.id, "pending", error=f"its {what} was missing: trained again")
+        out.append(spec.id)
+    return out
+
+
+def _adopt(store: Store, specs: list[RunSpec], dest: Destination) -> None:
+    """Record as finished the runs whose folder already holds them, done."""
+    for spec in specs:
+        folder = dest.run_folder(spec.id)
+        if not folder.is_complete("final") or run_id(folder.read_recipe()) != spec.id:
+            continue
+        history = load_history(folder.history)
+        if history.status == "done":
+            store.finish(spec.id, history)
 
 
 def _process_start(pid: int) -> str:
@@ -190,10 +253,11 @@ def _owner_alive(owner: str, host: str) -> bool:
 class _Driver:
     """The claim–submit–record loop of one driver process."""
 
-    def __init__(self, store: Store, backend: Backend, folder: Path, *, retries: int,
-                 stale_after: float,
+    def __init__(self, store: Store, backend: Backend, folder: Callable[[str], RunFolder], *,
+                 retries: int, stale_after: float, resume: bool = True,
                  sources: dict[str, dict[str, torch.Tensor]] | None = None) -> None:
         self.store, self.backend, self.folder = store, backend, folder
+        self.resume = resume
         self.sources = sources or {}
         self.retries, self.stale_after = retries, stale_after
         self.host = socket.gethostname()
@@ -216,9 +280,9 @@ class _Driver:
                     rid = retry.popleft() if retry else queue.popleft()
                     if self._claim(rid, specs[rid].experiment):
                         self.backend.submit(Task(rid, specs[rid].recipe, attempt=lost[rid] + 1,
-                                                 checkpoint_dir=self._checkpoints(specs[rid]),
+                                                 folder=self._written_while_training(specs[rid]),
                                                  source=self.sources.get(rid),
-                                                 log_dir=self._log_dir(specs[rid])))
+                                                 resume=self.resume))
                         inflight.add(rid)
                         self.held.discard(rid)
                 if not inflight:
@@ -236,17 +300,12 @@ class _Driver:
             self._abandon(inflight, f"the driver stopped: {type(exc).__name__}: {exc}")
             raise
 
-    def _checkpoints(self, spec: RunSpec) -> str | None:
-        """The folder of the run's checkpoints, for a run that writes them."""
-        if spec.recipe.get("train", {}).get("checkpoint_every") is None:
+    def _written_while_training(self, spec: RunSpec) -> str | None:
+        """The run's folder, for a run that writes checkpoints or live logs into it."""
+        train = spec.recipe.get("train", {})
+        if train.get("checkpoint_every") is None and train.get("log_to") is None:
             return None
-        return str((self.folder / spec.id / "checkpoints").resolve())
-
-    def _log_dir(self, spec: RunSpec) -> str | None:
-        """The folder of the run's TensorBoard events, for a run that logs live."""
-        if spec.recipe.get("train", {}).get("log_to") is None:
-            return None
-        return str((self.folder / spec.id / "tensorboard").resolve())
+        return str(self.folder(spec.id).path.resolve())
 
     def _claim(self, rid: str, experiment: str) -> bool:
         dead = [o for o in self.store.owners(experiment) if not _owner_alive(o, self.host)]
@@ -284,9 +343,9 @@ class _Driver:
         history = outcome.history if outcome is not None else history
         assert history is not None
         done = outcome is not None and history.status == "done"
-        save_run(self.folder / spec.id, recipe_toml=_toml.dumps(spec.recipe), history=history,
-                 weights=outcome.weights if done and outcome else None,
-                 artifacts=outcome.artifacts if done and outcome else None)
+        self.folder(spec.id).write(recipe_toml=_toml.dumps(spec.recipe), history=history,
+                                   weights=outcome.weights if done and outcome else None,
+                                   artifacts=outcome.artifacts if done and outcome else None)
         self.store.finish(spec.id, history, device=outcome.device if outcome else None,
                           worker=outcome.worker if outcome else None)
         self.progress.pop(spec.id, None)

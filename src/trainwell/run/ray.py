@@ -54,9 +54,9 @@ class RayBackend:
     def __init__(self, *, address: str | None = None, cpus_per_run: float = 1.0,
                  gpus_per_run: float = 0.0, num_cpus: int | None = None) -> None:
         if not cpus_per_run > 0:
-            raise ConfigError("--cpus-per-run", cpus_per_run, "a number > 0")
+            raise ConfigError("cpus_per_run", cpus_per_run, "a number > 0")
         if gpus_per_run < 0:
-            raise ConfigError("--gpus-per-run", gpus_per_run, "a number >= 0 (fractions share a GPU)")
+            raise ConfigError("gpus_per_run", gpus_per_run, "a number >= 0 (fractions share a GPU)")
         _ray()  # fail on a missing Ray before anything is written
         self.address = address or os.environ.get("RAY_ADDRESS")
         self.cpus, self.gpus, self.num_cpus = cpus_per_run, gpus_per_run, num_cpus

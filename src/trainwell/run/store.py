@@ -39,6 +39,7 @@ from typing import Any
 
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
+from trainwell.plan import RunSpec
 
 __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows"]
 
@@ -64,18 +65,6 @@ CREATE TABLE IF NOT EXISTS metrics (
     run TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
     PRIMARY KEY (run, name, step)) WITHOUT ROWID;
 """
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """A run to do: its id, experiment, label, axis values (``point``), seed, resolved recipe."""
-
-    id: str
-    experiment: str
-    label: str
-    point: dict[str, Any]
-    seed: int
-    recipe: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from trainwell.errors import ConfigError
+from trainwell.run_folder import RunFolder
 
 __all__ = ["SourceFiles", "find_source", "file_digest", "read_weights", "load_into",
            "HEAD", "PICKLE_SUFFIXES"]
@@ -47,14 +48,15 @@ def find_source(path: str | Path, *, weights: str = "final") -> SourceFiles:
     """The files of a run folder or a weights file; :class:`ConfigError` naming ``transfer.from``
     when something is missing or the weights are not safetensors."""
     p = Path(path)
-    name = "averaged.safetensors" if weights == "averaged" else "weights.safetensors"
+    folder = RunFolder(p)
+    name = folder.weights(weights).name
     if p.suffix.lower() in PICKLE_SUFFIXES:
         raise ConfigError(_KEY, str(path), "a run folder or a .safetensors weights file "
                           "(pickle files are refused: loading one can run arbitrary code)")
     if p.is_dir():
-        files = SourceFiles(p / name, p / "recipe.toml")
+        files = SourceFiles(folder.weights(weights), folder.recipe)
     elif p.is_file() and p.suffix == ".safetensors":
-        files = SourceFiles(p, p.parent / "recipe.toml")
+        files = SourceFiles(p, RunFolder(p.parent).recipe)
     else:
         raise ConfigError(_KEY, str(path), "an existing run folder, a .safetensors weights file "
                           "with its recipe.toml beside it, a recipe .toml file, or an inline "
