@@ -5,7 +5,7 @@ import importlib
 import pytest
 import torch
 
-from trainwell.execute import execute
+from trainwell.execute import RunContext, execute
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 from trainwell.run import run_sweep
@@ -107,14 +107,14 @@ def test_deterministic_is_on_during_the_run_and_restored_after():
             seen.append(torch.are_deterministic_algorithms_enabled())
 
     before = torch.are_deterministic_algorithms_enabled()
-    out = execute(recipe(train={"epochs": 1, "deterministic": True}), callbacks=[Look()])
+    out = execute(recipe(train={"epochs": 1, "deterministic": True}), RunContext(callbacks=[Look()]))
     assert out.status == "done" and seen == [True]
     assert torch.are_deterministic_algorithms_enabled() == before
 
 
 def test_the_device_override_does_not_change_the_recipe():
     r = recipe(train={"epochs": 1, "device": "auto"})
-    out = execute(r, device="cpu")
+    out = execute(r, RunContext(device="cpu"))
     assert out.device == "cpu" and out.recipe == r
 
 

@@ -149,16 +149,18 @@ def test_axis_values_and_names_are_escaped(tmp_path):
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;i&gt;exp" in html
 
 
-@pytest.mark.parametrize(("argv", "kwargs", "key"), [
-    (["--init", "zeros,he_nrmal"], {"init": ["zeros", "he_nrmal"]}, "init.name"),
-    (["--lr", "0.1,-3"], {"lr": [0.1, -3]}, "optim.lr"),
-    (["--seeds", "0"], {"seeds": 0}, "sweep.seeds"),
-    (["--backend", "slurm"], {"backend": "slurm"}, "--backend"),
-    (["--workers", "0"], {"workers": 0}, "--workers"),
-    (["--set", "optim.lrr=0.1"], {"optim__lrr": 0.1}, "optim.lrr"),
-    (["--axis", "bogus.key=1,2"], {"axis": {"bogus.key": [1, 2]}}, "bogus.key"),
+@pytest.mark.parametrize(("argv", "kwargs", "key", "flag"), [
+    (["--init", "zeros,he_nrmal"], {"init": ["zeros", "he_nrmal"]}, "init.name", "init.name"),
+    (["--lr", "0.1,-3"], {"lr": [0.1, -3]}, "optim.lr", "optim.lr"),
+    (["--seeds", "0"], {"seeds": 0}, "sweep.seeds", "sweep.seeds"),
+    (["--backend", "slurm"], {"backend": "slurm"}, "backend", "--backend"),
+    (["--workers", "0"], {"workers": 0}, "workers", "--workers"),
+    (["--set", "optim.lrr=0.1"], {"optim__lrr": 0.1}, "optim.lrr", "optim.lrr"),
+    (["--axis", "bogus.key=1,2"], {"axis": {"bogus.key": [1, 2]}}, "bogus.key", "bogus.key"),
 ])
-def test_bad_arguments_raise_the_command_lines_message(argv, kwargs, key, tmp_path, capsys):
+def test_bad_arguments_raise_the_command_lines_message(argv, kwargs, key, flag, tmp_path, capsys):
+    """The same check and message both ways; a backend option is named by its parameter in
+    Python and by its flag on the command line."""
     args = ["--set", "data.name=digits", "--set", "train.epochs=1"]
     assert main(["compare", *argv, *args, "--root", str(tmp_path / "cli"), "-q"]) == 2
     printed = capsys.readouterr().err.strip()
@@ -166,7 +168,7 @@ def test_bad_arguments_raise_the_command_lines_message(argv, kwargs, key, tmp_pa
         tw.compare(**kwargs, set=["data.name=digits", "train.epochs=1"], root=tmp_path / "py",
                    quiet=True)
     assert caught.value.key == key
-    assert printed == f"error: {caught.value}"
+    assert printed == f"error: {ConfigError(flag, caught.value.value, caught.value.allowed)}"
     assert not (tmp_path / "py").exists() and not (tmp_path / "cli").exists()
 
 
@@ -178,7 +180,8 @@ def test_bad_arguments_raise_the_command_lines_message(argv, kwargs, key, tmp_pa
     ({"set": {"optim.lr": 0.1}, "optim__lr": 0.2}, "optim.lr", "given twice"),
     ({"init": 3.5j}, "init", "a list of values"),
     ({"sweep": 42}, "sweep", "a built-in experiment"),
-    ({"retries": -1}, "--retries", "a whole number >= 0"),
+    ({"retries": -1}, "retries", "a whole number >= 0"),
+    ({"cpus_per_run": 0, "backend": "ray"}, "cpus_per_run", "a number > 0"),
 ])
 def test_python_only_mistakes_name_the_key(kwargs, key, needle, tmp_path):
     with pytest.raises(ConfigError, match=re.escape(needle)) as caught:

@@ -9,8 +9,8 @@ from trainwell.api import build_recipe, overrides_of
 from trainwell.cli import main
 from trainwell.errors import ConfigError
 from trainwell.execute import execute
-from trainwell.recipe import Recipe
 from trainwell.loop import load_history
+from trainwell.recipe import Recipe
 
 TINY = {"name": "tiny <script>alert(1)</script>", "data": {"name": "digits"},
         "model": {"name": "mlp", "depth": 1, "width": 16}, "train": {"epochs": 2, "threads": 1}}

@@ -206,7 +206,7 @@ def test_idx_files_classes(tmp_path):
 
 
 def test_recipe_with_a_subset_trains_a_model_with_k_outputs(one_thread):
-    from trainwell.execute import execute
+    from trainwell.execute import RunContext, execute
     from trainwell.recipe import Recipe
 
     recipe = Recipe.from_dict({"data": {"name": "digits", "classes": [0, 1, 2],
@@ -215,7 +215,7 @@ def test_recipe_with_a_subset_trains_a_model_with_k_outputs(one_thread):
     assert recipe.data.options["labels_per_class"] == 5
     # left out while unset, so recipes without them keep their run ids
     assert "classes" not in Recipe.from_dict({"data": {"name": "digits"}}).to_dict()["data"]
-    out = execute(recipe, keep_model=True)
+    out = execute(recipe, RunContext(keep_model=True))
     assert out.status == "done" and out.model is not None
     x = digits(classes=[0, 1, 2]).x_test[:4]
     with torch.no_grad():

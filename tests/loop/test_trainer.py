@@ -6,9 +6,15 @@ import sys
 import pytest
 import torch
 
-from trainwell.execute import build_initialized_model, check_runnable, execute, prepare_data
-from trainwell.recipe import Recipe
+from trainwell.execute import (
+    RunContext,
+    build_initialized_model,
+    check_runnable,
+    execute,
+    prepare_data,
+)
 from trainwell.loop import Callback, StopTraining, fit
+from trainwell.recipe import Recipe
 
 DIGITS = {"name": "digits"}
 
@@ -25,7 +31,7 @@ def recipe(**sections) -> Recipe:
 def test_loss_goes_down_and_history_is_complete():
     r = recipe(train={"epochs": 4})
     ds = prepare_data(r, torch.device("cpu"))
-    res = execute(r, dataset=ds)
+    res = execute(r, RunContext(dataset=ds))
     h = res.history
     assert h.status == "done"
     steps_per_epoch = math.ceil(len(ds.x_train) / 64)
@@ -46,7 +52,7 @@ def test_eval_every_zero_evaluates_only_at_the_end():
 def test_huge_learning_rate_diverges_with_its_step():
     r = recipe(init={"name": "uniform", "a": -3.0, "b": 3.0}, optim={"name": "sgd", "lr": 1e6})
     ds = prepare_data(r, torch.device("cpu"))
-    h = execute(r, dataset=ds).history
+    h = execute(r, RunContext(dataset=ds)).history
     assert h.status == "diverged"
     assert h.diverged_step is not None and h.step_loss[h.diverged_step] is None
     assert all(v is not None for v in h.step_loss[:h.diverged_step])
@@ -89,7 +95,7 @@ class StopAfter(Callback):
 
 
 def test_stop_training_from_a_callback():
-    h = execute(recipe(train={"epochs": 10}), callbacks=[StopAfter(2)]).history
+    h = execute(recipe(train={"epochs": 10}), RunContext(callbacks=[StopAfter(2)])).history
     assert h.status == "done" and h.stop_reason == "enough" and len(h.epochs) == 2
     assert h.final["test_acc"] is not None
 
@@ -101,7 +107,7 @@ class Boom(Callback):
 
 
 def test_an_exception_during_training_is_recorded_as_failed():
-    h = execute(recipe(), callbacks=[Boom()]).history
+    h = execute(recipe(), RunContext(callbacks=[Boom()])).history
     assert h.status == "failed" and "kaboom" in h.error and "Traceback" in h.extra["traceback"]
 
 
@@ -192,5 +198,5 @@ def test_stopping_mid_epoch_keeps_the_steps_taken():
             if state.step == 4:
                 raise StopTraining("enough")
 
-    h = execute(recipe(), callbacks=[StopAt()]).history
+    h = execute(recipe(), RunContext(callbacks=[StopAt()])).history
     assert len(h.step_loss) == 5 and h.status == "done"

@@ -75,9 +75,10 @@ def test_a_run_that_kills_its_worker_every_time_fails_alone_after_the_retries(tm
 def _store_with(tmp_path, experiment, owner, heartbeat):
     """A store whose only run is held by ``owner`` with the given heartbeat."""
     s = _sweep({"model": {"name": "mlp", "depth": 1, "width": 8}}, experiment=experiment)
-    from trainwell.run.driver import plan
+    from trainwell.plan import plan
 
-    specs, fixed = plan(s)
+    p = plan(s)
+    specs, fixed = p.runs, p.fixed
     store = Store(tmp_path / "runs" / experiment / "results.db")
     store.put_experiment(experiment, axes=[], fixed=fixed, grid=[x.id for x in specs])
     store.add_runs(specs)
@@ -132,9 +133,9 @@ def test_the_local_backend_ends_only_its_own_processes(tmp_path):
     try:
         backend = LocalBackend([None], threads=1)
         from trainwell.run.backend import Task
-        from trainwell.run.driver import plan
+        from trainwell.plan import plan
 
-        spec = plan(_sweep({"train": {**BASE["train"], "epochs": 200}}))[0][0]
+        spec = plan(_sweep({"train": {**BASE["train"], "epochs": 200}})).runs[0]
         backend.submit(Task(spec.id, spec.recipe))
         backend.poll(0.5)
         backend.cancel()

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import trainwell.run as run
+import trainwell.run.local as local
 from trainwell.cli import main
 from trainwell.recipe import Recipe
 from trainwell.run import gpu_slots, make_backend, placed_device
@@ -11,8 +12,8 @@ from trainwell.sweep import run_id
 
 
 def test_every_gpu_gets_runs_per_gpu_workers(monkeypatch):
-    monkeypatch.setattr(run, "visible_gpus", lambda: ["cuda:0", "cuda:1", "cuda:2"])
-    monkeypatch.setattr(run, "default_workers", lambda: 12)
+    monkeypatch.setattr(local, "visible_gpus", lambda: ["cuda:0", "cuda:1", "cuda:2"])
+    monkeypatch.setattr(local, "default_workers", lambda: 12)
     backend = make_backend("local", runs_per_gpu=2, workers=5)
     assert [w.slot for w in backend._workers] == ["cuda:0", "cuda:0", "cuda:1", "cuda:1",
                                                   "cuda:2", "cuda:2"]
@@ -20,8 +21,8 @@ def test_every_gpu_gets_runs_per_gpu_workers(monkeypatch):
 
 
 def test_without_gpus_workers_are_cpu_slots_sharing_the_cores(monkeypatch):
-    monkeypatch.setattr(run, "visible_gpus", lambda: [])
-    monkeypatch.setattr(run, "default_workers", lambda: 8)
+    monkeypatch.setattr(local, "visible_gpus", lambda: [])
+    monkeypatch.setattr(local, "default_workers", lambda: 8)
     backend = make_backend("local", workers=4)
     assert [w.slot for w in backend._workers] == [None] * 4 and backend._threads == 2
     assert gpu_slots([], 3, 2) == [None, None]

@@ -91,7 +91,10 @@ def test_trainwell_train_trains_the_source_first_and_keeps_it(tmp_path, capsys):
     assert main(["train", str(tmp_path / "t.toml"), "--out", str(out), "--quiet"]) == 0
     first = (out / "source" / "weights.safetensors").stat().st_mtime_ns
     assert "the transfer source first" in capsys.readouterr().out
-    assert main(["train", str(tmp_path / "t.toml"), "--out", str(out), "--quiet"]) == 0
+    assert main(["train", str(tmp_path / "t.toml"), "--out", str(out), "--quiet"]) == 2
+    assert "finished" in capsys.readouterr().err  # the run is there: it is not trained again
+    assert main(["train", str(tmp_path / "t.toml"), "--out", str(out), "--overwrite",
+                 "--quiet"]) == 0
     assert (out / "source" / "weights.safetensors").stat().st_mtime_ns == first  # reused
     source = load_file(str(out / "source" / "weights.safetensors"))
     weights = load_file(str(out / "weights.safetensors"))

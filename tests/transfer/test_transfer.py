@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 
 from trainwell.data import load_dataset
 from trainwell.errors import ConfigError
-from trainwell.execute import execute
+from trainwell.execute import RunContext, execute
 from trainwell.loop import fit, save_run
 from trainwell.models import build_model
 from trainwell.recipe import Recipe
@@ -132,7 +132,7 @@ def test_a_run_from_a_folder_takes_the_source_and_keeps_discriminative_lrs(sourc
     r = Recipe.from_dict({"data": {"name": "digits", "classes": [5, 6, 7, 8, 9]}, "model": MODEL,
                           "transfer": {"from": str(folder), "lr_mult": 0.5, "freeze": 1},
                           "train": {"epochs": 1, "threads": 1, "record_every": 0}})
-    out = execute(r, keep_model=True)
+    out = execute(r, RunContext(keep_model=True))
     assert out.status == "done", out.history.error
     info = out.history.extra["transfer"]
     assert info["frozen"] == ["features.0"] and info["head"] == "new"
