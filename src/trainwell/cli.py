@@ -227,7 +227,7 @@ def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fi
 
     from trainwell._io import atomic_write_text
     from trainwell.recipe import load_recipe
-    from trainwell.recipe_tools import diagnose_recipe
+    from trainwell.recipe_diagnosis import diagnose_recipe
     from trainwell.report.diagnosis import write_diagnosis_page
 
     if after_steps < 0:
@@ -255,7 +255,7 @@ def pretrain(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fil
     Example: trainwell pretrain --set init.name=dbn --set init.epochs=5 --out runs/dbn
     """
     from trainwell.recipe import load_recipe
-    from trainwell.recipe_tools import pretrain_recipe, save_pretrained
+    from trainwell.recipe_pretrain import pretrain_recipe, save_pretrained
 
     r = load_recipe(recipe, set_ or [])
     console = _console()

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from trainwell.cli import main
-from trainwell.recipe_tools import diagnose_recipe
+from trainwell.recipe_diagnosis import diagnose_recipe
 from trainwell.recipe import Recipe
 
 SMALL = ["--set", "data.name=digits", "--set", "model.depth=3", "--set", "model.width=32",

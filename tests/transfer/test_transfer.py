@@ -10,6 +10,7 @@ from safetensors.torch import save_file
 from trainwell.data import load_dataset
 from trainwell.errors import ConfigError
 from trainwell.execute import RunContext, execute
+from trainwell.plan import plan, resolve
 from trainwell.loop import fit, save_run
 from trainwell.models import build_model
 from trainwell.recipe import Recipe
@@ -71,7 +72,7 @@ def test_a_pickle_offered_as_weights_is_refused(tmp_path):
         read_weights(tmp_path / "weights.safetensors")
     (tmp_path / "model.pt").write_bytes(b"\x80\x04.")
     with pytest.raises(ConfigError, match="pickle files are refused"):
-        Recipe.from_dict({"transfer": {"from": str(tmp_path / "model.pt")}})
+        resolve(Recipe.from_dict({"transfer": {"from": str(tmp_path / "model.pt")}}))
 
 
 def test_frozen_layers_and_their_batch_norm_statistics_do_not_move():
@@ -173,10 +174,10 @@ def test_the_run_id_follows_the_source_weights(source_run, tmp_path):
     save_file(src.weights, str(copy / "weights.safetensors"))
     base = {"data": {"name": "digits", "classes": [5, 6, 7, 8, 9]}, "model": MODEL,
             "transfer": {"from": str(copy)}}
-    first = Recipe.from_dict(base)
+    first = resolve(Recipe.from_dict(base))
     changed = {k: v + 1 for k, v in src.weights.items()}
     save_file(changed, str(copy / "weights.safetensors"))
-    second = Recipe.from_dict(base)
+    second = resolve(Recipe.from_dict(base))
     assert first.transfer.digest != second.transfer.digest
     assert run_id(first.to_dict()) != run_id(second.to_dict())
     out = execute(first)  # resolved against the old file: the change is caught
@@ -208,8 +209,20 @@ def test_a_source_recipe_is_part_of_the_target_and_trained_when_needed():
 ])
 def test_bad_transfer_options_name_their_key(table, key):
     with pytest.raises(ConfigError) as err:
-        Recipe.from_dict({"transfer": table})
+        resolve(Recipe.from_dict({"transfer": table}))
     assert err.value.key == key
+
+
+def test_a_recipe_is_read_without_reading_its_source_and_the_plan_resolves_it(source_run):
+    folder, _ = source_run
+    raw = {"data": {"name": "digits", "classes": [5, 6, 7, 8, 9]}, "model": MODEL,
+           "transfer": {"from": str(folder)}}
+    pure = Recipe.from_dict(raw)
+    assert pure.transfer.digest is None  # nothing was read
+    planned = plan(pure)
+    resolved = Recipe.from_dict(planned.runs[0].recipe)
+    assert resolved.transfer.digest == resolve(pure).transfer.digest is not None
+    assert planned.runs[0].id == run_id(resolved.to_dict())
 
 
 def test_more_unfreeze_epochs_than_frozen_groups_is_an_error(source_run):

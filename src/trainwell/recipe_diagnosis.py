@@ -1,0 +1,72 @@
+"""A recipe's network probed without a full run (``trainwell diagnose``): at initialization,
+or after a few optimizer steps, one seeded batch of training data layer by layer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
+from trainwell.execute import build_initialized_model, check_runnable, prepare_data
+from trainwell.loop import (
+    Callback,
+    History,
+    StopTraining,
+    TrainState,
+    fit,
+    resolve_device,
+    set_threads,
+)
+from trainwell.optim import build_optimizer
+from trainwell.recipe import Recipe
+
+__all__ = ["diagnose_recipe", "RecipeDiagnosis"]
+
+
+@dataclass
+class RecipeDiagnosis:
+    """The diagnosis, the history of the steps trained before it (if any) and their count."""
+
+    diagnosis: Diagnosis
+    history: History | None
+    steps: int
+
+
+class _StopAfter(Callback):
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+    def after_step(self, state: TrainState) -> None:
+        if state.step + 1 >= self.steps:
+            raise StopTraining(f"diagnosis after {self.steps} steps")
+
+
+def diagnose_recipe(recipe: Recipe, *, after_steps: int = 0,
+                    batch_size: int = DIAGNOSE_BATCH) -> RecipeDiagnosis:
+    """Build and initialize the recipe's model, train ``after_steps`` optimizer steps (0: none),
+    then probe one seeded batch of training data and judge it.
+
+    >>> d = diagnose_recipe(Recipe.from_dict({"data": {"name": "digits"},
+    ...                                       "init": {"name": "zeros"}}))
+    >>> "symmetric" in [v.kind for v in d.diagnosis.verdicts]
+    True
+    """
+    set_threads(recipe.train.threads)
+    device = resolve_device(recipe.train.device)
+    dataset = prepare_data(recipe, device)
+    model = build_initialized_model(recipe, dataset, device)
+    optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
+    history = None
+    if after_steps > 0:
+        check_runnable(recipe, dataset)
+        per_epoch = math.ceil(len(dataset.x_train) / recipe.train.batch_size)
+        history = fit(model, dataset, optimizer, epochs=math.ceil(after_steps / per_epoch),
+                      batch_size=recipe.train.batch_size, eval_every=0,
+                      callbacks=[_StopAfter(after_steps)],
+                      generator=torch.Generator().manual_seed(recipe.train.seed))
+    xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=recipe.train.seed,
+                            size=batch_size)
+    steps = len(history.step_loss) if history is not None else 0
+    return RecipeDiagnosis(diagnose(model, xb, yb, optimizer=optimizer), history, steps)
