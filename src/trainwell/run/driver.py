@@ -48,6 +48,7 @@ from trainwell.plan import Plan, RunSpec, plan
 from trainwell.run.backend import Backend, Event, Finished, Lost, Started, Task, worker_name
 from trainwell.run.backend import Progress as ProgressEvent
 from trainwell.run.display import SweepDisplay
+from trainwell.run.options import BackendOptions
 from trainwell.run.sources import transfer_weights
 from trainwell.run.store import DB_NAME, FINISHED, Store
 from trainwell.run_folder import RunFolder
@@ -134,9 +135,7 @@ def run_plan(p: Plan, targets: Destination, sources: Destination | None = None, 
 
     def get_backend() -> Backend:
         if not holder:
-            from trainwell.run import make_backend
-
-            holder.append(make_backend("local", workers=workers))
+            holder.append(BackendOptions(workers=workers).make())
         return holder[0]
 
     run = functools.partial(_run_specs, get_backend=get_backend, retries=retries, quiet=quiet,
