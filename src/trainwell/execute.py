@@ -256,7 +256,17 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
                        flip=_test_flip(recipe), snapshots=snapshots,
                        use_last=recipe.ensemble.use_last, average=average)
+    for callback in callbacks:
+        artifacts.update(left_by(callback))
     return history, artifacts
+
+
+def left_by(callback: Callback) -> dict[str, dict[str, torch.Tensor]]:
+    """What a callback leaves in the run's folder: its ``artifacts()``, a name (see
+    :class:`~trainwell.run_folder.RunFolder`) -> tensors, each written as
+    ``<name>.safetensors``; nothing for a callback without that method."""
+    artifacts = getattr(callback, "artifacts", None)
+    return dict(artifacts()) if callable(artifacts) else {}
 
 
 def transfer_source(recipe: Recipe) -> dict[str, torch.Tensor]:

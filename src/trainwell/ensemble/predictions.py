@@ -31,11 +31,12 @@ from trainwell.data.tta import predict_tta
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.snapshots import Snapshots, last
 from trainwell.loop.history import History
+from trainwell.run_folder import RunFolder
 
 __all__ = ["FILE", "SPLITS", "Predictions", "probabilities", "fingerprint", "finish",
            "load_predictions", "nll_accuracy"]
 
-FILE = "predictions.safetensors"
+FILE = RunFolder(".").predictions.name
 SPLITS = ("val", "test")
 
 
@@ -114,11 +115,11 @@ class Predictions:
         return out
 
 
-def load_predictions(folder: str | Path) -> Predictions | None:
+def load_predictions(folder: str | Path | RunFolder) -> Predictions | None:
     """The predictions in a run folder, or ``None`` when it has none."""
     from safetensors.torch import load_file
 
-    path = Path(folder) / FILE
+    path = (folder if isinstance(folder, RunFolder) else RunFolder(folder)).predictions
     return Predictions(load_file(str(path))) if path.is_file() else None
 
 

@@ -43,7 +43,9 @@ class Callback(Protocol):
 
     A protocol: an object with an ``order`` and the events it needs is a callback without
     subclassing this (so layers below ``train``, like :class:`~trainwell.optim.LRSchedule`,
-    need not import it).
+    need not import it). A callback that leaves files in the run's folder has an
+    ``artifacts()`` method: name -> tensors, each written as ``<name>.safetensors`` when the
+    run is done (:class:`~trainwell.run_folder.RunFolder`).
     """
 
     order: int = 0

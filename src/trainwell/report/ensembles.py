@@ -18,6 +18,7 @@ from trainwell.errors import ConfigError
 from trainwell.recipe import parse_override
 from trainwell.results import MISSING, matches, run_value
 from trainwell.run.store import RunRow
+from trainwell.run_folder import RunFolder
 
 __all__ = ["RunsEnsemble", "seed_ensemble", "snapshot_curve", "evaluate_runs", "select_runs",
            "load_all"]
@@ -35,7 +36,7 @@ class RunsEnsemble:
 
 def load_all(folder: str | Path, runs: Sequence[RunRow]) -> dict[str, Predictions | None]:
     """The stored predictions of each finished run (``None`` where a run has none)."""
-    return {r.id: load_predictions(Path(folder) / r.id) if r.status == "done" else None
+    return {r.id: load_predictions(RunFolder(Path(folder) / r.id)) if r.status == "done" else None
             for r in runs}
 
 
@@ -123,10 +124,18 @@ def evaluate_runs(folder: str | Path, runs: Sequence[RunRow], *, split: str = "t
     """The ensemble of ``runs`` (an experiment's, read from ``folder``). Raises
     :class:`MismatchError` when they were evaluated on different data, and
     :class:`~trainwell.errors.TrainwellError` when fewer than one has predictions."""
-    members, preds = _members(Path(folder), runs, split)
-    if not members:
-        from trainwell.errors import TrainwellError
+    from trainwell.errors import TrainwellError
 
+    loaded = load_all(folder, runs)
+    lost = [r for r in runs if r.status == "done" and loaded.get(r.id) is None]
+    if lost:
+        named = ", ".join(f"{r.id} ({r.label} · seed {r.seed})" for r in lost[:5])
+        more = f" and {len(lost) - 5} more" if len(lost) > 5 else ""
+        raise TrainwellError(f"{len(lost)} of the selected runs are recorded done but their "
+                             f"predictions are missing from {str(folder)!r}: {named}{more}; run "
+                             "the experiment's compare again to train them again")
+    members, preds = _members(Path(folder), runs, split, loaded)
+    if not members:
         raise TrainwellError(f"none of the {len(runs)} selected runs has stored {split}-set "
                              "predictions (finished runs keep them in predictions.safetensors)")
     return _ensemble(members, preds, split)

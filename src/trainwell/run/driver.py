@@ -204,7 +204,7 @@ def _missing(store: Store, finished: list[RunSpec], dest: Destination,
         if folder.is_complete("final" if status.get(spec.id) == "done" else None):
             continue
         what = ("folder" if not folder.path.is_dir() else
-                "weights" if folder.history.is_file() else "history")
+                "weights file" if folder.history.is_file() else "history")
         console.print(f"run {spec.id} ({spec.label}) is recorded finished but its {what} is "
                       f"missing from {folder.path}: training it again", markup=False)
         store.set_status(spec.id, "pending", error=f"its {what} was missing: trained again")
