@@ -19,11 +19,11 @@ from typing import Any
 
 from trainwell.export.csv import export_csv
 from trainwell.export.mlflow import MlflowExport, export_mlflow
-from trainwell.export.source import ExperimentRuns, ExportRun, read_experiment
+from trainwell.export.source import ExperimentRuns, ExportRun, experiment_runs
 from trainwell.export.tensorboard import export_tensorboard
 
 __all__ = ["export_tensorboard", "export_mlflow", "export_csv", "MlflowExport",
-           "read_experiment", "ExperimentRuns", "ExportRun", "TARGETS"]
+           "experiment_runs", "ExperimentRuns", "ExportRun", "TARGETS"]
 
 TARGETS: dict[str, Callable[..., Any]] = {"tensorboard": export_tensorboard,
                                           "mlflow": export_mlflow, "csv": export_csv}

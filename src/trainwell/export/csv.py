@@ -28,7 +28,7 @@ from typing import Any
 
 from trainwell._io import atomic_write_text
 from trainwell.export._folders import writable_folder
-from trainwell.export.source import ExperimentRuns, is_step_metric, read_experiment
+from trainwell.export.source import ExperimentRuns, experiment_runs, is_step_metric
 
 __all__ = ["export_csv", "runs_table", "metrics_table", "METRICS_COLUMNS"]
 
@@ -38,7 +38,7 @@ METRICS_COLUMNS = ("run", "name", "step", "epoch", "value")
 def export_csv(folder: str | Path, out: str | Path, *, experiment: str | None = None) -> list[Path]:
     """Write ``out/runs.csv`` and ``out/metrics.csv`` for ``experiment`` (default: the
     folder's latest) in ``folder``; returns their paths."""
-    source = read_experiment(folder, experiment)
+    source = experiment_runs(folder, experiment)
     runs, metrics = runs_table(source), metrics_table(source)
     out = writable_folder(out, option="--to csv")
     return [atomic_write_text(out / "runs.csv", runs),

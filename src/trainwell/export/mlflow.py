@@ -40,7 +40,7 @@ from urllib.parse import urlparse
 from trainwell import _toml
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.export._folders import writable_folder
-from trainwell.export.source import ExperimentRuns, ExportRun, read_experiment
+from trainwell.export.source import ExperimentRuns, ExportRun, experiment_runs
 from trainwell.export.tensorboard import FINAL_PREFIX
 
 __all__ = ["export_mlflow", "MlflowExport", "flatten", "RUN_ID_TAG"]
@@ -84,7 +84,7 @@ def export_mlflow(folder: str | Path, uri: str, *, experiment: str | None = None
                   artifact_root: str | Path | None = None) -> MlflowExport:
     """Log every run of ``experiment`` (default: the folder's latest) in ``folder`` to the
     MLflow tracking server or store at ``uri``."""
-    source = read_experiment(folder, experiment)
+    source = experiment_runs(folder, experiment)
     client, errors = _client(uri)
     try:
         return _export(client, source, uri, artifact_root)

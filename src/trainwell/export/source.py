@@ -1,13 +1,13 @@
 """What every export reads: an experiment's runs and their metrics, from its results store.
 
-:func:`read_experiment` opens ``folder/results.db`` read-only (a running sweep is not
+:func:`experiment_runs` opens ``folder/results.db`` read-only (a running sweep is not
 blocked) and returns the runs of the experiment's current grid, each with its metrics as the
 store keeps them: ``loss`` (and ``step_lr`` under a schedule) per optimizer step,
 ``grad_norm/<layer>`` and ``act_std/<layer>`` at the recorded steps, and the per-epoch numbers
 (``train_loss``, ``val_acc``, ``lr``, ...) at the step each epoch ended. Each run also gets
 a name made of its axis values and seed, and the hyperparameters a tracker shows for it.
 
->>> runs = read_experiment("runs/init")  # doctest: +SKIP
+>>> runs = experiment_runs("runs/init")  # doctest: +SKIP
 >>> runs.runs[0].name  # doctest: +SKIP
 'init=zeros, model.activation=sigmoid, seed=0'
 """
@@ -26,7 +26,7 @@ from trainwell.results import MISSING, Results, run_value
 from trainwell.run.store import RunRow, open_store
 from trainwell.sweep import format_value
 
-__all__ = ["ExportRun", "ExperimentRuns", "read_experiment", "is_step_metric", "KEY_VALUES",
+__all__ = ["ExportRun", "ExperimentRuns", "experiment_runs", "is_step_metric", "KEY_VALUES",
            "STEP_METRICS"]
 
 KEY_VALUES = ("data.name", "model.name", "model.activation", "model.depth", "model.width",
@@ -110,7 +110,7 @@ class ExperimentRuns:
     records: list[dict[str, Any]]
 
 
-def read_experiment(folder: str | Path, experiment: str | None = None) -> ExperimentRuns:
+def experiment_runs(folder: str | Path, experiment: str | None = None) -> ExperimentRuns:
     """The runs of ``experiment`` (default: the folder's latest) in the store of ``folder``;
     :class:`~trainwell.errors.TrainwellError` when the folder has no results."""
     folder = Path(folder)

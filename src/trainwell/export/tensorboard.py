@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from trainwell.export._folders import staged, writable_folder
-from trainwell.export.source import ExperimentRuns, ExportRun, read_experiment
+from trainwell.export.source import ExperimentRuns, ExportRun, experiment_runs
 from trainwell.loop.tensorboard import add_scalars, require_tensorboardx, summary_writer
 
 __all__ = ["export_tensorboard", "FINAL_PREFIX"]
@@ -46,7 +46,7 @@ def export_tensorboard(folder: str | Path, out: str | Path, *,
     """Write one TensorBoard run per run of ``experiment`` (default: the folder's latest) in
     ``folder`` into ``out``; returns the run folders written."""
     require_tensorboardx("--to", "tensorboard")
-    source = read_experiment(folder, experiment)
+    source = experiment_runs(folder, experiment)
     out = writable_folder(out, option="--to tensorboard")
     hparams = {r.id: r.hparams(source.axes) for r in source.runs}
     experiment_summary = _experiment_summary(source, hparams)
