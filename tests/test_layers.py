@@ -21,7 +21,7 @@ LAYERS = [
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
      "transfer"],
     ["recipe", "sweep"],
-    ["execute", "plan", "transfer.resolve", "recipe_diagnosis", "recipe_pretrain"],
+    ["build", "execute", "plan", "transfer.resolve", "recipe_diagnosis", "recipe_pretrain"],
     ["run", "results", "report", "export"],
     ["api"],
     ["cli", "__main__"],

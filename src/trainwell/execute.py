@@ -1,13 +1,16 @@
-"""One run, end to end: ``execute(recipe) -> RunOutcome``, the one place that wires the layers.
+"""One run, end to end: ``execute(recipe, ctx) -> RunOutcome``, the one place that wires the
+layers.
 
-A run is a pure function of its recipe (seed included):
+A run is a pure function of its recipe (seed included); its
+:class:`~trainwell.run_context.RunContext` says where and with what it runs:
 
-1. prepare the data on the run's device;
+1. prepare the data on the run's device (:mod:`trainwell.build`);
 2. build the model and initialize it (a static scheme, or one learned from the data);
 3. train it (:func:`trainwell.loop.fit`), recording per-layer gradient flow;
 4. judge the trained network (:mod:`trainwell.diagnose`).
 
-It writes nothing: everything the run produced comes back in a :class:`RunOutcome` (status,
+It writes nothing but its checkpoints and live logs, into ``ctx.folder`` while it trains:
+everything the run produced comes back in a :class:`RunOutcome` (status,
 history, final metrics, verdicts, gradient flow, weights as CPU tensors, and ``artifacts`` for
 what other capabilities add), so any backend can carry it to the one process that writes the
 store. Failure boundary: a run that could not be built, initialized or trained is ``failed``
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,15 +30,21 @@ from typing import Any
 
 import torch
 
-from trainwell.data import Dataset, load_dataset
-from trainwell.data.augment import Augment, check_transforms
-from trainwell.data.tta import input_kind, view_plan
+from trainwell.build import (
+    build_initialized_model,
+    build_model_for,
+    check_runnable,
+    flip_at_test,
+    initialize,
+    prepare_data,
+)
+from trainwell.data import Dataset
+from trainwell.data.augment import Augment
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.predictions import finish
-from trainwell.ensemble.snapshots import Snapshots, check_cycles
-from trainwell.errors import ConfigError, TrainwellError
-from trainwell.init import apply_ as init_apply_
+from trainwell.ensemble.snapshots import Snapshots
+from trainwell.errors import TrainwellError
 from trainwell.loop import (
     Callback,
     Checkpoint,
@@ -48,10 +56,8 @@ from trainwell.loop import (
     resolve_device,
     set_threads,
 )
-from trainwell.models import build_model
 from trainwell.optim import build_optimizer
 from trainwell.optim.schedules import LRSchedule
-from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 from trainwell.regularize.early_stopping import EarlyStopping
 from trainwell.regularize.penalties import Penalty
@@ -88,59 +94,6 @@ class RunOutcome:
         return self.history.status
 
 
-def prepare_data(recipe: Recipe, device: torch.device) -> Dataset:
-    """The recipe's dataset, on ``device``."""
-    return load_dataset(recipe.data.name, **recipe.data.options).to(device)
-
-
-def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
-    """Raise :class:`ConfigError` for a recipe that cannot train on ``dataset`` at all."""
-    shape = tuple(dataset.x_train.shape[1:])
-    check_transforms(recipe.augment.transforms, shape)
-    views = recipe.augment.test_views
-    if views > 1:
-        try:
-            view_plan(input_kind(shape) or "image", views, shape, flip=_test_flip(recipe))
-        except ConfigError as exc:
-            raise ConfigError("augment.test_views", views, exc.allowed) from None
-    if recipe.ensemble.snapshots is not None:
-        steps = -(-len(dataset.x_train) // recipe.train.batch_size)
-        check_cycles(recipe.train.epochs * max(1, steps), recipe.ensemble.snapshots)
-    if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):
-        raise ConfigError("train.batch_size", recipe.train.batch_size,
-                          f"at least the training set's {len(dataset.x_train)} samples with "
-                          f"optim.name = {recipe.optim.name!r}: its line search compares losses "
-                          "of one function, which minibatch noise would change between steps")
-
-
-def build_initialized_model(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
-    """Build the recipe's model for ``dataset`` and initialize it; seeds torch first."""
-    model = build_model_for(recipe, dataset, device)
-    _initialize(model, recipe, dataset)
-    return model
-
-
-def build_model_for(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:
-    """The recipe's model for ``dataset``, on ``device``, as built (not yet initialized by the
-    recipe's scheme); seeds torch first, so the build is the same in every process."""
-    torch.manual_seed(recipe.train.seed)
-    return build_model(recipe.model.name, input_shape=dataset.meta.input_shape,
-                       num_classes=dataset.meta.num_classes, **recipe.model.options).to(device)
-
-
-def _initialize(model: torch.nn.Module, recipe: Recipe, dataset: Dataset) -> dict[str, Any] | None:
-    """Initialize ``model`` in place; for a data-driven scheme, a summary of what it did."""
-    data_init = DATA_INITIALIZERS.get(recipe.init.name)
-    if data_init is None:
-        init_apply_(model, recipe.init.name, **recipe.init.options)
-        return None
-    started = time.perf_counter()
-    report = data_init(model, dataset.all_inputs, **recipe.init.options,
-                       generator=torch.Generator().manual_seed(recipe.train.seed))
-    return {"name": recipe.init.name, "seconds": time.perf_counter() - started,
-            "report": str(report)}
-
-
 def execute(recipe: Recipe, ctx: RunContext | None = None) -> RunOutcome:
     """Run ``recipe`` in ``ctx`` (default: a fresh :class:`RunContext`) and return its
     :class:`RunOutcome`; never raises for a run that fails.
@@ -173,7 +126,7 @@ def execute(recipe: Recipe, ctx: RunContext | None = None) -> RunOutcome:
             phase = "build"
             model = build_model_for(recipe, data, dev)
             phase = "initialize"
-            init_summary = _initialize(model, recipe, data)
+            init_summary = initialize(model, recipe, data)
             transferred = None
             if recipe.transfer.source is not None:
                 phase = "transfer"
@@ -254,7 +207,7 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
     if history.status == "diverged":
         return history, {}
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
-                       flip=_test_flip(recipe), snapshots=snapshots,
+                       flip=flip_at_test(recipe), snapshots=snapshots,
                        use_last=recipe.ensemble.use_last, average=average)
     for callback in callbacks:
         artifacts.update(left_by(callback))
@@ -304,12 +257,6 @@ def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:
         options = dict(stop)
         out.append(EarlyStopping(options.pop("metric"), **options))
     return out
-
-
-def _test_flip(recipe: Recipe) -> bool:
-    """Mirror views at test time only for a model trained on mirrored inputs (a mirrored digit
-    is another shape; a mirrored photo is the same class)."""
-    return any(t["name"] == "hflip" for t in recipe.augment.transforms)
 
 
 @contextlib.contextmanager
