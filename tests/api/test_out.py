@@ -70,3 +70,11 @@ def test_this_recipes_finished_run_is_said_finished_and_an_unfinished_one_resume
         tw.train(raw, out=out, quiet=True)
     resumed = tw.train(raw, out=out, resume=True, quiet=True)
     assert resumed.status == "done" and resumed.history.extra["resumed_from"] == 2
+
+
+def test_resume_without_out_is_named_as_the_caller_wrote_it(capsys):
+    with pytest.raises(ConfigError) as caught:
+        tw.train(TINY, resume=True, quiet=True)
+    assert caught.value.key == "resume"
+    assert main(["train", "--resume", "-q"]) == 2
+    assert capsys.readouterr().err.startswith("error: --resume = True: expected an out folder")
