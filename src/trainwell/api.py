@@ -272,7 +272,7 @@ def _axis_items(axis: Mapping[str, Any] | Sequence[str] | str | None) -> list[tu
     for item in [axis] if isinstance(axis, str) else axis:
         key, sep, text = str(item).partition("=")
         if not isinstance(item, str) or not sep or not key.strip():
-            raise ConfigError("--axis", item, "key.path=v1,v2,...")
+            raise ConfigError("axis", item, "key.path=v1,v2,...")
         items.append((key.strip(), text))
     return items
 

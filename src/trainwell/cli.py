@@ -386,7 +386,8 @@ def _in_flags(exc: ConfigError, command: Any, argv: list[str] | None) -> ConfigE
 
     args = sys.argv[1:] if argv is None else argv
     sub = getattr(command, "commands", {}).get(next((a for a in args if not a.startswith("-")), ""))
-    flags = {p.name: p.opts[0] for p in getattr(sub, "params", ()) if p.opts[0].startswith("--")}
+    flags = {p.name.rstrip("_"): p.opts[0] for p in getattr(sub, "params", ())
+             if p.name and p.opts[0].startswith("--")}
     if exc.key in flags and exc.key not in SECTIONS:
         return ConfigError(flags[exc.key], exc.value, exc.allowed)
     return exc

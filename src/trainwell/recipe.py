@@ -458,11 +458,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``"optim.lr=0.1"`` into ``(["optim", "lr"], 0.1)``; the value is read as TOML,
     and taken as a plain string when it is not valid TOML (``init.name=he_normal``)."""
     if "=" not in text:
-        raise ConfigError("--set", text, "key.path=value, e.g. optim.lr=0.1")
+        raise ConfigError("set", text, "key.path=value, e.g. optim.lr=0.1")
     key, _, value = text.partition("=")
     path = [p.strip() for p in key.strip().split(".")]
     if not all(path):
-        raise ConfigError("--set", text, "key.path=value, e.g. optim.lr=0.1")
+        raise ConfigError("set", text, "key.path=value, e.g. optim.lr=0.1")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:

@@ -72,9 +72,25 @@ def test_this_recipes_finished_run_is_said_finished_and_an_unfinished_one_resume
     assert resumed.status == "done" and resumed.history.extra["resumed_from"] == 2
 
 
-def test_resume_without_out_is_named_as_the_caller_wrote_it(capsys):
+@pytest.mark.parametrize(("call", "kwargs", "key", "argv", "flag"), [
+    (tw.train, {"resume": True}, "resume", ["train", "--resume"], "--resume"),
+    (tw.train, {"set": "train.epochs"}, "set", ["train", "--set", "train.epochs"], "--set"),
+    (tw.compare, {"axis": ["optim.lr"]}, "axis", ["compare", "--axis", "optim.lr"], "--axis"),
+    (tw.compare, {"retries": -1}, "retries", ["compare", "--retries", "-1"], "--retries"),
+])
+def test_a_mistake_is_named_as_the_caller_wrote_it(call, kwargs, key, argv, flag, tmp_path,
+                                                   capsys):
     with pytest.raises(ConfigError) as caught:
-        tw.train(TINY, resume=True, quiet=True)
-    assert caught.value.key == "resume"
-    assert main(["train", "--resume", "-q"]) == 2
-    assert capsys.readouterr().err.startswith("error: --resume = True: expected an out folder")
+        call(**kwargs, quiet=True)
+    assert caught.value.key == key
+    assert main([*argv, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {flag} = ") and str(caught.value).split(": expected")[1] in err
+
+
+def test_ensemble_where_without_a_value_names_where(tmp_path, capsys):
+    from trainwell.report.ensembles import select_runs
+
+    with pytest.raises(ConfigError) as caught:
+        select_runs([], ["init"])
+    assert caught.value.key == "--where"

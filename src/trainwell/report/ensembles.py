@@ -106,6 +106,8 @@ def select_runs(runs: Sequence[RunRow], where: Sequence[str]) -> list[RunRow]:
     (``optim.lr=0.01``). Raises :class:`ConfigError` for a key no run has."""
     out = list(runs)
     for text in where:
+        if "=" not in text:
+            raise ConfigError("--where", text, "key=value, e.g. init=he_normal or seed=0")
         path, value = parse_override(text)
         key = ".".join(path)
         if key in ("seed", "label"):
