@@ -2,6 +2,15 @@ import os
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # Each worker trains on one thread: two workers of two threads each on two cores spin
+    # against each other and tiny models train 10-20 times slower. Subprocesses inherit it.
+    os.environ.setdefault("TRAINWELL_MAX_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _cache_dir(tmp_path_factory):
