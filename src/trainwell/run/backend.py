@@ -28,7 +28,7 @@ import torch
 
 from trainwell.data import Dataset
 from trainwell.execute import RunOutcome, execute, prepare_data, resume_point
-from trainwell.loop import Callback, History, TrainState, resolve_device
+from trainwell.loop import Callback, History, TrainState, resolve_device, set_threads
 from trainwell.recipe import Recipe
 from trainwell.run_context import RunContext
 from trainwell.run_folder import RunFolder
@@ -157,7 +157,7 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
     prepared dataset is kept for the next task with the same data on the same device. With
     ``task.folder`` the run resumes from its last good checkpoint there, if any."""
     if threads > 0:
-        torch.set_num_threads(threads)
+        set_threads(threads)
     recipe = Recipe.from_dict(task.recipe)
     device = placed_device(recipe.train.device, slot)
     try:
