@@ -111,7 +111,7 @@ def test_variants_are_one_axis_of_named_recipes():
 def _row(label, seed, train, test):
     return RunRow(id=f"{label}{seed}", experiment="e", label=label, point={"variant": {"label": label}},
                   seed=seed, recipe={}, status="done", error=None, attempts=1, started=0.0,
-                  finished=1.0, seconds=1.0, progress=None,
+                  finished=1.0, seconds=1.0,
                   final={"train_acc": train, "test_acc": test}, diverged_step=None,
                   stop_reason=None, verdicts=None)
 

@@ -125,7 +125,7 @@ class Run:
         return RunRow(id=self.id, experiment="", label=self.label, point={},
                       seed=self.recipe.train.seed, recipe=recipe, status=h.status,
                       error=h.extra.get("traceback") or h.error, attempts=1, started=None,
-                      finished=None, seconds=h.seconds, progress=None, final=dict(h.final),
+                      finished=None, seconds=h.seconds, final=dict(h.final),
                       diverged_step=h.diverged_step, stop_reason=h.stop_reason,
                       verdicts=h.extra.get("verdicts"), device=self.outcome.device)
 

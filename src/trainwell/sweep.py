@@ -67,10 +67,6 @@ class Axis:
     key: str
     values: tuple[Any, ...]
 
-    @property
-    def is_section(self) -> bool:
-        return "." not in self.key
-
 
 def run_id(recipe: Mapping[str, Any]) -> str:
     """A stable 12-hex-digit id of a resolved recipe dict (seed included).
