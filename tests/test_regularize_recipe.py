@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.execute import execute, regularizers
+from trainwell.execute import execute
 from trainwell.recipe import Recipe
 from trainwell.regularize import EarlyStopping, Penalty
 from trainwell.report.table import results_grid
@@ -57,13 +57,18 @@ def test_an_image_transform_on_signals_fails_the_run_with_its_reason():
 
 def test_the_recipe_turns_into_its_callbacks():
     from trainwell.data.augment import Augment
-    from trainwell.execute import prepare_data
+    from trainwell.execute import build_model_for, prepare_data
+    from trainwell.sections import section_callbacks
+
+    def kinds(r):
+        data = prepare_data(r, torch.device("cpu"))
+        model = build_model_for(r, data, torch.device("cpu"))
+        return {type(cb) for cb in section_callbacks(r, model, data)}
 
     r = recipe(regularize={"l1": 1e-4}, augment={"transforms": [{"name": "noise"}]},
-               train={"early_stopping": {"metric": "val_acc", "patience": 3}})
-    kinds = {type(cb) for cb in regularizers(r, prepare_data(r, torch.device("cpu")))}
-    assert kinds == {Penalty, Augment, EarlyStopping}
-    assert regularizers(recipe(), prepare_data(recipe(), torch.device("cpu"))) == []
+               train={"early_stopping": {"metric": "val_acc", "patience": 3}, "record_every": 0})
+    assert kinds(r) == {Penalty, Augment, EarlyStopping}
+    assert kinds(recipe(train={"record_every": 0})) == set()
 
 
 def test_penalty_and_augmentation_change_training_and_stay_reproducible():

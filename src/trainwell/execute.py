@@ -24,12 +24,12 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from trainwell.data import Dataset, load_dataset
-from trainwell.data.augment import Augment, check_transforms
+from trainwell.data.augment import check_transforms
 from trainwell.data.tta import input_kind, view_plan
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.ensemble.averaging import WeightAverage
@@ -50,16 +50,17 @@ from trainwell.loop import (
 )
 from trainwell.models import build_model
 from trainwell.optim import build_optimizer
-from trainwell.optim.schedules import LRSchedule
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
-from trainwell.regularize.early_stopping import EarlyStopping
-from trainwell.regularize.penalties import Penalty
-from trainwell.transfer import source_weights, start_from, transfer_callbacks, transfer_params
+from trainwell.sections import section_callbacks
+from trainwell.transfer import source_weights, start_from, transfer_params
 
 __all__ = ["RunOutcome", "execute", "resume_point", "transfer_source", "prepare_data",
-           "build_model_for", "build_initialized_model", "check_runnable", "regularizers",
+           "build_model_for", "build_initialized_model", "check_runnable",
            "final_verdicts"]
+
+
+_C = TypeVar("_C")
 
 
 @dataclass
@@ -231,22 +232,10 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
     groups = transfer_params(model, recipe.optim.options.get("lr", 1.0), recipe.transfer)
     optimizer = build_optimizer(recipe.optim.name, groups or model.parameters(),
                                 **recipe.optim.options)
-    callbacks = [*callbacks, *regularizers(recipe, dataset), *transfer_callbacks(model, recipe.transfer)]
-    schedule = recipe.schedule
-    if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
-        callbacks.append(LRSchedule(schedule.name, **schedule.options))
-    snapshots = average = None
-    if recipe.ensemble.snapshots is not None:
-        snapshots = Snapshots(recipe.ensemble.snapshots)
-        callbacks.append(snapshots)
-    if recipe.average.kind != "none":
-        options = {k: v for k, v in vars(recipe.average).items() if v is not None}
-        average = WeightAverage(options.pop("kind"), **options)
-        callbacks.append(average)
-    recorder = None
-    if recipe.train.record_every > 0:
-        recorder = GradientFlowRecorder(every=recipe.train.record_every)
-        callbacks.append(recorder)
+    added = section_callbacks(recipe, model, dataset)
+    callbacks = [*callbacks, *added]
+    snapshots, average = _one(added, Snapshots), _one(added, WeightAverage)
+    recorder = _one(added, GradientFlowRecorder)
     if recipe.train.log_to == "tensorboard" and log_dir is not None:
         callbacks.append(TensorBoardLogger(log_dir, gradient_flow=recorder))
     generator = torch.Generator().manual_seed(recipe.train.seed)
@@ -290,21 +279,9 @@ def train_source_run(recipe: Recipe) -> tuple[Recipe, RunOutcome, dict[str, torc
     return source, run, run.artifacts["averaged"] if config.weights == "averaged" else run.weights
 
 
-def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:
-    """The callbacks of the recipe's ``[regularize]``, ``[augment]`` and early stopping."""
-    out: list[Callback] = []
-    reg = recipe.regularize
-    if reg.l1 > 0 or reg.l2 > 0:
-        out.append(Penalty(l1=reg.l1, l2=reg.l2, include_bias=reg.include_bias))
-    if recipe.augment.transforms:
-        device = dataset.x_train.device
-        generator = torch.Generator(device=device).manual_seed(recipe.train.seed)
-        out.append(Augment(recipe.augment.transforms, generator=generator))
-    stop = recipe.train.early_stopping
-    if stop is not None:
-        options = dict(stop)
-        out.append(EarlyStopping(options.pop("metric"), **options))
-    return out
+def _one(callbacks: Iterable[Callback], kind: type[_C]) -> _C | None:
+    """The callback of type ``kind`` among ``callbacks`` (a recipe's sections add at most one)."""
+    return next((cb for cb in callbacks if isinstance(cb, kind)), None)
 
 
 def _test_flip(recipe: Recipe) -> bool:

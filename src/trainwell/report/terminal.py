@@ -45,27 +45,15 @@ def print_run(console: Console, result: RunOutcome) -> None:
 
 
 def print_catalogue(console: Console) -> None:
-    """Every name a recipe can use, with one line each."""
-    from trainwell import data, init, models, optim, pretrain, regularize
-    from trainwell.data.augment import TRANSFORM_DESCRIPTIONS
-    from trainwell.ensemble import AVERAGING, SNAPSHOT_OPTIONS
+    """Every name a recipe can use, with one line each, section by section
+    (:func:`trainwell.sections.catalogue`)."""
+    from trainwell.sections import catalogue
 
-    groups = [("datasets  [data] name", data.DESCRIPTIONS),
-              ("models  [model] name", models.DESCRIPTIONS),
-              ("activations  [model] activation", models.ACTIVATIONS),
-              ("initializers  [init] name", init.DESCRIPTIONS),
-              ("data-driven initializers  [init] name", pretrain.DESCRIPTIONS),
-              ("optimizers  [optim] name", optim.DESCRIPTIONS),
-              ("learning-rate schedules  [schedule] name", optim.SCHEDULE_DESCRIPTIONS),
-              ("regularizers  [regularize], [model], [augment], [train]", regularize.REGULARIZERS),
-              ("augmentations  [augment] transforms", TRANSFORM_DESCRIPTIONS),
-              ("weight averaging  [average] kind", AVERAGING),
-              ("snapshot ensembles  [ensemble]", SNAPSHOT_OPTIONS)]
-    for title, table_src in groups:
+    for title, names in catalogue():
         table = Table(title=Text(title), title_justify="left", show_header=False)
         table.add_column("name", style="bold")
         table.add_column("description")
-        for name, desc in table_src.items():
+        for name, desc in names.items():
             table.add_row(name, str(desc))
         console.print(table)
 
