@@ -52,7 +52,7 @@ def test_bad_options_name_their_key(sections, key):
 def test_an_image_transform_on_signals_fails_the_run_with_its_reason():
     out = execute(recipe(augment={"transforms": [{"name": "hflip"}]}))
     assert out.status == "failed" and "hflip" in out.history.error
-    assert out.history.extra["phase"] == "prepare"
+    assert out.history.phase == "prepare"
 
 
 def test_the_recipe_turns_into_its_callbacks():
@@ -93,7 +93,7 @@ def test_test_views_replace_the_test_metrics_and_keep_the_single_view_ones():
 def test_early_stopping_in_a_recipe_restores_the_best_epoch():
     out = execute(recipe(optim={"name": "sgd", "lr": 2.0}, train={"epochs": 8, "early_stopping":
                                                                    {"metric": "val_loss", "patience": 1}}))
-    info = out.history.extra["early_stopping"]
+    info = out.history.early_stopping
     best = min((e["val_loss"], e["epoch"]) for e in out.history.epochs if e.get("val_loss") is not None)
     assert info["best_epoch"] == best[1]
     assert out.history.final["val_loss"] == pytest.approx(best[0], rel=1e-5)
@@ -136,4 +136,4 @@ def test_too_many_test_views_is_bad_input_before_training():
         check_runnable(r, prepare_data(r, torch.device("cpu")))
     assert err.value.key == "augment.test_views"
     out = execute(r)
-    assert out.status == "failed" and out.history.extra["phase"] == "prepare"
+    assert out.status == "failed" and out.history.phase == "prepare"

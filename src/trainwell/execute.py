@@ -13,7 +13,7 @@ what other capabilities add), so any backend can carry it to the one process tha
 store. Failure boundary: a run that could not be built, initialized or trained is ``failed``
 with its error and the phase it failed in; it never raises (Ctrl-C aside). A diagnosis that
 fails leaves a trained run ``done``, with no verdicts and the reason in
-``history.extra["diagnosis_error"]``.
+``history.diagnosis_error``.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
     there (``execute`` writes them only when given this folder, and nothing else); with
     ``resume``, it continues from the newest good one (:func:`resume_point`) if there is one,
     bit-identical on the CPU to the run uninterrupted, and records
-    ``history.extra["resumed_from"]`` (the epoch). Without a good checkpoint it starts from
+    ``history.resumed_from`` (the epoch). Without a good checkpoint it starts from
     scratch. The model is still built and initialized first (a data-driven initializer runs
     again), then the checkpoint's weights replace the initial ones.
 
@@ -192,18 +192,14 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             history, artifacts = _train(recipe, model, data, callbacks, checkpoint_dir, resume,
                                         log_dir)
         except Exception as exc:  # a run that fails is recorded, never lost
-            history = History.failed(exc)
-            history.extra["phase"] = phase
+            history = History.failed(exc, phase=phase)
             return RunOutcome(recipe, history, device=str(where))
-    if init_summary is not None:
-        history.extra["init"] = init_summary
-    if transferred is not None:
-        history.extra["transfer"] = transferred
+    history.init, history.transfer = init_summary, transferred
     if recipe.train.record_every > 0 and history.status != "failed":
         try:
-            history.extra["verdicts"] = final_verdicts(model, data, seed=recipe.train.seed)
+            history.verdicts = final_verdicts(model, data, seed=recipe.train.seed)
         except Exception as exc:  # a trained run stays trained: only its verdict is missing
-            history.extra["diagnosis_error"] = f"{type(exc).__name__}: {exc}"
+            history.diagnosis_error = f"{type(exc).__name__}: {exc}"
     weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     return RunOutcome(recipe, history, weights=weights, device=str(dev), artifacts=artifacts,
                       model=model if keep_model else None)
@@ -249,8 +245,6 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
     history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
                   callbacks=callbacks, generator=generator, checkpoints=checkpoints, resume=start)
-    if recorder is not None:
-        history.extra["gradient_flow"] = recorder.to_dict()
     if history.status == "diverged":
         return history, {}
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,

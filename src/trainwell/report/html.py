@@ -29,6 +29,7 @@ import jinja2
 from trainwell import _toml
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import TrainwellError
+from trainwell.loop.metrics import LR, STEP_LR
 from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.curves import SHOWN
 from trainwell.report.table import (
@@ -224,10 +225,10 @@ def _lr_figure(series: curves.Series, firsts: dict[str, RunRow],
     scheduled, held = {}, {}
     for label, r in firsts.items():
         metrics = series.get(r.id, {})
-        if "step_lr" in metrics:
-            scheduled[label] = plots.Curve(*metrics["step_lr"])
-        elif metrics.get("lr", ([], []))[0]:
-            steps, values = metrics["lr"]
+        if STEP_LR in metrics:
+            scheduled[label] = plots.Curve(*metrics[STEP_LR])
+        elif metrics.get(LR, ([], []))[0]:
+            steps, values = metrics[LR]
             held[label] = plots.Curve([0, *steps], [values[0], *values])
     if not plots.lr_varies(scheduled):
         return None

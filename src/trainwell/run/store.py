@@ -37,6 +37,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from trainwell.diagnose.recorder import flow_rows
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
 
@@ -257,10 +258,10 @@ class Store:
             c.execute("UPDATE runs SET status=?, error=?, finished=?, seconds=?, final=?, "
                       "diverged_step=?, stop_reason=?, verdicts=?, owner=NULL, "
                       "device=COALESCE(?, device), worker=COALESCE(?, worker) WHERE id=?",
-                      (history.status, history.extra.get("traceback") or history.error,
+                      (history.status, history.traceback or history.error,
                        time.time(), history.seconds,
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
-                       json.dumps(history.extra.get("verdicts")), device, worker, run_id))
+                       json.dumps(history.verdicts), device, worker, run_id))
 
     def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
              ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:
@@ -302,5 +303,7 @@ class Store:
 
 def metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
     """The ``(run, step, name, value)`` rows the store keeps of a run's ``history``
-    (:meth:`History.metric_rows`)."""
-    return [(run_id, step, name, value) for step, name, value in history.metric_rows()]
+    (:meth:`History.metric_rows`, with its gradient flow's rows)."""
+    layers = flow_rows(history.gradient_flow)
+    return [(run_id, step, name, value)
+            for step, name, value in history.metric_rows(layer_rows=layers)]
