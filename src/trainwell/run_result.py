@@ -86,7 +86,7 @@ class Run:
         from trainwell.report.notebook import table_rows
         from trainwell.results import _pandas
 
-        columns, rows = table_rows(self._experiment().grid)
+        columns, rows = table_rows(self._experiment().table)
         return _pandas().DataFrame(rows, columns=columns)
 
     def metrics_frame(self, names: list[str] | None = None):
