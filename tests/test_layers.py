@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 LAYERS = [
-    ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live"],
+    ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live",
+     "callback_order"],
     ["data", "models", "init", "optim", "recipe", "sweep", "sections", "section_tables",
      "section_checks", "regularize",
      "regularize._checks", "regularize._random", "regularize.dropout", "regularize.dropconnect",

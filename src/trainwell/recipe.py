@@ -11,7 +11,8 @@ A recipe says everything a run needs::
     [train]  epochs = 20        # batch_size, seed, eval_every, device, threads
 
 Each section's options are checked against the keyword-only signature of the function they
-feed (see :mod:`trainwell.params`), so the recipe and the library share one schema.
+feed (see :mod:`trainwell.params`), so the recipe and the library share one schema; what each
+section is, its defaults and its cross-checks are in the registry :mod:`trainwell.sections`.
 ``Recipe.from_dict(r.to_dict()) == r`` and the TOML round-trips exactly.
 """
 

@@ -52,17 +52,19 @@ class SectionSpec:
     ``table``: the dataclass of a section with fixed options (``None``: a component section,
     whose options ``components(name)`` defines); ``default``: the table a recipe that leaves
     the section out gets; ``optional``: left out of a recipe's dict (and so of its run id)
-    while it equals its default; ``resolve``: a component's own check of its options (default:
-    the signature of ``components(name)``); ``check``: the cross-check that runs once every
-    section is validated (:data:`CHECK_ORDER`); ``callbacks``: the training callbacks the
-    section adds to a run; ``catalogue``: its lines in ``trainwell list`` (a title and the
-    names with their descriptions).
+    while it equals its default; ``read``: a table section's TOML table as its dataclass's
+    fields (``[transfer] from`` is the field ``source``); ``resolve``: a component's own
+    check of its options (default: the signature of ``components(name)``); ``check``: the
+    cross-check that runs once every section is validated (:data:`CHECK_ORDER`);
+    ``callbacks``: the training callbacks the section adds to a run; ``catalogue``: its lines
+    in ``trainwell list`` (a title and the names with their descriptions).
     """
 
     name: str
     default: Mapping[str, Any] = field(default_factory=dict)
     table: type | None = None
     components: Callable[[str], Callable[..., Any]] | None = None
+    read: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     resolve: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
     optional: bool = False
     check: Callable[[Mapping[str, Any]], Any] | None = None
@@ -84,8 +86,8 @@ class SectionSpec:
             raise ConfigError(self.name, raw, f"a table [{self.name}]")
         options = dict(raw)
         if self.table is not None:
-            if self.name == "transfer":
-                options = checks.transfer_table(options)
+            if self.read is not None:
+                options = self.read(options)
             return self.table(**validate_params(self.table, options, key=self.name))
         name = options.pop("name", self.default["name"])
         if self.resolve is not None:
@@ -259,7 +261,8 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                 callbacks=_average_callbacks,
                 catalogue=(("weight averaging  [average] kind",
                             _catalogue("ensemble", "AVERAGING")),)),
-    SectionSpec("transfer", table=TransferConfig, optional=True, check=checks.check_transfer,
+    SectionSpec("transfer", table=TransferConfig, optional=True, read=checks.transfer_table,
+                check=checks.check_transfer,
                 callbacks=_transfer_callbacks),
     SectionSpec("train", table=TrainConfig, check=checks.check_train,
                 callbacks=_train_callbacks),
