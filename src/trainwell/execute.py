@@ -16,17 +16,17 @@ what other capabilities add), so any backend can carry it to the one process tha
 store. Failure boundary: a run that could not be built, initialized or trained is ``failed``
 with its error and the phase it failed in; it never raises (Ctrl-C aside). A diagnosis that
 fails leaves a trained run ``done``, with no verdicts and the reason in
-``history.extra["diagnosis_error"]``.
+``history.diagnosis_error``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -39,7 +39,6 @@ from trainwell.build import (
     prepare_data,
 )
 from trainwell.data import Dataset
-from trainwell.data.augment import Augment
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
 from trainwell.diagnose.verdicts import agree_with_outcome, not_trained
 from trainwell.ensemble.averaging import WeightAverage
@@ -58,16 +57,17 @@ from trainwell.loop import (
     set_threads,
 )
 from trainwell.optim import build_optimizer
-from trainwell.optim.schedules import LRSchedule
 from trainwell.recipe import Recipe
-from trainwell.regularize.early_stopping import EarlyStopping
-from trainwell.regularize.penalties import Penalty
 from trainwell.run_context import RunContext
-from trainwell.transfer import source_weights, start_from, transfer_callbacks, transfer_params
+from trainwell.sections import section_callbacks
+from trainwell.transfer import source_weights, start_from, transfer_params
 
 __all__ = ["RunOutcome", "RunContext", "execute", "resume_point", "transfer_source", "prepare_data",
-           "build_model_for", "build_initialized_model", "check_runnable", "regularizers",
+           "build_model_for", "build_initialized_model", "check_runnable",
            "final_verdicts"]
+
+
+_C = TypeVar("_C")
 
 
 @dataclass
@@ -106,9 +106,9 @@ def execute(recipe: Recipe, ctx: RunContext | None = None) -> RunOutcome:
     its checkpoints to ``folder.checkpoints`` and one with ``train.log_to = "tensorboard"`` its
     events to ``folder.tensorboard`` as it trains; nothing else is written here. With
     ``ctx.resume`` (:func:`resume_point`) the run continues from that checkpoint, bit-identical
-    on the CPU to the run uninterrupted, and records ``history.extra["resumed_from"]``. The
-    model is still built and initialized first (a data-driven initializer runs again), then the
-    checkpoint's weights replace the initial ones.
+    on the CPU to the run uninterrupted, and records ``history.resumed_from`` (the epoch). The
+    model is still built and initialized first (a data-driven initializer runs again), then
+    the checkpoint's weights replace the initial ones.
 
     >>> out = execute(Recipe.from_dict({"data": {"name": "digits"}, "train": {"epochs": 1}}))
     >>> out.status, sorted(out.history.final)[:2]
@@ -136,19 +136,15 @@ def execute(recipe: Recipe, ctx: RunContext | None = None) -> RunOutcome:
             phase = "train"
             history, artifacts = _train(recipe, model, data, ctx)
         except Exception as exc:  # a run that fails is recorded, never lost
-            history = History.failed(exc)
-            history.extra["phase"] = phase
+            history = History.failed(exc, phase=phase)
             return RunOutcome(recipe, history, device=str(where))
-    if init_summary is not None:
-        history.extra["init"] = init_summary
-    if transferred is not None:
-        history.extra["transfer"] = transferred
+    history.init, history.transfer = init_summary, transferred
     if recipe.train.record_every > 0 and history.status != "failed":
         try:
-            history.extra["verdicts"] = final_verdicts(model, data, seed=recipe.train.seed,
-                                                       history=history, init=recipe.init.name)
+            history.verdicts = final_verdicts(model, data, seed=recipe.train.seed,
+                                              history=history, init=recipe.init.name)
         except Exception as exc:  # a trained run stays trained: only its verdict is missing
-            history.extra["diagnosis_error"] = f"{type(exc).__name__}: {exc}"
+            history.diagnosis_error = f"{type(exc).__name__}: {exc}"
     weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     return RunOutcome(recipe, history, weights=weights, device=str(dev), artifacts=artifacts,
                       model=model if ctx.keep_model else None)
@@ -175,23 +171,10 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
     groups = transfer_params(model, recipe.optim.options.get("lr", 1.0), recipe.transfer)
     optimizer = build_optimizer(recipe.optim.name, groups or model.parameters(),
                                 **recipe.optim.options)
-    callbacks = [*ctx.callbacks, *regularizers(recipe, dataset),
-                 *transfer_callbacks(model, recipe.transfer)]
-    schedule = recipe.schedule
-    if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
-        callbacks.append(LRSchedule(schedule.name, **schedule.options))
-    snapshots = average = None
-    if recipe.ensemble.snapshots is not None:
-        snapshots = Snapshots(recipe.ensemble.snapshots)
-        callbacks.append(snapshots)
-    if recipe.average.kind != "none":
-        options = {k: v for k, v in vars(recipe.average).items() if v is not None}
-        average = WeightAverage(options.pop("kind"), **options)
-        callbacks.append(average)
-    recorder = None
-    if recipe.train.record_every > 0:
-        recorder = GradientFlowRecorder(every=recipe.train.record_every)
-        callbacks.append(recorder)
+    added = section_callbacks(recipe, model, dataset)
+    callbacks = [*ctx.callbacks, *added]
+    snapshots, average = _one(added, Snapshots), _one(added, WeightAverage)
+    recorder = _one(added, GradientFlowRecorder)
     folder = ctx.folder
     if recipe.train.log_to == "tensorboard" and folder is not None:
         callbacks.append(TensorBoardLogger(folder.tensorboard, gradient_flow=recorder))
@@ -204,8 +187,6 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
                   callbacks=callbacks, generator=generator, checkpoints=checkpoints,
                   resume=ctx.resume)
-    if recorder is not None:
-        history.extra["gradient_flow"] = recorder.to_dict()
     if history.status == "diverged":
         return history, {}
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
@@ -244,21 +225,9 @@ def train_source_run(recipe: Recipe) -> tuple[Recipe, RunOutcome, dict[str, torc
     return source, run, run.artifacts["averaged"] if config.weights == "averaged" else run.weights
 
 
-def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:
-    """The callbacks of the recipe's ``[regularize]``, ``[augment]`` and early stopping."""
-    out: list[Callback] = []
-    reg = recipe.regularize
-    if reg.l1 > 0 or reg.l2 > 0:
-        out.append(Penalty(l1=reg.l1, l2=reg.l2, include_bias=reg.include_bias))
-    if recipe.augment.transforms:
-        device = dataset.x_train.device
-        generator = torch.Generator(device=device).manual_seed(recipe.train.seed)
-        out.append(Augment(recipe.augment.transforms, generator=generator))
-    stop = recipe.train.early_stopping
-    if stop is not None:
-        options = dict(stop)
-        out.append(EarlyStopping(options.pop("metric"), **options))
-    return out
+def _one(callbacks: Iterable[Callback], kind: type[_C]) -> _C | None:
+    """The callback of type ``kind`` among ``callbacks`` (a recipe's sections add at most one)."""
+    return next((cb for cb in callbacks if isinstance(cb, kind)), None)
 
 
 @contextlib.contextmanager

@@ -69,7 +69,7 @@ def test_this_recipes_finished_run_is_said_finished_and_an_unfinished_one_resume
     with pytest.raises(ConfigError, match=r"unfinished; continue it with resume \(--resume\)"):
         tw.train(raw, out=out, quiet=True)
     resumed = tw.train(raw, out=out, resume=True, quiet=True)
-    assert resumed.status == "done" and resumed.history.extra["resumed_from"] == 2
+    assert resumed.status == "done" and resumed.history.resumed_from == 2
 
 
 @pytest.mark.parametrize(("call", "kwargs", "key", "argv", "flag"), [

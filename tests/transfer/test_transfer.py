@@ -119,7 +119,7 @@ def test_gradual_unfreezing_turns_groups_on_at_the_listed_epochs():
                   generator=torch.Generator().manual_seed(0))
     assert seen == [["head"], ["features.1", "head"], ["features.1", "head"],
                     ["features.0", "features.1", "head"]]
-    assert history.extra["unfrozen"] == {"features.1": 1, "features.0": 3}
+    assert history.unfrozen == {"features.1": 1, "features.0": 3}
 
 
 def test_discriminative_lrs_go_down_by_lr_mult_per_group():
@@ -135,7 +135,7 @@ def test_a_run_from_a_folder_takes_the_source_and_keeps_discriminative_lrs(sourc
                           "train": {"epochs": 1, "threads": 1, "record_every": 0}})
     out = execute(r, RunContext(keep_model=True))
     assert out.status == "done", out.history.error
-    info = out.history.extra["transfer"]
+    info = out.history.transfer
     assert info["frozen"] == ["features.0"] and info["head"] == "new"
     for k, v in src.weights.items():
         if k.startswith("features.0"):
@@ -194,7 +194,7 @@ def test_a_source_recipe_is_part_of_the_target_and_trained_when_needed():
     assert run_id(other.to_dict()) != run_id(r.to_dict())
     out = execute(r)
     assert out.status == "done", out.history.error
-    assert out.history.extra["transfer"]["frozen"] == ["features.0", "features.1"]
+    assert out.history.transfer["frozen"] == ["features.0", "features.1"]
 
 
 @pytest.mark.parametrize(("table", "key"), [

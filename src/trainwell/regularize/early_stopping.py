@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import torch
 
+from trainwell.callback_order import ORDER
 from trainwell.errors import ConfigError
 from trainwell.loop.events import Callback, StopTraining, TrainState
 from trainwell.regularize._checks import check_choice, check_nonnegative, check_positive_int
@@ -42,14 +43,14 @@ class EarlyStopping(Callback):
        ``StopTraining(reason, status="done")``.
 
     ``after_fit`` loads the best weights back (also when training ran to the end) and records
-    ``state.history.extra["early_stopping"] = {"best_epoch", "best", "stopped_epoch"}``
+    ``state.history.early_stopping = {"best_epoch", "best", "stopped_epoch"}``
     (epochs 1-based as in the history; ``stopped_epoch`` is ``None`` if it never stopped).
     ``mode="auto"`` maximizes metrics whose name contains ``"acc"`` and minimizes the rest.
     A ``metric`` that an evaluated epoch does not have raises :class:`ConfigError`.
     ``state_dict()``/``load_state_dict()`` carry the best value, its epoch and weights, and
     the epochs waited, for a checkpoint (:class:`~trainwell.loop.Stateful`).
 
-    Runs late (``order = 150``) so the other callbacks see the epoch it stops at.
+    Runs last (``ORDER["early_stopping"]``) so the other callbacks see the epoch it stops at.
 
     **Note**: the trainer computes ``history.final`` before ``after_fit``, so ``final`` holds
     the metrics of the *last* weights, not of the restored best ones.
@@ -58,7 +59,7 @@ class EarlyStopping(Callback):
     EarlyStopping('val_acc', patience=3, mode='max', min_delta=0.0)
     """
 
-    order = 150
+    order = ORDER["early_stopping"]
 
     def __init__(self, metric: str = "val_loss", *, patience: int = 5,
                  mode: Literal["auto", "min", "max"] = "auto", min_delta: float = 0.0) -> None:
@@ -137,6 +138,6 @@ class EarlyStopping(Callback):
     def after_fit(self, state: TrainState) -> None:
         if self._weights is not None:
             state.model.load_state_dict(self._weights)
-        state.history.extra["early_stopping"] = {
+        state.history.early_stopping = {
             "best_epoch": self.best_epoch, "best": self.best, "stopped_epoch": self.stopped_epoch}
         self._weights = None

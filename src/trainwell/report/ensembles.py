@@ -16,7 +16,7 @@ from trainwell.ensemble.evaluate import EnsembleScore, MismatchError, growth_cur
 from trainwell.ensemble.predictions import Predictions, load_predictions
 from trainwell.errors import ConfigError
 from trainwell.recipe import parse_override
-from trainwell.results import MISSING, matches, run_value
+from trainwell.report.select import MISSING, matches, run_value
 from trainwell.run.store import RunRow
 from trainwell.run_folder import RunFolder
 

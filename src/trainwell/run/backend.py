@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
+from trainwell.callback_order import ORDER
 from trainwell.data import Dataset
 from trainwell.execute import RunOutcome, execute, prepare_data, resume_point
 from trainwell.loop import Callback, History, TrainState, resolve_device, set_threads
@@ -126,7 +127,7 @@ def placed_device(recipe_device: str, slot: str | None) -> str:
 
 
 class _EpochReporter(Callback):
-    order = 90
+    order = ORDER["live"]
 
     def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
         self.send = send
@@ -169,9 +170,7 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
         start = (resume_point(recipe, folder.checkpoints)
                  if folder is not None and task.resume else None)
     except Exception as exc:  # a checkpoint of another recipe: the run fails, with the reason
-        outcome = RunOutcome(recipe, History.failed(exc), device=device)
-        outcome.history.extra["phase"] = "resume"
-        return outcome
+        return RunOutcome(recipe, History.failed(exc, phase="resume"), device=device)
     extra = [*callbacks, *([_EpochReporter(progress)] if progress is not None else [])]
     outcome = execute(recipe, RunContext(device=device, folder=folder, resume=start,
                                          source=task.source, dataset=dataset,

@@ -6,7 +6,7 @@ Tables::
                                                             fixed: the recipe part they share;
                                                             grid: ids of the current grid's runs
     runs(id, experiment, label, point, seed, recipe, status, error, attempts,
-         started, finished, seconds, progress, final, diverged_step, stop_reason, verdicts,
+         started, finished, seconds, final, diverged_step, stop_reason, verdicts,
          owner, heartbeat, device, worker)
     metrics(run, step, name, value)                       per-step "loss" (and "step_lr"
                                                             under a schedule); per-epoch
@@ -33,10 +33,11 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from trainwell.diagnose.recorder import flow_rows
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
 from trainwell.plan import RunSpec
@@ -58,7 +59,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, experiment TEXT NOT NULL, label TEXT NOT NULL, point TEXT NOT NULL,
     seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     error TEXT, attempts INTEGER NOT NULL DEFAULT 0, started REAL, finished REAL,
-    seconds REAL, progress TEXT, final TEXT, diverged_step INTEGER, stop_reason TEXT,
+    seconds REAL, final TEXT, diverged_step INTEGER, stop_reason TEXT,
     verdicts TEXT, owner TEXT, heartbeat REAL, device TEXT, worker TEXT);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -77,7 +78,6 @@ class RunRow(RunSpec):
     started: float | None
     finished: float | None
     seconds: float | None
-    progress: dict[str, Any] | None
     final: dict[str, Any]
     diverged_step: int | None
     stop_reason: str | None
@@ -89,8 +89,9 @@ class RunRow(RunSpec):
 
     @classmethod
     def _from_sql(cls, row: sqlite3.Row) -> RunRow:
-        d = dict(row)
-        for key in ("point", "recipe", "progress", "final", "verdicts"):
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in dict(row).items() if k in known}  # older stores have more columns
+        for key in ("point", "recipe", "final", "verdicts"):
             d[key] = json.loads(d[key]) if d[key] is not None else None
         d["final"] = d["final"] or {}
         return cls(**d)
@@ -204,8 +205,8 @@ class Store:
         now = time.time()
         with self._tx() as c:
             cur = c.execute(
-                f"UPDATE runs SET status='running', attempts=attempts+1, started=?, progress=NULL, "
-                f"owner=?, heartbeat=? WHERE id=? AND status NOT IN ({marks}) AND (owner IS NULL "
+                f"UPDATE runs SET status='running', attempts=attempts+1, started=?, owner=?, "
+                f"heartbeat=? WHERE id=? AND status NOT IN ({marks}) AND (owner IS NULL "
                 f"OR owner=? OR status != 'running' OR heartbeat < ? OR owner IN ({dead}))",
                 (now, owner, now, run_id, *FINISHED, owner,
                  stale_before if stale_before is not None else -math.inf, *dead_owners))
@@ -229,10 +230,6 @@ class Store:
             c.execute("UPDATE runs SET worker=?, device=COALESCE(?, device) WHERE id=?",
                       (worker, device, run_id))
 
-    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
-        with self._tx() as c:
-            c.execute("UPDATE runs SET progress=? WHERE id=?", (json.dumps(progress), run_id))
-
     def set_status(self, run_id: str, status: str, *, error: str | None = None) -> None:
         """Record a status without metrics (``interrupted``, or ``failed`` before training);
         the run is no longer held."""
@@ -248,12 +245,12 @@ class Store:
             c.execute("DELETE FROM metrics WHERE run=?", (run_id,))
             c.executemany("INSERT INTO metrics (run, step, name, value) VALUES (?,?,?,?)", rows)
             c.execute("UPDATE runs SET status=?, error=?, finished=?, seconds=?, final=?, "
-                      "diverged_step=?, stop_reason=?, verdicts=?, progress=NULL, owner=NULL, "
+                      "diverged_step=?, stop_reason=?, verdicts=?, owner=NULL, "
                       "device=COALESCE(?, device), worker=COALESCE(?, worker) WHERE id=?",
-                      (history.status, history.extra.get("traceback") or history.error,
+                      (history.status, history.traceback or history.error,
                        time.time(), history.seconds,
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
-                       json.dumps(history.extra.get("verdicts")), device, worker, run_id))
+                       json.dumps(history.verdicts), device, worker, run_id))
 
     def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
              ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:
@@ -295,5 +292,7 @@ class Store:
 
 def metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
     """The ``(run, step, name, value)`` rows the store keeps of a run's ``history``
-    (:meth:`History.metric_rows`)."""
-    return [(run_id, step, name, value) for step, name, value in history.metric_rows()]
+    (:meth:`History.metric_rows`, with its gradient flow's rows)."""
+    layers = flow_rows(history.gradient_flow)
+    return [(run_id, step, name, value)
+            for step, name, value in history.metric_rows(layer_rows=layers)]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from trainwell.callback_order import ORDER
 from trainwell.transfer.groups import LayerGroup, layer_groups
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class Freeze:
     ``frozen``: how many groups from the bottom start frozen; ``unfreeze_at``: the epochs at
     which one more group (from the top of the frozen ones) starts training. The trainable
     state is applied before every epoch (the trainer's evaluation puts every layer back in
-    train mode afterwards), and ``history.extra["unfrozen"]`` records when each group started.
+    train mode afterwards), and ``history.unfrozen`` records when each group started.
 
     >>> m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
     >>> f = Freeze(m, frozen=1)
@@ -77,7 +78,7 @@ class Freeze:
     (False, True)
     """
 
-    order = -90  # before the augmentation and the schedules
+    order = ORDER["unfreeze"]
 
     def __init__(self, model: torch.nn.Module, *, frozen: int,
                  unfreeze_at: Sequence[int] = ()) -> None:
@@ -107,7 +108,7 @@ class Freeze:
 
     def before_epoch(self, state: TrainState) -> None:
         self.apply(epoch=state.epoch)
-        state.history.extra["unfrozen"] = self.unfrozen(state.epoch)
+        state.history.unfrozen = self.unfrozen(state.epoch)
 
     def after_fit(self, state: TrainState) -> None:
         for p in state.model.parameters():
