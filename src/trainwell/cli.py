@@ -313,6 +313,27 @@ def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", he
     return 0
 
 
+@app.command(name="data")
+def data_(source: Annotated[str, typer.Argument(help="An image folder, an arrays file (.npz, .npy, .safetensors), a table (.csv, .parquet), a recipe .toml, a dataset name or a factory spec module:function.")],
+          set_: Annotated[list[str] | None, typer.Option("--set", help="A [data] option: key=value, e.g. target=species or size=[32,32] (repeatable).")] = None) -> int:
+    """Show a dataset as trainwell reads it: splits, classes, shape, values and its cache.
+
+    Example: trainwell data ~/photos --set size=[64,64]
+    """
+    from trainwell.data.describe import data_source, describe
+    from trainwell.recipe import parse_override
+
+    options = {}
+    for text in set_ or []:
+        path, value = parse_override(text)
+        options[".".join(path[1:] if path[0] == "data" and len(path) > 1 else path)] = value
+    _, lines = describe(data_source(source, options))
+    console = _console()
+    for line in lines:
+        console.print(line, markup=False)
+    return 0
+
+
 @app.command(name="list")
 def list_(what: Annotated[str | None, typer.Argument(
         help="experiments: the built-in experiments, each with its runs and a line.")] = None) -> int:

@@ -206,9 +206,10 @@ def _options_fn(section: str, name: Any) -> Callable[..., Any]:
     from trainwell import data, init, optim, pretrain
     from trainwell.names import get
 
+    if section == "data":
+        return data.data_options_fn(name)
     tables: dict[str, Mapping[str, Callable[..., Any]]] = {
-        "data": data.DATASETS, "init": {**init.INITIALIZERS, **pretrain.DATA_INITIALIZERS},
-        "optim": optim.OPTIMIZERS}
+        "init": {**init.INITIALIZERS, **pretrain.DATA_INITIALIZERS}, "optim": optim.OPTIMIZERS}
     return get(tables[section], name, key=f"{section}.name")
 
 
@@ -225,6 +226,12 @@ def _section(section: str, raw: Any) -> Section:
         from trainwell.optim.schedules import schedule_options
 
         return Section(name, schedule_options(name, options))
+    if section == "data":
+        from trainwell.data import data_options, resolve_data
+
+        # Resolution reads the user's files (their digest goes into the run id); it moves to
+        # the plan's resolve step together with the transfer source's.
+        return Section(name, resolve_data(name, data_options(name, options)))
     bias = options.pop("bias", None) if section == "init" else None
     resolved = validate_params(_options_fn(section, name), options, key=section)
     if bias is not None:
