@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 LAYERS = [
-    ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live"],
+    ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live", "_spec"],
     ["data", "models", "init", "optim", "recipe", "sweep", "regularize",
      "regularize._checks", "regularize._random", "regularize.dropout", "regularize.dropconnect",
      "regularize.stochastic_depth"],

@@ -63,7 +63,3 @@ def _broken(key: str, spec: str, module_name: str, exc: BaseException) -> Config
     return ConfigError(key, spec, f"a module that imports cleanly; importing {module_name!r} "
                        f"raised {type(exc).__name__}: {exc}")
 
-
-def _broken(key: str, spec: str, module_name: str, exc: BaseException) -> ConfigError:
-    return ConfigError(key, spec, f"a module that imports cleanly; importing {module_name!r} "
-                       f"raised {type(exc).__name__}: {exc}")

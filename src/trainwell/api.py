@@ -158,7 +158,9 @@ def compare(sweep: str | Path | Sweep | Recipe | Mapping[str, Any] | None = None
     from trainwell.run import make_backend, open_store, run_sweep
 
     given = None
-    if not _names(data):
+    from trainwell.data.memory import names_data
+
+    if not names_data(data):
         given, data = _given_data(data, target), None
     elif target is not None:
         raise ConfigError("target", target, "no value: target= names a DataFrame's label column")
@@ -217,7 +219,9 @@ def build_recipe(source: Any = None, overrides: Sequence[str] = (),
             raw = dict(source or {})
         else:
             raise ConfigError("recipe", source, "a recipe file, a Recipe or a dict of its sections")
-        return Recipe.from_dict(apply_overrides(_data_into(raw, data), overrides))
+        from trainwell.data.memory import replace_data
+
+        return Recipe.from_dict(apply_overrides(replace_data(raw, data), overrides))
     if source is None or isinstance(source, (str, Path)):
         return load_recipe(source, overrides)
     if isinstance(source, Recipe):
@@ -330,13 +334,6 @@ def _axis_values(key: str, values: Any) -> list[Any]:
     raise ConfigError(key, values, "a list of values, one value, or a comma-separated string")
 
 
-def _names(data: Any) -> bool:
-    """True when ``data`` names datasets (the data axis) rather than being data."""
-    if data is None or isinstance(data, str):
-        return True
-    return isinstance(data, (list, tuple)) and all(isinstance(v, (str, Mapping)) for v in data)
-
-
 def _given_data(data: Any, target: str | None) -> dict[str, Any] | None:
     """The ``[data]`` section that reads ``data`` (None: no data given)."""
     if data is None:
@@ -348,25 +345,14 @@ def _given_data(data: Any, target: str | None) -> dict[str, Any] | None:
     return data_section(data, target=target)
 
 
-def _data_into(raw: Mapping[str, Any], section: Mapping[str, Any]) -> dict[str, Any]:
-    """``raw`` with its ``[data]`` replaced by ``section``, keeping the shared options it sets."""
-    from trainwell.data import data_options_fn
-    from trainwell.params import option_names
-
-    out = dict(raw)
-    given = raw.get("data", {})
-    accepted = set(option_names(data_options_fn(str(section["name"])))) - {"path", "digest"}
-    kept = {k: v for k, v in given.items() if k in accepted} if isinstance(given, Mapping) else {}
-    out["data"] = {**kept, **section}
-    return out
-
-
 def _sweep_with_data(s: Sweep, section: Mapping[str, Any]) -> Sweep:
     swept = [a.key for a in s.axes if a.key == "data" or a.key.startswith("data.")]
     if swept:
         raise ConfigError("data", f"an axis on {swept[0]}", "data= or a data axis, not both: "
                           "data= gives every run the same data")
-    return dataclasses.replace(s, base=_data_into(s.base, section))
+    from trainwell.data.memory import replace_data
+
+    return dataclasses.replace(s, base=replace_data(s.base, section))
 
 
 def _say(console: Console | None, text: str) -> None:

@@ -87,7 +87,7 @@ def summary_lines(ds: Dataset) -> list[str]:
 
     >>> from trainwell.data import load_dataset
     >>> summary_lines(load_dataset("digits"))[2]
-    'input: (1, 8, 8) float32 per sample (images (C, H, W)); values -0.81 .. 3.15 after standardize'
+    'input: (1, 8, 8) float32 per sample (images (C, H, W)); values -0.81 .. 1.84 after standardize'
     """
     from trainwell.data._batched import input_kind
 

@@ -127,8 +127,8 @@ def _decode(file: Path, mode: str, size: tuple[int, int], row: np.ndarray,
     from PIL import Image
 
     try:
-        with Image.open(file) as img:
-            img = img.convert(mode)
+        with Image.open(file) as opened:
+            img = opened.convert(mode)
             if img.size != size:
                 img = img.resize(size, Image.Resampling.BILINEAR)
             pixels = np.asarray(img)

@@ -22,7 +22,7 @@ from trainwell.data.builtin import cache_dir_default
 from trainwell.data.splits import SPLITS
 from trainwell.errors import ConfigError
 
-__all__ = ["as_splits", "dataset_arrays", "data_section"]
+__all__ = ["as_splits", "dataset_arrays", "data_section", "replace_data", "names_data"]
 
 _FORMS = ("(x, y) arrays or tensors, {'train': (x, y), 'test': (x, y)}, a "
           "torch.utils.data.Dataset (or one per split), or a pandas DataFrame with target=")
@@ -54,7 +54,8 @@ def dataset_arrays(ds: Any, *, key: str = "data") -> tuple[np.ndarray, np.ndarra
     except TypeError:
         raise ConfigError(key, type(ds).__name__, "a map-style Dataset with __len__ and "
                           "__getitem__ (an IterableDataset cannot be split)") from None
-    xs, ys = [], []
+    xs: list[np.ndarray] = []
+    ys: list[Any] = []
     for i in range(n):
         sample = ds[i]
         if not isinstance(sample, (tuple, list)) or len(sample) != 2:
@@ -155,10 +156,41 @@ def data_section(data: Any, *, target: str | None = None,
     path = folder / f"arrays-{digest}.npz"
     if not path.exists():
         sink = io.BytesIO()
-        np.savez(sink, **dict(sorted(arrays.items())))
+        np.savez(sink, **dict(sorted(arrays.items())))  # type: ignore[arg-type]
         atomic_write_bytes(path, sink.getvalue())
     return {"name": "arrays", "path": str(path), "digest": digest}
 
 
 def _is_frame(data: Any) -> bool:
     return type(data).__name__ == "DataFrame" and hasattr(data, "columns")
+
+
+def names_data(data: Any) -> bool:
+    """True when ``data`` names datasets (a data axis: a name or a list of names or tables)
+    rather than being data.
+
+    >>> names_data(["digits", "mnist1d"]), names_data((np.zeros((2, 1)), [0, 1]))
+    (True, False)
+    """
+    if data is None or isinstance(data, str):
+        return True
+    return isinstance(data, (list, tuple)) and all(isinstance(v, (str, Mapping)) for v in data)
+
+
+def replace_data(raw: Mapping[str, Any], section: Mapping[str, Any]) -> dict[str, Any]:
+    """Recipe dict ``raw`` with its ``[data]`` replaced by ``section``, keeping the options of
+    the old section that the new source takes too (``val_fraction``, ``split_seed``, ...).
+
+    >>> replace_data({"data": {"name": "digits", "val_fraction": 0.2}},
+    ...              {"name": "arrays", "path": "a.npz"})["data"]
+    {'val_fraction': 0.2, 'name': 'arrays', 'path': 'a.npz'}
+    """
+    from trainwell.data import data_options_fn
+    from trainwell.params import option_names
+
+    out = dict(raw)
+    given = raw.get("data", {})
+    accepted = set(option_names(data_options_fn(str(section["name"])))) - {"path", "digest"}
+    kept = {k: v for k, v in given.items() if k in accepted} if isinstance(given, Mapping) else {}
+    out["data"] = {**kept, **section}
+    return out
