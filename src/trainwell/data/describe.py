@@ -52,8 +52,8 @@ def data_source(source: str, options: Mapping[str, Any] | None = None) -> dict[s
         return {"name": "arrays", "path": source, **extra}
     if suffix in TABLE_SUFFIXES:
         return {"name": "table", "path": source, **extra}
-    if path.suffix and not is_spec(source):
-        raise ConfigError("SOURCE", source, "an image folder, an arrays file "
+    if (path.suffix or "/" in source or path.exists()) and not is_spec(source):
+        raise ConfigError("SOURCE", source, "an existing image folder, an arrays file "
                           f"({', '.join(ARRAY_SUFFIXES)}), a table ({', '.join(TABLE_SUFFIXES)}),"
                           " a recipe .toml, a dataset name or a factory spec module:function")
     return {"name": source, **extra}
