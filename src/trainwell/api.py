@@ -171,6 +171,9 @@ def compare(sweep: str | Path | Sweep | Recipe | Mapping[str, Any] | None = None
         s = _sweep_with_data(s, given)
     if retries < 0:
         raise ConfigError("--retries", retries, "a whole number >= 0")
+    from trainwell.data.resolve import check_sources
+
+    check_sources((r.data.name, r.data.options) for _, _, r in s.recipes())
     runner = make_backend(backend, workers=workers, runs_per_gpu=runs_per_gpu, address=address,
                           cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     outcome = run_sweep(s, root=root, backend=runner, retries=retries, quiet=quiet)

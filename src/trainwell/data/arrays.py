@@ -116,7 +116,8 @@ def _by_split(named: dict[str, Any], keys: list[str], path: str) -> dict[str, tu
     return out
 
 
-def channels_first(x: Any, layout: str) -> tuple[Any, str]:
+def channels_first(x: Any, layout: str, *, key: str = "data.path", value: object = None
+                   ) -> tuple[Any, str]:
     """``x`` with its channels before the spatial axes, and a few words on what was decided.
 
     >>> x, said = channels_first(np.zeros((2, 8, 8, 3)), "auto")
@@ -128,8 +129,8 @@ def channels_first(x: Any, layout: str) -> tuple[Any, str]:
     if x.ndim == 3:
         return x, "signals (N, C, L)"
     if x.ndim != 4:
-        raise ConfigError("data.path", f"arrays shaped {x.shape}", "inputs shaped (N, D), "
-                          "(N, C, L), (N, C, H, W) or (N, H, W, C)")
+        raise ConfigError(key, value, "inputs shaped (N, D), (N, C, L), (N, C, H, W) or "
+                          f"(N, H, W, C); they are shaped {x.shape}")
     if layout == "auto":
         first, last = x.shape[1] in _CHANNELS, x.shape[3] in _CHANNELS
         if first == last:
@@ -163,7 +164,7 @@ def arrays(*, path: str, labels: str | None = None, layout: Layout = "auto",
     splits = read_arrays(path, labels)
     said = ""
     for split, (x, y) in list(splits.items()):
-        x, said = channels_first(np.asarray(x), layout)
+        x, said = channels_first(np.asarray(x), layout, value=path)
         splits[split] = (x, y)
     if "all" in splits:
         x, y = splits.pop("all")

@@ -89,7 +89,7 @@ def factory_dataset(spec: str, **options: Any) -> Dataset:
     splits = as_splits(made, key="data.name")
     said = ""
     for split, (x, y) in list(splits.items()):
-        x, said = channels_first(np.asarray(x), shared["layout"])
+        x, said = channels_first(np.asarray(x), shared["layout"], key="data.name", value=spec)
         splits[split] = (x, y)
     if "all" in splits:
         splits["train"] = splits.pop("all")

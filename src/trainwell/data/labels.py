@@ -93,7 +93,7 @@ def _as_ids(y: np.ndarray, split: str, key: str, value: object) -> np.ndarray:
     if y.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
         if bad.size:
-            raise ConfigError(key, value, f"{allowed}; y_{split}[{bad[0]}] is {y[bad[0]]!r}, "
+            raise ConfigError(key, value, f"{allowed}; y_{split}[{bad[0]}] is {y[bad[0]].item()!r}, "
                               "not an integer")
         y = y.astype(np.int64)
     elif y.dtype.kind not in "iu":

@@ -12,14 +12,15 @@ options and are returned as they are.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from trainwell.errors import ConfigError
 
-__all__ = ["resolve_data", "file_digest", "FILE_SOURCES"]
+__all__ = ["resolve_data", "check_sources", "file_digest", "FILE_SOURCES"]
 
 FILE_SOURCES = ("arrays", "images", "table")
 
@@ -49,6 +50,22 @@ def resolve_data(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
             files.append(Path(out["labels"]).expanduser())
         out["digest"] = _combined([file_digest(f) for f in files])
     return out
+
+
+def check_sources(sections: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+    """Read every distinct user data source among ``sections`` (``(name, resolved options)``)
+    once, before a sweep starts: bad data raises its :class:`ConfigError` here, before anything
+    is written, and an image folder is decoded into its cache once, not by every worker."""
+    from trainwell._spec import is_spec
+    from trainwell.data import load_dataset
+
+    seen: set[str] = set()
+    for name, options in sections:
+        key = json.dumps([name, dict(options)], sort_keys=True, default=str)
+        if key in seen or not (name in FILE_SOURCES or is_spec(name)):
+            continue
+        seen.add(key)
+        load_dataset(name, **options)
 
 
 def _combined(digests: list[str]) -> str:
