@@ -37,7 +37,7 @@ class Listing:
     """The image files of a folder: path, split and class id of each, and the class names."""
 
     root: Path
-    files: tuple[Path, ...]
+    files: tuple[str, ...]
     splits: tuple[str, ...]
     labels: tuple[int, ...]
     class_names: tuple[str, ...]
@@ -67,10 +67,11 @@ def list_images(path: str | os.PathLike[str]) -> Listing:
     if not names:
         raise ConfigError("data.path", str(path), "a folder of class subfolders, each holding "
                           f"images ({', '.join(IMAGE_SUFFIXES)}); {root} has no subfolders")
-    files: list[Path] = []
+    files: list[str] = []
     splits: list[str] = []
     labels: list[int] = []
     entries: list[list[Any]] = []
+    prefix = len(os.path.join(str(root), ""))  # listed paths start with root's, then a slash
     for split, folder in split_dirs.items():
         extra = [d for d in _subdirs(folder) if d not in names]
         if extra:
@@ -78,20 +79,34 @@ def list_images(path: str | os.PathLike[str]) -> Listing:
                               f"{split}/; {folder / extra[0]} is a class the training split "
                               "does not have")
         for label, name in enumerate(names):
-            found = sorted(f for f in (folder / name).rglob("*")
-                           if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
+            found = sorted(_image_files(str(folder / name)))
             if not found and split == "train":
                 raise ConfigError("data.path", str(path), f"images in every class folder; "
                                   f"{folder / name} holds no {', '.join(IMAGE_SUFFIXES)} files")
-            for f in found:
-                st = f.stat()
-                files.append(f)
+            for file, size, mtime in found:
+                files.append(file)
                 splits.append(split)
                 labels.append(label)
-                entries.append([str(f.relative_to(root)), st.st_size, st.st_mtime_ns])
+                entries.append([file[prefix:], size, mtime])
     blob = json.dumps({"format": _FORMAT, "files": entries}, separators=(",", ":"))
     return Listing(root, tuple(files), tuple(splits), tuple(labels), tuple(names),
                    hashlib.sha256(blob.encode()).hexdigest()[:16])
+
+
+def _image_files(folder: str) -> list[tuple[str, int, int]]:
+    """Every image file under ``folder`` (recursively), with its size and modification time;
+    ``os.scandir`` keeps the listing of a large folder a small part of a cached read."""
+    out = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                out += _image_files(entry.path)
+            elif "." + entry.name.rpartition(".")[2].lower() in IMAGE_SUFFIXES:
+                st = entry.stat()
+                out.append((entry.path, st.st_size, st.st_mtime_ns))
+    return out
 
 
 def _subdirs(folder: Path) -> list[str]:

@@ -91,7 +91,7 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
         tmp.unlink(missing_ok=True)
         raise
     decoded = {kept[r] for r in good}
-    skipped = [str(listing.files[i].relative_to(listing.root)) for i in range(len(shapes))
+    skipped = [os.path.relpath(listing.files[i], listing.root) for i in range(len(shapes))
                if i not in decoded]
     if skipped:
         warnings.warn(f"{len(skipped)} broken image(s) skipped in {listing.root}: "
@@ -108,7 +108,7 @@ def _headers(listing: Listing, skip_broken: bool) -> list[tuple[int, int, str] |
     """Width, height and mode of every image (None for a broken one that is skipped)."""
     from PIL import Image, UnidentifiedImageError
 
-    def header(f: Path) -> tuple[int, int, str] | None:
+    def header(f: str) -> tuple[int, int, str] | None:
         try:
             with Image.open(f) as img:
                 return img.size[0], img.size[1], img.mode
@@ -121,7 +121,7 @@ def _headers(listing: Listing, skip_broken: bool) -> list[tuple[int, int, str] |
         return list(pool.map(header, listing.files))
 
 
-def _decode(file: Path, mode: str, size: tuple[int, int], row: np.ndarray,
+def _decode(file: str, mode: str, size: tuple[int, int], row: np.ndarray,
             skip_broken: bool) -> bool:
     """Decode ``file`` into ``row`` (C, H, W); False when it is broken and skipped."""
     from PIL import Image
@@ -140,8 +140,8 @@ def _decode(file: Path, mode: str, size: tuple[int, int], row: np.ndarray,
     return True
 
 
-def _broken(file: Path, exc: BaseException) -> ConfigError:
-    return ConfigError("data.path", str(file), f"an image Pillow can read ({exc}); fix or remove "
+def _broken(file: str, exc: BaseException) -> ConfigError:
+    return ConfigError("data.path", file, f"an image Pillow can read ({exc}); fix or remove "
                        "it, or set data.skip_broken = true to leave it out")
 
 
@@ -149,9 +149,9 @@ def _common_size(listing: Listing, shapes: list[Any], kept: list[int]) -> tuple[
     first = shapes[kept[0]]
     for i in kept:
         if shapes[i][:2] != first[:2]:
-            a, b = listing.files[kept[0]], listing.files[i]
+            a, b = (os.path.basename(listing.files[j]) for j in (kept[0], i))
             raise ConfigError("data.size", None, f"[height, width] to resize to: the images have "
-                              f"different sizes ({a.name} is {first[0]}x{first[1]}, {b.name} is "
+                              f"different sizes ({a} is {first[0]}x{first[1]}, {b} is "
                               f"{shapes[i][0]}x{shapes[i][1]}, width x height)")
     return first[1], first[0]
 
