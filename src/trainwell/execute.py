@@ -194,6 +194,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             history = History.failed(exc)
             history.extra["phase"] = phase
             return RunOutcome(recipe, history, device=str(where))
+    history.extra["data"] = data.meta.record()
     if init_summary is not None:
         history.extra["init"] = init_summary
     if transferred is not None:

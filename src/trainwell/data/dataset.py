@@ -36,6 +36,17 @@ class DatasetMeta:
     classes: tuple[int, ...] | None = None
     class_names: tuple[str, ...] | None = None
 
+    def record(self) -> dict[str, Any]:
+        """What a run keeps about its data (``history.extra["data"]``): name, source, input
+        shape, number of classes and their names.
+
+        >>> DatasetMeta("pets", (3, 8, 8), 2, class_names=("cat", "dog")).record()["classes"]
+        ['cat', 'dog']
+        """
+        names = self.class_names or tuple(str(c) for c in (self.classes or range(self.num_classes)))
+        return {"name": self.name, "source": self.source, "input_shape": list(self.input_shape),
+                "num_classes": self.num_classes, "classes": list(names)}
+
     @property
     def class_map(self) -> dict[int, int]:
         """Original class id -> label: identity unless ``classes`` chose a subset."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,30 +68,31 @@ def list_images(path: str | os.PathLike[str]) -> Listing:
     if not names:
         raise ConfigError("data.path", str(path), "a folder of class subfolders, each holding "
                           f"images ({', '.join(IMAGE_SUFFIXES)}); {root} has no subfolders")
-    files: list[str] = []
-    splits: list[str] = []
-    labels: list[int] = []
-    entries: list[list[Any]] = []
-    prefix = len(os.path.join(str(root), ""))  # listed paths start with root's, then a slash
+    folders = [(split, label, folder / name) for split, folder in split_dirs.items()
+               for label, name in enumerate(names)]
     for split, folder in split_dirs.items():
         extra = [d for d in _subdirs(folder) if d not in names]
         if extra:
             raise ConfigError("data.path", str(path), f"the training split's classes in "
                               f"{split}/; {folder / extra[0]} is a class the training split "
                               "does not have")
-        for label, name in enumerate(names):
-            found = sorted(_image_files(str(folder / name)))
-            if not found and split == "train":
-                raise ConfigError("data.path", str(path), f"images in every class folder; "
-                                  f"{folder / name} holds no {', '.join(IMAGE_SUFFIXES)} files")
-            for file, size, mtime in found:
-                files.append(file)
-                splits.append(split)
-                labels.append(label)
-                entries.append([file[prefix:], size, mtime])
-    blob = json.dumps({"format": _FORMAT, "files": entries}, separators=(",", ":"))
-    return Listing(root, tuple(files), tuple(splits), tuple(labels), tuple(names),
-                   hashlib.sha256(blob.encode()).hexdigest()[:16])
+    # one class folder per thread: the stat calls wait on the file system, not on Python
+    with ThreadPoolExecutor(max_workers=min(8, len(folders))) as pool:
+        found = list(pool.map(lambda f: sorted(_image_files(str(f[2]))), folders))
+    for (split, _, folder), listed in zip(folders, found, strict=True):
+        if not listed and split == "train":
+            raise ConfigError("data.path", str(path), f"images in every class folder; "
+                              f"{folder} holds no {', '.join(IMAGE_SUFFIXES)} files")
+    prefix = len(os.path.join(str(root), ""))  # listed paths start with root's, then a slash
+    digest = hashlib.sha256(f"format {_FORMAT}\n".encode())
+    for listed in found:
+        digest.update("".join(f"{f[prefix:]}\t{size}\t{mtime}\n"
+                              for f, size, mtime in listed).encode())
+    files = tuple(f for listed in found for f, _, _ in listed)
+    splits = tuple(s for (s, _, _), listed in zip(folders, found, strict=True) for _ in listed)
+    labels = tuple(lab for (_, lab, _), listed in zip(folders, found, strict=True)
+                   for _ in listed)
+    return Listing(root, files, splits, labels, tuple(names), digest.hexdigest()[:16])
 
 
 def _image_files(folder: str) -> list[tuple[str, int, int]]:
