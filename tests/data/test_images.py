@@ -81,14 +81,17 @@ def test_mixed_sizes_need_size(tmp_path):
     assert ds.meta.input_shape == (1, 8, 8)
 
 
-def test_broken_image_is_named_or_skipped(tmp_path):
+@pytest.mark.parametrize("shape", [{}, {"size": [8, 10], "channels": 1}],
+                         ids=["read-headers-first", "decode-only"])
+def test_broken_image_is_named_or_skipped(tmp_path, shape):
     _write(tmp_path / "pics")
     (tmp_path / "pics" / "dog" / "bad.png").write_bytes(b"not a png at all")
     with pytest.raises(ConfigError, match=r"data\.path = '.*bad\.png'.*skip_broken"):
-        load_dataset("images", path=str(tmp_path / "pics"), cache_dir=str(tmp_path / "c"))
+        load_dataset("images", path=str(tmp_path / "pics"), cache_dir=str(tmp_path / "c"),
+                     **shape)
     with pytest.warns(DataWarning, match=r"1 broken image\(s\) skipped.*bad\.png"):
         ds = load_dataset("images", path=str(tmp_path / "pics"), skip_broken=True,
-                          cache_dir=str(tmp_path / "c"))
+                          cache_dir=str(tmp_path / "c"), **shape)
     assert len(ds.x_train) + len(ds.x_val) + len(ds.x_test) == 24
 
 

@@ -72,7 +72,10 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
     cached = read_cache(npy, meta)
     if cached is not None:
         return listing, cached[0], cached[1], True
-    shapes = _headers(listing, skip_broken)
+    if size is not None and channels is not None:  # the shape is known: one pass, decoding
+        shapes: list[tuple[int, int, str] | None] = [(size[1], size[0], "")] * len(listing.files)
+    else:
+        shapes = _headers(listing, skip_broken)
     kept = [i for i, s in enumerate(shapes) if s is not None]
     c = channels or (1 if all(shapes[i][2] in _GREY for i in kept) else 3)  # type: ignore[index]
     h, w = size if size is not None else _common_size(listing, shapes, kept)
