@@ -85,6 +85,8 @@ def test_compare_on_a_csv_writes_its_report(table_file, tmp_path):
         runs = res.runs("mine")
         assert {r["init.name"] for r in runs} == {"he_normal", "zeros"}
         assert max(r["test_acc"] for r in runs) > 0.6
+    assert main(["export", str(folder), "--to", "csv", str(tmp_path / "csv")]) == 0
+    assert len((tmp_path / "csv" / "runs.csv").read_text().splitlines()) == 3
 
 
 def test_data_command_shows_the_dataset(pictures, capsys):
