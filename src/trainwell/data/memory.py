@@ -71,8 +71,8 @@ def dataset_arrays(ds: Any, *, key: str = "data") -> tuple[np.ndarray, np.ndarra
             raise ConfigError(key, type(ds).__name__, f"inputs of one shape; sample 0 is shaped "
                               f"{xs[0].shape}, sample {i} {x.shape} (resize them in __getitem__)")
         xs.append(x)
-        ys.append(_array(y).reshape(()).item() if np.ndim(_array(y)) == 0 or
-                  np.size(_array(y)) == 1 else _array(y))
+        label = _array(y)
+        ys.append(label.item() if label.size == 1 else label)
     if not xs:
         raise ConfigError(key, type(ds).__name__, "a Dataset with samples; it is empty")
     return np.stack(xs), np.asarray(ys)

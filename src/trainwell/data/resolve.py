@@ -77,10 +77,10 @@ def _combined(digests: list[str]) -> str:
 def file_digest(path: str | Path) -> str:
     """SHA-256 of a file's bytes (16 hex digits), computed once per size and modification time.
 
-    >>> import tempfile, os
+    >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     _ = open(os.path.join(d, "a"), "wb").write(b"abc")
-    ...     file_digest(os.path.join(d, "a"))
+    ...     _ = (Path(d) / "a").write_bytes(b"abc")
+    ...     file_digest(Path(d) / "a")
     'ba7816bf8f01cfea'
     """
     p = Path(path).resolve()
