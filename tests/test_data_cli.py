@@ -122,6 +122,7 @@ def test_train_diagnose_and_pretrain_on_a_table(table_file, tmp_path, capsys):
     recipe.write_text(f'[data]\nname = "table"\npath = "{table_file}"\ntarget = "species"\n'
                       '[model]\nname = "mlp"\ndepth = 2\nwidth = 16\n[train]\nepochs = 2\n')
     assert main(["train", str(recipe), "--quiet", "--out", str(tmp_path / "one")]) == 0
+    assert "classes: iris, rose, tulip" in capsys.readouterr().out
     assert "data.digest" not in (tmp_path / "one" / "recipe.toml").read_text()
     assert 'digest = "' in (tmp_path / "one" / "recipe.toml").read_text()
     assert main(["diagnose", str(recipe), "--out", str(tmp_path / "diag")]) == 0

@@ -50,6 +50,11 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
     trained = train_recipe(recipe, set=set_ or [], out=out, resume=resume, quiet=quiet,
                            console=console)
     print_run(console, trained.outcome)
+    data = trained.history.extra.get("data")
+    if data:
+        names = data["classes"]
+        shown = ", ".join(names[:10]) + (f", ... ({len(names)})" if len(names) > 10 else "")
+        console.print(f"data: {data['source']}; classes: {shown}", markup=False)
     for v in trained.verdicts:
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else
                       f"diagnosis: {v['message']}", markup=False)
