@@ -4,7 +4,7 @@ The listing is every image file under the folder (class subfolders, or ``train/`
 ``test/`` each of class subfolders), with its size and modification time: its digest
 identifies the data in a run id and, with the decoding options, keys the cache. The cache is
 two files in the cache folder: ``images-<key>.npy``, every image as uint8 ``(N, C, H, W)``
-(read memory-mapped, so a dataset larger than memory is never read whole), and
+(opened memory-mapped: a read copies out only the rows it takes), and
 ``images-<key>.json`` (labels, splits, class names, skipped files), written last: a cache
 without its JSON is incomplete and is written again.
 """

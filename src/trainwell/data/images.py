@@ -77,6 +77,8 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
     else:
         shapes = _headers(listing, skip_broken)
     kept = [i for i, s in enumerate(shapes) if s is not None]
+    if not kept:
+        raise ConfigError("data.path", path, "a folder with at least one image Pillow can read")
     c = channels or (1 if all(shapes[i][2] in _GREY for i in kept) else 3)  # type: ignore[index]
     h, w = size if size is not None else _common_size(listing, shapes, kept)
     out, tmp = new_cache(npy, (len(kept), c, h, w))
