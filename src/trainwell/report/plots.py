@@ -130,8 +130,19 @@ def _text(label: str) -> str:
     return " " + label if label.startswith("_") else label
 
 
+class ShownFigure(Figure):
+    """A matplotlib Figure that Jupyter shows as a picture, with no ``%matplotlib`` magic:
+    IPython draws an object by its ``_repr_png_``, and a bare Figure has a picture formatter
+    only once pyplot's inline backend is active."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
 def _new_figure() -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(10, 4.4), dpi=_DPI, layout="constrained")
+    fig = ShownFigure(figsize=(10, 4.4), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.grid(True, alpha=0.3)
