@@ -114,3 +114,20 @@ def test_one_class_only(tmp_path):
     _write(tmp_path / "pics", classes=("only",))
     with pytest.raises(ConfigError, match=r"at least two classes.*'only'"):
         load_dataset("images", path=str(tmp_path / "pics"), cache_dir=str(tmp_path / "c"))
+
+
+def test_one_pass_with_size_keeps_grey_folders_grey_and_greys_mixed_ones(tmp_path):
+    _write(tmp_path / "pics", n=6)
+    grey = load_dataset("images", path=str(tmp_path / "pics"), size=[8, 10], normalize="none",
+                        cache_dir=str(tmp_path / "c"), val_fraction=0.0)
+    assert grey.meta.input_shape == (1, 8, 10)
+    Image.fromarray(np.full((8, 10, 3), (200, 10, 10), np.uint8)).save(
+        tmp_path / "pics" / "dog" / "red.png")
+    mixed = load_dataset("images", path=str(tmp_path / "pics"), size=[8, 10], normalize="none",
+                         cache_dir=str(tmp_path / "c"), val_fraction=0.0)
+    assert mixed.meta.input_shape == (3, 8, 10)
+    x = torch.cat([mixed.x_train, mixed.x_test])
+    red = (x[:, 0] == 200).all(dim=(1, 2)) & (x[:, 1] == 10).all(dim=(1, 2))
+    assert int(red.sum()) == 1
+    others = x[~red]
+    assert torch.equal(others[:, 0], others[:, 1]) and torch.equal(others[:, 1], others[:, 2])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +140,7 @@ def read_cache(npy: Path, meta: Path) -> tuple[np.ndarray, dict[str, Any]] | Non
 def new_cache(npy: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, Path]:
     """A writable uint8 memmap of ``shape`` in a temporary file beside ``npy``."""
     npy.parent.mkdir(parents=True, exist_ok=True)
-    tmp = npy.with_name(f".{npy.name}.{os.getpid()}.tmp")
+    tmp = npy.with_name(f".{npy.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape), tmp
 
 

@@ -72,31 +72,41 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
     cached = read_cache(npy, meta)
     if cached is not None:
         return listing, cached[0], cached[1], True
-    if size is not None and channels is not None:  # the shape is known: one pass, decoding
-        shapes: list[tuple[int, int, str] | None] = [(size[1], size[0], "")] * len(listing.files)
-    else:
+    if size is None:  # every image must have one size: read the headers first
         shapes = _headers(listing, skip_broken)
-    kept = [i for i, s in enumerate(shapes) if s is not None]
-    if not kept:
-        raise ConfigError("data.path", path, "a folder with at least one image Pillow can read")
-    c = channels or (1 if all(shapes[i][2] in _GREY for i in kept) else 3)  # type: ignore[index]
-    h, w = size if size is not None else _common_size(listing, shapes, kept)
+        kept = [i for i, s in enumerate(shapes) if s is not None]
+        if not kept:
+            raise ConfigError("data.path", path, "a folder with at least one image Pillow can read")
+        c = channels or (1 if all(shapes[i][2] in _GREY for i in kept) else 3)  # type: ignore[index]
+        h, w = _common_size(listing, shapes, kept)
+    else:  # one pass: decode into RGB rows, keep one channel if every image was grey
+        kept, (h, w) = list(range(len(listing.files))), size
+        c = channels or 3
     out, tmp = new_cache(npy, (len(kept), c, h, w))
     try:
-        mode = "L" if c == 1 else "RGB"
+        mode = None if channels is None else ("L" if c == 1 else "RGB")
 
-        def decode_one(row: int) -> int | None:
-            return row if _decode(listing.files[kept[row]], mode, (w, h), out[row],
-                                  skip_broken) else None
+        def decode_one(row: int) -> tuple[int, str] | None:
+            used = _decode(listing.files[kept[row]], mode, (w, h), out[row], skip_broken)
+            return None if used is None else (row, used)
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            good = [r for r in pool.map(decode_one, range(len(kept))) if r is not None]
+            done = [d for d in pool.map(decode_one, range(len(kept))) if d is not None]
+        good = [row for row, _ in done]
+        if not good:
+            raise ConfigError("data.path", path, "a folder with at least one image Pillow can read")
+        if c == 3 and channels is None and all(used == "L" for _, used in done):
+            grey, tmp_grey = new_cache(npy, (len(kept), 1, h, w))
+            grey[:] = out[:, :1]
+            del out
+            tmp.unlink()
+            out, tmp = grey, tmp_grey
     except BaseException:
         del out
         tmp.unlink(missing_ok=True)
         raise
     decoded = {kept[r] for r in good}
-    skipped = [os.path.relpath(listing.files[i], listing.root) for i in range(len(shapes))
+    skipped = [os.path.relpath(listing.files[i], listing.root) for i in range(len(listing.files))
                if i not in decoded]
     if skipped:
         warnings.warn(f"{len(skipped)} broken image(s) skipped in {listing.root}: "
@@ -126,23 +136,26 @@ def _headers(listing: Listing, skip_broken: bool) -> list[tuple[int, int, str] |
         return list(pool.map(header, listing.files))
 
 
-def _decode(file: str, mode: str, size: tuple[int, int], row: np.ndarray,
-            skip_broken: bool) -> bool:
-    """Decode ``file`` into ``row`` (C, H, W); False when it is broken and skipped."""
+def _decode(file: str, mode: str | None, size: tuple[int, int], row: np.ndarray,
+            skip_broken: bool) -> str | None:
+    """Decode ``file`` into ``row`` (C, H, W) in ``mode`` (None: ``L`` for a grey image, else
+    ``RGB``; a grey image fills every channel of the row); the mode used, or None when the
+    file is broken and skipped."""
     from PIL import Image
 
     try:
         with Image.open(file) as opened:
+            mode = mode or ("L" if opened.mode in _GREY else "RGB")
             img = opened.convert(mode)
             if img.size != size:
                 img = img.resize(size, Image.Resampling.BILINEAR)
             pixels = np.asarray(img)
     except (OSError, ValueError) as exc:
         if skip_broken:
-            return False
+            return None
         raise _broken(file, exc) from None
     row[:] = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
-    return True
+    return mode
 
 
 def _broken(file: str, exc: BaseException) -> ConfigError:
