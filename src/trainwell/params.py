@@ -3,6 +3,10 @@
 A loader, model factory, initializer or optimizer declares its options once, as keyword-only
 parameters with type hints (constraints via ``Annotated[int, Field(ge=1)]``); this module
 turns that signature into a strict validator, so the recipe and the library cannot drift apart.
+
+Every number must be finite: NaN and ±inf are refused for every float option (a ``>= 0`` bound
+alone lets ``inf`` through). An option that means something by infinity says so in its
+documentation and in its type, ``Annotated[float, Field(allow_inf_nan=True)]``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ def _validator(fn: Callable[..., Any]) -> type[pydantic.BaseModel]:
             continue
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (hints.get(p.name, Any), default)
-    config = pydantic.ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+    config = pydantic.ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True,
+                                 allow_inf_nan=False)
     return pydantic.create_model(f"{fn.__name__}_options", __config__=config, **fields)
 
 
@@ -49,6 +54,11 @@ def validate_params(fn: Callable[..., Any], params: Mapping[str, Any], *, key: s
     >>> def f(*, depth: int = 3): ...
     >>> validate_params(f, {}, key="model")
     {'depth': 3}
+    >>> def g(*, l2: float = 0.0): ...
+    >>> validate_params(g, {"l2": float("inf")}, key="regularize")
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: regularize.l2 = inf: expected a finite number
     """
     model = _validator(fn)
     try:

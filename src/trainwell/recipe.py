@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from trainwell import _toml
 from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
@@ -109,18 +109,25 @@ class RegularizeConfig:
     include_bias: bool = False
 
 
+def _named_transform(value: Any) -> Any:
+    """A transform given by its name alone, ``"shift"``, as the table ``{name = "shift"}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
 @dataclass(frozen=True, kw_only=True)
 class AugmentConfig:
     """Data augmentation: the ``[augment]`` table.
 
-    ``transforms``: a list of tables ``{name = "shift", max_shift = 8}`` applied in order to
-    every training minibatch (:mod:`trainwell.data.augment`); ``test_views``: the final test
-    metrics average the softmax over that many fixed views (1: the plain test set): the
-    identity, then small shifts (:func:`trainwell.data.tta.view_plan`), and the mirror image
-    when the training transforms include ``hflip``.
+    ``transforms``: a list of tables ``{name = "shift", max_shift = 8}``, or of names
+    (``"shift"``: its default options), applied in order to every training minibatch
+    (:mod:`trainwell.data.augment`); ``test_views``: the final test metrics average the
+    softmax over that many fixed views (1: the plain test set): the identity, then small
+    shifts (:func:`trainwell.data.tta.view_plan`), and the mirror image when the training
+    transforms include ``hflip``.
     """
 
-    transforms: list[dict[str, Any]] = field(default_factory=list)
+    transforms: list[Annotated[dict[str, Any], BeforeValidator(_named_transform)]] = field(
+        default_factory=list)
     test_views: Annotated[int, Field(ge=1)] = 1
 
 
@@ -335,7 +342,7 @@ OPTIONAL = ("ensemble", "average", "transfer")
 def _check_configs(sections: dict[str, Any]) -> None:
     """Check the options whose schema lives with their component; fill in their defaults."""
     from trainwell.data.augment import check_transforms
-    from trainwell.regularize.early_stopping import EarlyStopping
+    from trainwell.regularize.early_stopping import EarlyStopping, check_recipe_metric
 
     augment: AugmentConfig = sections["augment"]
     checked = check_transforms(augment.transforms)
@@ -346,14 +353,9 @@ def _check_configs(sections: dict[str, Any]) -> None:
         _check_log_to(train.log_to)
     if train.early_stopping is not None:
         given = dict(train.early_stopping)
-        metric = given.pop("metric", "val_loss")
-        if not isinstance(metric, str):
-            raise ConfigError("train.early_stopping.metric", metric, "a metric name, e.g. val_loss")
+        metric = check_recipe_metric(given.pop("metric", "val_loss"), eval_every=train.eval_every)
         stop = EarlyStopping(metric, **validate_params(EarlyStopping, given,
                                                        key="train.early_stopping"))
-        if train.eval_every == 0 and stop.metric.startswith(("val_", "test_")):
-            raise ConfigError("train.early_stopping.metric", stop.metric,
-                              "a metric that is evaluated: set train.eval_every >= 1 (it is 0)")
         options = {"metric": stop.metric, "patience": stop.patience, "mode": stop.mode,
                    "min_delta": stop.min_delta}
         sections["train"] = dataclasses.replace(train, early_stopping=options)
@@ -379,6 +381,10 @@ def _transfer_table(table: Mapping[str, Any]) -> dict[str, Any]:
                                  "a known option; the source is set by transfer.from")
     if "from" in out:
         out["source"] = out.pop("from")
+        if not isinstance(out["source"], (str, Mapping)):
+            raise ConfigError("transfer.from", out["source"], "a run folder, a .safetensors "
+                              "weights file or a recipe .toml file (a path string), or an "
+                              "inline recipe table")
     freeze = out.get("freeze", "none")
     if freeze not in ("none", "features") and (
             isinstance(freeze, bool) or not isinstance(freeze, int) or freeze < 0):
@@ -391,7 +397,8 @@ def _check_transfer(sections: dict[str, Any]) -> None:
     """Resolve ``transfer.from`` (see :mod:`trainwell.transfer.resolve`)."""
     from trainwell.transfer.resolve import resolve_transfer
 
-    sections["transfer"] = resolve_transfer(sections["transfer"])
+    sections["transfer"] = resolve_transfer(sections["transfer"], epochs=sections["train"].epochs,
+                                            data=sections["data"], model=sections["model"])
 
 
 def _check_ensemble(sections: dict[str, Any]) -> None:
@@ -425,15 +432,22 @@ def _check_ensemble(sections: dict[str, Any]) -> None:
                           "no early stopping with [ensemble] snapshots (every cycle must run)")
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
+def parse_override(text: str, *, flag: str = "--set") -> tuple[list[str], Any]:
     """Split ``"optim.lr=0.1"`` into ``(["optim", "lr"], 0.1)``; the value is read as TOML,
-    and taken as a plain string when it is not valid TOML (``init.name=he_normal``)."""
+    and taken as a plain string when it is not valid TOML (``init.name=he_normal``).
+    A malformed ``text`` raises :class:`ConfigError` naming ``flag``, the option it came from.
+
+    >>> parse_override("init", flag="--where")
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: --where = 'init': expected key.path=value, e.g. optim.lr=0.1
+    """
     if "=" not in text:
-        raise ConfigError("--set", text, "key.path=value, e.g. optim.lr=0.1")
+        raise ConfigError(flag, text, "key.path=value, e.g. optim.lr=0.1")
     key, _, value = text.partition("=")
     path = [p.strip() for p in key.strip().split(".")]
     if not all(path):
-        raise ConfigError("--set", text, "key.path=value, e.g. optim.lr=0.1")
+        raise ConfigError(flag, text, "key.path=value, e.g. optim.lr=0.1")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
