@@ -119,17 +119,22 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
 
     Example: trainwell report runs/init --figures docs
     """
-    from trainwell.report.html import export_figures, write_report
+    from trainwell.report.html import REPORT_NAME, export_figures, write_report
     from trainwell.report.terminal import print_results
     from trainwell.run.store import open_store
+    from trainwell.run.store_check import writable
 
     console = _console()
-    path = write_report(folder, experiment=experiment)
+    with open_store(folder) as store:
+        print_results(console, store, experiment)
     if figures is not None:
         for written in export_figures(folder, figures, experiment=experiment):
             console.print(f"wrote {written}", markup=False)
-    with open_store(folder) as store:
-        print_results(console, store, experiment)
+    if not writable(folder / REPORT_NAME):
+        console.print(f"{folder} is read-only: {REPORT_NAME} not written there (--figures DIR "
+                      "writes the plots and the table elsewhere)", markup=False)
+        return 0
+    path = write_report(folder, experiment=experiment)
     console.print(f"Report: {path}", markup=False)
     return 0
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
-from trainwell.run.store_check import DB_NAME, check_store, read_only_error, store_error, writable
+from trainwell.run.store_check import DB_NAME, check_file, check_store, read_only_error, store_error, writable
 
 __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows",
            "check_store", "store_error", "read_only_error"]
@@ -137,19 +137,24 @@ class Store:
         if not readonly and not writable(self.path):
             raise read_only_error(self.path)
         existed = self.path.is_file()
+        if existed:
+            check_file(self.path)
+        journal = [self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")]
+        fresh = [p for p in journal if not p.exists()]
         try:
             self._conn = self._connect()
             if existed:
                 check_store(self._conn, self.path)
             if not readonly:
                 self._create()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, TrainwellError) as exc:
             if hasattr(self, "_conn"):
                 self._conn.close()
+            for p in fresh:  # the journal opening it made: the folder is left as it was
+                p.unlink(missing_ok=True)
+            if isinstance(exc, TrainwellError):
+                raise
             raise store_error(self.path, exc) from None
-        except TrainwellError:
-            self._conn.close()
-            raise
 
     def _connect(self) -> sqlite3.Connection:
         if self.readonly:

@@ -13,21 +13,40 @@ from pathlib import Path
 
 from trainwell.errors import TrainwellError
 
-__all__ = ["DB_NAME", "TABLES", "check_store", "store_error", "read_only_error", "writable"]
+__all__ = ["DB_NAME", "TABLES", "check_file", "check_store", "store_error", "read_only_error", "writable"]
 
 DB_NAME = "results.db"
 
 TABLES = ("experiments", "runs", "metrics")
 
 
+def check_file(path: Path) -> None:
+    """Raise :class:`TrainwellError` when the file at ``path`` is not a whole SQLite database by
+    its header (empty, another kind of file, or shorter than the pages the header counts),
+    before SQLite opens it and makes its journal beside it."""
+    with open(path, "rb") as f:
+        header = f.read(100)
+    size = path.stat().st_size
+    if not header:
+        raise store_error(path, sqlite3.DatabaseError("the file is empty"))
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        raise store_error(path, sqlite3.DatabaseError("the file is not a database"))
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(header[28:32], "big")
+    counted = header[24:28] == header[92:96]  # the page count is valid for this version
+    if counted and pages and size < page * pages:
+        raise store_error(path, sqlite3.DatabaseError(
+            f"the file is truncated: {size} bytes of {page * pages}"))
+
+
 def check_store(conn: sqlite3.Connection, path: Path) -> None:
     """Raise :class:`TrainwellError` when the database behind ``conn`` is not a whole results
-    store: not a database, damaged (SQLite's quick check), or without its tables. Reads only."""
-    if path.stat().st_size == 0:
-        raise store_error(path, sqlite3.DatabaseError("the file is empty"))
-    problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+    store: damaged (SQLite's quick check) or without its tables. Reads only."""
+    problems = [r[0] for r in conn.execute("PRAGMA quick_check(1)")]
     if problems != ["ok"]:
-        raise store_error(path, sqlite3.DatabaseError("; ".join(problems)))
+        found = " ".join(" ".join(problems).replace("*** in database main ***", "").split())
+        raise store_error(path, sqlite3.DatabaseError(f"it is malformed: {found}"))
     have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     missing = [t for t in TABLES if t not in have]
     if missing:
