@@ -86,7 +86,7 @@ def resolve_transfer(config: TransferConfig, *, epochs: int | None = None,
     layout = target_layout(data, model) if data is not None and model is not None else None
     if layout is not None:
         check_freeze(config.freeze, config.unfreeze_at, layout[0])
-        check_fits(layout[1], shapes, head=config.head)
+        check_fits(layout[1], shapes, head=config.head, value=src)
     return dataclasses.replace(config, source=str(Path(src).resolve()),
                                digest=file_digest(files.weights))
 

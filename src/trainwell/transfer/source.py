@@ -137,11 +137,11 @@ def header_shapes(data: bytes) -> dict[str, tuple[int, ...]] | None:
 
 
 def check_fits(target: Mapping[str, tuple[int, ...]], source: Mapping[str, tuple[int, ...]], *,
-               head: str = "new") -> list[str]:
+               head: str = "new", value: object = "source weights") -> list[str]:
     """The names of ``target``'s tensors (name → shape) that take the ``source``'s; raises
     :class:`ConfigError` naming ``transfer.from`` and the layers that differ, when a name is
     missing from the source or has another shape there. With ``head = "new"`` the classifier's
-    tensors are the target's own.
+    tensors are the target's own; ``value`` is what the message shows as the source.
 
     >>> check_fits({"0.weight": (2, 3), "head.weight": (4, 2)}, {"0.weight": (2, 3)})
     ['0.weight']
@@ -157,7 +157,7 @@ def check_fits(target: Mapping[str, tuple[int, ...]], source: Mapping[str, tuple
         shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
         hint = (' (head = "keep" needs the same classes as the source: use head = "new")'
                 if all(p.startswith(HEAD) for p in problems) else "")
-        raise ConfigError(_KEY, "source weights", "a source of the same architecture up to the "
+        raise ConfigError(_KEY, value, "a source of the same architecture up to the "
                           f"head; these layers differ: {shown}{hint}")
     return wanted
 
