@@ -6,6 +6,8 @@ prints a traceback for bad input, so tests drive the CLI in-process.
 
 from __future__ import annotations
 
+import functools
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +24,13 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_e
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a recipe value: key.path=value (repeatable).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def _finite(value: float | None) -> float | None:
+    """A float flag takes numbers only: no infinity (a lower bound alone lets it through)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value}: expected a finite number")
+    return value
 
 
 def _console() -> Console:
@@ -68,15 +77,15 @@ def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or
             lr: Annotated[str | None, typer.Option(metavar="A,B,...", help="Learning rates to compare (optim.lr).")] = None,
             schedule: Annotated[str | None, typer.Option(metavar="A,B,...", help="Learning-rate schedules to compare (schedule.name).")] = None,
             axis: Annotated[list[str] | None, typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,
-            seeds: Annotated[int | None, typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
+            seeds: Annotated[int | None, typer.Option(min=1, help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
             set_: SetOpt = None,
             backend: Annotated[str, typer.Option(help="Where runs execute: local (worker processes) or ray (a Ray cluster).")] = "local",
-            workers: Annotated[int | None, typer.Option(help="local: worker processes (default: one per core).")] = None,
-            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", help="local: runs at once on each visible GPU.")] = 1,
+            workers: Annotated[int | None, typer.Option(min=1, help="local: worker processes (default: one per core).")] = None,
+            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", min=1, help="local: runs at once on each visible GPU.")] = 1,
             address: Annotated[str | None, typer.Option(help="ray: the cluster to join (default: RAY_ADDRESS, else a local instance).")] = None,
-            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", help="ray: CPUs each run reserves.")] = 1.0,
-            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
-            retries: Annotated[int, typer.Option(help="Times a run whose worker died is tried again.")] = 2,
+            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", min=0, callback=_finite, help="ray: CPUs each run reserves.")] = 1.0,
+            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", min=0, callback=_finite, help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
+            retries: Annotated[int, typer.Option(min=0, help="Times a run whose worker died is tried again.")] = 2,
             root: Annotated[Path, typer.Option(help="Folder that holds experiment folders.")] = Path("runs"),
             name: Annotated[str | None, typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,
             quiet: QuietOpt = False) -> int:
@@ -220,7 +229,7 @@ def ensemble(folder: Annotated[Path, typer.Argument(help="Experiment folder hold
 @app.command(name="diagnose")
 def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
               set_: SetOpt = None,
-              after_steps: Annotated[int, typer.Option("--after-steps", help="Train this many optimizer steps before probing.")] = 0,
+              after_steps: Annotated[int, typer.Option("--after-steps", min=0, help="Train this many optimizer steps before probing.")] = 0,
               out: Annotated[Path, typer.Option("--out", help="Folder for diagnosis.html and diagnosis.json.")] = Path("runs/diagnose")) -> int:
     """Probe a recipe's network layer by layer and say why it does or does not train.
 
@@ -302,9 +311,9 @@ def _sparkline(values: list[float]) -> str:
 @app.command()
 def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", help="Loss surfaces to race on (default: all; a wrong name lists them).")] = None,
                optim: Annotated[str | None, typer.Option(metavar="A,B,...", help="Optimizers to race (default: the lecture's six).")] = None,
-               steps: Annotated[int, typer.Option(help="Optimizer steps per trajectory.")] = 200,
+               steps: Annotated[int, typer.Option(min=1, help="Optimizer steps per trajectory.")] = 200,
                tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
-               lr: Annotated[float | None, typer.Option(help="One lr for every optimizer (default: the surface's).")] = None,
+               lr: Annotated[float | None, typer.Option(min=0, callback=_finite, help="One lr for every optimizer (default: the surface's).")] = None,
                out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
     """Race optimizers on 2-D loss surfaces: contour plots, animations and a table.
 
@@ -358,9 +367,16 @@ def _root(version: Annotated[bool, typer.Option(
     """
 
 
+@functools.cache
+def _command() -> typer.core.TyperGroup:
+    """The click command of :data:`app`, built once per process (building it takes longer
+    than most bad-input checks)."""
+    return typer.main.get_command(app)  # type: ignore[return-value]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
-    command = typer.main.get_command(app)
+    command = _command()
     try:
         result = command.main(args=argv, prog_name="trainwell", standalone_mode=False)
     except TrainwellError as exc:

@@ -19,10 +19,11 @@ from functools import cache
 from typing import Any
 
 import pydantic
+from pydantic.fields import FieldInfo
 
 from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
 
-__all__ = ["validate_params", "option_names", "takes_list"]
+__all__ = ["validate_params", "option_names", "option_fields", "takes_list"]
 
 _SKIP = frozenset({"generator", "progress"})  # supplied by the caller, not by a recipe
 
@@ -46,6 +47,17 @@ def option_names(fn: Callable[..., Any]) -> list[str]:
     return list(_validator(fn).model_fields)
 
 
+def option_fields(fn: Callable[..., Any]) -> dict[str, FieldInfo]:
+    """Each option ``fn`` accepts from a recipe with its schema: type, bounds and default.
+
+    >>> def f(*, depth: typing.Annotated[int, pydantic.Field(ge=1)] = 3): ...
+    >>> field = option_fields(f)["depth"]
+    >>> field.annotation, field.metadata, field.default
+    (<class 'int'>, [Ge(ge=1)], 3)
+    """
+    return dict(_validator(fn).model_fields)
+
+
 def validate_params(fn: Callable[..., Any], params: Mapping[str, Any], *, key: str) -> dict[str, Any]:
     """Return ``params`` checked against ``fn``'s keyword-only options, defaults filled in.
 
@@ -64,7 +76,9 @@ def validate_params(fn: Callable[..., Any], params: Mapping[str, Any], *, key: s
     try:
         checked = model.model_validate(dict(params))
     except pydantic.ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # An unknown key first: it is most likely the misspelt name of a required one.
+        err = min(errors, key=lambda e: e["type"] != "extra_forbidden")
         loc = ".".join(str(p) for p in err["loc"])
         path = f"{key}.{loc}" if loc else key
         if err["type"] == "extra_forbidden":

@@ -16,7 +16,7 @@ from trainwell.loop import save_run
 from trainwell.loop.history import History
 from trainwell.models import build_model
 from trainwell.recipe import Recipe
-from trainwell.transfer import read_weights
+from trainwell.transfer import read_weights, source_weights
 
 MLP = {"name": "mlp", "depth": 3, "width": 64}
 DIGITS = {"name": "digits"}
@@ -77,6 +77,8 @@ def test_a_fresh_mlp_run_folder_whose_header_starts_with_0x80_is_a_source(tmp_pa
     assert (folder / "weights.safetensors").read_bytes()[:1] == b"\x80"  # a 640-byte header
     r = Recipe.from_dict(_target(folder, freeze="features"))
     assert r.transfer.digest is not None and r.transfer.source == str(folder.resolve())
+    weights = source_weights(r.transfer)
+    assert weights["head.weight"].shape == (10, 64)
 
 
 def _fails_from_the_command_line(capsys, tmp_path, raw, key):
