@@ -255,9 +255,9 @@ def _flag_cases() -> list[Case]:
             numeric = int in kinds or float in kinds
             if numeric:
                 values.append(("wrong type", "abc"))
-                low = getattr(option, "min", None)
-                if low is not None:
-                    values.append(("out of range", str(low - 1)))
+                bound = getattr(option.callback, "__self__", None)
+                if isinstance(bound, cli.AtLeast):
+                    values.append(("out of range", str(bound.low if bound.above else bound.low - 1)))
                 values += [("+inf", "inf"), ("-inf", "-inf"), ("nan", "nan")]
             if bool in kinds:
                 values.append(("a value for a switch", "yes"))

@@ -15,9 +15,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from trainwell.errors import TrainwellError
+from trainwell.errors import ConfigError, TrainwellError
 
-__all__ = ["main", "run", "app"]
+__all__ = ["main", "run", "app", "AtLeast"]
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -26,11 +26,29 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
-def _finite(value: float | None) -> float | None:
-    """A float flag takes numbers only: no infinity (a lower bound alone lets it through)."""
-    if value is not None and not math.isfinite(value):
-        raise typer.BadParameter(f"{value}: expected a finite number")
-    return value
+class AtLeast:
+    """A numeric flag's lower bound, checked as the command line is parsed (``callback=
+    AtLeast(flag, low).check``): a value below it, or not a finite number, is
+    ``--flag = value: expected ...`` (exit code 2).
+
+    >>> AtLeast("--retries", 0).check(-1)
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: --retries = -1: expected a whole number >= 0
+    """
+
+    def __init__(self, flag: str, low: float, *, above: bool = False) -> None:
+        self.flag, self.low, self.above = flag, low, above
+
+    def check(self, value: float | None) -> float | None:
+        if value is None:
+            return value
+        whole = isinstance(value, int)
+        ok = math.isfinite(value) and (value > self.low if self.above else value >= self.low)
+        if not ok:
+            what = "a whole number" if whole else "a finite number"
+            raise ConfigError(self.flag, value, f"{what} {'>' if self.above else '>='} {self.low}")
+        return value
 
 
 def _console() -> Console:
@@ -77,15 +95,15 @@ def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or
             lr: Annotated[str | None, typer.Option(metavar="A,B,...", help="Learning rates to compare (optim.lr).")] = None,
             schedule: Annotated[str | None, typer.Option(metavar="A,B,...", help="Learning-rate schedules to compare (schedule.name).")] = None,
             axis: Annotated[list[str] | None, typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,
-            seeds: Annotated[int | None, typer.Option(min=1, help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
+            seeds: Annotated[int | None, typer.Option(callback=AtLeast("--seeds", 1).check, help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
             set_: SetOpt = None,
             backend: Annotated[str, typer.Option(help="Where runs execute: local (worker processes) or ray (a Ray cluster).")] = "local",
-            workers: Annotated[int | None, typer.Option(min=1, help="local: worker processes (default: one per core).")] = None,
-            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", min=1, help="local: runs at once on each visible GPU.")] = 1,
+            workers: Annotated[int | None, typer.Option(callback=AtLeast("--workers", 1).check, help="local: worker processes (default: one per core).")] = None,
+            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", callback=AtLeast("--runs-per-gpu", 1).check, help="local: runs at once on each visible GPU.")] = 1,
             address: Annotated[str | None, typer.Option(help="ray: the cluster to join (default: RAY_ADDRESS, else a local instance).")] = None,
-            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", min=0, callback=_finite, help="ray: CPUs each run reserves.")] = 1.0,
-            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", min=0, callback=_finite, help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
-            retries: Annotated[int, typer.Option(min=0, help="Times a run whose worker died is tried again.")] = 2,
+            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", callback=AtLeast("--cpus-per-run", 0, above=True).check, help="ray: CPUs each run reserves.")] = 1.0,
+            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", callback=AtLeast("--gpus-per-run", 0).check, help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
+            retries: Annotated[int, typer.Option(callback=AtLeast("--retries", 0).check, help="Times a run whose worker died is tried again.")] = 2,
             root: Annotated[Path, typer.Option(help="Folder that holds experiment folders.")] = Path("runs"),
             name: Annotated[str | None, typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,
             quiet: QuietOpt = False) -> int:
@@ -229,7 +247,7 @@ def ensemble(folder: Annotated[Path, typer.Argument(help="Experiment folder hold
 @app.command(name="diagnose")
 def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
               set_: SetOpt = None,
-              after_steps: Annotated[int, typer.Option("--after-steps", min=0, help="Train this many optimizer steps before probing.")] = 0,
+              after_steps: Annotated[int, typer.Option("--after-steps", callback=AtLeast("--after-steps", 0).check, help="Train this many optimizer steps before probing.")] = 0,
               out: Annotated[Path, typer.Option("--out", help="Folder for diagnosis.html and diagnosis.json.")] = Path("runs/diagnose")) -> int:
     """Probe a recipe's network layer by layer and say why it does or does not train.
 
@@ -311,9 +329,9 @@ def _sparkline(values: list[float]) -> str:
 @app.command()
 def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", help="Loss surfaces to race on (default: all; a wrong name lists them).")] = None,
                optim: Annotated[str | None, typer.Option(metavar="A,B,...", help="Optimizers to race (default: the lecture's six).")] = None,
-               steps: Annotated[int, typer.Option(min=1, help="Optimizer steps per trajectory.")] = 200,
+               steps: Annotated[int, typer.Option(callback=AtLeast("--steps", 1).check, help="Optimizer steps per trajectory.")] = 200,
                tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
-               lr: Annotated[float | None, typer.Option(min=0, callback=_finite, help="One lr for every optimizer (default: the surface's).")] = None,
+               lr: Annotated[float | None, typer.Option(callback=AtLeast("--lr", 0, above=True).check, help="One lr for every optimizer (default: the surface's).")] = None,
                out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
     """Race optimizers on 2-D loss surfaces: contour plots, animations and a table.
 
