@@ -284,8 +284,16 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("bad-input")
 
 
+@pytest.fixture(scope="module")
+def command():
+    """The app's click command, built once (building it takes longer than most checks)."""
+    import typer
+
+    return typer.main.get_command(cli.app)
+
+
 @pytest.fixture
-def never_trains(monkeypatch):
+def never_trains(monkeypatch, command):
     """Loading data or starting a run means a bad value got through: fail at once."""
     def refuse(*args, **kwargs):
         raise AssertionError("bad input was accepted: the command went on to load data or run")
@@ -293,6 +301,7 @@ def never_trains(monkeypatch):
     for module, name in (("trainwell.execute", "prepare_data"), ("trainwell.execute", "execute"),
                          ("trainwell.run", "run_sweep")):
         monkeypatch.setattr(importlib.import_module(module), name, refuse)
+    monkeypatch.setattr(cli.typer.main, "get_command", lambda app: command)
 
 
 def _check(case: Case, workdir: Path, capsys, monkeypatch) -> None:

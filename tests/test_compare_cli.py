@@ -82,7 +82,7 @@ def test_rerunning_compare_skips_finished_runs(compared, capsys):
     (["--lr", "0.1,-3"], "optim.lr = -3"),
     (["--axis", "optim.lr"], "key.path=v1,v2"),
     (["--axis", "bogus.key=1,2"], "bogus.key"),
-    (["--seeds", "0"], "--seeds = 0"),
+    (["--seeds", "0"], "sweep.seeds = 0"),
     (["--workers", "0"], "--workers = 0"),
     (["no_such_sweep.toml"], "does not exist"),
 ])

@@ -6,7 +6,6 @@ prints a traceback for bad input, so tests drive the CLI in-process.
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 from pathlib import Path
@@ -95,7 +94,7 @@ def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or
             lr: Annotated[str | None, typer.Option(metavar="A,B,...", help="Learning rates to compare (optim.lr).")] = None,
             schedule: Annotated[str | None, typer.Option(metavar="A,B,...", help="Learning-rate schedules to compare (schedule.name).")] = None,
             axis: Annotated[list[str] | None, typer.Option("--axis", help="Any axis: key.path=v1,v2 (repeatable).")] = None,
-            seeds: Annotated[int | None, typer.Option(callback=AtLeast("--seeds", 1).check, help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
+            seeds: Annotated[int | None, typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
             set_: SetOpt = None,
             backend: Annotated[str, typer.Option(help="Where runs execute: local (worker processes) or ray (a Ray cluster).")] = "local",
             workers: Annotated[int | None, typer.Option(callback=AtLeast("--workers", 1).check, help="local: worker processes (default: one per core).")] = None,
@@ -385,16 +384,9 @@ def _root(version: Annotated[bool, typer.Option(
     """
 
 
-@functools.cache
-def _command() -> typer.core.TyperGroup:
-    """The click command of :data:`app`, built once per process (building it takes longer
-    than most bad-input checks)."""
-    return typer.main.get_command(app)  # type: ignore[return-value]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
-    command = _command()
+    command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="trainwell", standalone_mode=False)
     except TrainwellError as exc:
