@@ -10,7 +10,8 @@ import pytest
 from trainwell.cli import main
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
-from trainwell.report.html import REPORT_NAME, report_runs, write_report
+from trainwell.report.html import REPORT_NAME, write_report
+from trainwell.report.status import report_runs
 from trainwell.run.store import RunSpec, Store
 
 RECIPE = {"data": {"name": "digits"}, "model": {"name": "mlp", "depth": 1, "width": 8},

@@ -31,6 +31,7 @@ from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import TrainwellError
 from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.curves import SHOWN
+from trainwell.report.status import check_replace, running_note
 from trainwell.report.table import (
     CHANCE_MARGIN,
     DEFAULT_NUM_CLASSES,
@@ -67,25 +68,10 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
         name = pick_experiment(store, experiment)
         text = render_report(store, name, num_classes=num_classes)
     path = folder / REPORT_NAME
-    before, after = report_runs(path), report_runs(text)
-    if before and not after:
-        raise TrainwellError(f"kept {str(path)!r} ({before} runs): the experiment {name!r} has "
-                             f"no runs in {str(folder / 'results.db')!r} to replace it with")
+    check_replace(path, text, experiment=name)
     return atomic_write_text(path, text)
 
 
-def report_runs(report: str | Path) -> int:
-    """The number of runs a report shows (``0`` for none, or no report at ``report``)."""
-    if isinstance(report, Path):
-        try:
-            report = report.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return 0
-    found = _RUNS.search(report)
-    return int(found.group(1)) if found else 0
-
-
-_RUNS = re.compile(r'<meta name="trainwell-runs" content="(\d+)">')
 
 
 def render_report(store: Store, experiment: str, *,
@@ -133,21 +119,9 @@ def render_report(store: Store, experiment: str, *,
         "num_classes": num_classes,
         "margin": f"{100 * CHANCE_MARGIN:g}",
         "runs": [_run_view(r, colors, num_classes) for r in runs],
-        "running_note": _running_note(runs),
+        "running_note": running_note(runs),
     }
     return _template().render(**context)
-
-
-def _running_note(runs: list[RunRow]) -> str:
-    """What the report cannot show yet: runs another process was still training when it was
-    written (its driver writes the report again when it finishes)."""
-    owners = sorted({r.owner.rsplit(":", 1)[0] for r in runs if r.status == "running" and r.owner})
-    if not owners:
-        return ""
-    n = sum(r.status == "running" for r in runs)
-    return (f"{n} run{'s' if n != 1 else ''} still running in another process "
-            f"({', '.join(owners)}) when this report was written; that process writes the "
-            "report again when it finishes (or run trainwell report on this folder)")
 
 
 def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str | None = None,
