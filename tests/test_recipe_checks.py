@@ -19,6 +19,7 @@ INFINITE = {
     "average.swa_lr": lambda v: {"average": {"kind": "swa", "swa_lr": v}},
     "optim.lr": lambda v: {"optim": {"name": "sgd", "lr": v}},
     "train.early_stopping.min_delta": lambda v: {"train": {"early_stopping": {"min_delta": v}}},
+    "init.bias": lambda v: {"init": {"bias": v}},
 }
 
 

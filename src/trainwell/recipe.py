@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -235,8 +236,8 @@ def _section(section: str, raw: Any) -> Section:
     bias = options.pop("bias", None) if section == "init" else None
     resolved = validate_params(_options_fn(section, name), options, key=section)
     if bias is not None:
-        if isinstance(bias, bool) or not isinstance(bias, (int, float)):
-            raise ConfigError("init.bias", bias, "a number (the value every bias starts at)")
+        if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias):
+            raise ConfigError("init.bias", bias, "a finite number (the value every bias starts at)")
         resolved["bias"] = float(bias)
     return Section(name, resolved)
 

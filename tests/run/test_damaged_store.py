@@ -8,8 +8,8 @@ import pytest
 
 from trainwell.cli import main
 from trainwell.loop.history import History
-from trainwell.run.store import RunSpec, Store, open_store
 from trainwell.run import store_check
+from trainwell.run.store import RunSpec, Store, open_store
 
 RECIPE = {"data": {"name": "digits"}, "model": {"name": "mlp", "depth": 1, "width": 8},
           "train": {"epochs": 1}}
