@@ -1,4 +1,5 @@
 import os
+import sys
 
 import pytest
 
@@ -24,3 +25,11 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The bad-input table's count of cases, per section and command, when it ran."""
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", "") and module.__file__.endswith("test_bad_input_table.py"):
+            if module.COUNTS:
+                terminalreporter.write_line(module.counts_line())

@@ -10,7 +10,7 @@ neighbour of its name. Each case must end in exit code 2 with one line on stderr
 key (``section.option`` or ``--flag``), no traceback, and nothing written; training would raise
 at once (the loader and the runner are replaced), so a check that lets a case through fails
 fast instead of training. The number of cases per section and command is printed at the end
-of the session (``-s``) and checked against a floor here.
+of the session (by tests/conftest.py) and checked against a floor here.
 """
 
 from __future__ import annotations
@@ -346,15 +346,9 @@ def test_the_table_covers_every_section_and_command():
     assert len(RECIPE_CASES) + len(FLAG_CASES) > 500
 
 
-def pytest_terminal_summary_counts() -> str:
-    """The cases run, per section and command (printed at the end of the session)."""
+def counts_line() -> str:
+    """The cases run, per section and command; tests/conftest.py prints it when the session
+    ends."""
     total = sum(COUNTS.values())
     per = ", ".join(f"{g} {n}" for g, n in sorted(COUNTS.items()))
     return f"bad-input table: {total} cases ({per})"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_counts():
-    yield
-    if COUNTS:
-        print("\n" + pytest_terminal_summary_counts())
