@@ -17,6 +17,8 @@ given ``train.epochs``, ``unfreeze_at`` must fall inside the run.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,15 +97,29 @@ def target_layout(data: Section, model: Section
                   ) -> tuple[list[str], dict[str, tuple[int, ...]]] | None:
     """The layer groups (names, bottom to top) and the state-dict shapes of the network
     ``model`` builds for ``data``; ``None`` for a network that cannot be built without memory
-    (a user's factory that computes on its weights), whose run checks them as it starts."""
+    (a user's factory that computes on its weights), whose run checks them as it starts.
+    Computed once per process for each data and model (a sweep reads many such recipes)."""
+    shaping = {k: v for k, v in data.to_dict().items() if k not in _SAMPLING}
+    return _layout(json.dumps(shaping, sort_keys=True, default=str),
+                   json.dumps(model.to_dict(), sort_keys=True, default=str))
+
+
+_SAMPLING = ("val_fraction", "labels_fraction", "labels_per_class", "split_seed", "normalize")
+"""``[data]`` options that choose or scale samples, never the input shape or the classes."""
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(data_json: str, model_json: str
+            ) -> tuple[list[str], dict[str, tuple[int, ...]]] | None:
     from trainwell.data import load_dataset
     from trainwell.models import build_model
 
-    meta = load_dataset(data.name, **data.options).meta
+    data, model = json.loads(data_json), json.loads(model_json)
+    meta = load_dataset(data.pop("name"), **data).meta
     try:
         with torch.random.fork_rng(devices=[]), torch.device("meta"):
-            net = build_model(model.name, input_shape=meta.input_shape,
-                              num_classes=meta.num_classes, **model.options)
+            net = build_model(model.pop("name"), input_shape=meta.input_shape,
+                              num_classes=meta.num_classes, **model)
     except (RuntimeError, NotImplementedError, ValueError, TypeError):
         return None
     return ([g.name for g in layer_groups(net)],
