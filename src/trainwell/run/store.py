@@ -40,10 +40,16 @@ from typing import Any
 
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
-from trainwell.run.store_check import DB_NAME, check_file, check_store, read_only_error, store_error, writable
+from trainwell.run.store_check import (
+    DB_NAME,
+    check_file,
+    check_store,
+    read_only_error,
+    store_error,
+    writable,
+)
 
-__all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows",
-           "check_store", "store_error", "read_only_error"]
+__all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows"]
 
 FINISHED = ("done", "diverged", "failed")
 BUSY_TIMEOUT_S = 60.0
