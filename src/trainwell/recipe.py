@@ -135,15 +135,22 @@ def _left_out(spec: SectionSpec, value: Any) -> bool:
     return spec.optional and spec.table is not None and value == spec.table()
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
+def parse_override(text: str, *, flag: str = "--set") -> tuple[list[str], Any]:
     """Split ``"optim.lr=0.1"`` into ``(["optim", "lr"], 0.1)``; the value is read as TOML,
-    and taken as a plain string when it is not valid TOML (``init.name=he_normal``)."""
+    and taken as a plain string when it is not valid TOML (``init.name=he_normal``).
+    A malformed ``text`` raises :class:`ConfigError` naming ``flag``, the option it came from.
+
+    >>> parse_override("init", flag="--where")
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: --where = 'init': expected key.path=value, e.g. optim.lr=0.1
+    """
     if "=" not in text:
-        raise ConfigError("--set", text, "key.path=value, e.g. optim.lr=0.1")
+        raise ConfigError(flag, text, "key.path=value, e.g. optim.lr=0.1")
     key, _, value = text.partition("=")
     path = [p.strip() for p in key.strip().split(".")]
     if not all(path):
-        raise ConfigError("--set", text, "key.path=value, e.g. optim.lr=0.1")
+        raise ConfigError(flag, text, "key.path=value, e.g. optim.lr=0.1")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:

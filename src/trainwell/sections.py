@@ -16,6 +16,7 @@ signature of the function it names) or a *table* with a fixed set of options (``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -128,8 +129,8 @@ def _init_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     bias = given.pop("bias", None)
     resolved = validate_params(_initializer(name), given, key="init")
     if bias is not None:
-        if isinstance(bias, bool) or not isinstance(bias, (int, float)):
-            raise ConfigError("init.bias", bias, "a number (the value every bias starts at)")
+        if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias):
+            raise ConfigError("init.bias", bias, "a finite number (the value every bias starts at)")
         resolved["bias"] = float(bias)
     return resolved
 

@@ -105,7 +105,7 @@ def select_runs(runs: Sequence[RunRow], where: Sequence[str]) -> list[RunRow]:
     (``optim.lr=0.01``). Raises :class:`ConfigError` for a key no run has."""
     out = list(runs)
     for text in where:
-        path, value = parse_override(text)
+        path, value = parse_override(text, flag="--where")
         key = ".".join(path)
         if key in ("seed", "label"):
             out = [r for r in out if getattr(r, key) == value or str(getattr(r, key)) == str(value)]
