@@ -34,7 +34,7 @@ def _run(raw):
 def test_models_take_shape_and_classes_from_the_data(files, kind, model, one_thread):
     out = _run({"data": {"name": "arrays", "path": str(files / f"{kind}.npz")},
                 "model": {"name": model}, "train": {"epochs": 1, "record_every": 0}})
-    assert out.history.extra["data"]["num_classes"] == 3
+    assert out.history.data["num_classes"] == 3
     assert out.weights is not None
 
 
@@ -61,7 +61,7 @@ def test_transfer_from_a_builtin_dataset_to_your_arrays(files, one_thread):
                 "model": {"name": "cnn", "channels": [8]},
                 "transfer": {"from": source, "head": "new", "freeze": "features"},
                 "train": {"epochs": 1, "record_every": 0}})
-    assert out.history.extra["transfer"]
+    assert out.history.transfer
 
 
 @pytest.mark.parametrize("scheme", ["dbn", "autoencoder"])
@@ -70,4 +70,4 @@ def test_pretraining_on_your_table(files, scheme, one_thread):
                 "model": {"name": "mlp", "depth": 2, "width": 16},
                 "init": {"name": scheme, "epochs": 1},
                 "train": {"epochs": 1, "record_every": 0}})
-    assert out.history.extra["init"]["name"] == scheme
+    assert out.history.init["name"] == scheme

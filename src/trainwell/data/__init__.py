@@ -18,7 +18,7 @@ the splits and the normalization are made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from trainwell import names
@@ -89,7 +89,7 @@ def data_options_fn(name: str) -> Callable[..., Any]:
     return names.get(DATASETS, name, key="data.name")
 
 
-def data_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+def data_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """``[data]`` options checked for ``name``, defaults filled in (not yet resolved: see
     :func:`resolve_data`)."""
     if is_spec(name):

@@ -37,7 +37,7 @@ class DatasetMeta:
     class_names: tuple[str, ...] | None = None
 
     def record(self) -> dict[str, Any]:
-        """What a run keeps about its data (``history.extra["data"]``): name, source, input
+        """What a run keeps about its data (``History.data``): name, source, input
         shape, number of classes and their names.
 
         >>> DatasetMeta("pets", (3, 8, 8), 2, class_names=("cat", "dog")).record()["classes"]
