@@ -12,21 +12,24 @@ import trainwell
 
 LAYERS = [
     ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live",
-     "run_folder", "run_context", "experiments", "callback_order"],
+     "run_folder", "run_context", "experiments", "callback_order", "_spec"],
     ["data", "models", "init", "optim", "regularize", "regularize._checks", "regularize._random",
      "regularize.dropout", "regularize.dropconnect", "regularize.stochastic_depth"],
     ["loop", "train"],
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
      "transfer"],
     ["recipe", "sweep", "sections", "section_tables", "section_checks"],
-    ["build", "execute", "plan", "transfer.resolve", "recipe_diagnosis", "recipe_pretrain"],
+    ["build", "execute", "plan", "transfer.resolve", "recipe_diagnosis", "recipe_pretrain",
+     "data.describe"],
     ["run", "results", "report", "export"],
     ["api"],
     ["cli", "__main__"],
 ]
 """Bottom to top, by module: the longest listed prefix decides (the regularizers that are
 model layers sit beside the models, the ones that are trainer callbacks above the trainer;
-``transfer.resolve`` reads a source recipe, so it sits above ``recipe``). ``train`` is the
+``transfer.resolve`` reads a source recipe, so it sits above ``recipe``; ``data.describe``
+reads a recipe file for ``trainwell data``). A module importing from its own package's
+``__init__`` (inside a function) is not counted: the package is loaded before it. ``train`` is the
 deprecated path of ``loop``."""
 
 SRC = Path(trainwell.__file__).parent
@@ -96,7 +99,7 @@ def _graph() -> dict[str, set[str]]:
     for name, path in known.items():
         visitor = _Imports(known)
         visitor.visit(ast.parse(path.read_text(encoding="utf-8")))
-        graph[name] = visitor.found - {name}
+        graph[name] = {m for m in visitor.found if not name.startswith(m + ".")} - {name}
     return graph
 
 

@@ -6,6 +6,7 @@ prints a traceback for bad input, so tests drive the CLI in-process.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,13 +16,38 @@ from rich.console import Console
 
 from trainwell.errors import ConfigError, TrainwellError
 
-__all__ = ["main", "run", "app"]
+__all__ = ["main", "run", "app", "AtLeast"]
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False)
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a recipe value: key.path=value (repeatable).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+class AtLeast:
+    """A numeric flag's lower bound, checked as the command line is parsed (``callback=
+    AtLeast(flag, low).check``): a value below it, or not a finite number, is
+    ``--flag = value: expected ...`` (exit code 2).
+
+    >>> AtLeast("--retries", 0).check(-1)
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: --retries = -1: expected a whole number >= 0
+    """
+
+    def __init__(self, flag: str, low: float, *, above: bool = False) -> None:
+        self.flag, self.low, self.above = flag, low, above
+
+    def check(self, value: float | None) -> float | None:
+        if value is None:
+            return value
+        whole = isinstance(value, int)
+        ok = math.isfinite(value) and (value > self.low if self.above else value >= self.low)
+        if not ok:
+            what = "a whole number" if whole else "a finite number"
+            raise ConfigError(self.flag, value, f"{what} {'>' if self.above else '>='} {self.low}")
+        return value
 
 
 def _console() -> Console:
@@ -52,6 +78,11 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
     trained = train_recipe(recipe, set=set_ or [], out=out, resume=resume, overwrite=overwrite,
                            quiet=quiet, console=console)
     print_run(console, trained.outcome)
+    data = trained.history.data
+    if data:
+        names = data["classes"]
+        shown = ", ".join(names[:10]) + (f", ... ({len(names)})" if len(names) > 10 else "")
+        console.print(f"data: {data['source']}; classes: {shown}", markup=False)
     for v in trained.verdicts:
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else
                       f"diagnosis: {v['message']}", markup=False)
@@ -73,12 +104,12 @@ def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or
             seeds: Annotated[int | None, typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
             set_: SetOpt = None,
             backend: Annotated[str, typer.Option(help="Where runs execute: local (worker processes) or ray (a Ray cluster).")] = "local",
-            workers: Annotated[int | None, typer.Option(help="local: worker processes (default: one per core).")] = None,
-            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", help="local: runs at once on each visible GPU.")] = 1,
+            workers: Annotated[int | None, typer.Option(callback=AtLeast("--workers", 1).check, help="local: worker processes (default: one per core).")] = None,
+            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", callback=AtLeast("--runs-per-gpu", 1).check, help="local: runs at once on each visible GPU.")] = 1,
             address: Annotated[str | None, typer.Option(help="ray: the cluster to join (default: RAY_ADDRESS, else a local instance).")] = None,
-            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", help="ray: CPUs each run reserves.")] = 1.0,
-            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
-            retries: Annotated[int, typer.Option(help="Times a run whose worker died is tried again.")] = 2,
+            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", callback=AtLeast("--cpus-per-run", 0, above=True).check, help="ray: CPUs each run reserves.")] = 1.0,
+            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", callback=AtLeast("--gpus-per-run", 0).check, help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
+            retries: Annotated[int, typer.Option(callback=AtLeast("--retries", 0).check, help="Times a run whose worker died is tried again.")] = 2,
             root: Annotated[Path, typer.Option(help="Folder that holds experiment folders.")] = Path("runs"),
             name: Annotated[str | None, typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,
             quiet: QuietOpt = False) -> int:
@@ -121,17 +152,22 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
 
     Example: trainwell report runs/init --figures docs
     """
-    from trainwell.report.html import export_figures, write_report
+    from trainwell.report.html import REPORT_NAME, export_figures, write_report
     from trainwell.report.terminal import print_results
     from trainwell.run.store import open_store
+    from trainwell.run.store_check import writable
 
     console = _console()
-    path = write_report(folder, experiment=experiment)
+    with open_store(folder) as store:
+        print_results(console, store, experiment)
     if figures is not None:
         for written in export_figures(folder, figures, experiment=experiment):
             console.print(f"wrote {written}", markup=False)
-    with open_store(folder) as store:
-        print_results(console, store, experiment)
+    if not writable(folder / REPORT_NAME):
+        console.print(f"{folder} is read-only: {REPORT_NAME} not written there (--figures DIR "
+                      "writes the plots and the table elsewhere)", markup=False)
+        return 0
+    path = write_report(folder, experiment=experiment)
     console.print(f"Report: {path}", markup=False)
     return 0
 
@@ -217,7 +253,7 @@ def ensemble(folder: Annotated[Path, typer.Argument(help="Experiment folder hold
 @app.command(name="diagnose")
 def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
               set_: SetOpt = None,
-              after_steps: Annotated[int, typer.Option("--after-steps", help="Train this many optimizer steps before probing.")] = 0,
+              after_steps: Annotated[int, typer.Option("--after-steps", callback=AtLeast("--after-steps", 0).check, help="Train this many optimizer steps before probing.")] = 0,
               out: Annotated[Path, typer.Option("--out", help="Folder for diagnosis.html and diagnosis.json.")] = Path("runs/diagnose")) -> int:
     """Probe a recipe's network layer by layer and say why it does or does not train.
 
@@ -298,9 +334,9 @@ def _sparkline(values: list[float]) -> str:
 @app.command()
 def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", help="Loss surfaces to race on (default: all; a wrong name lists them).")] = None,
                optim: Annotated[str | None, typer.Option(metavar="A,B,...", help="Optimizers to race (default: the lecture's six).")] = None,
-               steps: Annotated[int, typer.Option(help="Optimizer steps per trajectory.")] = 200,
+               steps: Annotated[int, typer.Option(callback=AtLeast("--steps", 1).check, help="Optimizer steps per trajectory.")] = 200,
                tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
-               lr: Annotated[float | None, typer.Option(help="One lr for every optimizer (default: the surface's).")] = None,
+               lr: Annotated[float | None, typer.Option(callback=AtLeast("--lr", 0, above=True).check, help="One lr for every optimizer (default: the surface's).")] = None,
                out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
     """Race optimizers on 2-D loss surfaces: contour plots, animations and a table.
 
@@ -311,6 +347,27 @@ def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", he
     names = [v.strip() for v in surface.split(",") if v.strip()] if surface else None
     optims = [v.strip() for v in optim.split(",") if v.strip()] if optim else None
     _console().print(playground_main(names, optims, steps, out, tune, lr=lr))
+    return 0
+
+
+@app.command(name="data")
+def data_(source: Annotated[str, typer.Argument(help="An image folder, an arrays file (.npz, .npy, .safetensors), a table (.csv, .parquet), a recipe .toml, a dataset name or a factory spec module:function.")],
+          set_: Annotated[list[str] | None, typer.Option("--set", help="A [data] option: key=value, e.g. target=species or size=[32,32] (repeatable).")] = None) -> int:
+    """Show a dataset as trainwell reads it: splits, classes, shape, values and its cache.
+
+    Example: trainwell data ~/photos --set size=[64,64]
+    """
+    from trainwell.data.describe import data_source, describe
+    from trainwell.recipe import parse_override
+
+    options = {}
+    for text in set_ or []:
+        path, value = parse_override(text)
+        options[".".join(path[1:] if path[0] == "data" and len(path) > 1 else path)] = value
+    _, lines = describe(data_source(source, options))
+    console = _console()
+    for line in lines:
+        console.print(line, markup=False)
     return 0
 
 

@@ -88,9 +88,10 @@ def resolve(recipe: Recipe, cache: dict[Any, Any] | None = None) -> Recipe:
     if recipe.transfer.source is None:
         return recipe
     cache = {} if cache is None else cache
-    key = repr((recipe.transfer.source, recipe.transfer.weights, recipe.transfer.digest))
+    key = repr((recipe.transfer, recipe.train.epochs, recipe.data, recipe.model))
     if key not in cache:
-        cache[key] = resolve_transfer(recipe.transfer)
+        cache[key] = resolve_transfer(recipe.transfer, epochs=recipe.train.epochs,
+                                      data=recipe.data, model=recipe.model)
     return dataclasses.replace(recipe, transfer=cache[key])
 
 

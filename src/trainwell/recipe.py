@@ -154,15 +154,22 @@ def _left_out(spec: SectionSpec, value: Any) -> bool:
     return spec.optional and spec.table is not None and value == spec.table()
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
+def parse_override(text: str, *, flag: str = "--set") -> tuple[list[str], Any]:
     """Split ``"optim.lr=0.1"`` into ``(["optim", "lr"], 0.1)``; the value is read as TOML,
-    and taken as a plain string when it is not valid TOML (``init.name=he_normal``)."""
+    and taken as a plain string when it is not valid TOML (``init.name=he_normal``).
+    A malformed ``text`` raises :class:`ConfigError` naming ``flag``, the option it came from.
+
+    >>> parse_override("init", flag="--where")
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: --where = 'init': expected key.path=value, e.g. optim.lr=0.1
+    """
     if "=" not in text:
-        raise ConfigError("set", text, "key.path=value, e.g. optim.lr=0.1")
+        raise ConfigError(flag, text, "key.path=value, e.g. optim.lr=0.1")
     key, _, value = text.partition("=")
     path = [p.strip() for p in key.strip().split(".")]
     if not all(path):
-        raise ConfigError("set", text, "key.path=value, e.g. optim.lr=0.1")
+        raise ConfigError(flag, text, "key.path=value, e.g. optim.lr=0.1")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -197,9 +204,10 @@ def load_recipe(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 
 def anchor_paths(raw: Any, base: Path) -> Any:
-    """``raw`` with every relative ``transfer.from`` path that exists under ``base`` (the
-    folder of the file it was read from) made absolute, so a sweep or recipe file names its
-    transfer source relative to itself, wherever it is run from.
+    """``raw`` with every relative ``transfer.from``, ``data.path`` and ``data.labels`` path
+    that exists under ``base`` (the folder of the file it was read from) made absolute, so a
+    sweep or recipe file names its transfer source and its data relative to itself, wherever
+    it is run from.
 
     >>> anchor_paths({"transfer": {"from": "x.toml"}}, Path("/nowhere"))
     {'transfer': {'from': 'x.toml'}}
@@ -209,10 +217,12 @@ def anchor_paths(raw: Any, base: Path) -> Any:
     if not isinstance(raw, Mapping):
         return raw
     out = {k: anchor_paths(v, base) for k, v in raw.items()}
-    tables = out.get("transfer")
-    for table in tables if isinstance(tables, list) else [tables]:
-        if isinstance(table, dict) and isinstance(table.get("from"), str):
-            given = Path(table["from"])
-            if not given.is_absolute() and (base / given).exists():
-                table["from"] = str((base / given).resolve())
+    for section, keys in (("transfer", ("from",)), ("data", ("path", "labels"))):
+        tables = out.get(section)
+        for table in tables if isinstance(tables, list) else [tables]:
+            for key in keys:
+                if isinstance(table, dict) and isinstance(table.get(key), str):
+                    given = Path(table[key]).expanduser()
+                    if not given.is_absolute() and (base / given).exists():
+                        table[key] = str((base / given).resolve())
     return out

@@ -37,7 +37,7 @@ def check_augment(sections: Mapping[str, Any]) -> AugmentConfig:
 
 def check_train(sections: Mapping[str, Any]) -> TrainConfig:
     """``[train]``: a known, installed logger; early stopping on a metric that is evaluated."""
-    from trainwell.regularize.early_stopping import EarlyStopping
+    from trainwell.regularize.early_stopping import EarlyStopping, check_recipe_metric
 
     train: TrainConfig = sections["train"]
     if train.log_to is not None:
@@ -45,14 +45,9 @@ def check_train(sections: Mapping[str, Any]) -> TrainConfig:
     if train.early_stopping is None:
         return train
     given = dict(train.early_stopping)
-    metric = given.pop("metric", "val_loss")
-    if not isinstance(metric, str):
-        raise ConfigError("train.early_stopping.metric", metric, "a metric name, e.g. val_loss")
+    metric = check_recipe_metric(given.pop("metric", "val_loss"), eval_every=train.eval_every)
     stop = EarlyStopping(metric, **validate_params(EarlyStopping, given,
                                                    key="train.early_stopping"))
-    if train.eval_every == 0 and stop.metric.startswith(("val_", "test_")):
-        raise ConfigError("train.early_stopping.metric", stop.metric,
-                          "a metric that is evaluated: set train.eval_every >= 1 (it is 0)")
     options = {"metric": stop.metric, "patience": stop.patience, "mode": stop.mode,
                "min_delta": stop.min_delta}
     return dataclasses.replace(train, early_stopping=options)
@@ -120,6 +115,9 @@ def check_transfer(sections: Mapping[str, Any]) -> TransferConfig:
     if config.unfreeze_at and config.freeze == "none":
         raise ConfigError("transfer.unfreeze_at", config.unfreeze_at,
                           "no epochs with transfer.freeze = \"none\" (nothing is frozen)")
+    from trainwell.transfer.freeze import check_unfreeze_at
+
+    check_unfreeze_at(config.unfreeze_at, epochs=sections["train"].epochs)
     return config
 
 
@@ -131,6 +129,10 @@ def transfer_table(table: Mapping[str, Any]) -> dict[str, Any]:
                                  "a known option; the source is set by transfer.from")
     if "from" in out:
         out["source"] = out.pop("from")
+        if not isinstance(out["source"], (str, Mapping)):
+            raise ConfigError("transfer.from", out["source"], "a run folder, a .safetensors "
+                              "weights file or a recipe .toml file (a path string), or an "
+                              "inline recipe table")
     freeze = out.get("freeze", "none")
     if freeze not in ("none", "features") and (
             isinstance(freeze, bool) or not isinstance(freeze, int) or freeze < 0):

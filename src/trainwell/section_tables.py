@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 __all__ = ["Section", "TrainConfig", "RegularizeConfig", "AugmentConfig", "EnsembleConfig",
            "AverageConfig", "TransferConfig"]
@@ -74,18 +74,25 @@ class RegularizeConfig:
     include_bias: bool = False
 
 
+def _named_transform(value: Any) -> Any:
+    """A transform given by its name alone, ``"shift"``, as the table ``{name = "shift"}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
 @dataclass(frozen=True, kw_only=True)
 class AugmentConfig:
     """Data augmentation: the ``[augment]`` table.
 
-    ``transforms``: a list of tables ``{name = "shift", max_shift = 8}`` applied in order to
-    every training minibatch (:mod:`trainwell.data.augment`); ``test_views``: the final test
-    metrics average the softmax over that many fixed views (1: the plain test set): the
-    identity, then small shifts (:func:`trainwell.data.tta.view_plan`), and the mirror image
-    when the training transforms include ``hflip``.
+    ``transforms``: a list of tables ``{name = "shift", max_shift = 8}``, or of names
+    (``"shift"``: its default options), applied in order to every training minibatch
+    (:mod:`trainwell.data.augment`); ``test_views``: the final test metrics average the
+    softmax over that many fixed views (1: the plain test set): the identity, then small
+    shifts (:func:`trainwell.data.tta.view_plan`), and the mirror image when the training
+    transforms include ``hflip``.
     """
 
-    transforms: list[dict[str, Any]] = field(default_factory=list)
+    transforms: list[Annotated[dict[str, Any], BeforeValidator(_named_transform)]] = field(
+        default_factory=list)
     test_views: Annotated[int, Field(ge=1)] = 1
 
 

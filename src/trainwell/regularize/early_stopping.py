@@ -20,14 +20,43 @@ from typing import Any, Literal
 import torch
 
 from trainwell.callback_order import ORDER
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, did_you_mean
 from trainwell.loop.events import Callback, StopTraining, TrainState
 from trainwell.regularize._checks import check_choice, check_nonnegative, check_positive_int
 
-__all__ = ["EarlyStopping"]
+__all__ = ["EarlyStopping", "RECIPE_METRICS", "check_recipe_metric"]
 
 _KEY = "train.early_stopping"
 _EVALUATED_SPLITS = ("val", "test")  # metrics the trainer adds only on evaluation epochs
+
+RECIPE_METRICS = ("val_loss", "val_acc", "train_loss", "train_acc")
+"""The per-epoch metrics a recipe's run records that early stopping may watch. The test-set
+ones are left out on purpose: stopping on the test set selects on it."""
+
+
+def check_recipe_metric(metric: object, *, eval_every: int) -> str:
+    """``train.early_stopping.metric`` of a recipe: one of :data:`RECIPE_METRICS`, and a
+    validation metric only when the run evaluates (``eval_every >= 1``).
+
+    >>> check_recipe_metric("test_acc", eval_every=1)
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: train.early_stopping.metric = 'test_acc': expected one of
+    val_loss, val_acc, train_loss, train_acc (stopping on a test-set metric would select on the
+    test set)
+    """
+    key = f"{_KEY}.metric"
+    if not isinstance(metric, str):
+        raise ConfigError(key, metric, "a metric name, e.g. val_loss")
+    if metric not in RECIPE_METRICS:
+        why = (" (stopping on a test-set metric would select on the test set)"
+               if metric.startswith("test_") else
+               f" (the per-epoch metrics a run records){did_you_mean(metric, RECIPE_METRICS)}")
+        raise ConfigError(key, metric, f"one of {', '.join(RECIPE_METRICS)}{why}")
+    if eval_every == 0 and metric.startswith("val_"):
+        raise ConfigError(key, metric, "a metric that is evaluated: set train.eval_every >= 1 "
+                          "(it is 0)")
+    return metric
 
 
 class EarlyStopping(Callback):

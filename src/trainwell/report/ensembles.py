@@ -106,9 +106,7 @@ def select_runs(runs: Sequence[RunRow], where: Sequence[str]) -> list[RunRow]:
     (``optim.lr=0.01``). Raises :class:`ConfigError` for a key no run has."""
     out = list(runs)
     for text in where:
-        if "=" not in text:
-            raise ConfigError("--where", text, "key=value, e.g. init=he_normal or seed=0")
-        path, value = parse_override(text)
+        path, value = parse_override(text, flag="--where")
         key = ".".join(path)
         if key in ("seed", "label"):
             out = [r for r in out if getattr(r, key) == value or str(getattr(r, key)) == str(value)]

@@ -34,6 +34,7 @@ from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.curves import SHOWN
 from trainwell.report.markdown import markdown_table
 from trainwell.report.rows import ResultsRows, Row, results_rows
+from trainwell.report.status import check_replace, running_note
 from trainwell.report.table import (
     CHANCE_MARGIN,
     DEFAULT_NUM_CLASSES,
@@ -61,11 +62,18 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
     """Write ``folder/report.html`` (atomically) for ``experiment`` and return its path.
 
     ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.table`).
+    A report that shows runs is never replaced by one that shows none (an experiment folder
+    read under another experiment's name): :class:`TrainwellError` says so and keeps it.
     """
     folder = Path(folder)
     with open_store(folder) as store:
-        text = render_report(store, pick_experiment(store, experiment), num_classes=num_classes)
-    return atomic_write_text(folder / REPORT_NAME, text)
+        name = pick_experiment(store, experiment)
+        text = render_report(store, name, num_classes=num_classes)
+    path = folder / REPORT_NAME
+    check_replace(path, text, experiment=name)
+    return atomic_write_text(path, text)
+
+
 
 
 def render_report(store: Store, experiment: str, *,
@@ -114,6 +122,7 @@ def render_report(store: Store, experiment: str, *,
         "num_classes": num_classes,
         "margin": f"{100 * CHANCE_MARGIN:g}",
         "runs": [_run_view(r, colors, num_classes) for r in runs],
+        "running_note": running_note(runs),
     }
     return _template().render(**context)
 

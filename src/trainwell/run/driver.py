@@ -148,6 +148,7 @@ def _run_specs(specs: list[RunSpec], exp: dict[str, Any], dest: Destination, *,
                source_folder: Callable[[str], RunFolder] | None = None) -> SweepOutcome:
     """Register ``specs`` as one experiment in ``dest``'s store and run the unfinished ones."""
     store = dest.store
+    store.check_experiment(experiment)
     store.put_experiment(experiment, axes=exp["axes"], fixed=exp["fixed"], note=exp["note"],
                          grid=[s.id for s in specs])
     store.add_runs(specs)

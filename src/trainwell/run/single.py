@@ -70,8 +70,10 @@ def check_out(out: Path, recipe: Recipe, *, resume: bool, overwrite: bool) -> st
 def _resume_line(out: Path, recipe: Recipe) -> str:
     checkpoints = RunFolder(out).checkpoints
     found = resume_point(recipe, checkpoints) if checkpoints.is_dir() else None
-    return (f"resuming from {found.path} (epoch {found.epoch} of {recipe.train.epochs})"
-            if found else f"no good checkpoint in {checkpoints}: training from scratch")
+    if found is None:
+        return f"no good checkpoint in {checkpoints}: training from scratch"
+    line = f"resuming from {found.path} (epoch {found.epoch} of {recipe.train.epochs})"
+    return line + (f"\n{found.fallback_note()}" if found.skipped else "")
 
 
 def _clear(folder: RunFolder) -> None:
@@ -99,7 +101,8 @@ def train_plan(p: Plan, *, label: str, out: Path | None, resume: bool = False,
             _clear(RunFolder(out))
         store = Store(":memory:")
         targets = Destination(root, store, lambda rid: RunFolder(root))
-        sources = Destination(root / "source", store, lambda rid: RunFolder(root / "source"))
+        sources = Destination(root / "source", Store(":memory:"),
+                              lambda rid: RunFolder(root / "source"))
         backend = InProcessBackend(callbacks=callbacks, keep_model=True)
         done = run_plan(p, targets, sources, backend=backend, retries=0, quiet=True,
                         console=console or Console(quiet=True), resume=resume,

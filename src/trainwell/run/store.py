@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,10 +42,17 @@ from trainwell.diagnose.recorder import flow_rows
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
 from trainwell.plan import RunSpec
+from trainwell.run.store_check import (
+    DB_NAME,
+    check_file,
+    check_store,
+    read_only_error,
+    store_error,
+    writable,
+)
 
 __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows"]
 
-DB_NAME = "results.db"
 FINISHED = ("done", "diverged", "failed")
 BUSY_TIMEOUT_S = 60.0
 
@@ -122,16 +130,43 @@ class Store:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        if readonly:
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self._conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if not readonly and not writable(self.path):
+            raise read_only_error(self.path)
+        existed = self.path.is_file()
+        if existed:
+            check_file(self.path)
+        journal = [self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")]
+        fresh = [p for p in journal if not p.exists()]
+        try:
+            self._conn = self._connect()
+            if existed:
+                check_store(self._conn, self.path)
+            if not readonly:
+                self._create()
+        except (sqlite3.DatabaseError, TrainwellError) as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            for p in fresh:  # the journal opening it made: the folder is left as it was
+                p.unlink(missing_ok=True)
+            if isinstance(exc, TrainwellError):
+                raise
+            raise store_error(self.path, exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            # A read-only folder cannot hold the -shm file a WAL reader makes: read the file as
+            # it is (no writer can be at work there).
+            frozen = "" if os.access(self.path.parent, os.W_OK) else "&immutable=1"
+            uri = f"{self.path.resolve().as_uri()}?mode=ro{frozen}"
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        return conn
+
+    def _create(self) -> None:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
         with self._tx() as c:
@@ -141,6 +176,16 @@ class Store:
             for column, kind in _ADDED_COLUMNS.items():
                 if column not in have:
                     c.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+
+    def check_experiment(self, name: str) -> None:
+        """Raise :class:`TrainwellError` when the store holds experiments but not ``name``: a
+        copied or renamed experiment folder, whose runs are recorded under its old name."""
+        held = self.experiments()
+        if held and name not in held:
+            raise TrainwellError(
+                f"{str(self.path)!r} holds the experiment {', '.join(map(repr, held))}, not "
+                f"{name!r} (a copied or renamed folder?): continue it with --name {held[-1]}, "
+                "or give the new experiment a folder of its own")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
