@@ -31,7 +31,7 @@ import torch
 from trainwell.data import Dataset, load_dataset
 from trainwell.data.augment import Augment, check_transforms
 from trainwell.data.tta import input_kind, view_plan
-from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
+from trainwell.diagnose import GradientFlowRecorder, Monitor, diagnose, diagnose_batch
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.predictions import finish
 from trainwell.ensemble.snapshots import Snapshots, check_cycles
@@ -50,6 +50,7 @@ from trainwell.loop import (
 )
 from trainwell.models import build_model
 from trainwell.optim import build_optimizer
+from trainwell.optim.clipping import ClipGradNorm
 from trainwell.optim.schedules import LRSchedule
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
@@ -243,6 +244,11 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
         options = {k: v for k, v in vars(recipe.average).items() if v is not None}
         average = WeightAverage(options.pop("kind"), **options)
         callbacks.append(average)
+    if recipe.train.clip_norm is not None:
+        callbacks.append(ClipGradNorm(recipe.train.clip_norm))
+    if recipe.train.record_every > 0 or recipe.train.stop_on:
+        callbacks.append(Monitor(every=recipe.train.record_every or 50,
+                                 stop_on=recipe.train.stop_on or ()))
     recorder = None
     if recipe.train.record_every > 0:
         recorder = GradientFlowRecorder(every=recipe.train.record_every)

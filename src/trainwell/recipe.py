@@ -79,7 +79,11 @@ class TrainConfig:
     exactly (:mod:`trainwell.loop.checkpoint`); ``log_to``: ``"tensorboard"`` writes the
     run's metrics as TensorBoard events while it trains (off by default;
     :mod:`trainwell.loop.tensorboard`), into ``<run folder>/tensorboard`` of a sweep's run or
-    ``OUT/tensorboard`` of ``trainwell train --out OUT``.
+    ``OUT/tensorboard`` of ``trainwell train --out OUT``. ``clip_norm``: clip the gradients'
+    global norm to this value after every backward pass (off by default;
+    :class:`~trainwell.optim.clipping.ClipGradNorm`). ``stop_on``: symptoms of the live monitor
+    (:data:`~trainwell.diagnose.SYMPTOMS`, e.g. ``["nan", "exploding"]``) that end the run early,
+    recorded as ``diverged`` with the verdict as its reason.
     """
 
     epochs: Annotated[int, Field(ge=1)] = 20
@@ -93,6 +97,8 @@ class TrainConfig:
     early_stopping: dict[str, Any] | None = None
     checkpoint_every: Annotated[int, Field(ge=1)] | None = None
     log_to: str | None = None
+    clip_norm: Annotated[float, Field(gt=0)] | None = None
+    stop_on: list[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -344,6 +350,10 @@ def _check_configs(sections: dict[str, Any]) -> None:
     train: TrainConfig = sections["train"]
     if train.log_to is not None:
         _check_log_to(train.log_to)
+    if train.stop_on is not None:
+        from trainwell.diagnose.monitor import check_stop_on
+
+        check_stop_on(train.stop_on)
     if train.early_stopping is not None:
         given = dict(train.early_stopping)
         metric = given.pop("metric", "val_loss")

@@ -1,0 +1,220 @@
+"""``trainwell doctor``: train a recipe with the live monitor, propose the lectures' fixes for
+what it found, race them side by side with equal budgets, and keep the one that trains best on
+validation.
+
+1. The recipe trains once (the live :class:`~trainwell.diagnose.Monitor` runs with every run
+   whose ``train.record_every`` is on) as the first run of the doctor's experiment.
+2. Its live verdicts, and the final diagnosis's, name the symptoms; for a learning-rate
+   symptom a range test (:func:`~trainwell.optim.lr_find`) suggests a learning rate.
+3. :func:`~trainwell.doctor.fixes.propose_fixes` turns them into recipe changes, raced as
+   ``[[sweep.variants]]`` beside the original, through the same driver, store and report as
+   ``trainwell compare`` (the original is not trained twice: its run id is already finished).
+4. The winner is the run with the best validation accuracy (never the test set; validation
+   loss breaks ties); the original wins unless a fix beats it. ``OUT/fixed.toml`` holds its
+   recipe and ``OUT/doctor.html`` the before and after curves, the verdicts and the race.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trainwell._io import atomic_write_text
+from trainwell.diagnose.symptoms import LiveVerdict
+from trainwell.doctor.fixes import Fix, propose_fixes
+from trainwell.recipe import Recipe
+from trainwell.run import Backend, make_backend, open_store, run_sweep
+from trainwell.sweep import Axis, Sweep
+
+__all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS"]
+
+FINAL_SYMPTOMS = {"non_finite": "nan", "dead": "dying_relu", "saturated": "saturated",
+                  "vanishing_gradient": "vanishing", "exploding_gradient": "exploding",
+                  "vanishing_activations": "vanishing", "exploding_activations": "exploding",
+                  "symmetric": "slow", "lr_too_high": "lr_high", "lr_too_low": "lr_low"}
+"""The final diagnosis's verdict kinds (:data:`~trainwell.diagnose.VERDICT_KINDS`) as symptoms."""
+LR_SYMPTOMS = ("lr_high", "lr_low", "oscillating", "slow", "chance")
+"""Symptoms for which the range test runs first."""
+ORIGINAL = "original"
+
+
+@dataclass
+class Candidate:
+    """One raced recipe: its label, reason, run id, status and final metrics."""
+
+    label: str
+    reason: str
+    run_id: str
+    status: str
+    val_acc: float | None
+    val_loss: float | None
+    test_acc: float | None
+    seconds: float | None
+
+
+@dataclass
+class DoctorResult:
+    """What the doctor found and did; ``fixed`` is the winner's recipe (the original when no fix
+    beat it), ``chosen`` its label."""
+
+    recipe: Recipe
+    verdicts: list[LiveVerdict]
+    symptoms: list[str]
+    fixes: list[Fix]
+    candidates: list[Candidate]
+    chosen: str
+    fixed: Recipe
+    lr: float | None
+    folder: Path
+    written: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def original(self) -> Candidate:
+        return next(c for c in self.candidates if c.label == ORIGINAL)
+
+    @property
+    def winner(self) -> Candidate:
+        return next(c for c in self.candidates if c.label == self.chosen)
+
+    def __str__(self) -> str:
+        found = ", ".join(self.symptoms) or "no symptom"
+        return (f"found {found}; chose {self.chosen}: val_acc {_pct(self.original.val_acc)} -> "
+                f"{_pct(self.winner.val_acc)} (test {_pct(self.original.test_acc)} -> "
+                f"{_pct(self.winner.test_acc)}) in {self.seconds:.0f} s")
+
+
+def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str = "doctor",
+           backend: Backend | None = None, workers: int | None = None, limit: int = 4,
+           lr_steps: int = 100, quiet: bool = True) -> DoctorResult:
+    """Find why ``recipe`` does not train, race the fixes, write ``out/fixed.toml`` and
+    ``out/doctor.html``; see the module doc. ``limit`` caps the fixes raced."""
+    started = time.perf_counter()
+    out = Path(out)
+    if recipe.train.record_every == 0:
+        recipe = Recipe.from_dict(_with(recipe.to_dict(), "train", record_every=50))
+    base = recipe.to_dict()
+    runner = backend or make_backend("local", workers=workers)
+    try:
+        run_sweep(_race(experiment, base, []), root=out, backend=runner, quiet=quiet)
+        with open_store(out / experiment) as store:
+            first = _candidates(store, experiment, [])[0]
+            verdicts, symptoms = _symptoms(store, first.run_id)
+            gap = _gap(store, first.run_id)
+        lr = _range_lr(recipe, lr_steps) if set(symptoms) & set(LR_SYMPTOMS) else None
+        fixes = propose_fixes(recipe, symptoms, lr=lr, gap=gap, limit=limit)
+        if fixes:
+            run_sweep(_race(experiment, base, fixes), root=out, backend=runner, quiet=quiet)
+    finally:
+        if backend is None:
+            runner.close()
+    from trainwell.report.html import write_report
+
+    write_report(out / experiment, experiment=experiment)
+    with open_store(out / experiment) as store:
+        candidates = _candidates(store, experiment, fixes)
+        curves = _curves(store, [c.run_id for c in candidates])
+    chosen = _pick(candidates)
+    fix = next((f for f in fixes if f.label == chosen), None)
+    fixed = _apply(experiment, base, fix) if fix is not None else recipe
+    result = DoctorResult(recipe, verdicts, symptoms, fixes, candidates, chosen, fixed, lr, out)
+    result.seconds = time.perf_counter() - started
+    from trainwell.doctor.page import write_doctor_page
+
+    result.written = [atomic_write_text(out / "fixed.toml", fixed.to_toml()),
+                      write_doctor_page(result, curves, out / "doctor.html")]
+    return result
+
+
+def _with(raw: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
+    return {**raw, section: {**raw.get(section, {}), **values}}
+
+
+def _race(experiment: str, base: dict[str, Any], fixes: Sequence[Fix]) -> Sweep:
+    variants = ({"label": ORIGINAL}, *(f.variant() for f in fixes))
+    return Sweep(experiment, base, (Axis("variant", variants),))
+
+
+def _apply(experiment: str, base: dict[str, Any], fix: Fix) -> Recipe:
+    return Sweep(experiment, base, (Axis("variant", (fix.variant(),)),)).recipes()[0][2]
+
+
+def _candidates(store: Any, experiment: str, fixes: Sequence[Fix]) -> list[Candidate]:
+    reasons = {ORIGINAL: "the recipe as given", **{f.label: f.reason for f in fixes}}
+    rows = {r.point.get("variant", {}).get("label"): r for r in store.runs(experiment)}
+    out = []
+    for label, reason in reasons.items():
+        r = rows.get(label)
+        if r is None:
+            continue
+        final = r.final or {}
+        out.append(Candidate(label, reason, r.id, r.status, final.get("val_acc"),
+                             final.get("val_loss"), final.get("test_acc"), r.seconds))
+    return out
+
+
+def _symptoms(store: Any, run_id: str) -> tuple[list[LiveVerdict], list[str]]:
+    """The live verdicts of the original run (from its history in the run folder) and the
+    symptoms, live ones first, then the final diagnosis's."""
+    import json
+
+    history = store.path.parent / run_id / "history.json" if hasattr(store, "path") else None
+    verdicts: list[LiveVerdict] = []
+    if history is not None and history.exists():
+        watched = json.loads(history.read_text()).get("extra", {}).get("watch", {})
+        verdicts = [LiveVerdict.from_dict(v) for v in watched.get("verdicts", [])]
+    kinds = [v.kind for v in verdicts]
+    if not verdicts:
+        kinds = [name.split("/", 1)[1] for _, _, name, _ in store.metrics([run_id])
+                 if name.startswith("verdict/")]
+    row = next(r for r in store.runs() if r.id == run_id)
+    if row.status == "diverged" and "nan" not in kinds:
+        kinds.append("nan")
+    for v in row.verdicts or []:
+        kind = FINAL_SYMPTOMS.get(v.get("kind", ""))
+        if kind is not None and kind not in kinds:
+            kinds.append(kind)
+    return verdicts, kinds
+
+
+def _gap(store: Any, run_id: str) -> float | None:
+    final = next(r for r in store.runs() if r.id == run_id).final or {}
+    train, val = final.get("train_acc"), final.get("val_acc")
+    return train - val if train is not None and val is not None else None
+
+
+def _range_lr(recipe: Recipe, steps: int) -> float | None:
+    from trainwell.recipe_tools import lr_find_recipe
+
+    try:
+        return lr_find_recipe(recipe, steps=steps).suggestion
+    except Exception:  # a failed range test leaves the other fixes to race
+        return None
+
+
+def _pick(candidates: Sequence[Candidate]) -> str:
+    """The label with the best validation accuracy (then the lower validation loss); the
+    original unless a fix does better."""
+    def key(c: Candidate) -> tuple[float, float, bool]:
+        acc = c.val_acc if c.status == "done" and c.val_acc is not None else -1.0
+        loss = c.val_loss if c.val_loss is not None and math.isfinite(c.val_loss) else math.inf
+        return (acc, -loss, c.label == ORIGINAL)
+
+    return max(candidates, key=key).label if candidates else ORIGINAL
+
+
+def _curves(store: Any, ids: Sequence[str]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """Per run: ``loss`` and ``val_acc`` as ``(step, value)`` lists."""
+    out: dict[str, dict[str, list[tuple[int, float]]]] = {i: {"loss": [], "val_acc": []} for i in ids}
+    for run, step, name, value in store.metrics(list(ids), ["loss", "val_acc"]):
+        if value is not None:
+            out[run][name].append((step, value))
+    return out
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.1f} %"
