@@ -65,9 +65,10 @@ UPDATE_HIGH = 0.1
 UPDATE_LOW = 1e-6
 """Learning rate too low: no layer moves by more than a millionth of its weights per step."""
 SLOW_DROP = 0.05
-"""Slow convergence: after :data:`SLOW_AFTER` windows the mean loss is still within 5 % of the
-first window's."""
+"""Slow convergence: after :data:`SLOW_AFTER` windows and :data:`SLOW_STEPS` steps, no window's
+mean loss has fallen more than 5 % below the first window's."""
 SLOW_AFTER = 4
+SLOW_STEPS = 150
 OSCILLATION = 0.5
 """Oscillating loss: the minibatch losses of the three newest windows vary by more than half
 their mean (coefficient of variation), and the loss has not fallen below 80 % of its first
@@ -236,7 +237,7 @@ def _loss(windows: Sequence[Window]) -> list[LiveVerdict]:
                             f"oscillating loss: the minibatch losses vary by {min(recent):.2f} of "
                             f"their mean, and the loss ({now.loss:.3g}) is not below its start "
                             f"({first:.3g})"))
-    elif len(losses) >= SLOW_AFTER and first > 0 and min(losses[1:]) > (1 - SLOW_DROP) * first:
+    elif len(losses) >= SLOW_AFTER and now.step >= SLOW_STEPS and first > 0 and min(losses[1:]) > (1 - SLOW_DROP) * first:
         out.append(_verdict("slow", now.step, "", {"loss": now.loss, "first_loss": first},
                             f"loss not decreasing: {now.loss:.3g} after {now.step} steps, "
                             f"against {first:.3g} at the start"))

@@ -56,6 +56,8 @@ class LRFind:
                    label=f"suggested {self.suggestion:.2g}")
         ax.axvline(self.min_lr, color="#c44e52", linestyle=":", label=f"minimum {self.min_lr:.2g}")
         ax.set_xscale("log")
+        low, start = min(self.losses), self.losses[0]
+        ax.set_ylim(low - 0.05 * (start - low + 1e-9), start + 0.5 * (start - low + 1e-9))
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss (smoothed)")
         ax.legend(fontsize=8)
