@@ -273,8 +273,8 @@ def lr_find_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fil
 def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
            set_: SetOpt = None,
            out: Annotated[Path, typer.Option("--out", help="Folder for fixed.toml, doctor.html and the race's store and report.")] = Path("runs/doctor"),
-           fixes: Annotated[int, typer.Option(help="At most this many fixes raced beside the original.")] = 4,
-           workers: Annotated[int | None, typer.Option(help="Worker processes for the race (default: one per core).")] = None,
+           fixes: Annotated[int, typer.Option(help="At most this many fixes raced beside the original.")] = 3,
+           workers: Annotated[int | None, typer.Option(help="Worker processes for the race (default: none, the runs one after another here).")] = None,
            quiet: QuietOpt = False) -> int:
     """Find why a recipe does not train, race the fixes side by side, write the repaired recipe.
 

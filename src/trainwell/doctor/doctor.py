@@ -26,6 +26,7 @@ from typing import Any
 from trainwell._io import atomic_write_text
 from trainwell.diagnose.symptoms import LiveVerdict
 from trainwell.doctor.fixes import Fix, propose_fixes
+from trainwell.doctor.serial import SerialBackend
 from trainwell.recipe import Recipe
 from trainwell.run import Backend, make_backend, open_store, run_sweep
 from trainwell.sweep import Axis, Sweep
@@ -89,16 +90,18 @@ class DoctorResult:
 
 
 def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str = "doctor",
-           backend: Backend | None = None, workers: int | None = None, limit: int = 4,
+           backend: Backend | None = None, workers: int | None = None, limit: int = 3,
            lr_steps: int = 100, quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` does not train, race the fixes, write ``out/fixed.toml`` and
-    ``out/doctor.html``; see the module doc. ``limit`` caps the fixes raced."""
+    ``out/doctor.html``; see the module doc. ``limit`` caps the fixes raced. The runs go to
+    ``backend``; by default to ``workers`` local processes when ``workers`` is given, else one
+    after the other in this process (:class:`~trainwell.doctor.serial.SerialBackend`)."""
     started = time.perf_counter()
     out = Path(out)
     if recipe.train.record_every == 0:
         recipe = Recipe.from_dict(_with(recipe.to_dict(), "train", record_every=50))
     base = recipe.to_dict()
-    runner = backend or make_backend("local", workers=workers)
+    runner = backend or (make_backend("local", workers=workers) if workers else SerialBackend())
     try:
         run_sweep(_race(experiment, base, []), root=out, backend=runner, quiet=quiet)
         with open_store(out / experiment) as store:
