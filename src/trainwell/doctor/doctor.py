@@ -73,6 +73,7 @@ class DoctorResult:
     folder: Path
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    report_seconds: float = 0.0
 
     @property
     def original(self) -> Candidate:
@@ -91,11 +92,13 @@ class DoctorResult:
 
 def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str = "doctor",
            backend: Backend | None = None, workers: int | None = None, limit: int = 3,
-           lr_steps: int = 100, quiet: bool = True) -> DoctorResult:
+           lr_steps: int = 100, report: bool = True, quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` does not train, race the fixes, write ``out/fixed.toml`` and
     ``out/doctor.html``; see the module doc. ``limit`` caps the fixes raced. The runs go to
     ``backend``; by default to ``workers`` local processes when ``workers`` is given, else one
-    after the other in this process (:class:`~trainwell.doctor.serial.SerialBackend`)."""
+    after the other in this process (:class:`~trainwell.doctor.serial.SerialBackend`). ``report``
+    also writes the race's sweep report (``out/<experiment>/report.html``), as ``trainwell
+    compare`` does; its time is ``result.report_seconds``."""
     started = time.perf_counter()
     out = Path(out)
     if recipe.train.record_every == 0:
@@ -115,9 +118,12 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
     finally:
         if backend is None:
             runner.close()
-    from trainwell.report.html import write_report
+    report_started = time.perf_counter()
+    if report:
+        from trainwell.report.html import write_report
 
-    write_report(out / experiment, experiment=experiment)
+        write_report(out / experiment, experiment=experiment)
+    report_seconds = time.perf_counter() - report_started
     with open_store(out / experiment) as store:
         candidates = _candidates(store, experiment, fixes)
         curves = _curves(store, [c.run_id for c in candidates])
@@ -125,6 +131,7 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
     fix = next((f for f in fixes if f.label == chosen), None)
     fixed = _apply(experiment, base, fix) if fix is not None else recipe
     result = DoctorResult(recipe, verdicts, symptoms, fixes, candidates, chosen, fixed, lr, out)
+    result.report_seconds = report_seconds
     result.seconds = time.perf_counter() - started
     from trainwell.doctor.page import write_doctor_page
 

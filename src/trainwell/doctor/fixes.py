@@ -65,10 +65,11 @@ def propose_fixes(recipe: Recipe, kinds: Sequence[str], *, lr: float | None = No
     act = str(opts.get("activation", "relu"))
     base_lr = float(recipe.optim.options.get("lr", 1e-3))
     has = {o: takes_option("model", model, o) for o in ("activation", "batch_norm", "dropout")}
+    per_kind: list[list[Fix]] = []
     out: list[Fix] = []
 
     def add(label: str, reason: str, **changes: dict[str, Any]) -> None:
-        if all(f.label != label for f in out) and changes:
+        if changes:
             out.append(Fix(label, reason, changes))
 
     def init(name: str, reason: str) -> None:
@@ -91,7 +92,12 @@ def propose_fixes(recipe: Recipe, kinds: Sequence[str], *, lr: float | None = No
         if recipe.optim.name not in ("adam", "adamw"):
             add("adam", reason, optim={"name": "adam", "lr": 1e-3})
 
+    kinds = list(dict.fromkeys(kinds))
+    if "lr_high" in kinds and "lr_low" in kinds:  # tiny updates of a net the large steps broke
+        kinds.remove("lr_low")
     for kind in kinds:
+        out = []
+        per_kind.append(out)
         if kind in ("vanishing", "saturated"):
             why = f"{kind.replace('_', ' ')}: the gradient does not reach the first layers"
             relu_he(why)
@@ -129,8 +135,20 @@ def propose_fixes(recipe: Recipe, kinds: Sequence[str], *, lr: float | None = No
                 add(f"lr {base_lr * 10:.2g}", why, optim={"lr": base_lr * 10})
             batch_norm(why)
     if gap is not None and gap > GAP:
+        out = []
+        per_kind.append(out)
         why = f"overfitting: training accuracy {100 * gap:.0f} points above validation"
         if has["dropout"] and not opts.get("dropout"):
             add("dropout 0.3", why, model={"dropout": 0.3})
         add("l2 1e-4", why, regularize={"l2": 1e-4})
-    return out[:limit]
+    return _interleave(per_kind, limit)
+
+
+def _interleave(per_kind: list[list[Fix]], limit: int) -> list[Fix]:
+    """Each symptom's first fix, then each one's second, ...: every symptom gets raced."""
+    chosen: list[Fix] = []
+    for rank in range(max((len(f) for f in per_kind), default=0)):
+        for fixes in per_kind:
+            if rank < len(fixes) and all(c.label != fixes[rank].label for c in chosen):
+                chosen.append(fixes[rank])
+    return chosen[:limit]

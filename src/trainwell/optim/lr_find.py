@@ -4,8 +4,9 @@ read the good learning rates off the loss curve.
 At step ``i`` of ``n`` the lr is ``start_lr · (end_lr / start_lr)^(i / (n - 1))``. The loss is
 smoothed with an exponential moving average (bias-corrected, as fastai's ``lr_find``), and the
 test stops once the smoothed loss exceeds ``diverge`` times its best or stops being finite.
-The suggestion is the lr of steepest descent of the smoothed loss (against log lr) before its
-minimum; ``min_lr`` is the lr at the minimum, and a tenth of it is the other usual choice. The
+The suggestion is a tenth of ``min_lr``, the lr at the smoothed loss's minimum (Smith's and
+fastai's classic rule); ``steepest`` is the lr of steepest descent before the minimum, the
+other usual choice, which early noise in the curve can mislead. The
 model's weights and buffers, the optimizer's state and hyper-parameters, and the RNG are
 restored afterwards.
 
@@ -31,17 +32,22 @@ __all__ = ["lr_find", "LRFind"]
 
 @dataclass
 class LRFind:
-    """The range test's curve (``lrs`` and smoothed ``losses``), the ``suggestion`` (steepest
-    descent) and ``min_lr`` (the lr at the smoothed loss's minimum)."""
+    """The range test's curve (``lrs`` and smoothed ``losses``), ``min_lr`` (the lr at the
+    smoothed loss's minimum), ``steepest`` (the lr of steepest descent before it) and the
+    ``suggestion``, a tenth of ``min_lr``."""
 
     lrs: list[float]
     losses: list[float]
-    suggestion: float
     min_lr: float
+    steepest: float
+
+    @property
+    def suggestion(self) -> float:
+        return self.min_lr / 10
 
     def __str__(self) -> str:
-        return (f"suggested lr {self.suggestion:.3g} (steepest descent); minimum of the loss at "
-                f"{self.min_lr:.3g} (a tenth: {self.min_lr / 10:.3g}); {len(self.lrs)} steps")
+        return (f"suggested lr {self.suggestion:.3g} (a tenth of the loss's minimum at "
+                f"{self.min_lr:.3g}); steepest descent at {self.steepest:.3g}; {len(self.lrs)} steps")
 
     def figure(self):  # -> matplotlib.figure.Figure
         """The loss against the lr (log scale), the suggestion and the minimum marked."""
@@ -125,7 +131,8 @@ def lr_find(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
         model.train(was_training)
     if len(lrs) < 3:
         raise ConfigError("start_lr", start_lr, "a start at which the loss is finite for a few steps")
-    return LRFind(lrs, losses, *_suggest(lrs, losses))
+    steepest, low = _suggest(lrs, losses)
+    return LRFind(lrs, losses, min_lr=low, steepest=steepest)
 
 
 def _suggest(lrs: list[float], losses: list[float]) -> tuple[float, float]:
