@@ -42,9 +42,13 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     page = (out / "doctor.html").read_text()
     assert "Verdicts over time" in page and "vanishing" in page and "data:image/png" in page
     assert (out / "doctor" / "report.html").exists()
+    with open_store(out / "doctor-screen") as store:
+        screened = {r.point["variant"]["label"]: r for r in store.runs("doctor-screen")}
+    assert sorted(screened) == ["glorot_normal", "relu + he_normal"]
+    assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a third each
     with open_store(out / "doctor") as store:
         runs = {r.point["variant"]["label"]: r for r in store.runs("doctor")}
-    assert sorted(runs) == ["batch_norm", "original", "relu + he_normal"]  # the original once
+    assert sorted(runs) == ["original", "relu + he_normal"]  # the original trained once
     assert runs["relu + he_normal"].final["val_acc"] > runs["original"].final["val_acc"] + 0.3
     assert all(r.recipe["train"]["epochs"] == 3 for r in runs.values())  # equal budgets
 

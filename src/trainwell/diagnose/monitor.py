@@ -22,13 +22,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainwell.diagnose.layers import _TRANSPARENT, SATURATING, Layer, can_die, find_layers
+from trainwell.diagnose.layers import SATURATING, Layer, can_die, find_layers, unknown_activations
 from trainwell.diagnose.probes import SATURATION_MARGIN
 from trainwell.diagnose.symptoms import SYMPTOMS, LayerWindow, LiveVerdict, Window, find_symptoms
 from trainwell.errors import ConfigError, did_you_mean
 from trainwell.loop.events import Callback, StopTraining, TrainState
 
-__all__ = ["Monitor", "check_stop_on", "unknown_activations"]
+__all__ = ["Monitor", "check_stop_on"]
 
 
 def check_stop_on(stop_on: Iterable[str], *, key: str = "train.stop_on") -> tuple[str, ...]:
@@ -192,7 +192,8 @@ class Monitor(Callback):
 
     def state_dict(self) -> dict[str, Any]:
         """Verdicts, windows and the losses counted since the last window, for a checkpoint."""
-        running = [float(self._sum), float(self._sq)] if self._sum is not None and self._sq is not None else []
+        running = ([float(self._sum), float(self._sq)]
+                   if self._sum is not None and self._sq is not None else [])
         return {**self.to_dict(), "running": running, "count": self._count}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -269,32 +270,6 @@ class Monitor(Callback):
         for handle in self._handles:
             handle.remove()
         self._handles = []
-
-
-def unknown_activations(model: nn.Module, layers: list[Layer]) -> list[str]:
-    """One sentence per hidden layer whose activation is not known, so its units go unjudged:
-    a module trainwell does not know follows it, or the activation is a call in ``forward``
-    (after a residual sum, say)."""
-    modules = dict(model.named_modules())
-    notes = []
-    for layer in layers[:-1]:
-        if layer.activation != "none":
-            continue
-        parent, _, child = layer.name.rpartition(".")
-        container = modules.get(parent) if parent else model
-        follower = None
-        if container is not None:
-            names = list(container._modules)
-            if child in names:
-                after = [container._modules[n] for n in names[names.index(child) + 1:]]
-                follower = next((m for m in after if m is not None and not isinstance(m, _TRANSPARENT)), None)
-        if follower is not None and not list(follower.children()) and not isinstance(
-                follower, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            what = f"is followed by {type(follower).__name__}, an activation trainwell does not know"
-        else:
-            what = "has no activation module after it (an activation called in forward is not seen)"
-        notes.append(f"layer {layer.name} {what}: its dead and saturated units are not judged")
-    return notes
 
 
 def _float(value: torch.Tensor | None) -> float | None:

@@ -238,7 +238,8 @@ def _loss(windows: Sequence[Window]) -> list[LiveVerdict]:
                             f"oscillating loss: the minibatch losses vary by {min(recent):.2f} of "
                             f"their mean, and the loss ({now.loss:.3g}) is not below its start "
                             f"({first:.3g})"))
-    elif len(losses) >= SLOW_AFTER and now.step >= SLOW_STEPS and first > 0 and min(losses[1:]) > (1 - SLOW_DROP) * first:
+    elif (len(losses) >= SLOW_AFTER and now.step >= SLOW_STEPS and first > 0
+          and min(losses[1:]) > (1 - SLOW_DROP) * first):
         out.append(_verdict("slow", now.step, "", {"loss": now.loss, "first_loss": first},
                             f"loss not decreasing: {now.loss:.3g} after {now.step} steps, "
                             f"against {first:.3g} at the start"))

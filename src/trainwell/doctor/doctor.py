@@ -6,9 +6,10 @@ validation.
    whose ``train.record_every`` is on) as the first run of the doctor's experiment.
 2. Its live verdicts, and the final diagnosis's, name the symptoms; for a learning-rate
    symptom a range test (:func:`~trainwell.optim.lr_find`) suggests a learning rate.
-3. :func:`~trainwell.doctor.fixes.propose_fixes` turns them into recipe changes, raced as
-   ``[[sweep.variants]]`` beside the original, through the same driver, store and report as
-   ``trainwell compare`` (the original is not trained twice: its run id is already finished).
+3. :func:`~trainwell.doctor.fixes.propose_fixes` turns them into recipe changes, screened
+   with a third of the budget each; the best races the original with the full budget, as
+   ``[[sweep.variants]]`` through the same driver, store and report as ``trainwell compare``
+   (the original is not trained twice: its run id is already finished).
 4. The winner is the run with the best validation accuracy (never the test set; validation
    loss breaks ties); the original wins unless a fix beats it. ``OUT/fixed.toml`` holds its
    recipe and ``OUT/doctor.html`` the before and after curves, the verdicts and the race.
@@ -71,6 +72,7 @@ class DoctorResult:
     fixed: Recipe
     lr: float | None
     folder: Path
+    screened: list[Candidate] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     report_seconds: float = 0.0
@@ -91,10 +93,17 @@ class DoctorResult:
 
 
 def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str = "doctor",
-           backend: Backend | None = None, workers: int | None = None, limit: int = 3,
-           lr_steps: int = 100, report: bool = True, quiet: bool = True) -> DoctorResult:
+           backend: Backend | None = None, workers: int | None = None, limit: int = 4,
+           screen: float = 1 / 3, keep: int = 1, lr_steps: int = 100, report: bool = True,
+           quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` does not train, race the fixes, write ``out/fixed.toml`` and
-    ``out/doctor.html``; see the module doc. ``limit`` caps the fixes raced. The runs go to
+    ``out/doctor.html``; see the module doc. ``limit`` caps the fixes tried.
+
+    With more than ``keep`` fixes, they are first screened with ``screen`` of the budget each
+    (``train.epochs``, rounded, at least 1; experiment ``<experiment>-screen``), and the
+    ``keep`` best on validation race the original with the full budget: successive halving
+    (Jamieson and Talwalkar, 2016), so the doctor costs about ``2 + limit · screen`` trainings
+    instead of ``1 + limit``. ``screen = 1`` races every fix with the full budget. The runs go to
     ``backend``; by default to ``workers`` local processes when ``workers`` is given, else one
     after the other in this process (:class:`~trainwell.doctor.serial.SerialBackend`). ``report``
     also writes the race's sweep report (``out/<experiment>/report.html``), as ``trainwell
@@ -113,8 +122,19 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
             gap = _gap(store, first.run_id)
         lr = _range_lr(recipe, lr_steps) if set(symptoms) & set(LR_SYMPTOMS) else None
         fixes = propose_fixes(recipe, symptoms, lr=lr, gap=gap, limit=limit)
-        if fixes:
-            run_sweep(_race(experiment, base, fixes), root=out, backend=runner, quiet=quiet)
+        finalists, screened = fixes, []
+        short = max(1, round(recipe.train.epochs * screen))
+        if len(fixes) > keep and short < recipe.train.epochs:
+            name = f"{experiment}-screen"
+            variants = tuple(f.variant() for f in fixes)
+            run_sweep(Sweep(name, _with(base, "train", epochs=short), (Axis("variant", variants),)),
+                      root=out, backend=runner, quiet=quiet)
+            with open_store(out / name) as store:
+                screened = _candidates(store, name, fixes)
+            best = {c.label for c in sorted(screened, key=_rank, reverse=True)[:keep]}
+            finalists = [f for f in fixes if f.label in best]
+        if finalists:
+            run_sweep(_race(experiment, base, finalists), root=out, backend=runner, quiet=quiet)
     finally:
         if backend is None:
             runner.close()
@@ -130,7 +150,8 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
     chosen = _pick(candidates)
     fix = next((f for f in fixes if f.label == chosen), None)
     fixed = _apply(experiment, base, fix) if fix is not None else recipe
-    result = DoctorResult(recipe, verdicts, symptoms, fixes, candidates, chosen, fixed, lr, out)
+    result = DoctorResult(recipe, verdicts, symptoms, fixes, candidates, chosen, fixed, lr, out,
+                          screened=screened)
     result.report_seconds = report_seconds
     result.seconds = time.perf_counter() - started
     from trainwell.doctor.page import write_doctor_page
@@ -209,12 +230,13 @@ def _range_lr(recipe: Recipe, steps: int) -> float | None:
 def _pick(candidates: Sequence[Candidate]) -> str:
     """The label with the best validation accuracy (then the lower validation loss); the
     original unless a fix does better."""
-    def key(c: Candidate) -> tuple[float, float, bool]:
-        acc = c.val_acc if c.status == "done" and c.val_acc is not None else -1.0
-        loss = c.val_loss if c.val_loss is not None and math.isfinite(c.val_loss) else math.inf
-        return (acc, -loss, c.label == ORIGINAL)
+    return max(candidates, key=_rank).label if candidates else ORIGINAL
 
-    return max(candidates, key=key).label if candidates else ORIGINAL
+
+def _rank(c: Candidate) -> tuple[float, float, bool]:
+    acc = c.val_acc if c.status == "done" and c.val_acc is not None else -1.0
+    loss = c.val_loss if c.val_loss is not None and math.isfinite(c.val_loss) else math.inf
+    return (acc, -loss, c.label == ORIGINAL)
 
 
 def _curves(store: Any, ids: Sequence[str]) -> dict[str, dict[str, list[tuple[int, float]]]]:

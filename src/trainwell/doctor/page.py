@@ -37,7 +37,8 @@ def curves_png(result: DoctorResult, curves: Curves) -> bytes:
         if loss:
             window = max(1, len(loss) // 50)
             xs = [s for s, _ in loss][window - 1:]
-            ys = [sum(v for _, v in loss[i - window + 1:i + 1]) / window for i in range(window - 1, len(loss))]
+            ys = [sum(v for _, v in loss[i - window + 1:i + 1]) / window
+                  for i in range(window - 1, len(loss))]
             loss_ax.plot(xs, ys, **style)
         acc = curves.get(c.run_id, {}).get("val_acc", [])
         if acc:
@@ -61,12 +62,19 @@ def write_doctor_page(result: DoctorResult, curves: Curves, path: Path) -> Path:
         f"<td>{esc(c.reason)}</td><td>{esc(c.status)}</td><td>{_pct(c.val_acc)}</td>"
         f"<td>{_pct(c.test_acc)}</td><td>{'' if c.seconds is None else f'{c.seconds:.1f} s'}</td></tr>"
         for c in result.candidates)
+    screened = "".join(
+        f"<tr><td>{esc(c.label)}</td><td>{esc(c.reason)}</td><td>{esc(c.status)}</td>"
+        f"<td>{_pct(c.val_acc)}</td></tr>" for c in result.screened)
+    if screened:
+        screened = ("<h2>Screening (a third of the budget each; the best races on)</h2><table><tr>"
+                    f"<th>fix</th><th>why</th><th>status</th><th>val acc</th></tr>{screened}</table>")
     png = base64.b64encode(curves_png(result, curves)).decode()
     lr = f"<p>range test: suggested lr {result.lr:.3g}</p>" if result.lr is not None else ""
     body = (f"<h1>doctor: {esc(result.recipe.name or result.recipe.model.name)}</h1>"
             f"<p>{esc(str(result))}</p><p>symptoms: {esc(', '.join(result.symptoms) or 'none')}</p>"
             f"{lr}<h2>Verdicts over time (the original recipe)</h2><table><tr><th>step</th>"
             f"<th>symptom</th><th>layer</th><th>seen</th><th>fix</th></tr>{verdicts}</table>"
+            f"{screened}"
             "<h2>The race (equal budgets; chosen on validation accuracy)</h2><table><tr>"
             "<th>recipe</th><th>why</th><th>status</th><th>val acc</th><th>test acc</th>"
             f"<th>time</th></tr>{races}</table><h2>Before and after</h2>"

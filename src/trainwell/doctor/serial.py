@@ -15,8 +15,8 @@ __all__ = ["SerialBackend"]
 class SerialBackend:
     """Runs the submitted tasks here, in order; ``poll`` runs one and reports it finished.
 
-    ``threads``: torch threads for the runs (0: leave torch's setting; tiny runs are fastest on one); the previous setting is
-    restored after each run.
+    ``threads``: torch threads for the runs (0: leave torch's setting; small runs are fastest on
+    one); the previous setting is restored after each run.
     """
 
     name = "serial"

@@ -78,6 +78,7 @@ def render_report(store: Store, experiment: str, *,
                         folder=Path(store.path).parent)
     colors = plots.label_colors([c.label for c in grid.cells])
     figures = _figures(store, runs, colors, num_classes)
+    live = _live_verdicts(store, [r.id for r in runs])
     ensembles_png = _ensemble_figure(grid, colors)
     counts = Counter(r.status for r in runs)
     best = grid.best
@@ -110,7 +111,7 @@ def render_report(store: Store, experiment: str, *,
         "chance": f"{100 * chance_threshold(num_classes):.1f}",
         "num_classes": num_classes,
         "margin": f"{100 * CHANCE_MARGIN:g}",
-        "runs": [_run_view(r, colors, num_classes) for r in runs],
+        "runs": [_run_view(r, colors, num_classes, live.get(r.id, [])) for r in runs],
     }
     return _template().render(**context)
 
@@ -257,7 +258,18 @@ def _kind(text: str) -> str:
     return {"n/c": "nc", "failed": "failed", "pending": "pending"}.get(text, "value")
 
 
-def _run_view(r: RunRow, colors: dict[str, str], num_classes: int) -> dict[str, Any]:
+def _live_verdicts(store: Store, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per run, the live monitor's symptoms in the order found: ``{"step", "words"}``
+    (the store's ``verdict/<symptom>`` metrics)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for run, step, name, _ in store.metrics(ids) if ids else []:
+        if name.startswith("verdict/"):
+            out.setdefault(run, []).append({"step": step, "words": verdict_words(name[8:])})
+    return {run: sorted(found, key=lambda v: v["step"]) for run, found in out.items()}
+
+
+def _run_view(r: RunRow, colors: dict[str, str], num_classes: int,
+              live: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     error = (r.error or "").strip()
     last = next((line for line in reversed(error.splitlines()) if line.strip()), "")
     return {
@@ -272,6 +284,7 @@ def _run_view(r: RunRow, colors: dict[str, str], num_classes: int) -> dict[str, 
         "verdicts": [{"words": verdict_words(str(v.get("kind", ""))),
                       "healthy": v.get("kind") == "healthy", "message": str(v.get("message", "")),
                       "fix": str(v.get("fix") or "")} for v in r.verdicts or []],
+        "live": live or [],
     }
 
 
