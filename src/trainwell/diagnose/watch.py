@@ -16,7 +16,7 @@ counts the steps and measures the update from a copy of the weights taken before
 ...     x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
 ...     loss = nn.functional.cross_entropy(net(x), y)
 ...     opt.zero_grad(); loss.backward(); opt.step()
-...     mon.step(loss)
+...     _ = mon.step(loss)
 >>> [v.kind for v in mon.verdicts]
 ['lr_low']
 >>> mon.close()
