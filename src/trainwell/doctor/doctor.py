@@ -94,8 +94,8 @@ class DoctorResult:
 
 def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str = "doctor",
            backend: Backend | None = None, workers: int | None = None, limit: int = 4,
-           screen: float = 1 / 3, keep: int = 1, lr_steps: int = 100, report: bool = True,
-           quiet: bool = True) -> DoctorResult:
+           screen: float = 1 / 3, keep: int = 1, rounds: int = 2, lr_steps: int = 100,
+           report: bool = True, quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` does not train, race the fixes, write ``out/fixed.toml`` and
     ``out/doctor.html``; see the module doc. ``limit`` caps the fixes tried.
 
@@ -103,7 +103,10 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
     (``train.epochs``, rounded, at least 1; experiment ``<experiment>-screen``), and the
     ``keep`` best on validation race the original with the full budget: successive halving
     (Jamieson and Talwalkar, 2016), so the doctor costs about ``2 + limit · screen`` trainings
-    instead of ``1 + limit``. ``screen = 1`` races every fix with the full budget. The runs go to
+    instead of ``1 + limit``. ``screen = 1`` races every fix with the full budget. When the
+    winner's own run still shows symptoms, another round starts from it (at most ``rounds``),
+    as AutoTrainer repairs in turn; a round's fixes are labelled after the ones before
+    (``"relu + he_normal; adam"``). The runs go to
     ``backend``; by default to ``workers`` local processes when ``workers`` is given, else one
     after the other in this process (:class:`~trainwell.doctor.serial.SerialBackend`). ``report``
     also writes the race's sweep report (``out/<experiment>/report.html``), as ``trainwell
@@ -114,27 +117,52 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
         recipe = Recipe.from_dict(_with(recipe.to_dict(), "train", record_every=50))
     base = recipe.to_dict()
     runner = backend or (make_backend("local", workers=workers) if workers else SerialBackend())
+    tried: list[Fix] = []
+    screened: list[Candidate] = []
+    lr = None
     try:
-        run_sweep(_race(experiment, base, []), root=out, backend=runner, quiet=quiet)
+        run_sweep(_race(experiment, base, ORIGINAL, []), root=out, backend=runner, quiet=quiet)
         with open_store(out / experiment) as store:
-            first = _candidates(store, experiment, [])[0]
-            verdicts, symptoms = _symptoms(store, first.run_id)
-            gap = _gap(store, first.run_id)
-        lr = _range_lr(recipe, lr_steps) if set(symptoms) & set(LR_SYMPTOMS) else None
-        fixes = propose_fixes(recipe, symptoms, lr=lr, gap=gap, limit=limit)
-        finalists, screened = fixes, []
-        short = max(1, round(recipe.train.epochs * screen))
-        if len(fixes) > keep and short < recipe.train.epochs:
-            name = f"{experiment}-screen"
-            variants = tuple(f.variant() for f in fixes)
-            run_sweep(Sweep(name, _with(base, "train", epochs=short), (Axis("variant", variants),)),
-                      root=out, backend=runner, quiet=quiet)
-            with open_store(out / name) as store:
-                screened = _candidates(store, name, fixes)
-            best = {c.label for c in sorted(screened, key=_rank, reverse=True)[:keep]}
-            finalists = [f for f in fixes if f.label in best]
-        if finalists:
-            run_sweep(_race(experiment, base, finalists), root=out, backend=runner, quiet=quiet)
+            original = _lookup(store, experiment, base, ORIGINAL, "the recipe as given")
+            verdicts, symptoms = _symptoms(store, original.run_id)
+            gap = _gap(store, original.run_id)
+        candidates, current, best = [original], base, original
+        found = symptoms
+        for _ in range(rounds):
+            now = _resolve(experiment, current)
+            lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
+            done = {f.label for f in tried}
+            fixes = [Fix(_join(best.label, f.label), f.reason, f.changes)
+                     for f in propose_fixes(now, found, lr=lr, gap=gap, limit=limit + len(done))
+                     if f.label not in done][:limit]
+            if not fixes:
+                break
+            tried += [Fix(f.label.rpartition("; ")[2], f.reason, f.changes) for f in fixes]
+            finalists = fixes
+            short = max(1, round(recipe.train.epochs * screen))
+            if len(fixes) > keep and short < recipe.train.epochs:
+                name = f"{experiment}-screen"
+                run_sweep(_race(name, _with(current, "train", epochs=short), None, fixes),
+                          root=out, backend=runner, quiet=quiet)
+                with open_store(out / name) as store:
+                    short_base = _with(current, "train", epochs=short)
+                    round_screen = [_lookup(store, name, short_base, f.label, f.reason, f) for f in fixes]
+                screened += round_screen
+                top = {c.label for c in sorted(round_screen, key=_rank, reverse=True)[:keep]}
+                finalists = [f for f in fixes if f.label in top]
+            run_sweep(_race(experiment, current, best.label, finalists), root=out, backend=runner,
+                      quiet=quiet)
+            with open_store(out / experiment) as store:
+                raced = [_lookup(store, experiment, current, f.label, f.reason, f) for f in finalists]
+                winner = max([best, *raced], key=_rank)
+                candidates += raced
+                if winner is best:
+                    break
+                fix = next(f for f in finalists if f.label == winner.label)
+                current, best = _apply(experiment, current, fix).to_dict(), winner
+                _, found = _symptoms(store, winner.run_id)
+            if not found:
+                break
     finally:
         if backend is None:
             runner.close()
@@ -145,12 +173,9 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
         write_report(out / experiment, experiment=experiment)
     report_seconds = time.perf_counter() - report_started
     with open_store(out / experiment) as store:
-        candidates = _candidates(store, experiment, fixes)
         curves = _curves(store, [c.run_id for c in candidates])
-    chosen = _pick(candidates)
-    fix = next((f for f in fixes if f.label == chosen), None)
-    fixed = _apply(experiment, base, fix) if fix is not None else recipe
-    result = DoctorResult(recipe, verdicts, symptoms, fixes, candidates, chosen, fixed, lr, out,
+    fixed = _resolve(experiment, current) if best is not original else recipe
+    result = DoctorResult(recipe, verdicts, symptoms, tried, candidates, best.label, fixed, lr, out,
                           screened=screened)
     result.report_seconds = report_seconds
     result.seconds = time.perf_counter() - started
@@ -165,27 +190,36 @@ def _with(raw: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
     return {**raw, section: {**raw.get(section, {}), **values}}
 
 
-def _race(experiment: str, base: dict[str, Any], fixes: Sequence[Fix]) -> Sweep:
-    variants = ({"label": ORIGINAL}, *(f.variant() for f in fixes))
-    return Sweep(experiment, base, (Axis("variant", variants),))
+def _race(experiment: str, base: dict[str, Any], label: str | None, fixes: Sequence[Fix]) -> Sweep:
+    """``base`` (as ``label``; left out when ``None``) and each fix, as sweep variants."""
+    variants = (*([{"label": label}] if label is not None else []), *(f.variant() for f in fixes))
+    return Sweep(experiment, base, (Axis("variant", tuple(variants)),))
 
 
 def _apply(experiment: str, base: dict[str, Any], fix: Fix) -> Recipe:
     return Sweep(experiment, base, (Axis("variant", (fix.variant(),)),)).recipes()[0][2]
 
 
-def _candidates(store: Any, experiment: str, fixes: Sequence[Fix]) -> list[Candidate]:
-    reasons = {ORIGINAL: "the recipe as given", **{f.label: f.reason for f in fixes}}
-    rows = {r.point.get("variant", {}).get("label"): r for r in store.runs(experiment)}
-    out = []
-    for label, reason in reasons.items():
-        r = rows.get(label)
-        if r is None:
-            continue
-        final = r.final or {}
-        out.append(Candidate(label, reason, r.id, r.status, final.get("val_acc"),
-                             final.get("val_loss"), final.get("test_acc"), r.seconds))
-    return out
+def _resolve(experiment: str, base: dict[str, Any]) -> Recipe:
+    return Sweep(experiment, base, (Axis("variant", ({"label": ORIGINAL},)),)).recipes()[0][2]
+
+
+def _join(before: str, label: str) -> str:
+    """A fix's label on top of the fixes before it: ``"relu + he_normal; adam"``."""
+    return label if before == ORIGINAL else f"{before}; {label}"
+
+
+def _lookup(store: Any, experiment: str, base: dict[str, Any], label: str, reason: str,
+            fix: Fix | None = None) -> Candidate:
+    """The stored run of ``base`` (with ``fix``), found by its run id."""
+    from trainwell.sweep import run_id
+
+    recipe = _apply(experiment, base, fix) if fix is not None else _resolve(experiment, base)
+    rid = run_id(recipe.to_dict())
+    r = next(r for r in store.runs(experiment) if r.id == rid)
+    final = r.final or {}
+    return Candidate(label, reason, r.id, r.status, final.get("val_acc"), final.get("val_loss"),
+                     final.get("test_acc"), r.seconds)
 
 
 def _symptoms(store: Any, run_id: str) -> tuple[list[LiveVerdict], list[str]]:
