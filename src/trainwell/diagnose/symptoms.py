@@ -49,16 +49,18 @@ FIXES: dict[str, str] = {
 DEAD_SHARE = 0.5
 """Dying ReLU: at least half the units of a layer that can die never fire on a measured batch,
 at two measured steps in a row."""
-SATURATED_SHARE = 0.6
-"""Saturation: at least 60 % of a sigmoid/tanh layer's outputs within 0.01 of a bound, at two
-measured steps in a row."""
+SATURATED_SHARE = 0.5
+"""Saturation: at least half of a sigmoid/tanh layer's outputs within 0.01 of a bound, at two
+measured steps in a row. The healthy calibration recipes reach 0.3 at most, the saturated
+ones 0.55 to 0.9."""
 VANISHING_RATIO = 1e-3
 """Vanishing gradient: the first layer's relative gradient ``‖∂L/∂W‖/‖W‖`` is below 1/1000 of
 the last layer's, at two measured steps in a row."""
-EXPLODING_RELATIVE = 1e2
-"""Exploding gradient: some layer's relative gradient ``‖∂L/∂W‖/‖W‖`` above 100 (a plain SGD
-step at lr 0.01 would then move the layer by its own size), or above 1000 times its first
-measured value."""
+EXPLODING_RELATIVE = 10.0
+"""Exploding gradient: some layer's relative gradient ``‖∂L/∂W‖/‖W‖`` above 10 (a plain SGD
+step at lr 0.1 would then move the layer by its own size), or above 1000 times its first
+measured value. The healthy calibration recipes stay below 0.8, the exploding ones reach 90
+and more."""
 UPDATE_HIGH = 0.1
 """Learning rate too high: the median layer moves by more than a tenth of its weights in one
 step (‖ΔW‖/‖W‖). The healthy calibration recipes stay below 0.01."""
