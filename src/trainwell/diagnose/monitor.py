@@ -80,6 +80,7 @@ class Monitor(Callback):
         self._sq: torch.Tensor | None = None
         self._count = 0
         self._armed: int | None = None
+        self._history: Any = None
 
     # -- the engine ------------------------------------------------------------------------
 
@@ -159,6 +160,7 @@ class Monitor(Callback):
 
     def before_fit(self, state: TrainState) -> None:
         self.attach(state.model)
+        self._history = state.history
         if self.classes is None:
             self.classes = getattr(state.dataset.meta, "num_classes", None)
 
@@ -222,6 +224,8 @@ class Monitor(Callback):
         new = [v for v in find_symptoms(self.windows, train_acc=train_acc, classes=self.classes)
                if v.kind not in seen]
         self.verdicts += new
+        if new and self._history is not None:  # seen by loggers as the run goes
+            self._history.extra["watch"] = self.to_dict()
         return new
 
     def _stop(self, new: list[LiveVerdict]) -> None:

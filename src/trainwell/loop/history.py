@@ -55,8 +55,9 @@ class History:
 
         ``loss`` at every optimizer step, ``step_lr`` at every step under a schedule,
         ``grad_norm/<layer>`` and ``act_std/<layer>`` at the steps the gradient flow was
-        recorded (``records``, by default ``extra["gradient_flow"]``), and each epoch's numbers
-        (``train_loss``, ``val_acc``, ``lr``, ...) at the step it ended. Non-finite values are
+        recorded (``records``, by default ``extra["gradient_flow"]``), ``verdict/<symptom>``
+        (value 1) at the step the live monitor found each symptom (``extra["watch"]``), and each
+        epoch's numbers (``train_loss``, ``val_acc``, ``lr``, ...) at the step it ended. Non-finite values are
         ``None``. With ``from_epoch = k``, only what came after epoch ``k``: the steps after its
         last, and the epochs ``k + 1`` on.
 
@@ -78,6 +79,8 @@ class History:
             if r["step"] >= first:
                 rows += [(r["step"], f"grad_norm/{r['layer']}", finite_or_none(r["grad_norm"])),
                          (r["step"], f"act_std/{r['layer']}", finite_or_none(r["act_std"]))]
+        rows += [(v["step"], f"verdict/{v['kind']}", 1.0)
+                 for v in self.extra.get("watch", {}).get("verdicts", []) if v["step"] >= first]
         for epoch in self.epochs[from_epoch:]:
             rows += [(_epoch_step(epoch), name, finite_or_none(v)) for name, v in epoch.items()
                      if name not in ("epoch", "step") and (v is None or isinstance(v, (int, float)))]

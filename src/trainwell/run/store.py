@@ -306,8 +306,5 @@ class Store:
 
 def metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
     """The ``(run, step, name, value)`` rows the store keeps of a run's ``history``
-    (:meth:`History.metric_rows`), and ``verdict/<symptom>`` (value 1) at the step the live
-    monitor first found each symptom (:class:`~trainwell.diagnose.Monitor`)."""
-    rows = [(run_id, step, name, value) for step, name, value in history.metric_rows()]
-    live = history.extra.get("watch", {}).get("verdicts", [])
-    return rows + [(run_id, v["step"], f"verdict/{v['kind']}", 1.0) for v in live]
+    (:meth:`History.metric_rows`)."""
+    return [(run_id, step, name, value) for step, name, value in history.metric_rows()]
