@@ -46,8 +46,9 @@ lint: setup
 	$(BIN)/ruff check src
 	$(BIN)/mypy src
 
+# On every core (pytest-xdist); the Ray tests share one worker and its Ray instance.
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 # The sdist and the wheel, into dist/ (tests/packaging/test_wheel.py installs the wheel into a
 # fresh venv).
@@ -56,7 +57,7 @@ dist: setup
 	$(BIN)/python -m build --outdir dist
 
 test-slow: setup
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m slow
 
 bench: setup
 	$(PIP) install -e '.[bench]'

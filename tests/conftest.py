@@ -1,6 +1,40 @@
 import os
+from pathlib import Path
 
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # Each worker trains on one thread: two workers of two threads each on two cores spin
+    # against each other and tiny models train 10-20 times slower. Subprocesses inherit it.
+    os.environ.setdefault("TRAINWELL_MAX_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+_SHARED = ("session", "package", "module")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, tests that share an expensive fixture (a module's or a folder's:
+    trained runs, a built wheel, a Ray cluster) run on one worker, so it is built once; the
+    root conftest's cheap fixtures do not count."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    root = Path(__file__).parent
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        homes = []
+        for defs in item._fixtureinfo.name2fixturedefs.values():
+            for d in defs:
+                if d.scope in _SHARED and d.baseid and Path(d.baseid.split("::")[0]) != Path(
+                        root.name) and not d.argname.startswith("_"):
+                    homes.append(d.baseid.split("::")[0])
+        if homes:
+            item.add_marker(pytest.mark.xdist_group(min(homes, key=len)))
 
 
 @pytest.fixture(autouse=True, scope="session")

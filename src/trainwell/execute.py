@@ -32,6 +32,7 @@ from trainwell.data import Dataset, load_dataset
 from trainwell.data.augment import Augment, check_transforms
 from trainwell.data.tta import input_kind, view_plan
 from trainwell.diagnose import GradientFlowRecorder, Monitor, diagnose, diagnose_batch
+from trainwell.diagnose.verdicts import agree_with_outcome, not_trained
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.predictions import finish
 from trainwell.ensemble.snapshots import Snapshots, check_cycles
@@ -201,7 +202,8 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
         history.extra["transfer"] = transferred
     if recipe.train.record_every > 0 and history.status != "failed":
         try:
-            history.extra["verdicts"] = final_verdicts(model, data, seed=recipe.train.seed)
+            history.extra["verdicts"] = final_verdicts(model, data, seed=recipe.train.seed,
+                                                       history=history, init=recipe.init.name)
         except Exception as exc:  # a trained run stays trained: only its verdict is missing
             history.extra["diagnosis_error"] = f"{type(exc).__name__}: {exc}"
     weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -333,8 +335,21 @@ def _deterministic(on: bool, device: str) -> Iterator[None]:
         torch.use_deterministic_algorithms(before)
 
 
-def final_verdicts(model: torch.nn.Module, dataset: Dataset, *, seed: int) -> list[dict[str, str]]:
-    """The diagnosis of the trained model on a seeded training batch, as plain dicts."""
+def final_verdicts(model: torch.nn.Module, dataset: Dataset, *, seed: int,
+                   history: History | None = None, init: str | None = None) -> list[dict[str, str]]:
+    """The diagnosis of the trained model on a seeded training batch, as plain dicts, made to
+    agree with how the run ended (``history``: a run that did not train is never healthy) and
+    advising nothing the run already uses (its ``init`` scheme, batch norm)."""
     xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=seed)
-    return [{"kind": v.kind, "message": v.message, "fix": v.fix}
-            for v in diagnose(model, xb, yb).verdicts]
+    used = {init} if init else set()
+    if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        used.add("batch_norm")
+    verdicts = diagnose(model, xb, yb, used=used).verdicts
+    if history is not None:
+        losses = [v for v in history.step_loss if v is not None]
+        evidence = not_trained(status=history.status, train_acc=history.final.get("train_acc"),
+                               num_classes=dataset.meta.num_classes,
+                               first_loss=losses[0] if losses else None,
+                               last_loss=history.final.get("train_loss"))
+        verdicts = agree_with_outcome(verdicts, evidence)
+    return [{"kind": v.kind, "message": v.message, "fix": v.fix} for v in verdicts]

@@ -229,7 +229,8 @@ class Sweep:
         extra = spec.get("axes", {})
         if not isinstance(extra, Mapping):
             raise ConfigError("sweep.axes", extra, 'a table of "key.path" = [values]')
-        sweep = cls(str(spec.get("experiment", experiment)), base, tuple(axes),
+        named = data.get("name") if isinstance(data.get("name"), str) and data.get("name") else None
+        sweep = cls(str(spec.get("experiment", named or experiment)), base, tuple(axes),
                     _seeds(spec.get("seeds", 1)))
         for key, values in extra.items():
             sweep = sweep.with_axis(key, values)
@@ -351,7 +352,8 @@ def _seeds(value: Any) -> int:
 
 
 def load_sweep(path: str | Path | None, *, default_experiment: str | None = None) -> Sweep:
-    """Read a sweep file; the experiment is named by ``[sweep] experiment`` or the file name."""
+    """Read a sweep file; the experiment is named by ``[sweep] experiment``, else by the
+    file's top-level ``name``, else by the file name."""
     if path is None:
         return Sweep.from_dict({}, experiment=default_experiment or "default")
     raw = anchor_paths(_toml.read(path, what="sweep file"), Path(path).parent)

@@ -194,3 +194,24 @@ def test_stopping_mid_epoch_keeps_the_steps_taken():
 
     h = execute(recipe(), callbacks=[StopAt()]).history
     assert len(h.step_loss) == 5 and h.status == "done"
+
+
+def test_trainwell_max_threads_caps_every_runs_threads(monkeypatch):
+    import torch
+
+    from trainwell.errors import ConfigError
+    from trainwell.loop.device import max_threads, set_threads
+
+    old = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("TRAINWELL_MAX_THREADS", "1")
+        set_threads(2)
+        assert torch.get_num_threads() == 1 and max_threads() == 1
+        monkeypatch.setenv("TRAINWELL_MAX_THREADS", "0")
+        with pytest.raises(ConfigError, match="TRAINWELL_MAX_THREADS"):
+            set_threads(2)
+        monkeypatch.delenv("TRAINWELL_MAX_THREADS")
+        set_threads(2)
+        assert torch.get_num_threads() == 2 and max_threads() is None
+    finally:
+        torch.set_num_threads(old)

@@ -13,6 +13,7 @@ from trainwell.run.store import Store
 from trainwell.sweep import Sweep
 
 pytest.importorskip("ray")
+pytestmark = pytest.mark.xdist_group("ray")  # one worker, one shared Ray instance
 
 BASE = {"data": {"name": "digits"}, "model": {"name": "mlp", "depth": 2, "width": 32},
         "optim": {"name": "momentum", "lr": 0.05}, "train": {"epochs": 3, "threads": 1}}

@@ -82,9 +82,11 @@ class ExportRun:
         return epoch_numbers(self.series)
 
     def hparams(self, axes: list[str]) -> dict[str, str | int | float | bool]:
-        """Axis values, seed, status and :data:`KEY_VALUES`, each as a number, bool or string."""
+        """Axis values, seed, status and the :data:`KEY_VALUES` no axis shows (an axis ``init``
+        shows ``init.name``), each as a number, bool or string."""
         out: dict[str, str | int | float | bool] = {}
-        for key in [*axes, *KEY_VALUES]:
+        shown = [k for k in KEY_VALUES if not any(k == a or k.startswith(a + ".") for a in axes)]
+        for key in [*axes, *shown]:
             value = run_value(self.row, key)
             if value is not MISSING and value is not None and key not in out:
                 out[key] = value if isinstance(value, (str, int, float, bool)) else format_value(value)

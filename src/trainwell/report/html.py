@@ -43,6 +43,7 @@ from trainwell.report.table import (
     results_grid,
     run_outcome,
     runs_classes,
+    shown_verdicts,
     verdict_words,
 )
 from trainwell.run.store import RunRow, Store, open_store
@@ -283,7 +284,8 @@ def _run_view(r: RunRow, colors: dict[str, str], num_classes: int,
         "error": error, "error_line": last if len(last) <= 120 else last[:117] + "...",
         "verdicts": [{"words": verdict_words(str(v.get("kind", ""))),
                       "healthy": v.get("kind") == "healthy", "message": str(v.get("message", "")),
-                      "fix": str(v.get("fix") or "")} for v in r.verdicts or []],
+                      "fix": str(v.get("fix") or "")}
+                     for v in shown_verdicts(r, num_classes=num_classes)],
         "live": live or [],
     }
 

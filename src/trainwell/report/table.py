@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome", "chance_threshold",
            "axis_values", "format_stat", "runs_classes", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
+           "shown_verdicts", "NOT_TRAINED",
            "DEFAULT_NUM_CLASSES", "VERDICT_WORDS"]
 
 RAW_METRICS = ("test_acc_raw", "test_acc_last", "test_acc_single")
@@ -53,7 +54,7 @@ VERDICT_WORDS = {"non_finite": "non-finite values", "symmetric": "symmetric unit
                  "vanishing_activations": "vanishing activations",
                  "vanishing_gradient": "vanishing gradient",
                  "exploding_gradient": "exploding gradient", "lr_too_high": "lr too high",
-                 "lr_too_low": "lr too low", "healthy": "healthy"}
+                 "lr_too_low": "lr too low", "not_trained": "did not train", "healthy": "healthy"}
 """Each verdict kind (:data:`trainwell.diagnose.VERDICT_KINDS`) in a few plain words."""
 
 
@@ -129,6 +130,23 @@ def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
     return "n/c" if acc is None or acc < chance_threshold(num_classes) else "ok"
 
 
+NOT_TRAINED = {"kind": "not_trained", "message": "did not train: the run is n/c (it diverged, "
+               "or its final training accuracy is within 5 points of chance); the probe of the "
+               "trained network finds no cause in one batch", "fix": "try optim.lr 10x higher and "
+               "10x lower, or train longer"}
+"""What a run that did not train shows where its stored diagnosis says ``healthy``."""
+
+
+def shown_verdicts(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> list[dict[str, Any]]:
+    """The run's verdicts as the report shows them: a run that did not train (n/c) is never
+    healthy, whatever its probe said (runs stored before verdicts agreed with outcomes)."""
+    verdicts = list(run.verdicts or [])
+    if run_outcome(run, num_classes=num_classes) != "n/c":
+        return verdicts
+    causes = [v for v in verdicts if v.get("kind") != "healthy"]
+    return causes or ([NOT_TRAINED] if verdicts else [])
+
+
 @dataclass
 class Cell:
     """One grid point: its runs (one per seed) and their final accuracies, mean ± std."""
@@ -201,7 +219,7 @@ class Cell:
     def verdict(self) -> CellVerdict | None:
         """The most important verdict kind over the seeds' diagnoses (``None`` when no seed
         was diagnosed): e.g. one seed with dead units and two healthy give ``dead (1/3)``."""
-        kinds = [{v.get("kind", "") for v in r.verdicts} for r in self.runs if r.verdicts]
+        kinds = [{v.get("kind", "") for v in shown_verdicts(r)} for r in self.runs if r.verdicts]
         if not kinds:
             return None
         top = min(set().union(*kinds), key=_rank)

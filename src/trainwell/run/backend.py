@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import torch
 
 from trainwell.execute import RunOutcome, execute, prepare_data
-from trainwell.loop import Callback, TrainState, resolve_device
+from trainwell.loop import Callback, TrainState, resolve_device, set_threads
 from trainwell.recipe import Recipe
 
 __all__ = ["Task", "Started", "Progress", "Finished", "Lost", "Event", "Backend", "run_task",
@@ -142,7 +142,7 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
     backend). Sets torch's thread count first: pooled workers keep an earlier task's. The
     prepared dataset is kept for the next task with the same data on the same device. With
     ``task.checkpoint_dir`` the run resumes from its last good checkpoint there, if any."""
-    torch.set_num_threads(max(1, threads))
+    set_threads(max(1, threads))
     recipe = Recipe.from_dict(task.recipe)
     device = placed_device(recipe.train.device, slot)
     key = repr((recipe.data.to_dict(), device))
