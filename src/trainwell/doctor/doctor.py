@@ -37,7 +37,8 @@ __all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS
 FINAL_SYMPTOMS = {"non_finite": "nan", "dead": "dying_relu", "saturated": "saturated",
                   "vanishing_gradient": "vanishing", "exploding_gradient": "exploding",
                   "vanishing_activations": "vanishing", "exploding_activations": "exploding",
-                  "symmetric": "slow", "lr_too_high": "lr_high", "lr_too_low": "lr_low"}
+                  "symmetric": "slow", "lr_too_high": "lr_high", "lr_too_low": "lr_low",
+                  "not_trained": "slow"}
 """The final diagnosis's verdict kinds (:data:`~trainwell.diagnose.VERDICT_KINDS`) as symptoms."""
 LR_SYMPTOMS = ("lr_high", "lr_low", "oscillating", "slow", "chance")
 """Symptoms for which the range test runs first."""
