@@ -192,3 +192,19 @@ def test_monitor_in_fit_stop_on_ends_the_run_as_diverged():
     assert history.status == "diverged"
     assert "lr_low" in history.stop_reason and history.epochs == []
     assert history.extra["watch"]["verdicts"][0]["kind"] == "lr_low"
+
+
+def test_stop_on_and_clip_norm_in_a_recipe():
+    from trainwell.execute import execute
+    from trainwell.recipe import Recipe
+
+    with pytest.raises(ConfigError, match="train.stop_on = 'explode'"):
+        Recipe.from_dict({"train": {"stop_on": ["explode"]}})
+    assert "stop_on" not in Recipe.from_dict({}).to_dict()["train"]  # run ids stay as they were
+    assert "clip_norm" not in Recipe.from_dict({}).to_dict()["train"]
+    out = execute(Recipe.from_dict({"data": {"name": "digits"}, "optim": {"name": "sgd", "lr": 1e-9},
+                                    "train": {"epochs": 3, "record_every": 5, "stop_on": ["lr_low"],
+                                              "clip_norm": 1.0}}))
+    assert out.status == "diverged" and "lr_low" in out.history.stop_reason
+    rows = out.history.metric_rows()
+    assert (0, "verdict/lr_low", 1.0) in rows  # the store's and the exports' rows
