@@ -75,7 +75,7 @@ def train_once(recipe: Recipe) -> tuple[Any, float]:
 
 
 def kinds_of(outcome: Any) -> list[str]:
-    return [v["kind"] for v in outcome.history.extra.get("watch", {}).get("verdicts", [])]
+    return [v["kind"] for v in (outcome.history.watch or {}).get("verdicts", [])]
 
 
 def calibrate(cases: list[dict[str, Any]]) -> None:
@@ -84,7 +84,7 @@ def calibrate(cases: list[dict[str, Any]]) -> None:
           f"{'dead':>5s} {'sat':>5s} {'upd med':>8s} {'cv max':>6s} {'loss drop':>9s}")
     for case in cases:
         out, _ = train_once(case["recipe"])
-        windows = out.history.extra.get("watch", {}).get("windows", [])
+        windows = (out.history.watch or {}).get("windows", [])
         rel, ratio, dead, sat, upd, cv = [], [], [], [], [], []
         for w in windows:
             layers = [x for x in w["layers"] if x.get("grad") is not None and x.get("weight")]

@@ -1,4 +1,6 @@
+import collections
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The bad-input table's count of cases that ran, per section and command (also under
+    pytest-xdist: read from the reports, not from the workers' memory)."""
+    counts: collections.Counter[str] = collections.Counter()
+    for report in terminalreporter.stats.get("passed", []):
+        found = re.search(r"test_bad_input_table\.py::test_every_(recipe_option|command_flag)"
+                          r"\w*\[\[?([a-z_-]+)", report.nodeid)
+        if found:
+            kind, group = found.groups()
+            counts[f"trainwell {group}" if kind == "command_flag" else group] += 1
+    if counts:
+        per = ", ".join(f"{g} {n}" for g, n in sorted(counts.items()))
+        terminalreporter.write_line(f"bad-input table: {sum(counts.values())} cases ({per})")

@@ -54,6 +54,6 @@ def test_a_run_that_trains_to_little_is_not_called_healthy(one_thread):
                                "init": {"name": "he_normal"}, "optim": {"name": "sgd", "lr": 1e-4},
                                "train": {"epochs": 1, "threads": 1, "record_every": 5}})
     h = execute(recipe).history
-    kinds = [v["kind"] for v in h.extra["verdicts"]]
+    kinds = [v["kind"] for v in h.verdicts]
     assert "healthy" not in kinds and kinds, kinds
     assert h.final["train_acc"] < 0.5

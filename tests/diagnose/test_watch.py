@@ -191,7 +191,7 @@ def test_monitor_in_fit_stop_on_ends_the_run_as_diverged():
                   callbacks=[mon])
     assert history.status == "diverged"
     assert "lr_low" in history.stop_reason and history.epochs == []
-    assert history.extra["watch"]["verdicts"][0]["kind"] == "lr_low"
+    assert history.watch["verdicts"][0]["kind"] == "lr_low"
 
 
 def test_stop_on_and_clip_norm_in_a_recipe():

@@ -22,14 +22,14 @@ from trainwell.diagnose.diagnosis import Diagnosis, LayerStats, Verdict
 from trainwell.diagnose.layers import Layer, find_layers
 from trainwell.diagnose.monitor import Monitor, check_stop_on
 from trainwell.diagnose.probes import probe
-from trainwell.diagnose.recorder import GradientFlowRecorder
+from trainwell.diagnose.recorder import GradientFlowRecorder, flow_rows
 from trainwell.diagnose.symptoms import FIXES, SYMPTOMS, LiveVerdict
 from trainwell.diagnose.verdicts import VERDICT_KINDS, diagnose, judge
 from trainwell.diagnose.watch import Watch, watch
 
 __all__ = [
     "diagnose", "probe", "judge", "Diagnosis", "LayerStats", "Verdict", "VERDICT_KINDS",
-    "GradientFlowRecorder", "Layer", "find_layers", "diagnose_batch",
+    "GradientFlowRecorder", "flow_rows", "Layer", "find_layers", "diagnose_batch",
     "DIAGNOSE_BATCH", "Monitor", "check_stop_on", "LiveVerdict", "SYMPTOMS", "FIXES", "watch",
     "Watch",
 ]

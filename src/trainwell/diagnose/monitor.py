@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from trainwell.callback_order import ORDER
 from trainwell.diagnose.layers import SATURATING, Layer, can_die, find_layers, unknown_activations
 from trainwell.diagnose.probes import SATURATION_MARGIN
 from trainwell.diagnose.symptoms import SYMPTOMS, LayerWindow, LiveVerdict, Window, find_symptoms
@@ -61,7 +62,7 @@ class Monitor(Callback):
     True
     """
 
-    order = 45
+    order = ORDER["monitor"]
 
     def __init__(self, *, every: int = 50, stop_on: Iterable[str] = (), classes: int | None = None) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
@@ -190,7 +191,7 @@ class Monitor(Callback):
         if self._count:  # the losses since the last measured step: a last window
             self._armed = None
             self.close(step=max(state.step, self.windows[-1].step + 1 if self.windows else 0))
-        state.history.extra["watch"] = self.to_dict()
+        state.history.watch = self.to_dict()
 
     def state_dict(self) -> dict[str, Any]:
         """Verdicts, windows and the losses counted since the last window, for a checkpoint."""
@@ -225,7 +226,7 @@ class Monitor(Callback):
                if v.kind not in seen]
         self.verdicts += new
         if new and self._history is not None:  # seen by loggers as the run goes
-            self._history.extra["watch"] = self.to_dict()
+            self._history.watch = self.to_dict()
         return new
 
     def _stop(self, new: list[LiveVerdict]) -> None:

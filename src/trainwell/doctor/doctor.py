@@ -231,7 +231,8 @@ def _symptoms(store: Any, run_id: str) -> tuple[list[LiveVerdict], list[str]]:
     history = store.path.parent / run_id / "history.json" if hasattr(store, "path") else None
     verdicts: list[LiveVerdict] = []
     if history is not None and history.exists():
-        watched = json.loads(history.read_text()).get("extra", {}).get("watch", {})
+        data = json.loads(history.read_text())
+        watched = data.get("watch") or (data.get("extra") or {}).get("watch") or {}
         verdicts = [LiveVerdict.from_dict(v) for v in watched.get("verdicts", [])]
     kinds = [v.kind for v in verdicts]
     if not verdicts:

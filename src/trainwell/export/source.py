@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainwell.loop.metrics import STEP_METRICS
 from trainwell.report.curves import epoch_numbers, stored_series
 from trainwell.report.table import pick_experiment
 from trainwell.results import MISSING, Results, run_value
@@ -34,8 +35,6 @@ KEY_VALUES = ("data.name", "model.name", "model.activation", "model.depth", "mod
               "train.batch_size")
 """Recipe values every run shows as hyperparameters beside its axes (where it has them)."""
 
-STEP_METRICS = ("loss", "step_lr", "grad_norm/", "act_std/")
-"""Metrics recorded at optimizer steps (names, or name prefixes); all others are per epoch."""
 
 Series = dict[str, tuple[list[int], list[float | None]]]
 """Metrics by name: (steps, values) in step order."""

@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from trainwell.callback_order import ORDER
 from trainwell.errors import ConfigError
 from trainwell.loop.events import Callback, TrainState
 
@@ -48,11 +49,11 @@ LOG_TO = ("tensorboard",)
 """The values ``train.log_to`` takes."""
 
 
-class GradientFlow(Protocol):
-    """What the logger reads per-layer gradient flow from (a gradient-flow recorder)."""
+class LayerMetrics(Protocol):
+    """What the logger reads per-layer metrics from (a gradient-flow recorder): its rows so
+    far as ``(step, name, value)``."""
 
-    @property
-    def records(self) -> list[dict[str, Any]]: ...
+    def metric_rows(self) -> list[tuple[int, str, float | None]]: ...
 
 
 def require_tensorboardx(key: str, value: object = "tensorboard") -> None:
@@ -115,15 +116,15 @@ class TensorBoardLogger(Callback):
 
     Everything recorded so far is written (and flushed) at the end of each epoch, and the rest
     when training ends, so no step waits on the disk or on a device sync. ``gradient_flow``: a
-    recorder whose ``records`` hold per-layer gradient norms and activation stds
+    recorder whose ``metric_rows()`` are per-layer gradient norms and activation stds
     (:class:`~trainwell.diagnose.GradientFlowRecorder`). The folder holds the events of one
     training: earlier event files in it are removed when training starts, and a resumed run
     writes its restored history again.
     """
 
-    order = 95
+    order = ORDER["tensorboard"]
 
-    def __init__(self, log_dir: str | Path, *, gradient_flow: GradientFlow | None = None) -> None:
+    def __init__(self, log_dir: str | Path, *, gradient_flow: LayerMetrics | None = None) -> None:
         require_tensorboardx("train.log_to")
         self.log_dir = Path(log_dir)
         self.gradient_flow = gradient_flow
@@ -153,7 +154,7 @@ class TensorBoardLogger(Callback):
         if self._writer is None:
             return
         history = state.history
-        records = self.gradient_flow.records if self.gradient_flow is not None else []
-        add_scalars(self._writer, history.metric_rows(records=records, from_epoch=self._epochs))
+        layers = self.gradient_flow.metric_rows() if self.gradient_flow is not None else []
+        add_scalars(self._writer, history.metric_rows(layer_rows=layers, from_epoch=self._epochs))
         self._epochs = len(history.epochs)
         self._writer.flush()

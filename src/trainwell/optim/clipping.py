@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from trainwell.callback_order import ORDER
 from trainwell.errors import ConfigError
 
 __all__ = ["ClipGradNorm"]
@@ -28,7 +29,7 @@ class ClipGradNorm:
     1.0
     """
 
-    order = 10
+    order = ORDER["clip"]
 
     def __init__(self, max_norm: float) -> None:
         if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not max_norm > 0:
