@@ -75,7 +75,7 @@ def one_run(dataset, *, monitored: bool, epochs: int, every: int) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--every", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
