@@ -319,6 +319,7 @@ def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file 
     Trains the recipe with the live monitor, proposes the lectures' fixes for what it found,
     screens them on a third of the budget, races the best against the original with the full
     budget, picks on validation accuracy and writes OUT/fixed.toml and OUT/doctor.html.
+    Exit code 1 when the recipe itself fails to run (its error is printed; nothing is raced).
     """
     from trainwell.doctor import doctor as run_doctor
     from trainwell.errors import ConfigError
@@ -339,7 +340,7 @@ def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file 
         console.print(f"{mark} {c.label:<28} {c.status:<9} val_acc {acc:>7}  {c.reason}", markup=False)
     console.print(str(result), markup=False)
     console.print(f"wrote {', '.join(str(p) for p in result.written)}", markup=False)
-    return 0
+    return 1 if result.error is not None else 0
 
 
 @app.command()

@@ -81,3 +81,23 @@ def test_fixes_fit_the_symptom_and_the_model():
     overfit = propose_fixes(relu, [], gap=0.3)
     assert [f.label for f in overfit] == ["dropout 0.3", "l2 1e-4"]
     assert propose_fixes(relu, [], gap=0.05) == []
+
+
+def test_a_recipe_that_fails_to_run_is_said_and_nothing_is_raced(tmp_path, monkeypatch, capsys):
+    (tmp_path / "broken_models.py").write_text(
+        "import torch\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc, self.act = torch.nn.Linear(64, 10), torch.nn.ReLU()\n"
+        "    def forward(self, x):\n"
+        "        raise RuntimeError('this network cannot run')\n"
+        "def net(input_shape, num_classes):\n"
+        "    return Net()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "r.toml").write_text('[data]\nname = "digits"\n[model]\nname = "broken_models:net"\n'
+                                     '[train]\nepochs = 1\n')
+    assert main(["doctor", str(tmp_path / "r.toml"), "--out", str(tmp_path / "out")]) == 1
+    printed = capsys.readouterr().out
+    assert "the recipe failed, so nothing was raced" in printed and "cannot run" in printed
+    assert not (tmp_path / "out" / "doctor-screen").exists()

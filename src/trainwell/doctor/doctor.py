@@ -57,6 +57,7 @@ class Candidate:
     val_loss: float | None
     test_acc: float | None
     seconds: float | None
+    error: str | None = None
 
 
 @dataclass
@@ -86,7 +87,14 @@ class DoctorResult:
     def winner(self) -> Candidate:
         return next(c for c in self.candidates if c.label == self.chosen)
 
+    @property
+    def error(self) -> str | None:
+        """Why the original recipe failed to run (``None``: it ran); nothing is raced then."""
+        return self.original.error if self.original.status == "failed" else None
+
     def __str__(self) -> str:
+        if self.error is not None:
+            return f"the recipe failed, so nothing was raced: {self.error}"
         found = ", ".join(self.symptoms) or "no symptom"
         return (f"found {found}; chose {self.chosen}: val_acc {_pct(self.original.val_acc)} -> "
                 f"{_pct(self.winner.val_acc)} (test {_pct(self.original.test_acc)} -> "
@@ -128,7 +136,7 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
             verdicts, symptoms = _symptoms(store, original.run_id)
             gap = _gap(store, original.run_id)
         candidates, current, best = [original], base, original
-        found = symptoms
+        found = symptoms if original.status != "failed" else []
         for _ in range(rounds):
             now = _resolve(experiment, current)
             lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
@@ -219,8 +227,9 @@ def _lookup(store: Any, experiment: str, base: dict[str, Any], label: str, reaso
     rid = run_id(recipe.to_dict())
     r = next(r for r in store.runs(experiment) if r.id == rid)
     final = r.final or {}
+    last = next((line for line in reversed((r.error or "").splitlines()) if line.strip()), None)
     return Candidate(label, reason, r.id, r.status, final.get("val_acc"), final.get("val_loss"),
-                     final.get("test_acc"), r.seconds)
+                     final.get("test_acc"), r.seconds, last)
 
 
 def _symptoms(store: Any, run_id: str) -> tuple[list[LiveVerdict], list[str]]:

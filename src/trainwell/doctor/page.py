@@ -45,7 +45,8 @@ def curves_png(result: DoctorResult, curves: Curves) -> bytes:
             acc_ax.plot([s for s, _ in acc], [v for _, v in acc], marker=".", **style)
     loss_ax.set(title="training loss (smoothed)", xlabel="step", yscale="log")
     acc_ax.set(title="validation accuracy", xlabel="step")
-    acc_ax.legend(fontsize=7)
+    if acc_ax.get_legend_handles_labels()[0]:
+        acc_ax.legend(fontsize=7)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     return buf.getvalue()
