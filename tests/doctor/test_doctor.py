@@ -101,3 +101,17 @@ def test_a_recipe_that_fails_to_run_is_said_and_nothing_is_raced(tmp_path, monke
     printed = capsys.readouterr().out
     assert "the recipe failed, so nothing was raced" in printed and "cannot run" in printed
     assert not (tmp_path / "out" / "doctor-screen").exists()
+
+
+def test_tw_doctor_takes_a_dict_or_a_file_as_tw_train_does(tmp_path):
+    import tomllib
+
+    import trainwell as tw
+
+    (tmp_path / "broken.toml").write_text(BROKEN)
+    from_dict = tw.doctor(tomllib.loads(BROKEN), out=tmp_path / "a", limit=1, rounds=1,
+                          report=False)
+    from_file = tw.doctor(tmp_path / "broken.toml", out=tmp_path / "b", limit=1, rounds=1,
+                          report=False)
+    assert from_dict.recipe == from_file.recipe == load_recipe(tmp_path / "broken.toml")
+    assert (tmp_path / "a" / "fixed.toml").is_file() and from_dict.symptoms

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from trainwell._io import atomic_write_text
 from trainwell.diagnose.symptoms import LiveVerdict
 from trainwell.doctor.fixes import Fix, propose_fixes
 from trainwell.doctor.serial import SerialBackend
-from trainwell.recipe import Recipe
+from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend, open_store, run_sweep
 from trainwell.sweep import Axis, Sweep
 
@@ -101,12 +101,14 @@ class DoctorResult:
                 f"{_pct(self.winner.test_acc)}) in {self.seconds:.0f} s")
 
 
-def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str = "doctor",
+def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path = "runs/doctor",
+           experiment: str = "doctor",
            backend: Backend | None = None, workers: int | None = None, limit: int = 4,
            screen: float = 1 / 3, keep: int = 1, rounds: int = 2, lr_steps: int = 100,
            report: bool = True, quiet: bool = True) -> DoctorResult:
-    """Find why ``recipe`` does not train, race the fixes, write ``out/fixed.toml`` and
-    ``out/doctor.html``; see the module doc. ``limit`` caps the fixes tried.
+    """Find why ``recipe`` (a :class:`Recipe`, a dict of its sections or a recipe file) does not
+    train, race the fixes, write ``out/fixed.toml`` and ``out/doctor.html``; see the module
+    doc. ``limit`` caps the fixes tried.
 
     With more than ``keep`` fixes, they are first screened with ``screen`` of the budget each
     (``train.epochs``, rounded, at least 1; experiment ``<experiment>-screen``), and the
@@ -122,6 +124,10 @@ def doctor(recipe: Recipe, *, out: str | Path = "runs/doctor", experiment: str =
     compare`` does; its time is ``result.report_seconds``."""
     started = time.perf_counter()
     out = Path(out)
+    if isinstance(recipe, Mapping):
+        recipe = Recipe.from_dict(recipe)
+    elif not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe)
     if recipe.train.record_every == 0:
         recipe = Recipe.from_dict(_with(recipe.to_dict(), "train", record_every=50))
     base = recipe.to_dict()
