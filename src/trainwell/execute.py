@@ -48,6 +48,7 @@ from trainwell.loop import (
     resolve_device,
     set_threads,
 )
+from trainwell.loop.speed import check_channels_last_input, to_channels_last
 from trainwell.models import build_model
 from trainwell.optim import build_optimizer
 from trainwell.optim.schedules import LRSchedule
@@ -105,6 +106,8 @@ def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
     if recipe.ensemble.snapshots is not None:
         steps = -(-len(dataset.x_train) // recipe.train.batch_size)
         check_cycles(recipe.train.epochs * max(1, steps), recipe.ensemble.snapshots)
+    if recipe.train.channels_last:
+        check_channels_last_input(shape)
     if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):
         raise ConfigError("train.batch_size", recipe.train.batch_size,
                           f"at least the training set's {len(dataset.x_train)} samples with "
@@ -180,6 +183,8 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             check_runnable(recipe, data)
             phase = "build"
             model = build_model_for(recipe, data, dev)
+            if recipe.train.channels_last:
+                to_channels_last(model)
             phase = "initialize"
             init_summary = _initialize(model, recipe, data)
             transferred = None
@@ -249,7 +254,7 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
         callbacks.append(recorder)
     if recipe.train.log_to == "tensorboard" and log_dir is not None:
         callbacks.append(TensorBoardLogger(log_dir, gradient_flow=recorder))
-    generator = torch.Generator().manual_seed(recipe.train.seed)
+    generator = torch.Generator(device=_generator_device(dataset)).manual_seed(recipe.train.seed)
     checkpoints: Checkpoints | None = None
     start: Checkpoint | None = None
     if checkpoint_dir is not None:
@@ -259,7 +264,8 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
                                       meta=_checkpoint_meta(recipe))
     history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
-                  callbacks=callbacks, generator=generator, checkpoints=checkpoints, resume=start)
+                  callbacks=callbacks, generator=generator, checkpoints=checkpoints, resume=start,
+                  precision=recipe.train.precision or "fp32", compile=recipe.train.compile or False)
     if recorder is not None:
         history.extra["gradient_flow"] = recorder.to_dict()
     if history.status == "diverged":
@@ -268,6 +274,13 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
                        flip=_test_flip(recipe), snapshots=snapshots,
                        use_last=recipe.ensemble.use_last, average=average)
     return history, artifacts
+
+
+def _generator_device(dataset: Dataset) -> torch.device:
+    """Where the shuffling generator lives: on the data's GPU, so each epoch's permutation is
+    drawn there without a copy from the host (on the CPU, the CPU as always)."""
+    device = dataset.x_train.device
+    return device if device.type == "cuda" else torch.device("cpu")
 
 
 def transfer_source(recipe: Recipe) -> dict[str, torch.Tensor]:

@@ -80,6 +80,12 @@ class TrainConfig:
     run's metrics as TensorBoard events while it trains (off by default;
     :mod:`trainwell.loop.tensorboard`), into ``<run folder>/tensorboard`` of a sweep's run or
     ``OUT/tensorboard`` of ``trainwell train --out OUT``.
+
+    Speed (:mod:`trainwell.loop.speed`; each left out of the recipe's dict at its default):
+    ``precision``: ``fp32``, ``bf16`` or ``fp16`` autocast of the forward pass
+    (:mod:`trainwell.loop.precision`); ``compile``: ``true`` or ``"max-autotune"`` compiles
+    the model (:mod:`trainwell.loop.compile`); ``channels_last``: channels-last memory for a
+    model with 2-D convolutions.
     """
 
     epochs: Annotated[int, Field(ge=1)] = 20
@@ -93,6 +99,9 @@ class TrainConfig:
     early_stopping: dict[str, Any] | None = None
     checkpoint_every: Annotated[int, Field(ge=1)] | None = None
     log_to: str | None = None
+    precision: Any = None
+    compile: Any = None
+    channels_last: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -335,6 +344,7 @@ OPTIONAL = ("ensemble", "average", "transfer")
 def _check_configs(sections: dict[str, Any]) -> None:
     """Check the options whose schema lives with their component; fill in their defaults."""
     from trainwell.data.augment import check_transforms
+    from trainwell.loop.speed import check_speed
     from trainwell.regularize.early_stopping import EarlyStopping
 
     augment: AugmentConfig = sections["augment"]
@@ -342,6 +352,8 @@ def _check_configs(sections: dict[str, Any]) -> None:
     sections["augment"] = dataclasses.replace(
         augment, transforms=[{"name": n, **o} for n, o in checked])
     train: TrainConfig = sections["train"]
+    train = sections["train"] = dataclasses.replace(
+        train, **check_speed(vars(train), optimizer=sections["optim"].name))
     if train.log_to is not None:
         _check_log_to(train.log_to)
     if train.early_stopping is not None:

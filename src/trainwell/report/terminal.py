@@ -37,6 +37,8 @@ def print_run(console: Console, result: RunOutcome) -> None:
         table.add_row(split, fmt(h.final.get(f"{split}_loss")), fmt(h.final.get(f"{split}_acc")))
     console.print(table)
     line = f"status: {h.status}   epochs: {len(h.epochs)}   time: {h.seconds:.1f}s"
+    if "compile" in h.extra:
+        line += f" (compile warm-up {h.extra['compile']['warmup_seconds']:.1f}s)"
     if h.status == "diverged":
         line += f"   diverged at step {h.diverged_step}"
     if h.error:
@@ -49,6 +51,7 @@ def print_catalogue(console: Console) -> None:
     from trainwell import data, init, models, optim, pretrain, regularize
     from trainwell.data.augment import TRANSFORM_DESCRIPTIONS
     from trainwell.ensemble import AVERAGING, SNAPSHOT_OPTIONS
+    from trainwell.loop.speed import SPEED_OPTIONS
 
     groups = [("datasets  [data] name", data.DESCRIPTIONS),
               ("models  [model] name", models.DESCRIPTIONS),
@@ -60,7 +63,8 @@ def print_catalogue(console: Console) -> None:
               ("regularizers  [regularize], [model], [augment], [train]", regularize.REGULARIZERS),
               ("augmentations  [augment] transforms", TRANSFORM_DESCRIPTIONS),
               ("weight averaging  [average] kind", AVERAGING),
-              ("snapshot ensembles  [ensemble]", SNAPSHOT_OPTIONS)]
+              ("snapshot ensembles  [ensemble]", SNAPSHOT_OPTIONS),
+              ("speed  [train] precision, compile, channels_last", SPEED_OPTIONS)]
     for title, table_src in groups:
         table = Table(title=Text(title), title_justify="left", show_header=False)
         table.add_column("name", style="bold")
