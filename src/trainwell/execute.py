@@ -183,8 +183,6 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             check_runnable(recipe, data)
             phase = "build"
             model = build_model_for(recipe, data, dev)
-            if recipe.train.channels_last:
-                to_channels_last(model)
             phase = "initialize"
             init_summary = _initialize(model, recipe, data)
             transferred = None
@@ -192,6 +190,8 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
                 phase = "transfer"
                 weights = source if source is not None else transfer_source(recipe)
                 transferred = start_from(model, recipe.transfer, weights)
+            if recipe.train.channels_last:  # after initialization: the same initial weights
+                to_channels_last(model)
             phase = "train"
             history, artifacts = _train(recipe, model, data, callbacks, checkpoint_dir, resume,
                                         log_dir)
