@@ -44,6 +44,7 @@ from trainwell.sweep import load_sweep
 ROOT = Path(__file__).resolve().parent.parent
 STUDY = ROOT / "studies" / "mnist1d_fast.toml"
 ABLATION = ROOT / "studies" / "mnist1d_fast_ablation.toml"
+SELECT = ROOT / "studies" / "mnist1d_fast_select.toml"
 REFERENCE_STEPS, REFERENCE_BATCH, REFERENCE_LR = 8000, 100, 1e-2
 
 
@@ -135,6 +136,38 @@ def train_study(recipe: Recipe, ds: Dataset, seed: int, threads: int) -> tuple[f
     return out.history.final["test_acc"], seconds
 
 
+def select(seeds: int, threads: int) -> list[str]:
+    """Train each candidate of ``studies/mnist1d_fast_select.toml`` on 3,200 of the 4,000
+    training samples; return a table of validation accuracy (1 and 5 shifted views) and time."""
+    from trainwell.ensemble.predictions import probabilities
+
+    sweep = load_sweep(SELECT).with_seeds(1)
+    candidates = [(str(point["variant"]["label"]), recipe) for point, _, recipe in sweep.recipes()]
+    ds = study_dataset(candidates[0][1])
+    results: dict[str, list[tuple[float, float, float]]] = {label: [] for label, _ in candidates}
+    for seed in range(seeds):
+        for label, recipe in candidates:
+            raw = recipe.to_dict()
+            raw["train"] = {**raw["train"], "seed": seed, "threads": threads, "device": "cpu"}
+            t0 = time.perf_counter()
+            out = execute(Recipe.from_dict(raw), dataset=ds, keep_model=True)
+            seconds = time.perf_counter() - t0
+            assert out.model is not None and out.status == "done", out.history.error
+            probs = probabilities(out.model, ds.x_val, views=5)
+            five = (probs.argmax(1) == ds.y_val).float().mean().item()
+            results[label].append((out.history.final["val_acc"], five, seconds))
+            print(f"  seed {seed} {label}: val {100 * results[label][-1][0]:.1f} % "
+                  f"(5 views {100 * five:.1f} %) in {seconds:.1f} s", flush=True)
+    lines = [f"validation: {len(ds.x_train)} train / {len(ds.x_val)} val samples of the 4,000",
+             "| candidate | val accuracy (%) | with 5 shifted views (%) | seconds per run |",
+             "|---|---|---|---|"]
+    for label, rows in results.items():
+        lines.append(f"| {label} | {_mean_std([r[0] for r in rows])} | "
+                     f"{_mean_std([r[1] for r in rows])} | "
+                     f"{statistics.mean(r[2] for r in rows):.1f} |")
+    return lines
+
+
 def _mean_std(values: list[float]) -> str:
     std = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{100 * statistics.mean(values):.1f} ± {100 * std:.1f}"
@@ -159,11 +192,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--ablation", action="store_true",
                         help="run the variants of studies/mnist1d_fast_ablation.toml too")
+    parser.add_argument("--select", action="store_true",
+                        help="the candidates of studies/mnist1d_fast_select.toml on a "
+                             "validation split of the training samples")
     parser.add_argument("--write", type=Path, default=None, metavar="MARKDOWN",
                         help="also put the numbers between the file's bench_mnist1d markers")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
+    if args.select:
+        lines = select(args.seeds, args.threads)
+        print("\n".join(lines))
+        if args.write is not None:
+            _write_block(args.write, "select", lines, f"({args.seeds} seeds, "
+                         f"{torch.get_num_threads()} torch threads; "
+                         "`python benchmarks/bench_mnist1d.py --select`)")
+        return
     study = load_recipe(STUDY)
     data = standard_mnist1d()
     ds = study_dataset(study)
