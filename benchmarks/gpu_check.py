@@ -14,7 +14,8 @@
    test accuracy, and the epoch time as a ratio to fp32's.
 
 Without CUDA it says so and exits 0. ``--device cpu`` runs checks 1, 2 and 4 on the CPU
-instead, the grid with one seed and one epoch (a way to try the script anywhere). Expected output: ``docs/gpu.md``.
+instead, the grid with one seed and one epoch (a way to try the script anywhere). Expected
+output: ``docs/gpu.md``.
 
     python benchmarks/gpu_check.py [--epochs 4] [--skip-grid] [--device cuda|cpu]
 
