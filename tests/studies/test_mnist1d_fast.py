@@ -75,3 +75,19 @@ def test_benchmark_and_study_train_and_test_on_make_dataset_arrays():
     changed = dict(arrays, x_train=arrays["x_train"].clone())
     changed["x_train"][17, 0, 5] += 1e-3
     assert not bench.same_arrays(ds, changed)
+
+
+def test_selection_splits_the_training_samples_and_leaves_the_test_set_out():
+    bench = _bench()
+    single = load_sweep(ROOT / "studies" / "mnist1d_fast_select.toml").with_seeds(1).recipes()
+    assert len(single) >= 8
+    for _, _, recipe in single:
+        assert (recipe.data.options["num_samples"], recipe.data.options["val_fraction"]) == (5000, 0.2)
+        assert recipe.augment.test_views == 1  # views are scored on the validation split
+    ds = bench.study_dataset(single[0][2])
+    assert (len(ds.x_train), len(ds.x_val)) == (3200, 800)
+    arrays = bench.standard_mnist1d()
+    pooled = bench.Dataset(x_train=torch.cat([ds.x_train, ds.x_val]),
+                           y_train=torch.cat([ds.y_train, ds.y_val]), x_val=ds.x_val[:0],
+                           y_val=ds.y_val[:0], x_test=ds.x_test, y_test=ds.y_test, meta=ds.meta)
+    assert bench.same_arrays(pooled, arrays)  # train + val are exactly the 4,000 training pairs
