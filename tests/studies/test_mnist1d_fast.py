@@ -38,7 +38,7 @@ def test_study_recipe_is_the_documented_one():
     assert r.augment.transforms == [{"name": "shift", "max_shift": 3, "circular": True}]
     assert r.average.kind == "none" and r.augment.test_views == 5
     assert (r.train.epochs, r.train.batch_size, r.train.eval_every, r.train.record_every) == (
-        12, 128, 0, 0)
+        8, 128, 0, 0)
 
 
 def test_ablation_adds_one_change_at_a_time_through_the_study():
@@ -47,13 +47,13 @@ def test_ablation_adds_one_change_at_a_time_through_the_study():
     single = sweep.with_seeds(1).recipes()
     labels = [point["variant"]["label"] for point, _, _ in single]
     assert labels[0] == "resnet 3x32, no batch norm, constant lr"
-    assert labels[6].endswith("the study recipe")
+    assert labels[7].endswith("the study recipe")
     dicts = [recipe.to_dict() for _, _, recipe in single]
-    for before, after in zip(dicts[:6], dicts[1:7], strict=True):
+    for before, after in zip(dicts[:7], dicts[1:8], strict=True):
         changed = [k for k in after if k not in ("name", "note") and after[k] != before.get(k)]
         assert len(changed) == 1, changed
     study = load_recipe(STUDY).to_dict()
-    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[6][k]]
+    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[7][k]]
     assert changed == []
 
 
