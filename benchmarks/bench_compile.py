@@ -71,7 +71,7 @@ def measure(runner: Any, epochs: int, repeats: int, threads: int) -> dict[str, A
             best[label] = t if best[label] is None else min(best[label], t)
             best["acc"][label] = h.final.get("test_acc")
             if compiled and best["warmup"] is None:  # later runs reuse the compiled graphs
-                best["warmup"] = h.extra["compile"]["warmup_seconds"]
+                best["warmup"] = h.compile["warmup_seconds"]
     return best
 
 

@@ -129,7 +129,7 @@ def time_variants(name: str, base: dict[str, Any], variants: dict[str, dict[str,
         per_epoch = statistics.median(e["seconds"] for e in out.history.epochs[1:]
                                       or out.history.epochs)
         ref = per_epoch if ref is None else ref
-        warm = out.history.extra.get("compile", {}).get("warmup_seconds")
+        warm = (out.history.compile or {}).get("warmup_seconds")
         detail = (f"{per_epoch:.3f} s/epoch, test {100 * out.history.final['test_acc']:.1f} %"
                   + (f", warm-up {warm:.1f} s" if warm is not None else ""))
         rows.append((f"{name}: {label}", detail, f"{per_epoch / ref:.2f}x fp32"))

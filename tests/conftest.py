@@ -1,4 +1,7 @@
+import collections
 import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,30 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     import torch
 
     torch.set_num_threads(1)
+
+
+_SHARED = ("session", "package", "module")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, tests that share an expensive fixture (a module's or a folder's:
+    trained runs, a built wheel, a Ray cluster) run on one worker, so it is built once; the
+    root conftest's cheap fixtures do not count."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    root = Path(__file__).parent
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        homes = []
+        for defs in item._fixtureinfo.name2fixturedefs.values():
+            for d in defs:
+                if d.scope in _SHARED and d.baseid and Path(d.baseid.split("::")[0]) != Path(
+                        root.name) and not d.argname.startswith("_"):
+                    homes.append(d.baseid.split("::")[0])
+        if homes:
+            item.add_marker(pytest.mark.xdist_group(min(homes, key=len)))
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -33,3 +60,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The bad-input table's count of cases that ran, per section and command (also under
+    pytest-xdist: read from the reports, not from the workers' memory)."""
+    counts: collections.Counter[str] = collections.Counter()
+    for report in terminalreporter.stats.get("passed", []):
+        found = re.search(r"test_bad_input_table\.py::test_every_(recipe_option|command_flag)"
+                          r"\w*\[\[?([a-z_-]+)", report.nodeid)
+        if found:
+            kind, group = found.groups()
+            counts[f"trainwell {group}" if kind == "command_flag" else group] += 1
+    if counts:
+        per = ", ".join(f"{g} {n}" for g, n in sorted(counts.items()))
+        terminalreporter.write_line(f"bad-input table: {sum(counts.values())} cases ({per})")

@@ -142,7 +142,7 @@ def test_data_driven_inits_train_from_a_recipe(init, tmp_path):
     assert main(["train", *FAST, "--set", f"init.name={init}", "--set", "init.epochs=2"
                  if init != "lsuv" else "init.batch_size=64", "--out", str(out), "-q"]) == 0
     h = load_history(out / "history.json")
-    assert h.extra["init"]["name"] == init and h.status == "done"
+    assert h.init["name"] == init and h.status == "done"
 
 
 def test_version_is_the_packages(capsys):

@@ -37,7 +37,7 @@ def test_a_factory_that_raises_gives_a_failed_run_with_its_phase(monkeypatch):
     out = execute(recipe(model={"name": "tw_raising_factory:make"}))
     assert out.status == "failed" and out.weights is None
     assert "MemoryError: no room for this model" in out.history.error
-    assert out.history.extra["phase"] == "build"
+    assert out.history.phase == "build"
 
 
 def test_a_pretraining_that_raises_a_foreign_error_fails_the_run(monkeypatch):
@@ -48,7 +48,7 @@ def test_a_pretraining_that_raises_a_foreign_error_fails_the_run(monkeypatch):
     monkeypatch.setitem(DATA_INITIALIZERS, "dbn", broken)
     out = execute(r)
     assert out.status == "failed" and "out of memory" in out.history.error
-    assert out.history.extra["phase"] == "initialize"
+    assert out.history.phase == "initialize"
 
 
 def test_a_diagnosis_that_raises_leaves_the_run_done_with_its_weights(monkeypatch):
@@ -57,8 +57,8 @@ def test_a_diagnosis_that_raises_leaves_the_run_done_with_its_weights(monkeypatc
 
     monkeypatch.setattr(ex, "diagnose", broken)
     out = execute(recipe(train={"epochs": 1, "record_every": 5}))
-    assert out.status == "done" and out.weights and "verdicts" not in out.history.extra
-    assert out.history.extra["diagnosis_error"] == "ValueError: probe failed"
+    assert out.status == "done" and out.weights and out.history.verdicts is None
+    assert out.history.diagnosis_error == "ValueError: probe failed"
 
 
 class InlineBackend:

@@ -6,8 +6,10 @@ import subprocess
 import sys
 
 LAYERS = [
-    ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live"],
-    ["data", "models", "init", "optim", "recipe", "sweep", "regularize",
+    ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live",
+     "callback_order"],
+    ["data", "models", "init", "optim", "recipe", "sweep", "sections", "section_tables",
+     "section_checks", "regularize",
      "regularize._checks", "regularize._random", "regularize.dropout", "regularize.dropconnect",
      "regularize.stochastic_depth"],
     ["loop"],

@@ -138,3 +138,13 @@ def test_the_readme_recipe_is_valid(tmp_path):
     assert any(r.model.options.get("depth") == 6 and r.schedule.name == "cosine" for r in recipes)
     assert any(r.model.options.get("dropconnect") == 0.5 and r.regularize.l2 == 1e-4
                for r in recipes)
+
+
+@pytest.mark.parametrize("name, hint", [("iris", None), ("mnist1", "mnist1d"), ("digit", "digits")])
+def test_an_unknown_dataset_suggests_only_a_close_match(name, hint):
+    with pytest.raises(ConfigError, match="data.name") as info:
+        Recipe.from_dict({"data": {"name": name}})
+    if hint is None:
+        assert "did you mean" not in str(info.value)
+    else:
+        assert f"did you mean {hint!r}" in str(info.value)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.execute import execute, regularizers
+from trainwell.execute import execute
 from trainwell.recipe import Recipe
 from trainwell.regularize import EarlyStopping, Penalty
 from trainwell.report.table import results_grid
@@ -52,18 +52,23 @@ def test_bad_options_name_their_key(sections, key):
 def test_an_image_transform_on_signals_fails_the_run_with_its_reason():
     out = execute(recipe(augment={"transforms": [{"name": "hflip"}]}))
     assert out.status == "failed" and "hflip" in out.history.error
-    assert out.history.extra["phase"] == "prepare"
+    assert out.history.phase == "prepare"
 
 
 def test_the_recipe_turns_into_its_callbacks():
     from trainwell.data.augment import Augment
-    from trainwell.execute import prepare_data
+    from trainwell.execute import build_model_for, prepare_data
+    from trainwell.sections import section_callbacks
+
+    def kinds(r):
+        data = prepare_data(r, torch.device("cpu"))
+        model = build_model_for(r, data, torch.device("cpu"))
+        return {type(cb) for cb in section_callbacks(r, model, data)}
 
     r = recipe(regularize={"l1": 1e-4}, augment={"transforms": [{"name": "noise"}]},
-               train={"early_stopping": {"metric": "val_acc", "patience": 3}})
-    kinds = {type(cb) for cb in regularizers(r, prepare_data(r, torch.device("cpu")))}
-    assert kinds == {Penalty, Augment, EarlyStopping}
-    assert regularizers(recipe(), prepare_data(recipe(), torch.device("cpu"))) == []
+               train={"early_stopping": {"metric": "val_acc", "patience": 3}, "record_every": 0})
+    assert kinds(r) == {Penalty, Augment, EarlyStopping}
+    assert kinds(recipe(train={"record_every": 0})) == set()
 
 
 def test_penalty_and_augmentation_change_training_and_stay_reproducible():
@@ -88,7 +93,7 @@ def test_test_views_replace_the_test_metrics_and_keep_the_single_view_ones():
 def test_early_stopping_in_a_recipe_restores_the_best_epoch():
     out = execute(recipe(optim={"name": "sgd", "lr": 2.0}, train={"epochs": 8, "early_stopping":
                                                                    {"metric": "val_loss", "patience": 1}}))
-    info = out.history.extra["early_stopping"]
+    info = out.history.early_stopping
     best = min((e["val_loss"], e["epoch"]) for e in out.history.epochs if e.get("val_loss") is not None)
     assert info["best_epoch"] == best[1]
     assert out.history.final["val_loss"] == pytest.approx(best[0], rel=1e-5)
@@ -111,7 +116,7 @@ def test_variants_are_one_axis_of_named_recipes():
 def _row(label, seed, train, test):
     return RunRow(id=f"{label}{seed}", experiment="e", label=label, point={"variant": {"label": label}},
                   seed=seed, recipe={}, status="done", error=None, attempts=1, started=0.0,
-                  finished=1.0, seconds=1.0, progress=None,
+                  finished=1.0, seconds=1.0,
                   final={"train_acc": train, "test_acc": test}, diverged_step=None,
                   stop_reason=None, verdicts=None)
 
@@ -131,4 +136,4 @@ def test_too_many_test_views_is_bad_input_before_training():
         check_runnable(r, prepare_data(r, torch.device("cpu")))
     assert err.value.key == "augment.test_views"
     out = execute(r)
-    assert out.status == "failed" and out.history.extra["phase"] == "prepare"
+    assert out.status == "failed" and out.history.phase == "prepare"

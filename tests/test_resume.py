@@ -85,11 +85,11 @@ def test_a_run_stopped_after_an_epoch_resumes_bit_identical(mnist1d, tmp_path, c
     assert resumed.history.final == whole.history.final
     assert _per_epoch(resumed.history) == _per_epoch(whole.history)
     assert resumed.history.step_loss == whole.history.step_loss
-    extra = dict(resumed.history.extra)
-    assert extra.pop("resumed_from") == STOP_AFTER - 1
-    assert extra == whole.history.extra  # lr per step, gradient flow, snapshots, early stopping
+    assert resumed.history.resumed_from == STOP_AFTER - 1 and whole.history.resumed_from is None
+    parts = ("step_lr", "gradient_flow", "verdicts", "snapshots", "early_stopping", "average")
+    assert _parts(resumed.history, parts) == _parts(whole.history, parts)
     if case == "early stopping, momentum":
-        assert whole.history.extra["early_stopping"]["stopped_epoch"] > STOP_AFTER
+        assert whole.history.early_stopping["stopped_epoch"] > STOP_AFTER
     if case == "snapshots":
         assert len(whole.artifacts) > 2  # predictions and the snapshots' weights
 
@@ -149,7 +149,7 @@ def test_a_sigkilled_train_resumes_bit_identical(tmp_path, capsys):
                          load_file(killed / "weights.safetensors"))
     h_killed = json.loads((killed / "history.json").read_text())
     h_whole = json.loads((whole / "history.json").read_text())
-    assert h_killed["extra"]["resumed_from"] == left and h_killed["final"] == h_whole["final"]
+    assert h_killed["resumed_from"] == left and h_killed["final"] == h_whole["final"]
     assert [e["val_acc"] for e in h_killed["epochs"]] == [e["val_acc"] for e in h_whole["epochs"]]
 
 
@@ -168,7 +168,7 @@ def test_train_resume_falls_back_past_a_truncated_checkpoint(tmp_path, capsys):
     assert "epoch-5 (epoch 5 of 6)" in capsys.readouterr().out
     assert _same_tensors(load_file(whole / "weights.safetensors"),
                          load_file(killed / "weights.safetensors"))
-    assert json.loads((killed / "history.json").read_text())["extra"]["resumed_from"] == 5
+    assert json.loads((killed / "history.json").read_text())["resumed_from"] == 5
 
 
 def test_train_resume_without_a_checkpoint_starts_from_scratch_and_says_so(tmp_path, capsys):
@@ -178,7 +178,7 @@ def test_train_resume_without_a_checkpoint_starts_from_scratch_and_says_so(tmp_p
     assert f"no good checkpoint in {tmp_path / 'out' / 'checkpoints'}: training from scratch" \
         in capsys.readouterr().out
     history = json.loads((tmp_path / "out" / "history.json").read_text())
-    assert "resumed_from" not in history["extra"]
+    assert history["resumed_from"] is None
     assert (tmp_path / "out" / "checkpoints" / "epoch-1" / "manifest.json").is_file()
 
 
@@ -216,8 +216,12 @@ def test_a_sweep_rerun_resumes_the_run_its_killed_driver_left(tmp_path):
     done_killed, done_whole = killed_root / "ck" / rid, whole_root / "ck" / rid
     h_killed = json.loads((done_killed / "history.json").read_text())
     h_whole = json.loads((done_whole / "history.json").read_text())
-    assert h_killed["extra"]["resumed_from"] == left >= 3
-    assert "resumed_from" not in h_whole["extra"]
+    assert h_killed["resumed_from"] == left >= 3
+    assert h_whole["resumed_from"] is None
     assert h_killed["final"] == h_whole["final"]
     for name in ("weights.safetensors", "predictions.safetensors"):
         assert _same_tensors(load_file(done_whole / name), load_file(done_killed / name))
+
+
+def _parts(history, names):
+    return {name: getattr(history, name) for name in names}

@@ -90,3 +90,15 @@ def test_bad_sweeps_name_the_key(raw, key):
     with pytest.raises(ConfigError) as info:
         sweep(raw).recipes()
     assert info.value.key == key
+
+
+def test_a_sweep_is_named_by_its_experiment_key_else_its_top_level_name_else_its_file(tmp_path):
+    from trainwell.sweep import load_sweep
+
+    path = tmp_path / "grid.toml"
+    path.write_text('name = "inits on digits"\n[data]\nname = "digits"\n')
+    assert load_sweep(path).experiment == "inits on digits"
+    path.write_text('name = "inits"\n[sweep]\nexperiment = "kept"\n')
+    assert load_sweep(path).experiment == "kept"
+    path.write_text('[data]\nname = "digits"\n')
+    assert load_sweep(path).experiment == "grid"

@@ -93,6 +93,8 @@ def train(recipe: str | Path | Recipe | Mapping[str, Any] | None = None, *,
         found = resume_point(r, checkpoints)
         _say(console, f"resuming from {found.path} (epoch {found.epoch} of {r.train.epochs})"
              if found else f"no good checkpoint in {checkpoints}: training from scratch")
+        if found is not None and found.skipped:
+            _say(console, str(found.fallback_note()))
     elif r.train.checkpoint_every is None:
         checkpoints = None
     source = None

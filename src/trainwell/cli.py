@@ -6,6 +6,7 @@ prints a traceback for bad input, so tests drive the CLI in-process.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,15 +14,40 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from trainwell.errors import TrainwellError
+from trainwell.errors import ConfigError, TrainwellError
 
-__all__ = ["main", "run", "app"]
+__all__ = ["main", "run", "app", "AtLeast"]
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False)
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a recipe value: key.path=value (repeatable).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+class AtLeast:
+    """A numeric flag's lower bound, checked as the command line is parsed (``callback=
+    AtLeast(flag, low).check``): a value below it, or not a finite number, is
+    ``--flag = value: expected ...`` (exit code 2).
+
+    >>> AtLeast("--retries", 0).check(-1)
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: --retries = -1: expected a whole number >= 0
+    """
+
+    def __init__(self, flag: str, low: float, *, above: bool = False) -> None:
+        self.flag, self.low, self.above = flag, low, above
+
+    def check(self, value: float | None) -> float | None:
+        if value is None:
+            return value
+        whole = isinstance(value, int)
+        ok = math.isfinite(value) and (value > self.low if self.above else value >= self.low)
+        if not ok:
+            what = "a whole number" if whole else "a finite number"
+            raise ConfigError(self.flag, value, f"{what} {'>' if self.above else '>='} {self.low}")
+        return value
 
 
 def _console() -> Console:
@@ -71,12 +97,12 @@ def compare(sweep: Annotated[str | None, typer.Argument(help="Sweep TOML file or
             seeds: Annotated[int | None, typer.Option(help="Runs per grid point (seeds train.seed, +1, ...).")] = None,
             set_: SetOpt = None,
             backend: Annotated[str, typer.Option(help="Where runs execute: local (worker processes) or ray (a Ray cluster).")] = "local",
-            workers: Annotated[int | None, typer.Option(help="local: worker processes (default: one per core).")] = None,
-            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", help="local: runs at once on each visible GPU.")] = 1,
+            workers: Annotated[int | None, typer.Option(callback=AtLeast("--workers", 1).check, help="local: worker processes (default: one per core).")] = None,
+            runs_per_gpu: Annotated[int, typer.Option("--runs-per-gpu", callback=AtLeast("--runs-per-gpu", 1).check, help="local: runs at once on each visible GPU.")] = 1,
             address: Annotated[str | None, typer.Option(help="ray: the cluster to join (default: RAY_ADDRESS, else a local instance).")] = None,
-            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", help="ray: CPUs each run reserves.")] = 1.0,
-            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
-            retries: Annotated[int, typer.Option(help="Times a run whose worker died is tried again.")] = 2,
+            cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", callback=AtLeast("--cpus-per-run", 0, above=True).check, help="ray: CPUs each run reserves.")] = 1.0,
+            gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", callback=AtLeast("--gpus-per-run", 0).check, help="ray: GPUs each run reserves (fractions share one).")] = 0.0,
+            retries: Annotated[int, typer.Option(callback=AtLeast("--retries", 0).check, help="Times a run whose worker died is tried again.")] = 2,
             root: Annotated[Path, typer.Option(help="Folder that holds experiment folders.")] = Path("runs"),
             name: Annotated[str | None, typer.Option("--name", help="Experiment name (default: the sweep's).")] = None,
             quiet: QuietOpt = False) -> int:
@@ -119,17 +145,22 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
 
     Example: trainwell report runs/init --figures docs
     """
-    from trainwell.report.html import export_figures, write_report
+    from trainwell.report.html import REPORT_NAME, export_figures, write_report
     from trainwell.report.terminal import print_results
     from trainwell.run.store import open_store
+    from trainwell.run.store_check import writable
 
     console = _console()
-    path = write_report(folder, experiment=experiment)
+    with open_store(folder) as store:
+        print_results(console, store, experiment)
     if figures is not None:
         for written in export_figures(folder, figures, experiment=experiment):
             console.print(f"wrote {written}", markup=False)
-    with open_store(folder) as store:
-        print_results(console, store, experiment)
+    if not writable(folder / REPORT_NAME):
+        console.print(f"{folder} is read-only: {REPORT_NAME} not written there (--figures DIR "
+                      "writes the plots and the table elsewhere)", markup=False)
+        return 0
+    path = write_report(folder, experiment=experiment)
     console.print(f"Report: {path}", markup=False)
     return 0
 
@@ -215,7 +246,7 @@ def ensemble(folder: Annotated[Path, typer.Argument(help="Experiment folder hold
 @app.command(name="diagnose")
 def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
               set_: SetOpt = None,
-              after_steps: Annotated[int, typer.Option("--after-steps", help="Train this many optimizer steps before probing.")] = 0,
+              after_steps: Annotated[int, typer.Option("--after-steps", callback=AtLeast("--after-steps", 0).check, help="Train this many optimizer steps before probing.")] = 0,
               out: Annotated[Path, typer.Option("--out", help="Folder for diagnosis.html and diagnosis.json.")] = Path("runs/diagnose")) -> int:
     """Probe a recipe's network layer by layer and say why it does or does not train.
 
@@ -297,9 +328,9 @@ def _sparkline(values: list[float]) -> str:
 @app.command()
 def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", help="Loss surfaces to race on (default: all; a wrong name lists them).")] = None,
                optim: Annotated[str | None, typer.Option(metavar="A,B,...", help="Optimizers to race (default: the lecture's six).")] = None,
-               steps: Annotated[int, typer.Option(help="Optimizer steps per trajectory.")] = 200,
+               steps: Annotated[int, typer.Option(callback=AtLeast("--steps", 1).check, help="Optimizer steps per trajectory.")] = 200,
                tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
-               lr: Annotated[float | None, typer.Option(help="One lr for every optimizer (default: the surface's).")] = None,
+               lr: Annotated[float | None, typer.Option(callback=AtLeast("--lr", 0, above=True).check, help="One lr for every optimizer (default: the surface's).")] = None,
                out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
     """Race optimizers on 2-D loss surfaces: contour plots, animations and a table.
 

@@ -29,6 +29,33 @@ class UnknownOptionError(ConfigError):
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for a near miss among ``choices``, else ``""``."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+    """Return ``" (did you mean 'x'?)"`` for a near miss among ``choices``, else ``""``.
+
+    A near miss is a close spelling (difflib's ratio of at least 0.7), one typing slip (a
+    letter added, dropped, changed, or two neighbours swapped), or a whole ``_``-separated
+    part of a name; a name that merely shares letters with a choice gets no suggestion.
+
+    >>> did_you_mean("sdg", ["sgd", "adam"]), did_you_mean("xavier", ["lecture_xavier"])
+    (" (did you mean 'sgd'?)", " (did you mean 'lecture_xavier'?)")
+    >>> did_you_mean("iris", ["digits", "mnist1d", "mnist5k"])
+    ''
+    """
+    name = str(name)
+    choices = [str(c) for c in choices]
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.7)
+    if not close:
+        close = [c for c in choices if _one_slip(name, c) or name in c.split("_")][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one insertion, deletion, substitution or swap of two
+    neighbouring letters (Damerau-Levenshtein distance 1), for names of 3 letters or more."""
+    if a == b or min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))

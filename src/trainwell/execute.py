@@ -13,7 +13,7 @@ what other capabilities add), so any backend can carry it to the one process tha
 store. Failure boundary: a run that could not be built, initialized or trained is ``failed``
 with its error and the phase it failed in; it never raises (Ctrl-C aside). A diagnosis that
 fails leaves a trained run ``done``, with no verdicts and the reason in
-``history.extra["diagnosis_error"]``.
+``history.diagnosis_error``.
 """
 
 from __future__ import annotations
@@ -24,14 +24,15 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from trainwell.data import Dataset, load_dataset
-from trainwell.data.augment import Augment, check_transforms
+from trainwell.data.augment import check_transforms
 from trainwell.data.tta import input_kind, view_plan
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
+from trainwell.diagnose.verdicts import agree_with_outcome, not_trained
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.predictions import finish
 from trainwell.ensemble.snapshots import Snapshots, check_cycles
@@ -51,16 +52,17 @@ from trainwell.loop import (
 from trainwell.loop.speed import check_channels_last_input, to_channels_last
 from trainwell.models import build_model
 from trainwell.optim import build_optimizer
-from trainwell.optim.schedules import LRSchedule
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
-from trainwell.regularize.early_stopping import EarlyStopping
-from trainwell.regularize.penalties import Penalty
-from trainwell.transfer import source_weights, start_from, transfer_callbacks, transfer_params
+from trainwell.sections import section_callbacks
+from trainwell.transfer import source_weights, start_from, transfer_params
 
 __all__ = ["RunOutcome", "execute", "resume_point", "transfer_source", "prepare_data",
-           "build_model_for", "build_initialized_model", "check_runnable", "regularizers",
+           "build_model_for", "build_initialized_model", "check_runnable",
            "final_verdicts"]
+
+
+_C = TypeVar("_C")
 
 
 @dataclass
@@ -160,7 +162,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
     there (``execute`` writes them only when given this folder, and nothing else); with
     ``resume``, it continues from the newest good one (:func:`resume_point`) if there is one,
     bit-identical on the CPU to the run uninterrupted, and records
-    ``history.extra["resumed_from"]`` (the epoch). Without a good checkpoint it starts from
+    ``history.resumed_from`` (the epoch). Without a good checkpoint it starts from
     scratch. The model is still built and initialized first (a data-driven initializer runs
     again), then the checkpoint's weights replace the initial ones.
 
@@ -196,18 +198,15 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             history, artifacts = _train(recipe, model, data, callbacks, checkpoint_dir, resume,
                                         log_dir)
         except Exception as exc:  # a run that fails is recorded, never lost
-            history = History.failed(exc)
-            history.extra["phase"] = phase
+            history = History.failed(exc, phase=phase)
             return RunOutcome(recipe, history, device=str(where))
-    if init_summary is not None:
-        history.extra["init"] = init_summary
-    if transferred is not None:
-        history.extra["transfer"] = transferred
+    history.init, history.transfer = init_summary, transferred
     if recipe.train.record_every > 0 and history.status != "failed":
         try:
-            history.extra["verdicts"] = final_verdicts(model, data, seed=recipe.train.seed)
+            history.verdicts = final_verdicts(model, data, seed=recipe.train.seed,
+                                              history=history, init=recipe.init.name)
         except Exception as exc:  # a trained run stays trained: only its verdict is missing
-            history.extra["diagnosis_error"] = f"{type(exc).__name__}: {exc}"
+            history.diagnosis_error = f"{type(exc).__name__}: {exc}"
     weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     return RunOutcome(recipe, history, weights=weights, device=str(dev), artifacts=artifacts,
                       model=model if keep_model else None)
@@ -236,22 +235,10 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
     groups = transfer_params(model, recipe.optim.options.get("lr", 1.0), recipe.transfer)
     optimizer = build_optimizer(recipe.optim.name, groups or model.parameters(),
                                 **recipe.optim.options)
-    callbacks = [*callbacks, *regularizers(recipe, dataset), *transfer_callbacks(model, recipe.transfer)]
-    schedule = recipe.schedule
-    if schedule.name != "constant" or schedule.options.get("warmup", 0) > 0:
-        callbacks.append(LRSchedule(schedule.name, **schedule.options))
-    snapshots = average = None
-    if recipe.ensemble.snapshots is not None:
-        snapshots = Snapshots(recipe.ensemble.snapshots)
-        callbacks.append(snapshots)
-    if recipe.average.kind != "none":
-        options = {k: v for k, v in vars(recipe.average).items() if v is not None}
-        average = WeightAverage(options.pop("kind"), **options)
-        callbacks.append(average)
-    recorder = None
-    if recipe.train.record_every > 0:
-        recorder = GradientFlowRecorder(every=recipe.train.record_every)
-        callbacks.append(recorder)
+    added = section_callbacks(recipe, model, dataset)
+    callbacks = [*callbacks, *added]
+    snapshots, average = _one(added, Snapshots), _one(added, WeightAverage)
+    recorder = _one(added, GradientFlowRecorder)
     if recipe.train.log_to == "tensorboard" and log_dir is not None:
         callbacks.append(TensorBoardLogger(log_dir, gradient_flow=recorder))
     generator = torch.Generator(device=_generator_device(dataset)).manual_seed(recipe.train.seed)
@@ -266,8 +253,6 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
                   callbacks=callbacks, generator=generator, checkpoints=checkpoints, resume=start,
                   precision=recipe.train.precision or "fp32", compile=recipe.train.compile or False)
-    if recorder is not None:
-        history.extra["gradient_flow"] = recorder.to_dict()
     if history.status == "diverged":
         return history, {}
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
@@ -303,21 +288,9 @@ def train_source_run(recipe: Recipe) -> tuple[Recipe, RunOutcome, dict[str, torc
     return source, run, run.artifacts["averaged"] if config.weights == "averaged" else run.weights
 
 
-def regularizers(recipe: Recipe, dataset: Dataset) -> list[Callback]:
-    """The callbacks of the recipe's ``[regularize]``, ``[augment]`` and early stopping."""
-    out: list[Callback] = []
-    reg = recipe.regularize
-    if reg.l1 > 0 or reg.l2 > 0:
-        out.append(Penalty(l1=reg.l1, l2=reg.l2, include_bias=reg.include_bias))
-    if recipe.augment.transforms:
-        device = dataset.x_train.device
-        generator = torch.Generator(device=device).manual_seed(recipe.train.seed)
-        out.append(Augment(recipe.augment.transforms, generator=generator))
-    stop = recipe.train.early_stopping
-    if stop is not None:
-        options = dict(stop)
-        out.append(EarlyStopping(options.pop("metric"), **options))
-    return out
+def _one(callbacks: Iterable[Callback], kind: type[_C]) -> _C | None:
+    """The callback of type ``kind`` among ``callbacks`` (a recipe's sections add at most one)."""
+    return next((cb for cb in callbacks if isinstance(cb, kind)), None)
 
 
 def _test_flip(recipe: Recipe) -> bool:
@@ -340,8 +313,21 @@ def _deterministic(on: bool, device: str) -> Iterator[None]:
         torch.use_deterministic_algorithms(before)
 
 
-def final_verdicts(model: torch.nn.Module, dataset: Dataset, *, seed: int) -> list[dict[str, str]]:
-    """The diagnosis of the trained model on a seeded training batch, as plain dicts."""
+def final_verdicts(model: torch.nn.Module, dataset: Dataset, *, seed: int,
+                   history: History | None = None, init: str | None = None) -> list[dict[str, str]]:
+    """The diagnosis of the trained model on a seeded training batch, as plain dicts, made to
+    agree with how the run ended (``history``: a run that did not train is never healthy) and
+    advising nothing the run already uses (its ``init`` scheme, batch norm)."""
     xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=seed)
-    return [{"kind": v.kind, "message": v.message, "fix": v.fix}
-            for v in diagnose(model, xb, yb).verdicts]
+    used = {init} if init else set()
+    if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        used.add("batch_norm")
+    verdicts = diagnose(model, xb, yb, used=used).verdicts
+    if history is not None:
+        losses = [v for v in history.step_loss if v is not None]
+        evidence = not_trained(status=history.status, train_acc=history.final.get("train_acc"),
+                               num_classes=dataset.meta.num_classes,
+                               first_loss=losses[0] if losses else None,
+                               last_loss=history.final.get("train_loss"))
+        verdicts = agree_with_outcome(verdicts, evidence)
+    return [{"kind": v.kind, "message": v.message, "fix": v.fix} for v in verdicts]

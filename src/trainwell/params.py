@@ -3,6 +3,10 @@
 A loader, model factory, initializer or optimizer declares its options once, as keyword-only
 parameters with type hints (constraints via ``Annotated[int, Field(ge=1)]``); this module
 turns that signature into a strict validator, so the recipe and the library cannot drift apart.
+
+Every number must be finite: NaN and ±inf are refused for every float option (a ``>= 0`` bound
+alone lets ``inf`` through). An option that means something by infinity says so in its
+documentation and in its type, ``Annotated[float, Field(allow_inf_nan=True)]``.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from functools import cache
 from typing import Any
 
 import pydantic
+from pydantic.fields import FieldInfo
 
 from trainwell.errors import ConfigError, UnknownOptionError, did_you_mean
 
-__all__ = ["validate_params", "option_names", "takes_list"]
+__all__ = ["validate_params", "option_names", "option_fields", "takes_list"]
 
 _SKIP = frozenset({"generator", "progress"})  # supplied by the caller, not by a recipe
 
@@ -32,13 +37,25 @@ def _validator(fn: Callable[..., Any]) -> type[pydantic.BaseModel]:
             continue
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (hints.get(p.name, Any), default)
-    config = pydantic.ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+    config = pydantic.ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True,
+                                 allow_inf_nan=False)
     return pydantic.create_model(f"{fn.__name__}_options", __config__=config, **fields)
 
 
 def option_names(fn: Callable[..., Any]) -> list[str]:
     """The option names ``fn`` accepts from a recipe."""
     return list(_validator(fn).model_fields)
+
+
+def option_fields(fn: Callable[..., Any]) -> dict[str, FieldInfo]:
+    """Each option ``fn`` accepts from a recipe with its schema: type, bounds and default.
+
+    >>> def f(*, depth: typing.Annotated[int, pydantic.Field(ge=1)] = 3): ...
+    >>> field = option_fields(f)["depth"]
+    >>> field.annotation, field.metadata, field.default
+    (<class 'int'>, [Ge(ge=1)], 3)
+    """
+    return dict(_validator(fn).model_fields)
 
 
 def validate_params(fn: Callable[..., Any], params: Mapping[str, Any], *, key: str) -> dict[str, Any]:
@@ -49,12 +66,19 @@ def validate_params(fn: Callable[..., Any], params: Mapping[str, Any], *, key: s
     >>> def f(*, depth: int = 3): ...
     >>> validate_params(f, {}, key="model")
     {'depth': 3}
+    >>> def g(*, l2: float = 0.0): ...
+    >>> validate_params(g, {"l2": float("inf")}, key="regularize")
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: regularize.l2 = inf: expected a finite number
     """
     model = _validator(fn)
     try:
         checked = model.model_validate(dict(params))
     except pydantic.ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # An unknown key first: it is most likely the misspelt name of a required one.
+        err = min(errors, key=lambda e: e["type"] != "extra_forbidden")
         loc = ".".join(str(p) for p in err["loc"])
         path = f"{key}.{loc}" if loc else key
         if err["type"] == "extra_forbidden":

@@ -30,9 +30,7 @@ from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 
 __all__ = ["diagnose_recipe", "RecipeDiagnosis", "pretrain_recipe", "save_pretrained", "PretrainResult",
-           "PRETRAINERS", "train_source"]
-
-PRETRAINERS = ("dbn", "autoencoder", "lsuv")
+           "train_source"]
 
 
 @dataclass
@@ -93,9 +91,9 @@ class PretrainResult:
 def pretrain_recipe(recipe: Recipe, *, progress: bool = False) -> PretrainResult:
     """Build the recipe's model and run its data-driven ``[init]`` (dbn, autoencoder or lsuv)
     on every training input; no supervised training follows."""
-    if recipe.init.name not in PRETRAINERS:
-        raise ConfigError("init.name", recipe.init.name,
-                          f"a pre-trainer ({', '.join(PRETRAINERS)}) for trainwell pretrain")
+    if recipe.init.name not in DATA_INITIALIZERS:
+        raise ConfigError("init.name", recipe.init.name, f"a pre-trainer "
+                          f"({', '.join(DATA_INITIALIZERS)}) for trainwell pretrain")
     set_threads(recipe.train.threads)
     device = resolve_device(recipe.train.device)
     dataset = prepare_data(recipe, device)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import TrainwellError
-from trainwell.run.store import RunRow, Store, open_store
+from trainwell.report.select import MISSING, matches, run_value
+from trainwell.run.store import Store, open_store
 from trainwell.sweep import format_value
 
 if TYPE_CHECKING:
@@ -37,34 +38,6 @@ def open_results(folder: str | Path, experiment: str | None = None) -> Results:
     read-only: reading takes no lock and creates nothing. ``experiment`` picks the one the
     table, figures and report show (default: the folder's most recent)."""
     return Results(open_store(folder, readonly=True), experiment)
-
-
-MISSING = object()
-"""What :func:`run_value` returns for a key a run does not have."""
-
-
-def run_value(run: RunRow, key: str) -> Any:
-    """A run's axis value at ``key``, or else its resolved recipe's value at the dotted path
-    ``key`` (:data:`MISSING` when it has none)."""
-    if key in run.point:
-        return run.point[key]
-    node: Any = run.recipe
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return MISSING
-        node = node[part]
-    return node
-
-
-def matches(run: RunRow, where: Mapping[str, Any]) -> bool:
-    """Whether ``run`` has each ``key``'s value in ``where`` (equal, or shown the same)."""
-    for key, wanted in where.items():
-        value = run_value(run, key)
-        if value is MISSING:
-            return False
-        if value != wanted and format_value(value) != format_value(wanted):
-            return False
-    return True
 
 
 class Results:
@@ -143,7 +116,7 @@ class Results:
         run are in :meth:`runs_frame`)."""
         from trainwell.report.notebook import table_rows
 
-        columns, rows = table_rows(self._read().grid)
+        columns, rows = table_rows(self._read().table)
         return _pandas().DataFrame(rows, columns=columns)
 
     def plot_loss(self) -> Figure:

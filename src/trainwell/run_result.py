@@ -63,7 +63,7 @@ class Run:
     @property
     def verdicts(self) -> list[dict[str, str]]:
         """The diagnosis of the trained network: kind, message and fix of each finding."""
-        return list(self.outcome.history.extra.get("verdicts") or [])
+        return list(self.outcome.history.verdicts or [])
 
     @property
     def model(self) -> torch.nn.Module | None:
@@ -86,7 +86,7 @@ class Run:
         from trainwell.report.notebook import table_rows
         from trainwell.results import _pandas
 
-        columns, rows = table_rows(self._experiment().grid)
+        columns, rows = table_rows(self._experiment().table)
         return _pandas().DataFrame(rows, columns=columns)
 
     def metrics_frame(self, names: list[str] | None = None):
@@ -124,10 +124,10 @@ class Run:
         recipe = self.recipe.to_dict()
         return RunRow(id=self.id, experiment="", label=self.label, point={},
                       seed=self.recipe.train.seed, recipe=recipe, status=h.status,
-                      error=h.extra.get("traceback") or h.error, attempts=1, started=None,
-                      finished=None, seconds=h.seconds, progress=None, final=dict(h.final),
+                      error=h.traceback or h.error, attempts=1, started=None,
+                      finished=None, seconds=h.seconds, final=dict(h.final),
                       diverged_step=h.diverged_step, stop_reason=h.stop_reason,
-                      verdicts=h.extra.get("verdicts"), device=self.outcome.device)
+                      verdicts=h.verdicts, device=self.outcome.device)
 
     def _experiment(self) -> Experiment:
         from trainwell.report.notebook import Experiment

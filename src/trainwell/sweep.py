@@ -42,14 +42,8 @@ from typing import Any
 
 from trainwell import _toml
 from trainwell.errors import ConfigError
-from trainwell.recipe import (
-    DEFAULTS,
-    SECTIONS,
-    Recipe,
-    apply_overrides,
-    parse_override,
-    takes_option,
-)
+from trainwell.recipe import DEFAULTS, Recipe, apply_overrides, parse_override, takes_option
+from trainwell.sections import SECTIONS
 
 __all__ = ["Axis", "Sweep", "load_sweep", "anchor_paths", "run_id", "format_value",
            "format_point"]
@@ -66,10 +60,6 @@ class Axis:
 
     key: str
     values: tuple[Any, ...]
-
-    @property
-    def is_section(self) -> bool:
-        return "." not in self.key
 
 
 def run_id(recipe: Mapping[str, Any]) -> str:
@@ -103,21 +93,6 @@ def format_point(point: Mapping[str, Any]) -> str:
     return " · ".join(format_value(v) for v in point.values()) or "recipe"
 
 
-def _schema_fn(section: str, name: Any):
-    from trainwell import models
-    from trainwell.names import get
-    from trainwell.optim.schedules import SCHEDULES
-    from trainwell.recipe import CONFIGS, _options_fn
-
-    if section in CONFIGS:
-        return CONFIGS[section]
-    if section == "model":
-        return models.model_options_fn(name)
-    if section == "schedule":
-        return get(SCHEDULES, name, key="schedule.name")
-    return _options_fn(section, name)
-
-
 def _split_axes(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Axis]]:
     """Take the axes out of a raw recipe dict; return the fixed part and the axes."""
     from trainwell.params import takes_list
@@ -143,7 +118,7 @@ def _split_axes(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Axis]]:
         for option, v in list(value.items()):
             if option == "name" or not isinstance(v, list):
                 continue
-            list_valued = takes_list(_schema_fn(section, name), option)
+            list_valued = takes_list(SECTIONS[section].schema(name), option)
             if list_valued and not all(isinstance(x, list) for x in v):
                 continue
             axes.append(Axis(f"{section}.{option}", tuple(v)))
@@ -229,7 +204,8 @@ class Sweep:
         extra = spec.get("axes", {})
         if not isinstance(extra, Mapping):
             raise ConfigError("sweep.axes", extra, 'a table of "key.path" = [values]')
-        sweep = cls(str(spec.get("experiment", experiment)), base, tuple(axes),
+        named = data.get("name") if isinstance(data.get("name"), str) and data.get("name") else None
+        sweep = cls(str(spec.get("experiment", named or experiment)), base, tuple(axes),
                     _seeds(spec.get("seeds", 1)))
         for key, values in extra.items():
             sweep = sweep.with_axis(key, values)
@@ -351,7 +327,8 @@ def _seeds(value: Any) -> int:
 
 
 def load_sweep(path: str | Path | None, *, default_experiment: str | None = None) -> Sweep:
-    """Read a sweep file; the experiment is named by ``[sweep] experiment`` or the file name."""
+    """Read a sweep file; the experiment is named by ``[sweep] experiment``, else by the
+    file's top-level ``name``, else by the file name."""
     if path is None:
         return Sweep.from_dict({}, experiment=default_experiment or "default")
     raw = anchor_paths(_toml.read(path, what="sweep file"), Path(path).parent)

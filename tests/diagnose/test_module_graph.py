@@ -48,7 +48,7 @@ def test_the_data_classes_live_below_probes_and_verdicts():
 def test_the_public_names_are_unchanged():
     assert diagnose_package.__all__ == [
         "diagnose", "probe", "judge", "Diagnosis", "LayerStats", "Verdict", "VERDICT_KINDS",
-        "GradientFlowRecorder", "Layer", "find_layers", "diagnose_batch",
+        "GradientFlowRecorder", "flow_rows", "Layer", "find_layers", "diagnose_batch",
         "DIAGNOSE_BATCH",
     ]
     for name in ("Diagnosis", "LayerStats", "Verdict"):

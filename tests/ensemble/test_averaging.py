@@ -147,4 +147,4 @@ def test_a_run_with_averaging_reports_both_models_and_keeps_both_weights(tmp_pat
     assert accuracy(preds.probs("test"), y) == pytest.approx(final["test_acc"])
     assert accuracy(preds.probs("test", "raw"), y) == pytest.approx(final["test_acc_raw"])
     steps_per_epoch = out.history.epochs[0]["step"]
-    assert out.history.extra["average"] == {"kind": "polyak", "updates": 2 * steps_per_epoch}
+    assert out.history.average == {"kind": "polyak", "updates": 2 * steps_per_epoch}

@@ -73,7 +73,7 @@ def test_the_terminal_and_the_report_show_the_ensemble_of_the_seeds(swept, capsy
         runs = [r for r in store.runs("grid") if r.point["init.name"] == "he_normal"]
     expected = evaluate_runs(swept, runs).score.ensemble
     assert f"{100 * expected:.1f}" in out
-    assert "ensemble (%)" in out
+    assert "ensemble of seeds (%)" in out
     html = (swept / "report.html").read_text()
     assert "ensemble of seeds (%)" in html and f"{100 * expected:.1f}" in html
     assert 'id="ensembles"' in html

@@ -46,9 +46,9 @@ def snapshot_run(tmp_path_factory):
 
 def test_the_lr_restarts_exactly_at_the_cycle_boundaries(snapshot_run):
     out, _ = snapshot_run
-    lrs = out.history.extra["lr"]
+    lrs = out.history.step_lr
     steps = len(lrs)
-    cycle = out.history.extra["snapshots"]["cycle_steps"]
+    cycle = out.history.snapshots["cycle_steps"]
     assert cycle == math.ceil(steps / 3)
     restarts = [t for t in range(1, steps) if lrs[t] > lrs[t - 1]]
     assert restarts == [cycle, 2 * cycle]

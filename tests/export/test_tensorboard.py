@@ -8,6 +8,9 @@ import pytest
 
 from trainwell.cli import main
 from trainwell.errors import ConfigError
+from trainwell.export.source import read_experiment
+from trainwell.export.tensorboard import final_tags
+from trainwell.loop.tensorboard import tensorboard_tag
 from trainwell.recipe import Recipe
 
 pytest.importorskip("tensorboardX")
@@ -31,7 +34,8 @@ def finite(series: dict[int, float | None]) -> dict[int, float]:
 
 
 def assert_same(events: dict[str, dict[int, float]], metrics: dict[str, dict[int, float | None]]):
-    expected = {name: finite(series) for name, series in metrics.items() if finite(series)}
+    expected = {tensorboard_tag(name): finite(series) for name, series in metrics.items()
+                if finite(series)}
     assert set(events) == set(expected)
     for name, series in expected.items():
         assert events[name] == pytest.approx(series, rel=1e-6), name  # events keep float32
@@ -52,11 +56,19 @@ def test_one_tensorboard_run_per_run_holds_the_stores_scalars(exported, stored):
     for run in runs:
         assert folders[run.id].name.startswith(f"optim.lr={run.point['optim.lr']},seed=0--")
         events = scalars(folders[run.id])
-        final = {k: v for k, v in events.items() if k.startswith("final/")}
-        assert_same({k: v for k, v in events.items() if not k.startswith("final/")},
+        final = {k.removeprefix("result/"): v for k, v in events.items() if k.startswith("result/")}
+        assert_same({k: v for k, v in events.items() if not k.startswith("result/")},
                     metrics[run.id])
-        assert {k.removeprefix("final/"): list(v.values())[0] for k, v in final.items()} == \
-            pytest.approx({k: v for k, v in run.final.items() if v is not None})
+        for name, value in run.final.items():  # on its own only where its chart ends elsewhere
+            if value is None:
+                continue
+            chart = events.get(tensorboard_tag(name), {})
+            if name in final:
+                assert final[name] == {max(chart or final[name]): pytest.approx(value, rel=1e-6)}
+                assert not chart or chart[max(chart)] != pytest.approx(value, rel=1e-6), name
+            else:
+                assert chart[max(chart)] == pytest.approx(value, rel=1e-6), name
+        assert "test_acc" not in final and "val_acc" not in final
     done = next(r for r in runs if r.status == "done")
     names = set(metrics[done.id])
     assert {"loss", "step_lr", "lr", "train_loss", "val_acc", "test_acc"} <= names
@@ -64,7 +76,7 @@ def test_one_tensorboard_run_per_run_holds_the_stores_scalars(exported, stored):
     assert len(metrics[done.id]["val_acc"]) == 2  # per epoch
 
 
-def test_the_hparams_tab_shows_the_grid_with_final_metrics(exported, stored):
+def test_the_hparams_tab_shows_the_grid_with_final_metrics(experiment, exported, stored):
     from tensorboard import context
     from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
     from tensorboard.plugins import base_plugin
@@ -80,6 +92,7 @@ def test_the_hparams_tab_shows_the_grid_with_final_metrics(exported, stored):
         start_index=0, slice_size=100, allowed_statuses=list(api_pb2.Status.values()))
     groups = list_session_groups.Handler(context.RequestContext(), backend, "", request).run()
     runs, _ = stored
+    tags = final_tags(read_experiment(experiment))
     by_lr = {g.hparams["optim.lr"].number_value: g for g in groups.session_groups}
     assert set(by_lr) == {r.point["optim.lr"] for r in runs}
     for run in runs:
@@ -87,8 +100,9 @@ def test_the_hparams_tab_shows_the_grid_with_final_metrics(exported, stored):
         assert group.hparams["status"].string_value == run.status
         assert group.hparams["optim.name"].string_value == "sgd"
         shown = {m.name.tag: m.value for m in group.metric_values}
-        expected = {f"final/{k}": v for k, v in run.final.items() if v is not None}
+        expected = {tags[k]: v for k, v in run.final.items() if v is not None}
         assert shown == pytest.approx(expected)
+        assert "init" not in group.hparams or "init.name" not in group.hparams
         status = "STATUS_SUCCESS" if run.status == "done" else "STATUS_FAILURE"
         assert [api_pb2.Status.Name(s.status) for s in group.sessions] == [status]
 
@@ -136,9 +150,10 @@ def test_trainwell_train_logs_live_into_out(tmp_path):
     assert code == 0
     history = json.loads((out / "history.json").read_text())
     events = scalars(out / "tensorboard")
-    assert events["loss"] == pytest.approx(dict(enumerate(history["step_loss"])), rel=1e-6)
-    assert events["val_acc"] == pytest.approx({e["step"]: e["val_acc"] for e in history["epochs"]})
-    assert not any(k.startswith("grad_norm/") for k in events)
+    assert events["loss/step"] == pytest.approx(dict(enumerate(history["step_loss"])), rel=1e-6)
+    assert events["accuracy/val"] == pytest.approx({e["step"]: e["val_acc"]
+                                                    for e in history["epochs"]})
+    assert not any(k.startswith("per_layer") for k in events)
 
 
 def test_log_to_is_omitted_while_off_so_run_ids_stay_as_they_were():
@@ -176,3 +191,25 @@ def test_export_without_tensorboardx_says_what_to_install(experiment, monkeypatc
     assert main(["export", str(experiment), "--to", "tensorboard", str(tmp_path / "tb")]) == 2
     assert "pip install 'trainwell[tensorboard]'" in capsys.readouterr().err
     assert not (tmp_path / "tb").exists()
+
+
+def test_the_first_chart_groups_are_accuracy_and_loss_and_the_per_layer_ones_come_last(exported):
+    folder = next(p for p in exported.iterdir() if "--" in p.name)
+    groups = sorted({tag.split("/")[0] for tag in scalars(folder)})
+    assert groups[:2] == ["accuracy", "loss"]
+    per_layer = [i for i, g in enumerate(groups) if g.startswith("per_layer")]
+    assert per_layer and min(per_layer) > groups.index("lr")
+
+
+def test_the_hparams_metrics_put_test_accuracy_first_and_averaged_finals_apart():
+    from types import SimpleNamespace
+
+    plain = SimpleNamespace(row=SimpleNamespace(final={"val_acc": 0.5, "test_acc": 0.4}),
+                            series={"val_acc": ([10], [0.5]), "test_acc": ([10], [0.4])},
+                            last_step=10)
+    averaged = SimpleNamespace(row=SimpleNamespace(final={"val_acc": 0.6, "test_acc": 0.45}),
+                               series={"val_acc": ([10], [0.5]), "test_acc": ([10], [0.45])},
+                               last_step=10)
+    assert list(final_tags(SimpleNamespace(runs=[plain]))) == ["test_acc", "val_acc"]
+    assert final_tags(SimpleNamespace(runs=[plain, averaged])) == {
+        "test_acc": "accuracy/test", "val_acc": "result/val_acc"}

@@ -71,7 +71,7 @@ def _assert_same(a, b):
     assert hist_a.final == hist_b.final
     assert _per_epoch(hist_a) == _per_epoch(hist_b)
     assert hist_a.step_loss == hist_b.step_loss
-    assert hist_a.extra["lr"] == hist_b.extra["lr"]
+    assert hist_a.step_lr == hist_b.step_lr
 
 
 def _interrupted(ds, folder, after, **kw):
@@ -86,7 +86,7 @@ def test_a_resumed_fit_is_bit_identical_to_the_uninterrupted_one(digits, tmp_pat
     assert found is not None and (found.epoch, found.step) == (2, 2 * 11)
     resumed = _train(digits, tmp_path, resume=found)
     _assert_same(whole, resumed)
-    assert resumed[1].extra["resumed_from"] == 2 and "resumed_from" not in whole[1].extra
+    assert resumed[1].resumed_from == 2 and whole[1].resumed_from is None
 
 
 @pytest.mark.parametrize("part", ["global rng", "shuffling", "augmentation", "optimizer"])
@@ -213,7 +213,7 @@ def test_a_run_that_stopped_resumes_straight_to_its_end(digits, tmp_path):
     resumed = _train(digits, tmp_path, extra=[stopping, StopAt(), Seen()], resume=found)
     assert epochs == [] and resumed[1].status == "done" and resumed[1].stop_reason == "enough"
     _assert_same(whole, resumed)
-    assert resumed[1].extra["early_stopping"] == whole[1].extra["early_stopping"]
+    assert resumed[1].early_stopping == whole[1].early_stopping
 
 
 def test_a_fresh_fit_deletes_the_checkpoints_it_would_never_resume(digits, tmp_path):

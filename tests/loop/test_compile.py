@@ -55,9 +55,9 @@ def test_compiled_training_matches_eager_and_reruns_are_identical(digits):
     eager_model, eager = _fit(digits, False)
     model, h = _fit(digits, True)
     again, h2 = _fit(digits, True)
-    assert h.status == "done" and "compile" not in eager.extra
-    assert h.extra["compile"]["mode"] is True and h.extra["compile"]["eager_steps"] == 0
-    assert h.extra["compile"]["warmup_seconds"] > 0
+    assert h.status == "done" and eager.compile is None
+    assert h.compile["mode"] is True and h.compile["eager_steps"] == 0
+    assert h.compile["warmup_seconds"] > 0
     assert h.step_loss == pytest.approx(eager.step_loss, abs=1e-4)
     assert h.final["test_acc"] == pytest.approx(eager.final["test_acc"], abs=0.01)
     assert list(model.state_dict()) == list(eager_model.state_dict())  # no _orig_mod. prefix
@@ -72,7 +72,7 @@ def test_steps_with_hooks_run_eagerly_so_the_recorder_sees_its_layers(digits):
     steps = sorted({r["step"] for r in recorder.records})
     total = 2 * -(-len(digits.x_train) // 100)
     assert steps == list(range(0, total, 7)) and len(steps) >= 3
-    assert h.extra["compile"]["eager_steps"] == len(steps)
+    assert h.compile["eager_steps"] == len(steps)
     assert all(r["act_std"] is not None and r["act_std"] > 0 for r in recorder.records)
 
 

@@ -102,7 +102,7 @@ class Boom(Callback):
 
 def test_an_exception_during_training_is_recorded_as_failed():
     h = execute(recipe(), callbacks=[Boom()]).history
-    assert h.status == "failed" and "kaboom" in h.error and "Traceback" in h.extra["traceback"]
+    assert h.status == "failed" and "kaboom" in h.error and "Traceback" in h.traceback
 
 
 def _zero_init_run(activation):
@@ -169,7 +169,7 @@ def test_a_schedule_in_the_recipe_changes_the_lr_and_is_recorded():
                train={"epochs": 3, "batch_size": 256})
     h = execute(r).history
     assert [e["lr"] for e in h.epochs] == pytest.approx([0.1, 0.05, 0.025])
-    assert len(h.extra["lr"]) == len(h.step_loss)
+    assert len(h.step_lr) == len(h.step_loss)
 
 
 def test_lbfgs_trains_full_batch_and_refuses_minibatches():
@@ -183,7 +183,7 @@ def test_lbfgs_trains_full_batch_and_refuses_minibatches():
         check_runnable(mini, prepare_data(mini, torch.device("cpu")))
     out = execute(mini)
     assert out.status == "failed" and "train.batch_size" in out.history.error
-    assert out.history.extra["phase"] == "prepare" and out.weights is None
+    assert out.history.phase == "prepare" and out.weights is None
 
 
 def test_stopping_mid_epoch_keeps_the_steps_taken():

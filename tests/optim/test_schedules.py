@@ -154,7 +154,7 @@ def test_lr_schedule_callback_drives_the_optimizer_in_fit():
     expected = [0.1] * 4 + [0.05] * 4 + [0.025] * 4
     assert history.status == "done"
     assert seen.seen == pytest.approx(expected)
-    assert history.extra["lr"] == pytest.approx(expected)
+    assert history.step_lr == pytest.approx(expected)
     assert [e["lr"] for e in history.epochs] == pytest.approx([0.1, 0.05, 0.025])
 
 
@@ -166,7 +166,7 @@ def test_a_named_lr_schedule_is_built_from_the_run_it_joins():
     history = fit(model, tiny_dataset(), opt, epochs=2, batch_size=8, callbacks=[cb])
     expected = [make_schedule("cosine", base_lr=0.2, total_steps=10, steps_per_epoch=5,
                               per="step", warmup=3, min_lr=0.02)(s) for s in range(10)]
-    assert history.extra["lr"] == pytest.approx(expected)
+    assert history.step_lr == pytest.approx(expected)
     assert expected[:3] == pytest.approx([0.05, 0.1, 0.15]) and expected[3] == pytest.approx(0.2)
     with pytest.raises(ConfigError, match="schedule.min_lr"):
         LRSchedule("cosine", min_lr=-1.0)
@@ -184,7 +184,7 @@ def test_lr_schedule_writes_the_optimizer_only_when_the_value_changes():
     class State:
         def __init__(self):
             self.optimizer = type("Opt", (), {"param_groups": Groups([Group(lr=1.0)])})()
-            self.history = type("H", (), {"extra": {}})()
+            self.history = type("H", (), {})()
             self.step = 0
 
     state = State()
@@ -194,5 +194,6 @@ def test_lr_schedule_writes_the_optimizer_only_when_the_value_changes():
     for step in range(20):
         state.step = step
         cb.before_step(state)
+        cb.after_step(state)
     assert Groups.writes == 2  # epoch 0 (first value) and epoch 2 (the drop)
-    assert len(state.history.extra["lr"]) == 20
+    assert len(state.history.step_lr) == 20

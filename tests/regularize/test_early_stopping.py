@@ -43,7 +43,7 @@ def test_it_stops_patience_epochs_after_the_best_and_restores_its_weights(patien
     state, stopped = _fake_training(EarlyStopping(patience=patience), values)
     assert stopped == 3 + patience
     assert (state.model.weight == 3.0).all() and (state.model.bias == 3.0).all()
-    assert state.history.extra["early_stopping"] == {"best_epoch": 3, "best": 0.5,
+    assert state.history.early_stopping == {"best_epoch": 3, "best": 0.5,
                                                      "stopped_epoch": 3 + patience}
 
 
@@ -51,7 +51,7 @@ def test_a_run_to_the_end_still_gets_its_best_weights_back():
     state, stopped = _fake_training(EarlyStopping(patience=10), [0.9, 0.4, 0.7, 0.8])
     assert stopped is None
     assert (state.model.weight == 2.0).all()
-    assert state.history.extra["early_stopping"]["stopped_epoch"] is None
+    assert state.history.early_stopping["stopped_epoch"] is None
 
 
 def test_epochs_without_the_metric_are_skipped():
@@ -59,7 +59,7 @@ def test_epochs_without_the_metric_are_skipped():
     values = [1.0, None, ..., 0.9, ..., 0.95, None, 0.99, ..., 0.98]
     state, stopped = _fake_training(EarlyStopping(patience=3), values)
     assert stopped == 10  # only epochs 6, 8 and 10 count as "no improvement"
-    assert state.history.extra["early_stopping"]["best_epoch"] == 4
+    assert state.history.early_stopping["best_epoch"] == 4
 
 
 def test_auto_mode_maximizes_accuracies_and_min_delta_ignores_small_gains():
@@ -105,7 +105,7 @@ def test_with_the_trainer_it_stops_and_leaves_the_epoch_3_weights():
     assert len(h.epochs) == 5
     assert not torch.equal(fake.weights[3], fake.weights[5])  # training moved the weights
     assert torch.equal(model.weight, fake.weights[3])
-    assert h.extra["early_stopping"] == {"best_epoch": 3, "best": 0.5, "stopped_epoch": 5}
+    assert h.early_stopping == {"best_epoch": 3, "best": 0.5, "stopped_epoch": 5}
 
 
 @pytest.mark.parametrize("metric", ["val_los", "trian_loss", "accuracy"])
@@ -122,7 +122,7 @@ def test_validation_metrics_wait_for_an_evaluation_epoch():
     h = fit(model, _data(), torch.optim.SGD(model.parameters(), lr=0.1), epochs=4, batch_size=16,
             callbacks=[EarlyStopping("val_acc", patience=5)], eval_every=2)
     assert [("val_acc" in e) for e in h.epochs] == [False, True, False, True]
-    assert h.extra["early_stopping"]["best_epoch"] in (2, 4)
+    assert h.early_stopping["best_epoch"] in (2, 4)
 
 
 @pytest.mark.parametrize("kw, key", [({"patience": 0}, "patience"), ({"mode": "best"}, "mode"),

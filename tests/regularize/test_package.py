@@ -7,7 +7,8 @@ from pathlib import Path
 import trainwell.regularize as reg
 
 PACKAGE = Path(reg.__file__).parent
-ALLOWED = ("torch", "trainwell.errors", "trainwell.loop", "trainwell.regularize")
+ALLOWED = ("torch", "trainwell.errors", "trainwell.callback_order", "trainwell.loop",
+           "trainwell.regularize")
 
 
 def test_regularizers_name_every_technique_of_the_lecture_in_one_line():

@@ -97,3 +97,22 @@ def test_bad_options_raise_config_errors():
         StochasticDepth(0.5, mode="row")
     with pytest.raises(ConfigError, match="'test', 'train'"):
         StochasticDepth(0.5, scale="both")
+
+
+@pytest.mark.parametrize("build, key", [(lambda: StochasticDepth(1.5), "survival"),
+                                        (lambda: StochasticDepth(0.5, mode="row"), "mode"),
+                                        (lambda: StochasticDepth(0.5, scale="never"), "scale"),
+                                        (lambda: drop_path(torch.ones(2), 0.0, training=True),
+                                         "survival")])
+def test_bad_arguments_name_the_parameter_the_caller_set(build, key):
+    with pytest.raises(ConfigError) as err:
+        build()
+    assert err.value.key == key
+
+
+def test_a_recipe_s_bad_stochastic_depth_names_its_model_key():
+    from trainwell.recipe import Recipe
+
+    with pytest.raises(ConfigError) as err:
+        Recipe.from_dict({"model": {"name": "resnet", "stochastic_depth": 1.0}})
+    assert err.value.key == "model.stochastic_depth"

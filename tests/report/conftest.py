@@ -58,11 +58,11 @@ def add_run(store: Store, experiment: str, point: dict, seed: int = 0, *, status
         records = [{"step": t, "layer": layer, "grad_norm": 0.5 * grad_decay ** (n - 1 - i),
                     "act_std": 1.0 / (i + 1)} for t in range(0, end, 10)
                    for i, layer in enumerate(layers)]
-        h.extra["gradient_flow"] = {"every": 10, "layers": list(layers), "records": records}
+        h.gradient_flow = {"every": 10, "layers": list(layers), "records": records}
     if verdicts is not None:
-        h.extra["verdicts"] = verdicts
+        h.verdicts = verdicts
     if step_lr is not None:
-        h.extra["lr"] = step_lr[:end]
+        h.step_lr = step_lr[:end]
     if status == "done":
         h.set_final(train_loss=0.3, train_acc=train_acc, val_loss=0.4, val_acc=test_acc,
                     test_loss=0.4, test_acc=test_acc)

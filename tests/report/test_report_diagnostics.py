@@ -197,3 +197,20 @@ def test_flow_run_reads_metrics_and_limits_are_shared():
     png = pdx.gradient_flow_figure(run, limits=limits)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert pdx.depth_colors(1) == pdx.depth_colors(3)[:1] and len(set(pdx.depth_colors(7))) == 7
+
+
+def test_a_run_that_did_not_train_never_shows_a_healthy_verdict(folder, add_run):
+    """Stored before verdicts agreed with outcomes: a healthy probe on a run at chance and on a
+    diverged one; the report shows neither as healthy, and the trained run stays healthy."""
+    store = Store(folder / "results.db")
+    store.put_experiment("e", axes=["init"], fixed={})
+    add_run(store, "e", {"init": "chance"}, train_acc=0.11, test_acc=0.1, verdicts=[HEALTHY])
+    add_run(store, "e", {"init": "diverged"}, status="diverged", diverged_step=30,
+            train_acc=None, test_acc=None, verdicts=[HEALTHY])
+    add_run(store, "e", {"init": "he"}, verdicts=[HEALTHY])
+    html = render_report(store, "e")
+    store.close()
+    chips = re.findall(r'<span class="(?:verdict|vchip) (v-ok|v-bad)">([^<]+)</span>', html)
+    assert ("v-ok", "healthy") in chips
+    assert chips.count(("v-ok", "healthy")) == 2  # the he run: its table cell and its run line
+    assert ("v-bad", "did not train") in chips

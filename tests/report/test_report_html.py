@@ -172,3 +172,32 @@ def test_loss_figure_handles_divergence_and_empty_input():
     assert png[:4] == b"\x89PNG"
     assert plots.loss_figure({}, colors=colors) is None
     assert plots.val_acc_figure({"a": [plots.Curve([1], [None])]}, colors=colors) is None
+
+
+def test_a_diverged_run_does_not_set_the_loss_plots_scale():
+    """One run's loss in the thousands would squeeze the others into the bottom of a log axis:
+    the axis fits the runs that did not diverge, and the diverged curve is cut at its top."""
+    colors = plots.label_colors(["he · relu", "uniform · relu"])
+    diverged = plots.Curve(list(range(30)), [3000.0 * 1.5 ** t for t in range(29)] + [None],
+                           diverged_at=29)
+    trained = plots.Curve(list(range(30)), [2.3 - 0.05 * t for t in range(30)])
+    fig = plots.loss_plot({"he · relu": [trained], "uniform · relu": [diverged]}, colors=colors)
+    low, high = fig.axes[0].get_ylim()
+    assert high < 10, (low, high)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "diverged (cut at the top)" in legend
+
+
+def test_curves_of_a_two_axis_grid_differ_by_line_style_along_the_second_axis():
+    labels = ["zeros · sigmoid", "zeros · relu", "he · sigmoid", "he · relu"]
+    curves = {label: [plots.Curve([1, 2], [0.1, 0.2 + i / 10])] for i, label in enumerate(labels)}
+    fig = plots.val_acc_plot(curves, colors=plots.label_colors(labels))
+    styles = {line.get_label(): line.get_linestyle() for line in fig.axes[0].get_lines()}
+    assert styles["zeros · sigmoid"] == styles["he · sigmoid"] != styles["he · relu"]
+    assert fig._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_the_results_text_reads_as_sentences_and_the_fixed_recipe_wraps(report):
+    html, _ = report
+    assert re.search(r"\s<strong>n/c</strong> = did not converge", html)  # not "give.n/c"
+    assert re.search(r"pre\.toml \{[^}]*white-space: pre-wrap", html)

@@ -19,7 +19,7 @@ def row(point, seed=0, *, status="done", train=0.9, test=0.85, rid=None):
     return RunRow(id=rid or f"{format_point(point)}-{seed}", experiment="e",
                   label=format_point(point), point=point, seed=seed, recipe={}, status=status,
                   error=None, attempts=1, started=None, finished=None, seconds=1.0,
-                  progress=None, final=final, diverged_step=7 if status == "diverged" else None,
+                  final=final, diverged_step=7 if status == "diverged" else None,
                   stop_reason=None, verdicts=None)
 
 

@@ -13,7 +13,6 @@ def _writer(db, w):
     store.add_runs(specs)
     for s in specs:
         assert store.claim(s.id)
-        store.set_progress(s.id, {"epoch": 1})
         h = History(status="done", step_loss=[1.0, 0.5, 0.25],
                     epochs=[{"epoch": 1, "step": 3, "train_loss": 0.5, "val_acc": 0.7}],
                     final={"test_acc": 0.5})
@@ -64,3 +63,31 @@ def test_runs_of_an_experiment_are_its_current_grid(tmp_path):
     assert {r.id for r in store.runs("e", all_runs=True)} == {"a", "b", "c"}
     store.put_experiment("e", axes=[], fixed={}, grid=[])
     assert store.runs("e") == []
+
+
+_OLD_RUNS = """CREATE TABLE runs (
+    id TEXT PRIMARY KEY, experiment TEXT NOT NULL, label TEXT NOT NULL, point TEXT NOT NULL,
+    seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+    error TEXT, attempts INTEGER NOT NULL DEFAULT 0, started REAL, finished REAL,
+    seconds REAL, progress TEXT, final TEXT, diverged_step INTEGER, stop_reason TEXT,
+    verdicts TEXT)"""
+
+
+def test_a_store_written_with_the_progress_column_still_reads_and_writes(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "results.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(_OLD_RUNS)
+        conn.execute("INSERT INTO runs (id, experiment, label, point, seed, recipe, status, "
+                     "progress, final) VALUES ('old', 'e', 'a', '{}', 0, '{}', 'done', "
+                     "'{\"epoch\": 3}', '{\"test_acc\": 0.5}')")
+        conn.execute("INSERT INTO runs (id, experiment, label, point, seed, recipe) "
+                     "VALUES ('new', 'e', 'b', '{}', 0, '{}')")
+    conn.close()
+    assert Store(db, readonly=True).runs(ids=["old"])[0].final == {"test_acc": 0.5}
+    store = Store(db)
+    assert store.claim("new")
+    store.finish("new", History(status="done", step_loss=[1.0], final={"test_acc": 0.25}))
+    assert {r.id: r.final["test_acc"] for r in store.runs()} == {"old": 0.5, "new": 0.25}
+    assert not hasattr(store, "set_progress")

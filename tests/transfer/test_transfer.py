@@ -118,7 +118,7 @@ def test_gradual_unfreezing_turns_groups_on_at_the_listed_epochs():
                   generator=torch.Generator().manual_seed(0))
     assert seen == [["head"], ["features.1", "head"], ["features.1", "head"],
                     ["features.0", "features.1", "head"]]
-    assert history.extra["unfrozen"] == {"features.1": 1, "features.0": 3}
+    assert history.unfrozen == {"features.1": 1, "features.0": 3}
 
 
 def test_discriminative_lrs_go_down_by_lr_mult_per_group():
@@ -134,7 +134,7 @@ def test_a_run_from_a_folder_takes_the_source_and_keeps_discriminative_lrs(sourc
                           "train": {"epochs": 1, "threads": 1, "record_every": 0}})
     out = execute(r, keep_model=True)
     assert out.status == "done", out.history.error
-    info = out.history.extra["transfer"]
+    info = out.history.transfer
     assert info["frozen"] == ["features.0"] and info["head"] == "new"
     for k, v in src.weights.items():
         if k.startswith("features.0"):
@@ -193,7 +193,7 @@ def test_a_source_recipe_is_part_of_the_target_and_trained_when_needed():
     assert run_id(other.to_dict()) != run_id(r.to_dict())
     out = execute(r)
     assert out.status == "done", out.history.error
-    assert out.history.extra["transfer"]["frozen"] == ["features.0", "features.1"]
+    assert out.history.transfer["frozen"] == ["features.0", "features.1"]
 
 
 @pytest.mark.parametrize(("table", "key"), [
@@ -214,8 +214,7 @@ def test_bad_transfer_options_name_their_key(table, key):
 
 def test_more_unfreeze_epochs_than_frozen_groups_is_an_error(source_run):
     folder, _ = source_run
-    r = Recipe.from_dict({"data": {"name": "digits", "classes": [5, 6, 7, 8, 9]}, "model": MODEL,
+    with pytest.raises(ConfigError, match=r"transfer.unfreeze_at = \[1, 2\]: expected at most 1"):
+        Recipe.from_dict({"data": {"name": "digits", "classes": [5, 6, 7, 8, 9]}, "model": MODEL,
                           "transfer": {"from": str(folder), "freeze": 1, "unfreeze_at": [1, 2]},
                           "train": {"epochs": 3, "threads": 1, "record_every": 0}})
-    out = execute(r)
-    assert out.status == "failed" and "transfer.unfreeze_at" in out.history.error

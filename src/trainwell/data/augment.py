@@ -24,6 +24,7 @@ import torch
 from pydantic import Field
 
 from trainwell import names
+from trainwell.callback_order import ORDER
 from trainwell.data._batched import input_kind, normal
 from trainwell.data.augment_image import (
     affine,
@@ -168,7 +169,7 @@ class Augment:
 
     **Note:** it implements the :class:`~trainwell.loop.events.Callback` protocol without
     subclassing it, so ``trainwell.data`` imports nothing from ``trainwell.loop`` (a layer
-    above it). ``order = -100``: it runs before the other ``before_step`` callbacks, so they
+    above it). ``ORDER["augment"]``: it runs before the other ``before_step`` callbacks, so they
     see the augmented batch.
 
     >>> aug = Augment([{"name": "shift", "max_shift": 8}, {"name": "noise", "std": 0.05}])
@@ -176,7 +177,7 @@ class Augment:
     [('shift', {'max_shift': 8, 'circular': True}), ('noise', {'std': 0.05})]
     """
 
-    order = -100
+    order = ORDER["augment"]
 
     def __init__(self, specs: Iterable[Any], *, generator: torch.Generator | None = None,
                  seed: int = 0) -> None:

@@ -19,11 +19,11 @@ from trainwell.diagnose.batch import DIAGNOSE_BATCH, diagnose_batch
 from trainwell.diagnose.diagnosis import Diagnosis, LayerStats, Verdict
 from trainwell.diagnose.layers import Layer, find_layers
 from trainwell.diagnose.probes import probe
-from trainwell.diagnose.recorder import GradientFlowRecorder
+from trainwell.diagnose.recorder import GradientFlowRecorder, flow_rows
 from trainwell.diagnose.verdicts import VERDICT_KINDS, diagnose, judge
 
 __all__ = [
     "diagnose", "probe", "judge", "Diagnosis", "LayerStats", "Verdict", "VERDICT_KINDS",
-    "GradientFlowRecorder", "Layer", "find_layers", "diagnose_batch",
+    "GradientFlowRecorder", "flow_rows", "Layer", "find_layers", "diagnose_batch",
     "DIAGNOSE_BATCH",
 ]

@@ -14,6 +14,7 @@ training).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import torch
@@ -21,11 +22,13 @@ from pydantic import Field
 from torch import nn
 
 from trainwell._numbers import finite_or_none
+from trainwell.callback_order import ORDER
 from trainwell.diagnose.layers import Layer, find_layers
 from trainwell.errors import ConfigError
 from trainwell.loop.events import Callback, TrainState
+from trainwell.loop.metrics import LAYER_METRICS, layer_metric
 
-__all__ = ["GradientFlowRecorder"]
+__all__ = ["GradientFlowRecorder", "flow_rows"]
 
 
 class GradientFlowRecorder(Callback):
@@ -36,7 +39,8 @@ class GradientFlowRecorder(Callback):
     module name, ``grad_norm`` the Frobenius norm of the weight gradient of that step's
     minibatch loss, ``act_std`` the std of the layer's activations on that minibatch (``None``
     when the layer did not run). These are the ``weight_grad_norm`` and ``act_std`` that
-    :func:`~trainwell.diagnose.probes.probe` measures on the same model and batch.
+    :func:`~trainwell.diagnose.probes.probe` measures on the same model and batch. When
+    training ends it writes :meth:`to_dict` to ``history.gradient_flow``.
 
     >>> from trainwell.data import load_dataset
     >>> from trainwell.models import build_model
@@ -50,7 +54,7 @@ class GradientFlowRecorder(Callback):
     {'step': 0, 'layer': 'hidden.0.linear', 'grad_norm': ..., 'act_std': ...}
     """
 
-    order = 50
+    order = ORDER["gradient_flow"]
 
     def __init__(self, *, every: Annotated[int, Field(ge=1)] = 50) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
@@ -95,6 +99,7 @@ class GradientFlowRecorder(Callback):
 
     def after_fit(self, state: TrainState) -> None:
         self._remove_hooks()
+        state.history.gradient_flow = self.to_dict()
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -121,6 +126,10 @@ class GradientFlowRecorder(Callback):
         """``{"every", "layers", "records"}``, JSON-able (non-finite numbers become ``None``)."""
         return {"every": self.every, "layers": self.layers, "records": self.records}
 
+    def metric_rows(self) -> list[tuple[int, str, float | None]]:
+        """The records so far as metric rows (:func:`flow_rows`)."""
+        return flow_rows({"records": self.records})
+
     def _keep(self, index: int) -> Any:
         def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
             self._acts[index] = output.detach().float().std()
@@ -130,3 +139,18 @@ class GradientFlowRecorder(Callback):
         for handle in self._handles:
             handle.remove()
         self._handles = []
+
+
+def flow_rows(flow: Mapping[str, Any] | None) -> list[tuple[int, str, float | None]]:
+    """A recorded gradient flow (``history.gradient_flow``, :meth:`GradientFlowRecorder.to_dict`)
+    as ``(step, name, value)`` metric rows: ``grad_norm/<layer>`` and ``act_std/<layer>`` at
+    each recorded step; none for ``None``.
+
+    >>> flow_rows({"records": [{"step": 0, "layer": "fc", "grad_norm": 0.5, "act_std": 1.0}]})
+    [(0, 'grad_norm/fc', 0.5), (0, 'act_std/fc', 1.0)]
+    """
+    rows: list[tuple[int, str, float | None]] = []
+    for r in (flow or {}).get("records", []):
+        rows += [(r["step"], layer_metric(kind, r["layer"]), finite_or_none(r[kind]))
+                 for kind in LAYER_METRICS]
+    return rows

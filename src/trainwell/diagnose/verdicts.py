@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -27,14 +27,15 @@ from trainwell.diagnose.layers import SATURATING
 from trainwell.diagnose.probes import BINS, probe
 
 __all__ = [
-    "Verdict", "VERDICT_KINDS", "judge", "diagnose", "SYMMETRIC_FRACTION", "DEAD_FRACTION",
+    "Verdict", "VERDICT_KINDS", "judge", "diagnose", "not_trained", "agree_with_outcome",
+    "CHANCE_MARGIN", "LOSS_FALL", "SYMMETRIC_FRACTION", "DEAD_FRACTION",
     "SATURATED_FRACTION", "EXPLODING_GROWTH", "VANISHING_GROWTH", "VANISHING_GRADIENT",
     "EXPLODING_GRADIENT", "UPDATE_RATIO_HIGH", "UPDATE_RATIO_LOW", "SMALL_GAIN", "LARGE_GAIN",
 ]
 
 VERDICT_KINDS = ("non_finite", "symmetric", "dead", "saturated", "exploding_activations",
                  "vanishing_activations", "vanishing_gradient", "exploding_gradient",
-                 "lr_too_high", "lr_too_low", "healthy")
+                 "lr_too_high", "lr_too_low", "not_trained", "healthy")
 """Every verdict kind, in the order :func:`judge` reports them: causes before consequences."""
 
 SYMMETRIC_FRACTION = 0.25
@@ -72,13 +73,20 @@ SMALL_GAIN = 0.5
 by) has a median under 0.5 across layers; He gives 1.41 for relu, Glorot about 1."""
 LARGE_GAIN = 2.0
 """Weights are "large" when that median gain is over 2."""
+CHANCE_MARGIN = 0.05
+"""A run did not converge when its final training accuracy is below chance plus 5 points: the
+report's n/c rule."""
+LOSS_FALL = 0.25
+"""A run trained when its training loss fell by at least a quarter of where it started (a
+10-class network starts near ln 10 = 2.30; one at 1.8 after its budget has learnt little)."""
 
-_FAN_SCALED = "he_normal (relu family), glorot_normal (tanh, sigmoid) or lsuv"
+_FAN_SCALED_SCHEMES = ("he_normal (relu family)", "glorot_normal (tanh, sigmoid)", "lsuv")
 
 
 def diagnose(model: nn.Module, batch: torch.Tensor, targets: torch.Tensor | None = None, *,
              loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-             optimizer: torch.optim.Optimizer | None = None, bins: int = BINS) -> Diagnosis:
+             optimizer: torch.optim.Optimizer | None = None, bins: int = BINS,
+             used: Iterable[str] = ()) -> Diagnosis:
     """Probe ``model`` on ``batch`` (see :func:`~trainwell.diagnose.probes.probe`) and judge it.
 
     >>> net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
@@ -88,12 +96,16 @@ def diagnose(model: nn.Module, batch: torch.Tensor, targets: torch.Tensor | None
     'symmetric'
     """
     found = probe(model, batch, targets=targets, loss_fn=loss_fn, optimizer=optimizer, bins=bins)
-    found.verdicts = judge(found.layers, loss=found.loss)
+    found.verdicts = judge(found.layers, loss=found.loss, used=used)
     return found
 
 
-def judge(layers: Sequence[LayerStats], *, loss: float | None = None) -> list[Verdict]:
+def judge(layers: Sequence[LayerStats], *, loss: float | None = None,
+          used: Iterable[str] = ()) -> list[Verdict]:
     """The verdicts on ``layers`` (forward order), causes first; ``[healthy]`` when none apply.
+
+    ``used``: what the network already uses (its init scheme, ``batch_norm``), which no fix
+    then advises.
 
     >>> judge([])[0].kind
     'healthy'
@@ -102,7 +114,7 @@ def judge(layers: Sequence[LayerStats], *, loss: float | None = None) -> list[Ve
     hidden = [s.activation for s in layers if s.activation != "none"]
     facts = _Facts(layers, loss, max(set(hidden), key=hidden.count) if hidden else "none", gain,
                    f"the layers scale their input by about {_num(gain)} (‖W‖/√rows; He gives "
-                   "1.41 for relu)")
+                   "1.41 for relu)", frozenset(used))
     out = [v for check in (_non_finite, _symmetric, _dead, _saturated, _activation_scale,
                            _gradient_flow) for v in check(facts)]
     out += _learning_rate(facts, out)
@@ -116,6 +128,17 @@ class _Facts:
     activation: str
     gain: float
     gain_text: str
+    used: frozenset[str] = frozenset()
+
+    @property
+    def fan_scaled(self) -> str:
+        """The fan-scaled schemes to advise, less the one the network already uses."""
+        names = [n for n in _FAN_SCALED_SCHEMES if n.split(" ")[0] not in self.used]
+        return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+    @property
+    def or_batch_norm(self) -> str:
+        return "" if "batch_norm" in self.used else ", or batch_norm"
 
 
 def _non_finite(f: _Facts) -> list[Verdict]:
@@ -126,7 +149,7 @@ def _non_finite(f: _Facts) -> list[Verdict]:
     where = ([f"the loss is {f.loss}"] if lost else []) + \
         ([f"the activations overflow from layer {bad[0]} on"] if bad else [])
     return [Verdict("non_finite", tuple(bad), f"non-finite values: {' and '.join(where)}",
-                    f"lower the init scale ({_FAN_SCALED}) or the learning rate")]
+                    f"lower the init scale ({f.fan_scaled}) or the learning rate")]
 
 
 def _symmetric(f: _Facts) -> list[Verdict]:
@@ -141,7 +164,7 @@ def _symmetric(f: _Facts) -> list[Verdict]:
     return [Verdict("symmetric", _ids(found),
                     f"symmetric units: {share} {s.units} units of layer {s.index} are identical{also}"
                     f" — the weights were initialized to {how}, so the units get identical "
-                    "gradients and never become different", f"use a random scheme: {_FAN_SCALED}")]
+                    "gradients and never become different", f"use a random scheme: {f.fan_scaled}")]
 
 
 def _dead(f: _Facts) -> list[Verdict]:
@@ -168,7 +191,7 @@ def _saturated(f: _Facts) -> list[Verdict]:
     return [Verdict("saturated", _ids(found),
                     f"saturated units: {_shares(found, 'saturated_fraction', 'outputs')} sit within "
                     f"0.01 of the bounds of {found[0].activation}, where it passes almost no "
-                    f"gradient — {cause}", f"use {_FAN_SCALED}, or batch_norm")]
+                    f"gradient — {cause}", f"use {f.fan_scaled}{f.or_batch_norm}")]
 
 
 def _activation_scale(f: _Facts) -> list[Verdict]:
@@ -184,13 +207,13 @@ def _activation_scale(f: _Facts) -> list[Verdict]:
                  "the weights are too large for the input's scale")
         return [Verdict("exploding_activations", _ids(f.layers), f"exploding activations: their "
                         f"scale grows {_num(growth)}x per layer {ends} — {cause}",
-                        f"use {_FAN_SCALED}, or batch_norm")]
+                        f"use {f.fan_scaled}{f.or_batch_norm}")]
     zero = _zero_layers(f.layers)
     cause = (f"{_range(_ids(zero))} have all-zero weights" if zero else
              f"the init scale is too small: {f.gain_text}" if f.gain < SMALL_GAIN else
              "the layers shrink their input")
     return [Verdict("vanishing_activations", _ids(f.layers), f"vanishing activations: their scale "
-                    f"shrinks {_num(growth)}x per layer {ends} — {cause}", f"use {_FAN_SCALED}")]
+                    f"shrinks {_num(growth)}x per layer {ends} — {cause}", f"use {f.fan_scaled}")]
 
 
 def _gradient_flow(f: _Facts) -> list[Verdict]:
@@ -199,8 +222,8 @@ def _gradient_flow(f: _Facts) -> list[Verdict]:
         return []
     which = (first.index, last.index)
     if ratio < VANISHING_GRADIENT:
-        fix = ("use relu with he_normal, or lsuv, or batch_norm" if f.activation in SATURATING
-               else f"use {_FAN_SCALED}, or batch_norm")
+        fix = (f"use relu with he_normal{'' if 'lsuv' in f.used else ', or lsuv'}{f.or_batch_norm}"
+               if f.activation in SATURATING else f"use {f.fan_scaled}{f.or_batch_norm}")
         return [Verdict("vanishing_gradient", which, f"vanishing gradient: layer {first.index} "
                         f"receives {_num(ratio)} of the gradient of layer {last.index} "
                         f"(‖∂L/∂output‖) — {_vanishing_cause(f)}", fix)]
@@ -208,7 +231,7 @@ def _gradient_flow(f: _Facts) -> list[Verdict]:
              "the layers amplify the gradient on its way back")
     return [Verdict("exploding_gradient", which, f"exploding gradient: layer {first.index} "
                     f"receives {_num(ratio)}x the gradient of layer {last.index} (‖∂L/∂output‖) — "
-                    f"{cause}", f"use {_FAN_SCALED}, or lower the learning rate")]
+                    f"{cause}", f"use {f.fan_scaled}, or lower the learning rate")]
 
 
 def _learning_rate(f: _Facts, found: list[Verdict]) -> list[Verdict]:
@@ -242,6 +265,51 @@ def _vanishing_cause(f: _Facts) -> str:
     if f.activation == "sigmoid":
         return "the sigmoid's slope is at most 1/4, so each layer passes on at most a quarter of it"
     return "each layer shrinks the gradient on its way back"
+
+
+def not_trained(*, status: str, train_acc: float | None, num_classes: int,
+                first_loss: float | None, last_loss: float | None) -> str | None:
+    """The evidence that a run did not train, as a phrase, or None when it trained.
+
+    A run did not train when it diverged or failed, when its final training accuracy is below
+    chance plus :data:`CHANCE_MARGIN`, or when its training loss fell by less than
+    :data:`LOSS_FALL` of where it started.
+
+    >>> not_trained(status="done", train_acc=0.2, num_classes=10, first_loss=2.3, last_loss=2.1)
+    'the training loss fell only from 2.3 to 2.1 (9 %), to 20.0 % training accuracy'
+    >>> not_trained(status="done", train_acc=0.9, num_classes=10, first_loss=2.3, last_loss=0.4)
+    """
+    if status != "done":
+        return f"the run {status}"
+    if train_acc is not None and train_acc < 1 / num_classes + CHANCE_MARGIN:
+        return (f"its training accuracy, {100 * train_acc:.1f} %, is within "
+                f"{100 * CHANCE_MARGIN:.0f} points of chance ({100 / num_classes:.1f} %)")
+    if first_loss is not None and last_loss is not None and first_loss > 0 and \
+            math.isfinite(first_loss) and math.isfinite(last_loss) and \
+            last_loss > (1 - LOSS_FALL) * first_loss:
+        acc = f", to {100 * train_acc:.1f} % training accuracy" if train_acc is not None else ""
+        return (f"the training loss fell only from {_num(first_loss)} to {_num(last_loss)} "
+                f"({100 * (1 - last_loss / first_loss):.0f} %){acc}")
+    return None
+
+
+def agree_with_outcome(verdicts: Sequence[Verdict], evidence: str | None) -> list[Verdict]:
+    """``verdicts`` made to agree with how the run ended: a run that did not train (``evidence``
+    says why, :func:`not_trained`) is never called healthy. The probe of its trained network
+    may still name a cause; when it names none, the verdict says so and what to try.
+
+    >>> v = agree_with_outcome([Verdict("healthy", (), "healthy: ...", "")], "the run diverged")
+    >>> v[0].kind, v[0].message[:32]
+    ('not_trained', 'did not train: the run diverged;')
+    """
+    if evidence is None:
+        return list(verdicts)
+    causes = [v for v in verdicts if v.kind != "healthy"]
+    if causes:
+        return causes
+    return [Verdict("not_trained", (), f"did not train: {evidence}; the probe of the trained "
+                    "network finds no cause in one batch", "try optim.lr 10x higher and 10x "
+                    "lower, or train longer")]
 
 
 def _healthy(layers: Sequence[LayerStats]) -> Verdict:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
 
+from trainwell.callback_order import ORDER
 from trainwell.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class WeightAverage:
     ('polyak', 0)
     """
 
-    order = -40  # after LRSchedule (-50): an SWA lr overrides the schedule's
+    order = ORDER["average"]
 
     def __init__(self, kind: str, *, decay: float = 0.999, start: int = 0, every: str = "step",
                  swa_lr: float | None = None, anneal_epochs: int = 0,
@@ -136,9 +137,6 @@ class WeightAverage:
         for group, lr0 in zip(groups, self._lr_at_start, strict=True):
             target = self.swa_lr * (lr0 / base if base else 1.0)
             group["lr"] = target + (lr0 - target) * (1 + math.cos(math.pi * p)) / 2
-        lrs = state.history.extra.get("lr")
-        if lrs:
-            lrs[-1] = float(groups[0]["lr"])
 
     def after_step(self, state: TrainState) -> None:
         if self.every == "step" and state.epoch >= self.start:

@@ -170,7 +170,7 @@ def finish(model: torch.nn.Module, dataset: Dataset, history: History, *, test_v
         tensors.update({f"{s}_raw": p for s, p in base.items()})
         artifacts["averaged"] = {k: v.detach().to("cpu", copy=True)
                                  for k, v in averaged.state_dict().items()}
-        history.extra["average"] = {"kind": average.kind, "updates": average.updates}
+        history.average = {"kind": average.kind, "updates": average.updates}
     tensors.update({s: chosen[s] for s in SPLITS if s in chosen})
     history.set_final(**final)
     artifacts["predictions"] = {k: v.detach().to("cpu") for k, v in tensors.items()}

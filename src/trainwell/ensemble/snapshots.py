@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from trainwell.callback_order import ORDER
 from trainwell.errors import ConfigError
 from trainwell.optim.schedules import LRSchedule, cycle_length
 
@@ -69,7 +70,7 @@ class Snapshots:
     (5, [])
     """
 
-    order = -50
+    order = ORDER["snapshots"]
 
     def __init__(self, cycles: int) -> None:
         if cycles < 2:
@@ -86,8 +87,7 @@ class Snapshots:
         self._at = set(snapshot_steps(total, self.cycles))
         self.weights, self.steps = [], []
         self.schedule.before_fit(state)
-        state.history.extra["snapshots"] = {"cycles": self.cycles, "steps": self.steps,
-                                            "cycle_steps": cycle_length(total, self.cycles)}
+        self._record(state)
 
     def before_step(self, state: TrainState) -> None:
         self.schedule.before_step(state)
@@ -96,15 +96,22 @@ class Snapshots:
         return {"weights": list(self.weights), "steps": list(self.steps)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        # in place: the history's record of the snapshot steps is this same list
-        self.weights[:] = [dict(w) for w in state["weights"]]
-        self.steps[:] = [int(s) for s in state["steps"]]
+        self.weights = [dict(w) for w in state["weights"]]
+        self.steps = [int(s) for s in state["steps"]]
 
     def after_step(self, state: TrainState) -> None:
+        self.schedule.after_step(state)
         if state.step in self._at:
             self.weights.append({k: v.detach().to("cpu", copy=True)
                                  for k, v in state.model.state_dict().items()})
             self.steps.append(state.step)
+            self._record(state)
+
+    def _record(self, state: TrainState) -> None:
+        """``history.snapshots``: the cycles, their length and the steps snapshotted so far."""
+        total = state.epochs * state.steps_per_epoch
+        state.history.snapshots = {"cycles": self.cycles, "steps": list(self.steps),
+                                   "cycle_steps": cycle_length(total, self.cycles)}
 
 
 def last(members: list[dict[str, torch.Tensor]], use_last: int | None) -> list[dict[str, torch.Tensor]]:

@@ -41,9 +41,11 @@ from trainwell import _toml
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.export._folders import writable_folder
 from trainwell.export.source import ExperimentRuns, ExportRun, read_experiment
-from trainwell.export.tensorboard import FINAL_PREFIX
 
-__all__ = ["export_mlflow", "MlflowExport", "flatten", "RUN_ID_TAG"]
+__all__ = ["export_mlflow", "MlflowExport", "flatten", "RUN_ID_TAG", "FINAL_PREFIX"]
+
+FINAL_PREFIX = "final/"
+"""Metric-name prefix of the final model's metrics, one value each at the run's last step."""
 
 RUN_ID_TAG = "trainwell.run_id"
 _COMPLETE_TAG = "trainwell.exported"

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainwell.loop.metrics import STEP_METRICS
 from trainwell.report.curves import epoch_numbers, stored_series
 from trainwell.report.table import pick_experiment
 from trainwell.results import MISSING, Results, run_value
@@ -34,8 +35,6 @@ KEY_VALUES = ("data.name", "model.name", "model.activation", "model.depth", "mod
               "train.batch_size")
 """Recipe values every run shows as hyperparameters beside its axes (where it has them)."""
 
-STEP_METRICS = ("loss", "step_lr", "grad_norm/", "act_std/")
-"""Metrics recorded at optimizer steps (names, or name prefixes); all others are per epoch."""
 
 Series = dict[str, tuple[list[int], list[float | None]]]
 """Metrics by name: (steps, values) in step order."""
@@ -82,9 +81,11 @@ class ExportRun:
         return epoch_numbers(self.series)
 
     def hparams(self, axes: list[str]) -> dict[str, str | int | float | bool]:
-        """Axis values, seed, status and :data:`KEY_VALUES`, each as a number, bool or string."""
+        """Axis values, seed, status and the :data:`KEY_VALUES` no axis shows (an axis ``init``
+        shows ``init.name``), each as a number, bool or string."""
         out: dict[str, str | int | float | bool] = {}
-        for key in [*axes, *KEY_VALUES]:
+        shown = [k for k in KEY_VALUES if not any(k == a or k.startswith(a + ".") for a in axes)]
+        for key in [*axes, *shown]:
             value = run_value(self.row, key)
             if value is not MISSING and value is not None and key not in out:
                 out[key] = value if isinstance(value, (str, int, float, bool)) else format_value(value)

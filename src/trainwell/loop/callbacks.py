@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trainwell.callback_order import ORDER
 from trainwell.loop.events import Callback, TrainState
 from trainwell.loop.progress import Progress, shown
 
@@ -14,7 +15,7 @@ class ProgressBar(Callback):
     Silent when stderr is not a terminal (pass ``enabled`` to force either way).
     """
 
-    order = 100
+    order = ORDER["progress_bar"]
 
     def __init__(self, *, description: str = "train", enabled: bool | None = None) -> None:
         self.description = description

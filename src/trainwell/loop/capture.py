@@ -75,7 +75,7 @@ def restore_state(checkpoint: Checkpoint, state: TrainState, callbacks: Iterable
                   generator: torch.Generator | None) -> int:
     """Load ``checkpoint`` into ``state`` (model, optimizer, history), ``callbacks`` and
     ``generator``; return the number of epochs it had done. Records
-    ``history.extra["resumed_from"]`` (that epoch). Raises :class:`ValueError` for a damaged
+    ``history.resumed_from`` (that epoch). Raises :class:`ValueError` for a damaged
     checkpoint or one of a run of another length or with other callbacks."""
     found, files = read_checkpoint(checkpoint.path)
     if (found.epochs, found.steps_per_epoch) != (state.epochs, state.steps_per_epoch):
@@ -94,7 +94,7 @@ def restore_state(checkpoint: Checkpoint, state: TrainState, callbacks: Iterable
     for name, cb in named.items():
         cb.load_state_dict(join_tensors(doc["callbacks"][name], cb_tensors))
     _merge_history(state.history, History.from_dict(json.loads(files["history.json"])))
-    state.history.extra["resumed_from"] = found.epoch
+    state.history.resumed_from = found.epoch
     state.epoch, state.step = int(doc["epoch"]), int(doc["step"])
     _set_generators(load(files["rng.safetensors"]), generator)
     return found.epoch
@@ -112,25 +112,9 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, doc: dict[str, Any],
 
 
 def _merge_history(history: History, saved: History) -> None:
+    """Make the run's ``history`` (the object every callback writes to) the saved one."""
     for f in fields(History):
-        if f.name == "extra":
-            _update(history.extra, saved.extra)
-        else:
-            setattr(history, f.name, getattr(saved, f.name))
-
-
-def _update(dst: dict[str, Any], src: dict[str, Any]) -> None:
-    """Make ``dst`` equal ``src`` keeping ``dst``'s own dicts and lists (in place)."""
-    for key in [k for k in dst if k not in src]:
-        del dst[key]
-    for key, value in src.items():
-        current = dst.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            _update(current, value)
-        elif isinstance(current, list) and isinstance(value, list):
-            current[:] = value
-        else:
-            dst[key] = value
+        setattr(history, f.name, getattr(saved, f.name))
 
 
 def _set_generators(rng: dict[str, torch.Tensor], generator: torch.Generator | None) -> None:

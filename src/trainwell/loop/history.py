@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from trainwell._numbers import finite_or_none
+from trainwell.loop.metrics import EPOCH, LOSS, STEP, STEP_LR
 
 __all__ = ["History", "STATUSES"]
 
@@ -23,6 +24,28 @@ class History:
     ``train_loss``, ``train_acc`` as running
     means over the epoch's minibatches, ``val_*``/``test_*`` in eval mode where evaluated,
     ``lr``, ``seconds``); ``final`` the metrics of the final model on every split in eval mode.
+
+    What the run's parts add, each written by one of them (``None``: that part did not run):
+
+    - ``step_lr``: the lr (of the first param group) each optimizer step used, under a
+      schedule (:class:`~trainwell.optim.schedules.LRSchedule`; empty without one);
+    - ``gradient_flow``: per-layer gradient norms and activation stds every few steps, in the
+      recorder's layout (:class:`~trainwell.diagnose.GradientFlowRecorder`);
+    - ``verdicts``: the diagnosis of the trained model (``kind``, ``message``, ``fix``), or
+      ``diagnosis_error`` when it could not be made;
+    - ``init``: what a data-driven initializer did; ``transfer``: what was taken from the
+      source run; ``unfrozen``: each layer group unfrozen, with the epoch it started;
+    - ``early_stopping``: best epoch and value, and the epoch it stopped at;
+    - ``snapshots``: a snapshot ensemble's cycles and the steps of its snapshots;
+      ``average``: the weight average's kind and number of updates;
+    - ``compile``: with ``train.compile``, its ``mode``, ``warmup_seconds`` (compiling before
+      the first epoch, apart from the epochs' seconds) and ``eager_steps``
+      (:class:`~trainwell.loop.compile.CompiledModel`);
+    - ``resumed_from``: the epoch of the checkpoint this run resumed from;
+    - ``phase`` and ``traceback``: where a failed run failed, and how.
+
+    >>> History.from_dict({"status": "done", "extra": {"lr": [0.1], "phase": "train"}}).step_lr
+    [0.1]
     """
 
     status: str = "running"
@@ -33,7 +56,20 @@ class History:
     stop_reason: str | None = None
     error: str | None = None
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    step_lr: list[float] = field(default_factory=list)
+    gradient_flow: dict[str, Any] | None = None
+    verdicts: list[dict[str, str]] | None = None
+    diagnosis_error: str | None = None
+    init: dict[str, Any] | None = None
+    transfer: dict[str, Any] | None = None
+    unfrozen: dict[str, int] | None = None
+    early_stopping: dict[str, Any] | None = None
+    snapshots: dict[str, Any] | None = None
+    average: dict[str, Any] | None = None
+    compile: dict[str, Any] | None = None
+    resumed_from: int | None = None
+    phase: str | None = None
+    traceback: str | None = None
 
     def add_epoch(self, **metrics: Any) -> None:
         self.epochs.append({k: (finite_or_none(v) if isinstance(v, float) else v)
@@ -43,22 +79,22 @@ class History:
         self.final = {k: finite_or_none(v) for k, v in metrics.items()}
 
     @classmethod
-    def failed(cls, exc: BaseException) -> History:
-        """The record of a run that raised ``exc``: its message, and the traceback in ``extra``
+    def failed(cls, exc: BaseException, *, phase: str | None = None) -> History:
+        """The record of a run that raised ``exc`` (in ``phase``): its message and traceback
         (call it inside the ``except`` block that caught ``exc``)."""
-        return cls(status="failed", error=f"{type(exc).__name__}: {exc}",
-                   extra={"traceback": traceback.format_exc()})
+        return cls(status="failed", error=f"{type(exc).__name__}: {exc}", phase=phase,
+                   traceback=traceback.format_exc())
 
-    def metric_rows(self, *, records: Sequence[dict[str, Any]] | None = None,
+    def metric_rows(self, *, layer_rows: Iterable[tuple[int, str, float | None]] = (),
                     from_epoch: int = 0) -> list[tuple[int, str, float | None]]:
         """The history as ``(step, name, value)`` rows: the metrics a run records.
 
-        ``loss`` at every optimizer step, ``step_lr`` at every step under a schedule,
-        ``grad_norm/<layer>`` and ``act_std/<layer>`` at the steps the gradient flow was
-        recorded (``records``, by default ``extra["gradient_flow"]``), and each epoch's numbers
-        (``train_loss``, ``val_acc``, ``lr``, ...) at the step it ended. Non-finite values are
-        ``None``. With ``from_epoch = k``, only what came after epoch ``k``: the steps after its
-        last, and the epochs ``k + 1`` on.
+        ``loss`` at every optimizer step, ``step_lr`` at every step under a schedule, the
+        per-layer rows given (``layer_rows``: ``grad_norm/<layer>`` and ``act_std/<layer>``
+        from a gradient-flow recorder, :func:`trainwell.diagnose.flow_rows`), and each epoch's
+        numbers (``train_loss``, ``val_acc``, ``lr``, ...) at the step it ended. Non-finite
+        values are ``None``. With ``from_epoch = k``, only what came after epoch ``k``: the
+        steps after its last, and the epochs ``k + 1`` on.
 
         >>> h = History(step_loss=[2.3, 2.1])
         >>> h.add_epoch(epoch=1, step=2, train_loss=2.2)
@@ -67,30 +103,40 @@ class History:
         >>> h.metric_rows(from_epoch=1)
         []
         """
-        if records is None:
-            records = self.extra.get("gradient_flow", {}).get("records", [])
         first = _epoch_step(self.epochs[from_epoch - 1]) if from_epoch > 0 else 0
-        rows = [(step, "loss", finite_or_none(self.step_loss[step]))
+        rows = [(step, LOSS, finite_or_none(self.step_loss[step]))
                 for step in range(first, len(self.step_loss))]
-        lrs = self.extra.get("lr", [])
-        rows += [(step, "step_lr", finite_or_none(lrs[step])) for step in range(first, len(lrs))]
-        for r in records:
-            if r["step"] >= first:
-                rows += [(r["step"], f"grad_norm/{r['layer']}", finite_or_none(r["grad_norm"])),
-                         (r["step"], f"act_std/{r['layer']}", finite_or_none(r["act_std"]))]
+        rows += [(step, STEP_LR, finite_or_none(self.step_lr[step]))
+                 for step in range(first, len(self.step_lr))]
+        rows += [(step, name, finite_or_none(v)) for step, name, v in layer_rows
+                 if step >= first]
         for epoch in self.epochs[from_epoch:]:
             rows += [(_epoch_step(epoch), name, finite_or_none(v)) for name, v in epoch.items()
-                     if name not in ("epoch", "step") and (v is None or isinstance(v, (int, float)))]
+                     if name not in (EPOCH, STEP) and (v is None or isinstance(v, (int, float)))]
         return rows
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
-        return cls(**data)
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """A history from :meth:`to_dict`'s dict, or from an earlier version's
+        ``history.json`` (which kept the run's parts' records in one ``extra`` table, the
+        per-step lr as ``extra["lr"]``); keys this version does not know are left out."""
+        known = {f.name for f in fields(cls)}
+        given = {k: v for k, v in data.items() if k in known}
+        old = data.get("extra") or {}
+        for key, value in old.items():
+            name = _RENAMED.get(key, key)
+            if name in known and name not in given:
+                given[name] = value
+        return cls(**given)
+
+
+_RENAMED = {"lr": "step_lr"}
+"""Records that earlier versions kept in ``extra`` under another name."""
 
 
 def _epoch_step(epoch: dict[str, Any]) -> int:
     """The optimizer steps taken when an epoch ended (in older histories: its number)."""
-    return epoch.get("step", epoch.get("epoch", 0))
+    return epoch.get(STEP, epoch.get(EPOCH, 0))

@@ -11,17 +11,22 @@ A checkpoint is a folder ``<folder>/epoch-<k>/`` (``k`` epochs done) holding
 - ``state.json``: epoch, step, the optimizer's param groups and non-tensor state, the
   callbacks' non-tensor state and the model's non-tensor entries;
 - ``history.json``: the :class:`~trainwell.loop.History` so far;
-- ``manifest.json``, written last: the sha256 of every other file, and ``meta`` (what the
-  caller attached, such as the recipe).
+- ``manifest.json``, written last: the sha256 of every other file, ``meta`` (what the
+  caller attached, such as the recipe), and ``digest``, the sha256 of the manifest's own
+  content, so an edited epoch or step is caught like a damaged file.
 
 No file is a pickle. Each file is written atomically and synced, the folder is assembled
 under a temporary name and renamed into place, so a kill leaves the previous checkpoint
-whole; a checkpoint without a manifest, with a missing file or a wrong checksum is skipped
-for the one before it. :class:`Checkpoints` keeps the last ``keep`` good ones.
+whole. A checkpoint is good when its manifest matches its digest, every file its checksum,
+and the manifest's epoch and step the history saved beside them (epochs and step losses
+recorded); a damaged one is skipped for the one before it, and the
+:class:`Checkpoint` resumed says which newer ones were skipped and why (``skipped``).
+:class:`Checkpoints` keeps the last ``keep`` good ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -37,10 +42,11 @@ from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import ConfigError
 from trainwell.loop.events import TrainState
 
-__all__ = ["Checkpoint", "Checkpoints", "latest_checkpoint", "read_checkpoint", "MANIFEST"]
+__all__ = ["Checkpoint", "Checkpoints", "latest_checkpoint", "read_checkpoint", "manifest_digest",
+           "MANIFEST"]
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2
 _NAME = re.compile(r"epoch-(\d+)")
 
 
@@ -55,6 +61,16 @@ class Checkpoint:
     epochs: int
     steps_per_epoch: int
     meta: dict[str, Any] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+    """Why each newer checkpoint of the folder was not taken (damaged), newest first."""
+
+    def fallback_note(self) -> str | None:
+        """One line saying that newer checkpoints were damaged and this one is resumed instead
+        (``None`` when it is the newest)."""
+        if not self.skipped:
+            return None
+        more = f" (and {len(self.skipped) - 1} more)" if len(self.skipped) > 1 else ""
+        return f"skipped a damaged checkpoint: {self.skipped[0]}{more}; resuming from epoch {self.epoch}"
 
 
 def read_checkpoint(path: str | Path) -> tuple[Checkpoint, dict[str, bytes]]:
@@ -63,12 +79,16 @@ def read_checkpoint(path: str | Path) -> tuple[Checkpoint, dict[str, bytes]]:
     path = Path(path)
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        claimed = manifest.get("digest")
+        signed = int(manifest["format"]) >= 2  # manifests of format 1 carry no digest
         listed = manifest["files"]
         found = Checkpoint(path, int(manifest["epoch"]), int(manifest["step"]),
                            int(manifest["epochs"]), int(manifest["steps_per_epoch"]),
                            dict(manifest.get("meta") or {}))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: no readable manifest ({type(exc).__name__}: {exc})") from None
+    if (signed or claimed is not None) and claimed != manifest_digest(manifest):
+        raise ValueError(f"{path}: {MANIFEST} does not match its digest (edited or damaged)")
     files: dict[str, bytes] = {}
     for name, digest in listed.items():
         try:
@@ -78,7 +98,28 @@ def read_checkpoint(path: str | Path) -> tuple[Checkpoint, dict[str, bytes]]:
         if hashlib.sha256(data).hexdigest() != digest:
             raise ValueError(f"{path}: {name} does not match its checksum")
         files[name] = data
+    _check_counts(found, files)
     return found, files
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """The sha256 of a manifest's content (without its ``digest``), keys sorted."""
+    content = {k: v for k, v in manifest.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _check_counts(found: Checkpoint, files: Mapping[str, bytes]) -> None:
+    """The manifest's epoch and step against the history saved with them."""
+    if "history.json" not in files:
+        return
+    try:
+        history = json.loads(files["history.json"])
+        epochs, steps = len(history["epochs"]), len(history["step_loss"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{found.path}: history.json is not a history ({exc})") from None
+    if (found.epoch, found.step) != (epochs, steps):
+        raise ValueError(f"{found.path}: {MANIFEST} says epoch {found.epoch}, step {found.step}; "
+                         f"its history has {epochs} epochs, {steps} steps")
 
 
 def _good(path: Path) -> Checkpoint | None:
@@ -105,10 +146,14 @@ def latest_checkpoint(folder: str | Path, *, meta: Mapping[str, Any] | None = No
     :class:`~trainwell.errors.ConfigError` names the first key that differs (a checkpoint of
     another recipe is never resumed by mistake).
     """
+    skipped: list[str] = []
     for _, path in _epochs(Path(folder)):
-        found = _good(path)
-        if found is None:
+        try:
+            found = read_checkpoint(path)[0]
+        except ValueError as exc:
+            skipped.append(str(exc))
             continue
+        found = dataclasses.replace(found, skipped=tuple(skipped))
         if meta is not None:
             key = _difference(dict(meta), found.meta)
             if key is not None:
@@ -181,9 +226,11 @@ class Checkpoints:
             os.chmod(tmp, 0o777 & ~_umask())
             for name, data in files.items():
                 atomic_write_bytes(tmp / name, data)
-            manifest = {"format": FORMAT, "epoch": epoch, "step": step, "epochs": state.epochs,
-                        "steps_per_epoch": state.steps_per_epoch, "meta": self.meta,
-                        "files": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}
+            manifest: dict[str, Any] = {
+                "format": FORMAT, "epoch": epoch, "step": step, "epochs": state.epochs,
+                "steps_per_epoch": state.steps_per_epoch, "meta": self.meta,
+                "files": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}
+            manifest["digest"] = manifest_digest(manifest)
             atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1))
             _fsync_dir(tmp)
             final = self.folder / f"epoch-{epoch}"

@@ -27,7 +27,7 @@ SPEED_OPTIONS: dict[str, str] = {
     "precision": "fp32 (default), bf16 or fp16: the forward pass under autocast in that type; "
                  "fp16 adds a gradient scaler; weights, checkpoints and metrics stay float32",
     "compile": 'false (default), true or "max-autotune": torch.compile of the model (inductor); '
-               "its warm-up is timed apart (history extra compile.warmup_seconds)",
+               "its warm-up is timed apart (the history's compile.warmup_seconds)",
     "channels_last": "false (default) or true: channels-last memory for a model with 2-D "
                      "convolutions (image data)",
 }

@@ -29,6 +29,7 @@ from trainwell.loop.capture import capture_state, restore_state
 from trainwell.loop.compile import CompiledModel
 from trainwell.loop.events import Callback, Dispatcher, StopTraining, TrainState
 from trainwell.loop.history import History
+from trainwell.loop.metrics import EPOCH, LR, SECONDS, STEP, TRAIN_ACC, TRAIN_LOSS, split_metric
 from trainwell.loop.precision import Precision
 from trainwell.loop.resume import Checkpoint, Checkpoints
 from trainwell.optim.optimizers import needs_closure
@@ -94,7 +95,7 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     ``precision``: ``fp32``, ``bf16`` or ``fp16`` (:class:`~trainwell.loop.precision.Precision`).
     ``compile``: ``True`` or ``"max-autotune"`` trains through
     :class:`~trainwell.loop.compile.CompiledModel`; its warm-up runs before the first epoch
-    and is recorded in ``history.extra["compile"]`` (``warmup_seconds``, and ``eager_steps``:
+    and is recorded in ``history.compile`` (``warmup_seconds``, and ``eager_steps``:
     steps run eagerly because a layer had a hook). ``generator`` may live on the data's
     device: the epoch's permutation is drawn there.
 
@@ -173,13 +174,13 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                         hooks("after_step", state)
                 state.step = first + steps_per_epoch - 1
                 epoch_losses = _flush(history, step_losses)
-                metrics = {"epoch": epoch + 1, "step": first + steps_per_epoch,
-                           "train_loss": sum(epoch_losses) / len(epoch_losses),
-                           "train_acc": correct.item() / seen,
-                           "lr": float(optimizer.param_groups[0]["lr"])}
+                metrics = {EPOCH: epoch + 1, STEP: first + steps_per_epoch,
+                           TRAIN_LOSS: sum(epoch_losses) / len(epoch_losses),
+                           TRAIN_ACC: correct.item() / seen,
+                           LR: float(optimizer.param_groups[0]["lr"])}
                 if eval_every and (epoch + 1) % eval_every == 0:
                     metrics.update(_split_metrics(model, dataset, loss_fn, ("val", "test")))
-                metrics["seconds"] = time.perf_counter() - t0
+                metrics[SECONDS] = time.perf_counter() - t0
                 history.add_epoch(**metrics)
                 dispatch("after_epoch", state)
                 if checkpoints is not None and checkpoints.due(epoch + 1, epochs):
@@ -198,7 +199,7 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     finally:
         history.seconds += time.perf_counter() - started
         if compiled is not None:
-            history.extra["compile"] = compiled.summary()
+            history.compile = compiled.summary()
         dispatch("after_fit", state)
     if history.status != "diverged":
         history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
@@ -280,5 +281,5 @@ def _split_metrics(model: torch.nn.Module, dataset: Dataset, loss_fn: LossFn,
     for split in splits:
         loss, acc = evaluate(model, getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}"),
                              loss_fn=loss_fn)
-        out[f"{split}_loss"], out[f"{split}_acc"] = loss, acc
+        out[split_metric(split, "loss")], out[split_metric(split, "acc")] = loss, acc
     return out

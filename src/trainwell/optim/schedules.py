@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
+from trainwell.callback_order import ORDER
 from trainwell.errors import ConfigError
 from trainwell.names import get
 from trainwell.params import validate_params
@@ -220,13 +221,14 @@ class LRSchedule:
     follows the schedule relative to its own base lr (its ``initial_lr``, set on first sight):
     its lr is ``initial_lr * schedule(step) / schedule's base``, so groups with different lrs
     (discriminative learning rates) keep their ratios. The optimizer is touched only when the
-    value changes. Each step's lr (of the first group) is appended to
-    ``state.history.extra["lr"]`` (the trainer's per-epoch ``lr`` is the last step's).
+    value changes. The lr each optimizer step used (of the first group, after every
+    ``before_step`` callback: an SWA lr that replaces the schedule's is the one recorded) is
+    appended to ``state.history.step_lr`` (the trainer's per-epoch ``lr`` is the last step's).
 
     >>> cb = LRSchedule("cosine", per="step", warmup=100)
     """
 
-    order = -50
+    order = ORDER["schedule"]
 
     def __init__(self, schedule: Schedule | str, **options: Any) -> None:
         if isinstance(schedule, str):
@@ -247,7 +249,7 @@ class LRSchedule:
                 name, base_lr=self._base, total_steps=state.epochs * state.steps_per_epoch,
                 steps_per_epoch=state.steps_per_epoch, **options)
         self._last = None
-        state.history.extra["lr"] = []
+        state.history.step_lr = []
 
     def before_step(self, state: TrainState) -> None:
         assert not isinstance(self.schedule, str), "before_fit builds a named schedule"
@@ -258,4 +260,6 @@ class LRSchedule:
                 base = group.setdefault("initial_lr", group["lr"])
                 group["lr"] = lr if factor is None or base == self._base else base * factor
             self._last = lr
-        state.history.extra.setdefault("lr", []).append(lr)
+
+    def after_step(self, state: TrainState) -> None:
+        state.history.step_lr.append(float(state.optimizer.param_groups[0]["lr"]))

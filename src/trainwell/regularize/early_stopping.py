@@ -19,14 +19,44 @@ from typing import Any, Literal
 
 import torch
 
-from trainwell.errors import ConfigError
+from trainwell.callback_order import ORDER
+from trainwell.errors import ConfigError, did_you_mean
 from trainwell.loop.events import Callback, StopTraining, TrainState
 from trainwell.regularize._checks import check_choice, check_nonnegative, check_positive_int
 
-__all__ = ["EarlyStopping"]
+__all__ = ["EarlyStopping", "RECIPE_METRICS", "check_recipe_metric"]
 
 _KEY = "train.early_stopping"
 _EVALUATED_SPLITS = ("val", "test")  # metrics the trainer adds only on evaluation epochs
+
+RECIPE_METRICS = ("val_loss", "val_acc", "train_loss", "train_acc")
+"""The per-epoch metrics a recipe's run records that early stopping may watch. The test-set
+ones are left out on purpose: stopping on the test set selects on it."""
+
+
+def check_recipe_metric(metric: object, *, eval_every: int) -> str:
+    """``train.early_stopping.metric`` of a recipe: one of :data:`RECIPE_METRICS`, and a
+    validation metric only when the run evaluates (``eval_every >= 1``).
+
+    >>> check_recipe_metric("test_acc", eval_every=1)
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: train.early_stopping.metric = 'test_acc': expected one of
+    val_loss, val_acc, train_loss, train_acc (stopping on a test-set metric would select on the
+    test set)
+    """
+    key = f"{_KEY}.metric"
+    if not isinstance(metric, str):
+        raise ConfigError(key, metric, "a metric name, e.g. val_loss")
+    if metric not in RECIPE_METRICS:
+        why = (" (stopping on a test-set metric would select on the test set)"
+               if metric.startswith("test_") else
+               f" (the per-epoch metrics a run records){did_you_mean(metric, RECIPE_METRICS)}")
+        raise ConfigError(key, metric, f"one of {', '.join(RECIPE_METRICS)}{why}")
+    if eval_every == 0 and metric.startswith("val_"):
+        raise ConfigError(key, metric, "a metric that is evaluated: set train.eval_every >= 1 "
+                          "(it is 0)")
+    return metric
 
 
 class EarlyStopping(Callback):
@@ -42,14 +72,14 @@ class EarlyStopping(Callback):
        ``StopTraining(reason, status="done")``.
 
     ``after_fit`` loads the best weights back (also when training ran to the end) and records
-    ``state.history.extra["early_stopping"] = {"best_epoch", "best", "stopped_epoch"}``
+    ``state.history.early_stopping = {"best_epoch", "best", "stopped_epoch"}``
     (epochs 1-based as in the history; ``stopped_epoch`` is ``None`` if it never stopped).
     ``mode="auto"`` maximizes metrics whose name contains ``"acc"`` and minimizes the rest.
     A ``metric`` that an evaluated epoch does not have raises :class:`ConfigError`.
     ``state_dict()``/``load_state_dict()`` carry the best value, its epoch and weights, and
     the epochs waited, for a checkpoint (:class:`~trainwell.loop.Stateful`).
 
-    Runs late (``order = 150``) so the other callbacks see the epoch it stops at.
+    Runs last (``ORDER["early_stopping"]``) so the other callbacks see the epoch it stops at.
 
     **Note**: the trainer computes ``history.final`` before ``after_fit``, so ``final`` holds
     the metrics of the *last* weights, not of the restored best ones.
@@ -58,7 +88,7 @@ class EarlyStopping(Callback):
     EarlyStopping('val_acc', patience=3, mode='max', min_delta=0.0)
     """
 
-    order = 150
+    order = ORDER["early_stopping"]
 
     def __init__(self, metric: str = "val_loss", *, patience: int = 5,
                  mode: Literal["auto", "min", "max"] = "auto", min_delta: float = 0.0) -> None:
@@ -137,6 +167,6 @@ class EarlyStopping(Callback):
     def after_fit(self, state: TrainState) -> None:
         if self._weights is not None:
             state.model.load_state_dict(self._weights)
-        state.history.extra["early_stopping"] = {
+        state.history.early_stopping = {
             "best_epoch": self.best_epoch, "best": self.best, "stopped_epoch": self.stopped_epoch}
         self._weights = None

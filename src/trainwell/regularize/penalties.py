@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from trainwell.callback_order import ORDER
 from trainwell.loop.events import Callback, TrainState
 from trainwell.regularize._checks import check_nonnegative
 
@@ -115,7 +116,7 @@ class Penalty(Callback):
     Penalty(l1=0.0, l2=0.0001, include_bias=False)
     """
 
-    order = 0
+    order = ORDER["penalty"]
 
     def __init__(self, *, l1: float = 0.0, l2: float = 0.0, include_bias: bool = False) -> None:
         self.l1 = check_nonnegative("regularize.l1", l1)

@@ -40,8 +40,8 @@ def survival_probabilities(num_blocks: int, *, last_survival: float = 0.5) -> li
     >>> survival_probabilities(4, last_survival=0.5)
     [0.875, 0.75, 0.625, 0.5]
     """
-    num_blocks = check_positive_int("regularize.stochastic_depth.num_blocks", num_blocks)
-    last = check_survival("regularize.stochastic_depth.last_survival", last_survival)
+    num_blocks = check_positive_int("num_blocks", num_blocks)
+    last = check_survival("last_survival", last_survival)
     # p_L + (1 − l/L)(1 − p_L) is the same line, and exact at the last block
     return [last + (1.0 - layer / num_blocks) * (1.0 - last) for layer in range(1, num_blocks + 1)]
 
@@ -65,8 +65,8 @@ def drop_path(x: torch.Tensor, survival: float, *, training: bool, mode: DropMod
     >>> drop_path(x, 0.8, training=False, scale_at_test=False).sum().item()
     6.0
     """
-    survival = check_survival("regularize.stochastic_depth.survival", survival)
-    mode = check_choice("regularize.stochastic_depth.mode", mode, DROP_MODES)
+    survival = check_survival("survival", survival)
+    mode = check_choice("mode", mode, DROP_MODES)
     if not training:
         return x * survival if scale_at_test and survival < 1 else x
     if survival == 1:
@@ -95,9 +95,9 @@ class StochasticDepth(nn.Module):
 
     def __init__(self, survival: float, *, mode: DropMode = "batch", scale: Scale = "test") -> None:
         super().__init__()
-        self.survival = check_survival("regularize.stochastic_depth.survival", survival)
-        self.mode = check_choice("regularize.stochastic_depth.mode", mode, DROP_MODES)
-        self.scale = check_choice("regularize.stochastic_depth.scale", scale, SCALES)
+        self.survival = check_survival("survival", survival)
+        self.mode = check_choice("mode", mode, DROP_MODES)
+        self.scale = check_choice("scale", scale, SCALES)
         self.generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

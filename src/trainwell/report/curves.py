@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from trainwell.loop.metrics import LOSS, VAL_ACC
 from trainwell.report import plots
 from trainwell.run.store import RunRow, Store
 
@@ -56,7 +57,7 @@ def loss_curves(series: Series, shown: Sequence[RunRow]) -> dict[str, list[plots
     curve ends where it diverged."""
     out: dict[str, list[plots.Curve]] = {}
     for r in shown:
-        steps, values = series.get(r.id, {}).get("loss", ([], []))
+        steps, values = series.get(r.id, {}).get(LOSS, ([], []))
         diverged_at = None
         if r.status == "diverged":
             diverged_at = r.diverged_step if r.diverged_step is not None else max(steps,
@@ -71,7 +72,7 @@ def val_acc_curves(series: Series, shown: Sequence[RunRow]) -> dict[str, list[pl
     for r in shown:
         metrics = series.get(r.id, {})
         epoch_of = epoch_numbers(metrics)
-        steps, values = metrics.get("val_acc", ([], []))
+        steps, values = metrics.get(VAL_ACC, ([], []))
         pairs = [(epoch_of[s], v) for s, v in zip(steps, values, strict=True) if s in epoch_of]
         out.setdefault(r.label, []).append(
             plots.Curve([e for e, _ in pairs], [v for _, v in pairs]))

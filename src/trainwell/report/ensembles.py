@@ -16,7 +16,7 @@ from trainwell.ensemble.evaluate import EnsembleScore, MismatchError, growth_cur
 from trainwell.ensemble.predictions import Predictions, load_predictions
 from trainwell.errors import ConfigError
 from trainwell.recipe import parse_override
-from trainwell.results import MISSING, matches, run_value
+from trainwell.report.select import MISSING, matches, run_value
 from trainwell.run.store import RunRow
 
 __all__ = ["RunsEnsemble", "seed_ensemble", "snapshot_curve", "evaluate_runs", "select_runs",
@@ -105,7 +105,7 @@ def select_runs(runs: Sequence[RunRow], where: Sequence[str]) -> list[RunRow]:
     (``optim.lr=0.01``). Raises :class:`ConfigError` for a key no run has."""
     out = list(runs)
     for text in where:
-        path, value = parse_override(text)
+        path, value = parse_override(text, flag="--where")
         key = ".".join(path)
         if key in ("seed", "label"):
             out = [r for r in out if getattr(r, key) == value or str(getattr(r, key)) == str(value)]

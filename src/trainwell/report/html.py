@@ -29,20 +29,23 @@ import jinja2
 from trainwell import _toml
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import TrainwellError
+from trainwell.loop.metrics import LR, STEP_LR
 from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.curves import SHOWN
+from trainwell.report.markdown import markdown_table
+from trainwell.report.rows import ResultsRows, Row, results_rows
+from trainwell.report.status import check_replace, running_note
 from trainwell.report.table import (
     CHANCE_MARGIN,
     DEFAULT_NUM_CLASSES,
     ResultsGrid,
     axis_values,
     chance_threshold,
-    format_stat,
-    markdown_table,
     pick_experiment,
     results_grid,
     run_outcome,
     runs_classes,
+    shown_verdicts,
     verdict_words,
 )
 from trainwell.run.store import RunRow, Store, open_store
@@ -59,11 +62,18 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
     """Write ``folder/report.html`` (atomically) for ``experiment`` and return its path.
 
     ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.table`).
+    A report that shows runs is never replaced by one that shows none (an experiment folder
+    read under another experiment's name): :class:`TrainwellError` says so and keeps it.
     """
     folder = Path(folder)
     with open_store(folder) as store:
-        text = render_report(store, pick_experiment(store, experiment), num_classes=num_classes)
-    return atomic_write_text(folder / REPORT_NAME, text)
+        name = pick_experiment(store, experiment)
+        text = render_report(store, name, num_classes=num_classes)
+    path = folder / REPORT_NAME
+    check_replace(path, text, experiment=name)
+    return atomic_write_text(path, text)
+
+
 
 
 def render_report(store: Store, experiment: str, *,
@@ -76,11 +86,12 @@ def render_report(store: Store, experiment: str, *,
     num_classes = runs_classes(runs, num_classes)
     grid = results_grid(runs, exp["axes"], num_classes=num_classes,
                         folder=Path(store.path).parent)
+    rows = results_rows(grid, num_classes=num_classes)
     colors = plots.label_colors([c.label for c in grid.cells])
     figures = _figures(store, runs, colors, num_classes)
     ensembles_png = _ensemble_figure(grid, colors)
     counts = Counter(r.status for r in runs)
-    best = grid.best
+    best = rows.best
     context = {
         "name": experiment,
         "note": exp.get("note") or "",
@@ -92,16 +103,16 @@ def render_report(store: Store, experiment: str, *,
         "axes": list(axis_values(runs, exp["axes"]).items()),
         "fixed": _fixed_text(exp["fixed"]),
         "grid": grid,
-        "table": _table(grid, colors),
-        "diagnosed_any": any(c.verdict for c in grid.cells),
+        "table": _table(rows, colors),
+        "diagnosed_any": rows.has("diagnosis"),
         "best": best and {"label": best.label, "color": colors[best.label],
-                          "test": format_stat(best.test), "train": format_stat(best.train)},
+                          "test": best.test, "train": best.train},
         "loss_png": _uri(figures["loss"]),
         "acc_png": _uri(figures["val-acc"]),
         "lr_png": _uri(figures["lr"]),
         "ensembles_png": _uri(ensembles_png),
-        "any_ensemble": any(c.ensemble is not None for c in grid.cells),
-        "any_raw": any(c.raw is not None for c in grid.cells),
+        "any_ensemble": rows.has("ensemble of seeds (%)"),
+        "any_raw": rows.has("model alone (%)"),
         "flow": [_flow_view(run, png, runs, colors) for run, png in figures["flow"]],
         "depth_colors": plots_diagnostics.depth_colors(5),
         "flow_zeros": figures["flow_zeros"],
@@ -111,6 +122,7 @@ def render_report(store: Store, experiment: str, *,
         "num_classes": num_classes,
         "margin": f"{100 * CHANCE_MARGIN:g}",
         "runs": [_run_view(r, colors, num_classes) for r in runs],
+        "running_note": running_note(runs),
     }
     return _template().render(**context)
 
@@ -132,7 +144,7 @@ def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str |
         colors = plots.label_colors([c.label for c in grid.cells])
         figures = _figures(store, runs, colors, num_classes, flow=False)
         figures["ensembles"] = _ensemble_figure(grid, colors)
-    table = markdown_table(grid)
+    table = markdown_table(results_rows(grid, num_classes=num_classes))
     written = [atomic_write_text(out / f"{name}-table.md", table)]
     for suffix in ("loss", "val-acc", "lr", "ensembles"):
         if (png := figures[suffix]) is not None:
@@ -224,10 +236,10 @@ def _lr_figure(series: curves.Series, firsts: dict[str, RunRow],
     scheduled, held = {}, {}
     for label, r in firsts.items():
         metrics = series.get(r.id, {})
-        if "step_lr" in metrics:
-            scheduled[label] = plots.Curve(*metrics["step_lr"])
-        elif metrics.get("lr", ([], []))[0]:
-            steps, values = metrics["lr"]
+        if STEP_LR in metrics:
+            scheduled[label] = plots.Curve(*metrics[STEP_LR])
+        elif metrics.get(LR, ([], []))[0]:
+            steps, values = metrics[LR]
             held[label] = plots.Curve([0, *steps], [values[0], *values])
     if not plots.lr_varies(scheduled):
         return None
@@ -235,26 +247,22 @@ def _lr_figure(series: curves.Series, firsts: dict[str, RunRow],
                             if k in scheduled or k in held}, colors=colors)
 
 
-def _table(grid: ResultsGrid, colors: dict[str, str]) -> dict[str, Any]:
-    def view(cell):
-        return cell and {"test": cell.text("test"), "train": cell.text("train"),
-                         "gap": cell.text("gap"),
-                         "note": cell.note, "best": cell.best, "label": cell.label,
-                         "color": colors[cell.label], "point": cell.values, "n": cell.n,
-                         "kind": _kind(cell.text("test")), "verdict": cell.verdict,
-                         "ensemble": cell.ensemble and {"n": cell.ensemble.score.n,
-                                                        "acc": cell.ensemble_text},
-                         "seconds": "-" if cell.seconds is None else f"{cell.seconds:.1f}",
-                         "raw": cell.raw and format_stat(cell.raw)}
+def _table(rows: ResultsRows, colors: dict[str, str]) -> dict[str, Any]:
+    """The results table for the template: each row with its colour and CSS class."""
+    def view(row: Row | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        return {**vars(row), "color": colors[row.label], "css": _CSS[row.kind],
+                "value": {c.name: row.value(c) for c in rows.columns}}
 
-    if grid.layout == "grid":
-        return {"rows": [(row, [view(grid.at(row, col)) for col in grid.cols])
-                         for row in grid.rows], "cols": grid.cols}
-    return {"cells": [view(c) for c in grid.cells]}
+    if rows.layout == "grid":
+        return {"rows": [(r, [view(rows.at(r, c)) for c in rows.grid_cols])
+                         for r in rows.grid_rows], "cols": rows.grid_cols}
+    return {"columns": rows.columns, "cells": [view(r) for r in rows.rows]}
 
 
-def _kind(text: str) -> str:
-    return {"n/c": "nc", "failed": "failed", "pending": "pending"}.get(text, "value")
+_CSS = {"value": "value", "n/c": "nc", "failed": "failed", "pending": "pending"}
+"""The CSS class of each result kind."""
 
 
 def _run_view(r: RunRow, colors: dict[str, str], num_classes: int) -> dict[str, Any]:
@@ -271,7 +279,8 @@ def _run_view(r: RunRow, colors: dict[str, str], num_classes: int) -> dict[str, 
         "error": error, "error_line": last if len(last) <= 120 else last[:117] + "...",
         "verdicts": [{"words": verdict_words(str(v.get("kind", ""))),
                       "healthy": v.get("kind") == "healthy", "message": str(v.get("message", "")),
-                      "fix": str(v.get("fix") or "")} for v in r.verdicts or []],
+                      "fix": str(v.get("fix") or "")}
+                     for v in shown_verdicts(r, num_classes=num_classes)],
     }
 
 

@@ -1,14 +1,14 @@
 """An experiment's results for Python: the report's table as rows (for a pandas DataFrame) and
 as an HTML table for a notebook cell, and its loss and accuracy curves as matplotlib Figures.
 
-The rows are those of report.html's results table in its one-row-per-grid-point layout, made
-from the same cells (:func:`~trainwell.report.table.results_grid`): the grid point's axis
-values, then ``test acc (%)`` (mean ± std over seeds, or n/c, failed, pending), ``train acc
-(%)``, ``gap (points)``, ``seeds``, ``time/run (s)`` and ``notes``, with ``model alone (%)``,
-``ensemble of seeds (%)`` and ``diagnosis`` where the report has them. In the HTML every
-piece of user text (experiment, axis values, notes) is escaped.
+The rows are those of report.html's results table in its one-row-per-grid-point layout
+(:func:`~trainwell.report.rows.results_rows`): the grid point's axis values, then ``test acc
+(%)`` (mean ± std over seeds, or n/c, failed, pending), ``train acc (%)``, ``gap (points)``,
+``seeds``, ``time/run (s)`` and ``notes``, with ``model alone (%)``, ``ensemble of seeds
+(%)`` and ``diagnosis`` where the report has them. In the HTML every piece of user text
+(experiment, axis values, notes) is escaped.
 
->>> columns, rows = table_rows(results_grid([], ["init.name"]))
+>>> columns, rows = table_rows(results_rows(results_grid([], ["init.name"])))
 >>> columns
 ['init.name', 'test acc (%)', 'train acc (%)', 'gap (points)', 'seeds', 'time/run (s)', 'notes']
 """
@@ -26,10 +26,9 @@ from matplotlib.figure import Figure
 
 from trainwell.errors import TrainwellError
 from trainwell.report import curves, plots
+from trainwell.report.rows import ResultsRows, results_rows
 from trainwell.report.table import (
     ResultsGrid,
-    chance_threshold,
-    format_stat,
     pick_experiment,
     results_grid,
     runs_classes,
@@ -42,13 +41,17 @@ __all__ = ["Experiment", "read_experiment", "table_rows", "table_html", "loss_pl
 
 @dataclass
 class Experiment:
-    """One experiment as the report reads it: its runs, grid and chance level."""
+    """One experiment as the report reads it: its runs, grid, chance level and table."""
 
     name: str
     note: str
     runs: list[RunRow]
     grid: ResultsGrid
     num_classes: int
+
+    @property
+    def table(self) -> ResultsRows:
+        return results_rows(self.grid, num_classes=self.num_classes)
 
 
 def read_experiment(store: Store, experiment: str | None = None) -> Experiment:
@@ -62,26 +65,9 @@ def read_experiment(store: Store, experiment: str | None = None) -> Experiment:
     return Experiment(name, str(exp.get("note") or ""), runs, grid, num_classes)
 
 
-def table_rows(grid: ResultsGrid) -> tuple[list[str], list[list[Any]]]:
+def table_rows(table: ResultsRows) -> tuple[list[str], list[list[Any]]]:
     """The report's results table, one row per grid point: its column names and rows."""
-    cells = grid.cells
-    raws = any(c.raw is not None for c in cells)
-    ensembles = any(c.ensemble is not None for c in cells)
-    diagnosed = any(c.verdict for c in cells)
-    columns = [*(grid.axes or ["recipe"]), "test acc (%)", *(["model alone (%)"] if raws else []),
-               "train acc (%)", "gap (points)", *(["ensemble of seeds (%)"] if ensembles else []),
-               "seeds", "time/run (s)", *(["diagnosis"] if diagnosed else []), "notes"]
-    rows = []
-    for c in cells:
-        value = c.text("test") not in ("n/c", "failed", "pending")
-        verdict = c.verdict
-        rows.append([*(c.values or [c.label]), c.text("test"),
-                     *([format_stat(c.raw) if c.raw else "-"] if raws else []),
-                     c.text("train") if value else "", c.text("gap") if value else "",
-                     *([c.ensemble_text if c.ensemble and value else "-"] if ensembles else []),
-                     c.n, "-" if c.seconds is None else f"{c.seconds:.1f}",
-                     *([verdict.text if verdict else ""] if diagnosed else []), c.note])
-    return columns, rows
+    return table.names, [table.values(r) for r in table.rows]
 
 
 _TABLE = """\
@@ -107,16 +93,13 @@ def _template() -> jinja2.Template:
 def table_html(exp: Experiment, *, title: str | None = None) -> str:
     """The results table of ``exp`` as an HTML fragment for a notebook cell; the best recipe's
     row in bold. Autoescaped: user text cannot add markup."""
-    columns, rows = table_rows(exp.grid)
-    best = exp.grid.best
-    caption = (f"n/c: diverged, or final train accuracy below "
-               f"{100 * chance_threshold(exp.num_classes):.1f} %. "
-               + (f"Best: {best.label}." if best else "Best: none yet (no recipe converged on "
-                                                     "every seed)."))
+    table = exp.table
+    best = table.best
+    caption = (f"{table.caption}. " + (f"Best: {best.label}." if best else
+                                       "Best: none yet (no recipe converged on every seed)."))
     return _template().render(
-        title=title or f"{exp.name}: test accuracy (%), mean ± std over seeds", note=exp.note,
-        columns=columns, rows=[(row, c.best) for row, c in zip(rows, exp.grid.cells, strict=True)],
-        caption=caption)
+        title=title or table.title(exp.name), note=exp.note, columns=table.names,
+        rows=[(table.values(r), r.best) for r in table.rows], caption=caption)
 
 
 def _colors(runs: Sequence[RunRow]) -> dict[str, str]:

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["Curve", "label_colors", "smooth", "smoothing_window", "loss_figure", "loss_plot",
+__all__ = ["Curve", "label_colors", "label_dashes", "smooth", "smoothing_window", "loss_figure", "loss_plot",
            "val_acc_figure", "val_acc_plot", "lr_figure", "ensemble_figure", "lr_varies", "data_uri",
            "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
 
@@ -67,6 +67,26 @@ def label_colors(labels: Sequence[str]) -> dict[str, str]:
     else:
         cmap, pos = matplotlib.colormaps["hsv"], [i / n for i in range(n)]
     return {label: to_hex(cmap(p)) for label, p in zip(labels, pos, strict=True)}
+
+
+_DASHES = ("-", "--", ":", "-.")
+
+
+def label_dashes(labels: Sequence[str]) -> dict[str, str]:
+    """A line style per label: on a two-axis grid (labels ``"a · b"``) the second axis's value
+    picks the style, so that curves of one row (one colour family) stay apart; solid lines
+    otherwise, or beyond four values.
+
+    >>> label_dashes(["zeros · sigmoid", "zeros · relu", "he · sigmoid", "he · relu"])
+    {'zeros · sigmoid': '-', 'zeros · relu': '--', 'he · sigmoid': '-', 'he · relu': '--'}
+    """
+    parts = [label.split(" · ") for label in labels]
+    if not parts or any(len(p) != 2 for p in parts):
+        return {label: "-" for label in labels}
+    seconds = list(dict.fromkeys(p[1] for p in parts))
+    if not 2 <= len(seconds) <= len(_DASHES):
+        return {label: "-" for label in labels}
+    return {label: _DASHES[seconds.index(p[1])] for label, p in zip(labels, parts, strict=True)}
 
 
 def smoothing_window(steps: int) -> int:
@@ -130,8 +150,19 @@ def _text(label: str) -> str:
     return " " + label if label.startswith("_") else label
 
 
+class ShownFigure(Figure):
+    """A matplotlib Figure that Jupyter shows as a picture, with no ``%matplotlib`` magic:
+    IPython draws an object by its ``_repr_png_``, and a bare Figure has a picture formatter
+    only once pyplot's inline backend is active."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
 def _new_figure() -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(10, 4.4), dpi=_DPI, layout="constrained")
+    fig = ShownFigure(figsize=(10, 4.4), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.grid(True, alpha=0.3)
@@ -181,14 +212,19 @@ def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str
             lines.append((label, x, mean, lo, hi, marks, len(runs)))
     if not lines:
         return None
-    top = min(max(hi.max() for *_, hi, _, _ in lines),
-              CLIP_FACTOR * max(mean[0] for _, _, mean, *_ in lines))
-    bottom = min(lo.min() for _, _, _, lo, *_ in lines)
+    # The scale is set by the runs that did not diverge: a diverged run's loss in the
+    # thousands would squeeze every other curve into the bottom of a log axis. Its curve is
+    # cut at the top edge, where its x marks the step it diverged at.
+    kept = [ln for ln in lines if not ln[5]] or lines
+    top = min(max(np.nanmax(hi) for *_, hi, _, _ in kept),
+              CLIP_FACTOR * max(mean[0] for _, _, mean, *_ in kept))
+    bottom = min(np.nanmin(lo) for _, _, _, lo, *_ in kept)
     fig, ax = _new_figure()
+    dashes = label_dashes([ln[0] for ln in lines])
     for label, x, mean, lo, hi, marks, seeds in lines:
         color = colors[label]
         tx, tmean, tlo, thi = _thin(x, mean, lo, hi)
-        ax.plot(tx, tmean, color=color, linewidth=1.6, label=_text(label))
+        ax.plot(tx, tmean, color=color, linewidth=1.6, label=_text(label), linestyle=dashes[label])
         if seeds > 1:
             ax.fill_between(tx, tlo, thi, color=color, alpha=0.18, linewidth=0)
         for step, value in marks:
@@ -201,8 +237,10 @@ def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str
     ax.set_ylim((bottom / 1.25, top * 1.25) if log else (bottom - pad, top + pad))
     ax.set_xlabel("optimizer step")
     ax.set_ylabel(f"training loss (moving average, {window} steps)")
+    off = any(np.nanmax(ln[4]) > top * (1.25 if log else 1.0) for ln in lines if ln[5])
     extra = [Line2D([], [], marker="x", color="0.3", linestyle="none", markersize=8,
-                    markeredgewidth=2, label="diverged")] if any(ln[5] for ln in lines) else []
+                    markeredgewidth=2, label="diverged" + (" (cut at the top)" if off else ""))
+             ] if any(ln[5] for ln in lines) else []
     _legend(ax, extra)
     return fig
 
@@ -223,10 +261,11 @@ def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, 
         return None
     length = 1 + max(max(c.x) for cs in curves.values() for c in cs if len(c.x))
     fig, ax = _new_figure()
+    dashes = label_dashes(list(curves))
     for label, runs in curves.items():
         x, mean, _, _ = _aggregate(np.array([_dense(c, length) for c in runs]))
         ax.plot(x, 100 * mean, color=colors[label], linewidth=1.6, label=_text(label),
-                marker="o" if len(x) <= 30 else None, markersize=3.5)
+                linestyle=dashes[label], marker="o" if len(x) <= 30 else None, markersize=3.5)
     extra = []
     if chance is not None:
         ax.axhline(100 * chance, color="0.45", linestyle="--", linewidth=1)

@@ -31,6 +31,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
+from trainwell.loop.metrics import ACT_STD, GRAD_NORM, layer_metric
+
 __all__ = ["LayerFlow", "FlowRun", "FlowLimits", "flow_run", "layer_order", "depth_colors",
            "flow_limits", "gradient_flow_figure", "DEPTH_CMAP", "LAST_LAYER_NAMES"]
 
@@ -89,11 +91,12 @@ def flow_run(label: str, seed: int,
     >>> flow_run("a", 0, {"loss": ([0], [2.3]), "grad_norm/head": ([0], [0.5])}).layers[0].name
     'head'
     """
-    names = [n.removeprefix("grad_norm/") for n in metrics if n.startswith("grad_norm/")]
+    prefix = layer_metric(GRAD_NORM, "")
+    names = [n.removeprefix(prefix) for n in metrics if n.startswith(prefix)]
     layers = []
     for name in layer_order(names):
-        steps, grads = metrics[f"grad_norm/{name}"]
-        acts = dict(zip(*metrics.get(f"act_std/{name}", ([], [])), strict=True))
+        steps, grads = metrics[layer_metric(GRAD_NORM, name)]
+        acts = dict(zip(*metrics.get(layer_metric(ACT_STD, name), ([], [])), strict=True))
         layers.append(LayerFlow(name, steps, grads, [acts.get(s) for s in steps]))
     return FlowRun(label, seed, layers) if layers else None
 

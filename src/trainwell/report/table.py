@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import TrainwellError, did_you_mean
+from trainwell.loop.metrics import OWN_TEST_ACC, TEST_ACC, TRAIN_ACC
 from trainwell.run.store import RunRow, Store
 from trainwell.sweep import format_value
 
@@ -35,9 +36,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome", "chance_threshold",
            "axis_values", "format_stat", "runs_classes", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
+           "shown_verdicts", "NOT_TRAINED",
            "DEFAULT_NUM_CLASSES", "VERDICT_WORDS"]
 
-RAW_METRICS = ("test_acc_raw", "test_acc_last", "test_acc_single")
+RAW_METRICS = OWN_TEST_ACC
 """Final metrics that keep the trained model's own test accuracy when the run's final
 prediction is an average (weights, snapshots or test-time views)."""
 
@@ -53,7 +55,7 @@ VERDICT_WORDS = {"non_finite": "non-finite values", "symmetric": "symmetric unit
                  "vanishing_activations": "vanishing activations",
                  "vanishing_gradient": "vanishing gradient",
                  "exploding_gradient": "exploding gradient", "lr_too_high": "lr too high",
-                 "lr_too_low": "lr too low", "healthy": "healthy"}
+                 "lr_too_low": "lr too low", "not_trained": "did not train", "healthy": "healthy"}
 """Each verdict kind (:data:`trainwell.diagnose.VERDICT_KINDS`) in a few plain words."""
 
 
@@ -125,8 +127,25 @@ def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
         return "n/c"
     if run.status != "done":
         return "unfinished"
-    acc = _number(run.final.get("train_acc"))
+    acc = _number(run.final.get(TRAIN_ACC))
     return "n/c" if acc is None or acc < chance_threshold(num_classes) else "ok"
+
+
+NOT_TRAINED = {"kind": "not_trained", "message": "did not train: the run is n/c (it diverged, "
+               "or its final training accuracy is within 5 points of chance); the probe of the "
+               "trained network finds no cause in one batch", "fix": "try optim.lr 10x higher and "
+               "10x lower, or train longer"}
+"""What a run that did not train shows where its stored diagnosis says ``healthy``."""
+
+
+def shown_verdicts(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> list[dict[str, Any]]:
+    """The run's verdicts as the report shows them: a run that did not train (n/c) is never
+    healthy, whatever its probe said (runs stored before verdicts agreed with outcomes)."""
+    verdicts = list(run.verdicts or [])
+    if run_outcome(run, num_classes=num_classes) != "n/c":
+        return verdicts
+    causes = [v for v in verdicts if v.get("kind") != "healthy"]
+    return causes or ([NOT_TRAINED] if verdicts else [])
 
 
 @dataclass
@@ -177,21 +196,30 @@ class Cell:
         c = self.counts
         return c["ok"] > 0 and c["n/c"] == 0 and c["failed"] == 0 and self.test is not None
 
-    def text(self, metric: str = "test") -> str:
-        """``"91.2 ± 0.4"`` (percent), ``"n/c"``, ``"failed"`` or ``"pending"``; ``metric``
-        is ``test``, ``train`` or ``gap`` (the generalization gap: train minus test accuracy,
-        per seed, in points)."""
+    @property
+    def kind(self) -> str:
+        """``"value"`` when a seed trained (the cell shows its numbers), else why not:
+        ``"n/c"`` (none converged), ``"failed"`` (none ran to the end) or ``"pending"``
+        (none finished yet)."""
         c = self.counts
         if c["ok"] + c["n/c"] + c["failed"] == 0:
             return "pending"
         if c["ok"] == 0:
             return "n/c" if c["n/c"] else "failed"
+        return "value"
+
+    def text(self, metric: str = "test") -> str:
+        """``"91.2 ± 0.4"`` (percent), or the :attr:`kind` (``n/c``, ``failed``, ``pending``);
+        ``metric`` is ``test``, ``train`` or ``gap`` (the generalization gap: train minus test
+        accuracy, per seed, in points)."""
+        if self.kind != "value":
+            return self.kind
         return format_stat({"test": self.test, "train": self.train, "gap": self.gap}[metric])
 
     @property
     def note(self) -> str:
         """What the mean leaves out: ``"1/3 n/c"``, ``"1/3 failed"``, ``"2/3 pending"``."""
-        c, shown = self.counts, self.text()
+        c, shown = self.counts, self.kind
         parts = [f"{c[k]}/{self.n} {k}" for k in ("n/c", "failed") if c[k] and k != shown]
         if c["unfinished"] and shown != "pending":
             parts.append(f"{c['unfinished']}/{self.n} pending")
@@ -201,7 +229,7 @@ class Cell:
     def verdict(self) -> CellVerdict | None:
         """The most important verdict kind over the seeds' diagnoses (``None`` when no seed
         was diagnosed): e.g. one seed with dead units and two healthy give ``dead (1/3)``."""
-        kinds = [{v.get("kind", "") for v in r.verdicts} for r in self.runs if r.verdicts]
+        kinds = [{v.get("kind", "") for v in shown_verdicts(r)} for r in self.runs if r.verdicts]
         if not kinds:
             return None
         top = min(set().union(*kinds), key=_rank)
@@ -306,9 +334,9 @@ def _cell(label: str, runs: list[RunRow], axes: Sequence[str], num_classes: int)
     scored = [r for r in runs if run_outcome(r, num_classes=num_classes) in ("ok", "n/c")]
     return Cell(label=label, values=[format_value(runs[0].point.get(k)) for k in axes],
                 runs=runs, counts=counts,
-                test=_mean_std([r.final.get("test_acc") for r in scored]),
-                train=_mean_std([r.final.get("train_acc") for r in scored]),
-                gap=_mean_std([_difference(r.final.get("train_acc"), r.final.get("test_acc"))
+                test=_mean_std([r.final.get(TEST_ACC) for r in scored]),
+                train=_mean_std([r.final.get(TRAIN_ACC) for r in scored]),
+                gap=_mean_std([_difference(r.final.get(TRAIN_ACC), r.final.get(TEST_ACC))
                                for r in scored]))
 
 
@@ -331,39 +359,3 @@ def _mean_std(values: list[Any]) -> tuple[float, float | None] | None:
     if len(xs) < 2:
         return mean, None
     return mean, math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
-
-
-def markdown_table(grid: ResultsGrid) -> str:
-    """The results table as GitHub markdown: test accuracy (%), train accuracy and the
-    generalization gap (train minus test, points) in brackets; in the flat layout, when any
-    grid point has one, the ensemble of its seeds, and the mean training time per run."""
-    def cell(c: Cell | None) -> str:
-        if c is None:
-            return ""
-        text = c.text("test")
-        if text not in ("n/c", "failed", "pending"):
-            text += f" (train {c.text('train')}, gap {c.text('gap')})"
-        if c.note:
-            text += f" [{c.note}]"
-        if grid.layout == "grid" and c.ensemble is not None and c.counts["ok"]:
-            text += f"; ensemble of {c.ensemble.score.n}: {c.ensemble_text}"
-        return f"**{text}**" if c.best else text
-
-    if grid.layout == "grid":
-        head = [f"{grid.axes[0]} \\ {grid.axes[1]}", *grid.cols]
-        body = [[row, *(cell(grid.at(row, col)) for col in grid.cols)] for row in grid.rows]
-    else:
-        ensembles = any(c.ensemble is not None for c in grid.cells)
-        raws = any(c.raw is not None for c in grid.cells)
-        head = [" · ".join(grid.axes) or "recipe", "test accuracy (%)",
-                *(["trained model alone (%)"] if raws else []),
-                *(["ensemble of seeds (%)"] if ensembles else []), "time per run (s)"]
-        body = [[c.label, cell(c),
-                 *([format_stat(c.raw)] if raws else []),
-                 *([f"{c.ensemble_text} ({c.ensemble.score.n} runs)"
-                    if c.ensemble and c.counts["ok"] else "-"]
-                   if ensembles else []),
-                 "-" if c.seconds is None else f"{c.seconds:.1f}"] for c in grid.cells]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(r) + " |" for r in body]
-    return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from trainwell.execute import RunOutcome
     from trainwell.report.ensembles import RunsEnsemble
-    from trainwell.report.table import Cell
+    from trainwell.report.rows import Column, Row
     from trainwell.run.store import Store
 
 __all__ = ["print_run", "print_catalogue", "print_experiments", "print_results", "print_failed",
@@ -37,8 +37,8 @@ def print_run(console: Console, result: RunOutcome) -> None:
         table.add_row(split, fmt(h.final.get(f"{split}_loss")), fmt(h.final.get(f"{split}_acc")))
     console.print(table)
     line = f"status: {h.status}   epochs: {len(h.epochs)}   time: {h.seconds:.1f}s"
-    if "compile" in h.extra:
-        line += f" (compile warm-up {h.extra['compile']['warmup_seconds']:.1f}s)"
+    if h.compile is not None:
+        line += f" (compile warm-up {h.compile['warmup_seconds']:.1f}s)"
     if h.status == "diverged":
         line += f"   diverged at step {h.diverged_step}"
     if h.error:
@@ -47,29 +47,15 @@ def print_run(console: Console, result: RunOutcome) -> None:
 
 
 def print_catalogue(console: Console) -> None:
-    """Every name a recipe can use, with one line each."""
-    from trainwell import data, init, models, optim, pretrain, regularize
-    from trainwell.data.augment import TRANSFORM_DESCRIPTIONS
-    from trainwell.ensemble import AVERAGING, SNAPSHOT_OPTIONS
-    from trainwell.loop.speed import SPEED_OPTIONS
+    """Every name a recipe can use, with one line each, section by section
+    (:func:`trainwell.sections.catalogue`)."""
+    from trainwell.sections import catalogue
 
-    groups = [("datasets  [data] name", data.DESCRIPTIONS),
-              ("models  [model] name", models.DESCRIPTIONS),
-              ("activations  [model] activation", models.ACTIVATIONS),
-              ("initializers  [init] name", init.DESCRIPTIONS),
-              ("data-driven initializers  [init] name", pretrain.DESCRIPTIONS),
-              ("optimizers  [optim] name", optim.DESCRIPTIONS),
-              ("learning-rate schedules  [schedule] name", optim.SCHEDULE_DESCRIPTIONS),
-              ("regularizers  [regularize], [model], [augment], [train]", regularize.REGULARIZERS),
-              ("augmentations  [augment] transforms", TRANSFORM_DESCRIPTIONS),
-              ("weight averaging  [average] kind", AVERAGING),
-              ("snapshot ensembles  [ensemble]", SNAPSHOT_OPTIONS),
-              ("speed  [train] precision, compile, channels_last", SPEED_OPTIONS)]
-    for title, table_src in groups:
+    for title, names in catalogue():
         table = Table(title=Text(title), title_justify="left", show_header=False)
         table.add_column("name", style="bold")
         table.add_column("description")
-        for name, desc in table_src.items():
+        for name, desc in names.items():
             table.add_row(name, str(desc))
         console.print(table)
 
@@ -89,90 +75,80 @@ def print_experiments(console: Console) -> None:
     console.print(table)
 
 
-_CELL_STYLE = {"n/c": "magenta", "failed": "red", "pending": "dim"}
+_KIND_STYLE = {"n/c": "magenta", "failed": "red", "pending": "dim"}
+_COLUMN_JUSTIFY = {"axis": "left", "result": "right", "number": "right", "verdict": "left",
+                   "note": "left"}
 
 
-def _cell_text(cell: Cell | None, *, with_train: bool) -> Text:
-    if cell is None:
+def _grid_text(row: Row | None) -> Text:
+    """A grid cell: the test accuracy, then train and gap, the note, the ensemble and the
+    diagnosis, each on a line of its own."""
+    if row is None:
         return Text("not run", style="dim")
-    main = cell.text("test")
-    style = "bold green" if cell.best else _CELL_STYLE.get(main, "")
-    text = Text(main, style=style)
-    if with_train and main not in _CELL_STYLE:
-        text.append(f"\ntrain {cell.text('train')} · gap {cell.text('gap')}", style="dim")
-    if cell.note:
-        text.append(f"\n({cell.note})", style="dim")
-    if with_train and cell.ensemble is not None and main not in _CELL_STYLE:
-        text.append(f"\nensemble of {cell.ensemble.score.n}: {cell.ensemble_text}", style="cyan")
-    verdict = cell.verdict
-    if verdict is not None:
-        text.append(f"\n{verdict.text}", style="green" if verdict.healthy else "yellow")
+    text = Text(row.test, style="bold green" if row.best else _KIND_STYLE.get(row.kind, ""))
+    if row.kind == "value":
+        text.append(f"\ntrain {row.train} · gap {row.gap}", style="dim")
+    if row.note:
+        text.append(f"\n({row.note})", style="dim")
+    if row.ensemble_n is not None and row.kind == "value":
+        text.append(f"\nensemble of {row.ensemble_n}: {row.ensemble}", style="cyan")
+    if row.verdict is not None:
+        text.append(f"\n{row.verdict.text}", style="green" if row.verdict.healthy else "yellow")
     return text
+
+
+def _flat_text(row: Row, column: Column) -> Text:
+    if column.kind == "result":
+        return Text(row.test, style="bold green" if row.best else _KIND_STYLE.get(row.kind, ""))
+    if column.kind == "verdict":
+        verdict = row.verdict
+        return Text("") if verdict is None else Text(
+            verdict.text, style="green" if verdict.healthy else "yellow")
+    if column.field == "ensemble":
+        return Text(row.ensemble, style="cyan")
+    return Text(str(row.value(column)), style="dim" if column.kind == "note" else "")
 
 
 def print_results(console: Console, store: Store, experiment: str | None = None, *,
                   num_classes: int = 10) -> None:
-    """An experiment's results table, as in its HTML report: final test accuracy (%) mean ±
-    std over seeds; the first axis as rows and the second as columns when there are two
-    axes, one row per grid point otherwise; the best converged recipe in bold green. Under
-    each cell's numbers, the most important verdict of its seeds' diagnoses (when recorded).
-    With two or more seeds, the accuracy of the ensemble of the seeds (the mean of their
-    stored probabilities); for runs that average (weights, snapshots, test views), the
-    trained model's own accuracy; the mean training time per run.
+    """An experiment's results table, as in its HTML report (:mod:`trainwell.report.rows`):
+    final test accuracy (%) mean ± std over seeds; the first axis as rows and the second as
+    columns when there are two axes, one row per grid point otherwise; the best converged
+    recipe in bold green, with each grid point's most important verdict, the ensemble of its
+    seeds, the trained model's own accuracy where runs average, and the time per run.
 
     ``experiment`` defaults to the store's most recent one; ``num_classes`` sets chance level
     for the n/c rule (:data:`trainwell.report.table.DEFAULT_NUM_CLASSES`).
     """
-    from trainwell.report.table import (
-        chance_threshold,
-        format_stat,
-        pick_experiment,
-        results_grid,
-        runs_classes,
-    )
+    from trainwell.report.rows import results_rows
+    from trainwell.report.table import pick_experiment, results_grid, runs_classes
 
     name = pick_experiment(store, experiment)
     axes = (store.experiment(name) or {}).get("axes", [])
     runs = store.runs(name)
     num_classes = runs_classes(runs, num_classes)
-    grid = results_grid(runs, axes, num_classes=num_classes,
-                        folder=Path(store.path).parent)
-    table = Table(title=Text(f"{name}: test accuracy (%), mean ± std over seeds"),
-                  caption=Text(f"n/c: diverged, or final train accuracy below "
-                               f"{100 * chance_threshold(num_classes):.1f} %"))
-    if grid.layout == "grid":
+    rows = results_rows(results_grid(runs, axes, num_classes=num_classes,
+                                     folder=Path(store.path).parent), num_classes=num_classes)
+    table = Table(title=Text(rows.title(name)), caption=Text(rows.caption))
+    if rows.layout == "grid":
         table.add_column(Text(f"{axes[0]} \\ {axes[1]}"), style="bold")
-        for col in grid.cols:
+        for col in rows.grid_cols:
             table.add_column(Text(col), justify="center")
-        for row in grid.rows:
-            table.add_row(Text(row), *(_cell_text(grid.at(row, col), with_train=True)
-                                       for col in grid.cols))
+        for grid_row in rows.grid_rows:
+            table.add_row(Text(grid_row), *(_grid_text(rows.at(grid_row, col))
+                                            for col in rows.grid_cols))
     else:
-        for key in axes or ["recipe"]:
-            table.add_column(Text(key))
-        ensembles = any(c.ensemble is not None for c in grid.cells)
-        raws = any(c.raw is not None for c in grid.cells)
-        for col in ("test acc (%)", *(["model alone (%)"] if raws else []), "train acc (%)",
-                    "gap (points)", *(["ensemble (%)"] if ensembles else []), "seeds",
-                    "time/run (s)"):
-            table.add_column(col, justify="right")
-        table.add_column("notes", style="dim")
-        for cell in grid.cells:
-            values = [Text(v) for v in cell.values] or [Text(cell.label)]
-            value = cell.text("test") not in _CELL_STYLE
-            train, gap = (cell.text("train"), cell.text("gap")) if value else ("", "")
-            extra = [Text(cell.ensemble_text, style="cyan")] if ensembles else []
-            alone = [Text(format_stat(cell.raw))] if raws else []
-            seconds = "-" if cell.seconds is None else f"{cell.seconds:.1f}"
-            table.add_row(*values, _cell_text(cell, with_train=False), *alone, Text(train),
-                          Text(gap), *extra, str(cell.n), seconds, Text(cell.note))
+        for column in rows.columns:
+            table.add_column(Text(column.name), justify=_COLUMN_JUSTIFY[column.kind])  # type: ignore[arg-type]
+        for row in rows.rows:
+            table.add_row(*(_flat_text(row, c) for c in rows.columns))
     console.print(table)
-    best = grid.best
+    best = rows.best
     if best is None:
         console.print("best: none yet (no recipe converged on every seed)")
     else:
-        console.print(Text(f"best: {best.label} — test acc {best.text('test')} % "
-                           f"(train {best.text('train')} %)", style="bold"))
+        console.print(Text(f"best: {best.label} — test acc {best.test} % "
+                           f"(train {best.train} %)", style="bold"))
 
 
 def print_failed(console: Console, store: Store, ids: Sequence[str]) -> None:

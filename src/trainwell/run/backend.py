@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
+from trainwell.callback_order import ORDER
 from trainwell.execute import RunOutcome, execute, prepare_data
 from trainwell.loop import Callback, TrainState, resolve_device, set_threads
 from trainwell.recipe import Recipe
@@ -123,7 +124,7 @@ def placed_device(recipe_device: str, slot: str | None) -> str:
 
 
 class _EpochReporter(Callback):
-    order = 90
+    order = ORDER["live"]
 
     def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
         self.send = send

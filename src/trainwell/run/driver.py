@@ -132,6 +132,7 @@ def _run_specs(specs: list[RunSpec], exp: dict[str, Any], folder: Path,
     experiment = specs[0].experiment if specs else folder.name
     store = Store(folder / DB_NAME)
     try:
+        store.check_experiment(experiment)
         store.put_experiment(experiment, axes=exp["axes"], fixed=exp["fixed"], note=exp["note"],
                              grid=[s.id for s in specs])
         store.add_runs(specs)

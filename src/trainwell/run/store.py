@@ -6,7 +6,7 @@ Tables::
                                                             fixed: the recipe part they share;
                                                             grid: ids of the current grid's runs
     runs(id, experiment, label, point, seed, recipe, status, error, attempts,
-         started, finished, seconds, progress, final, diverged_step, stop_reason, verdicts,
+         started, finished, seconds, final, diverged_step, stop_reason, verdicts,
          owner, heartbeat, device, worker)
     metrics(run, step, name, value)                       per-step "loss" (and "step_lr"
                                                             under a schedule); per-epoch
@@ -29,20 +29,29 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from trainwell.diagnose.recorder import flow_rows
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
+from trainwell.run.store_check import (
+    DB_NAME,
+    check_file,
+    check_store,
+    read_only_error,
+    store_error,
+    writable,
+)
 
 __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows"]
 
-DB_NAME = "results.db"
 FINISHED = ("done", "diverged", "failed")
 BUSY_TIMEOUT_S = 60.0
 
@@ -57,7 +66,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, experiment TEXT NOT NULL, label TEXT NOT NULL, point TEXT NOT NULL,
     seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     error TEXT, attempts INTEGER NOT NULL DEFAULT 0, started REAL, finished REAL,
-    seconds REAL, progress TEXT, final TEXT, diverged_step INTEGER, stop_reason TEXT,
+    seconds REAL, final TEXT, diverged_step INTEGER, stop_reason TEXT,
     verdicts TEXT, owner TEXT, heartbeat REAL, device TEXT, worker TEXT);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -88,7 +97,6 @@ class RunRow(RunSpec):
     started: float | None
     finished: float | None
     seconds: float | None
-    progress: dict[str, Any] | None
     final: dict[str, Any]
     diverged_step: int | None
     stop_reason: str | None
@@ -100,8 +108,9 @@ class RunRow(RunSpec):
 
     @classmethod
     def _from_sql(cls, row: sqlite3.Row) -> RunRow:
-        d = dict(row)
-        for key in ("point", "recipe", "progress", "final", "verdicts"):
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in dict(row).items() if k in known}  # older stores have more columns
+        for key in ("point", "recipe", "final", "verdicts"):
             d[key] = json.loads(d[key]) if d[key] is not None else None
         d["final"] = d["final"] or {}
         return cls(**d)
@@ -132,16 +141,43 @@ class Store:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        if readonly:
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self._conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if not readonly and not writable(self.path):
+            raise read_only_error(self.path)
+        existed = self.path.is_file()
+        if existed:
+            check_file(self.path)
+        journal = [self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")]
+        fresh = [p for p in journal if not p.exists()]
+        try:
+            self._conn = self._connect()
+            if existed:
+                check_store(self._conn, self.path)
+            if not readonly:
+                self._create()
+        except (sqlite3.DatabaseError, TrainwellError) as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            for p in fresh:  # the journal opening it made: the folder is left as it was
+                p.unlink(missing_ok=True)
+            if isinstance(exc, TrainwellError):
+                raise
+            raise store_error(self.path, exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            # A read-only folder cannot hold the -shm file a WAL reader makes: read the file as
+            # it is (no writer can be at work there).
+            frozen = "" if os.access(self.path.parent, os.W_OK) else "&immutable=1"
+            uri = f"{self.path.resolve().as_uri()}?mode=ro{frozen}"
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        return conn
+
+    def _create(self) -> None:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
         with self._tx() as c:
@@ -151,6 +187,16 @@ class Store:
             for column, kind in _ADDED_COLUMNS.items():
                 if column not in have:
                     c.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+
+    def check_experiment(self, name: str) -> None:
+        """Raise :class:`TrainwellError` when the store holds experiments but not ``name``: a
+        copied or renamed experiment folder, whose runs are recorded under its old name."""
+        held = self.experiments()
+        if held and name not in held:
+            raise TrainwellError(
+                f"{str(self.path)!r} holds the experiment {', '.join(map(repr, held))}, not "
+                f"{name!r} (a copied or renamed folder?): continue it with --name {held[-1]}, "
+                "or give the new experiment a folder of its own")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -215,8 +261,8 @@ class Store:
         now = time.time()
         with self._tx() as c:
             cur = c.execute(
-                f"UPDATE runs SET status='running', attempts=attempts+1, started=?, progress=NULL, "
-                f"owner=?, heartbeat=? WHERE id=? AND status NOT IN ({marks}) AND (owner IS NULL "
+                f"UPDATE runs SET status='running', attempts=attempts+1, started=?, owner=?, "
+                f"heartbeat=? WHERE id=? AND status NOT IN ({marks}) AND (owner IS NULL "
                 f"OR owner=? OR status != 'running' OR heartbeat < ? OR owner IN ({dead}))",
                 (now, owner, now, run_id, *FINISHED, owner,
                  stale_before if stale_before is not None else -math.inf, *dead_owners))
@@ -240,10 +286,6 @@ class Store:
             c.execute("UPDATE runs SET worker=?, device=COALESCE(?, device) WHERE id=?",
                       (worker, device, run_id))
 
-    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
-        with self._tx() as c:
-            c.execute("UPDATE runs SET progress=? WHERE id=?", (json.dumps(progress), run_id))
-
     def set_status(self, run_id: str, status: str, *, error: str | None = None) -> None:
         """Record a status without metrics (``interrupted``, or ``failed`` before training);
         the run is no longer held."""
@@ -259,12 +301,12 @@ class Store:
             c.execute("DELETE FROM metrics WHERE run=?", (run_id,))
             c.executemany("INSERT INTO metrics (run, step, name, value) VALUES (?,?,?,?)", rows)
             c.execute("UPDATE runs SET status=?, error=?, finished=?, seconds=?, final=?, "
-                      "diverged_step=?, stop_reason=?, verdicts=?, progress=NULL, owner=NULL, "
+                      "diverged_step=?, stop_reason=?, verdicts=?, owner=NULL, "
                       "device=COALESCE(?, device), worker=COALESCE(?, worker) WHERE id=?",
-                      (history.status, history.extra.get("traceback") or history.error,
+                      (history.status, history.traceback or history.error,
                        time.time(), history.seconds,
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
-                       json.dumps(history.extra.get("verdicts")), device, worker, run_id))
+                       json.dumps(history.verdicts), device, worker, run_id))
 
     def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
              ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:
@@ -306,5 +348,7 @@ class Store:
 
 def metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
     """The ``(run, step, name, value)`` rows the store keeps of a run's ``history``
-    (:meth:`History.metric_rows`)."""
-    return [(run_id, step, name, value) for step, name, value in history.metric_rows()]
+    (:meth:`History.metric_rows`, with its gradient flow's rows)."""
+    layers = flow_rows(history.gradient_flow)
+    return [(run_id, step, name, value)
+            for step, name, value in history.metric_rows(layer_rows=layers)]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.transfer.freeze import Freeze, frozen_count, param_groups
+from trainwell.transfer.freeze import Freeze, check_freeze, frozen_count, param_groups
 from trainwell.transfer.groups import layer_groups
 from trainwell.transfer.source import file_digest, find_source, load_into, read_weights
 
@@ -40,11 +40,7 @@ def start_from(model: torch.nn.Module, config: TransferConfig,
     run's history."""
     summary = load_into(model, weights, head=config.head)
     groups = layer_groups(model)
-    frozen = frozen_count(config.freeze, len(groups))
-    if config.unfreeze_at and len(config.unfreeze_at) > frozen:
-        raise ConfigError("transfer.unfreeze_at", config.unfreeze_at,
-                          f"at most {frozen} epochs: one per frozen layer group "
-                          f"({', '.join(g.name for g in groups[:frozen]) or 'none'})")
+    frozen = check_freeze(config.freeze, config.unfreeze_at, [g.name for g in groups])
     return {**summary, "groups": [g.name for g in groups],
             "frozen": [g.name for g in groups[:frozen]], "head": config.head}
 

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from trainwell.callback_order import ORDER
+from trainwell.errors import ConfigError
 from trainwell.transfer.groups import LayerGroup, layer_groups
 
 if TYPE_CHECKING:
     from trainwell.loop.events import TrainState
 
-__all__ = ["frozen_count", "param_groups", "Freeze"]
+__all__ = ["frozen_count", "param_groups", "Freeze", "check_unfreeze_at", "check_freeze"]
 
 
 def frozen_count(freeze: str | int, groups: int) -> int:
@@ -39,6 +41,51 @@ def frozen_count(freeze: str | int, groups: int) -> int:
     if freeze == "features":
         return groups - 1
     return min(int(freeze), groups)
+
+
+def check_unfreeze_at(unfreeze_at: Sequence[int], *, epochs: int) -> list[int]:
+    """``transfer.unfreeze_at``: strictly increasing epochs (counted from 0) before the run's
+    last, ``epochs - 1``; an epoch at or past the end would never come.
+
+    >>> check_unfreeze_at([2, 2], epochs=5)
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: transfer.unfreeze_at = [2, 2]: expected strictly increasing
+    epochs (each group unfreezes at its own epoch)
+    """
+    values = list(unfreeze_at)
+    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise ConfigError("transfer.unfreeze_at", values, "strictly increasing epochs (each "
+                          "group unfreezes at its own epoch)")
+    late = [e for e in values if e >= epochs]
+    if late:
+        raise ConfigError("transfer.unfreeze_at", values, f"epochs before the run's end, 1 .. "
+                          f"{epochs - 1} (train.epochs = {epochs}; epoch {late[0]} never starts)")
+    return values
+
+
+def check_freeze(freeze: str | int, unfreeze_at: Sequence[int], groups: Sequence[str]) -> int:
+    """How many of the model's layer ``groups`` (names, bottom to top) ``transfer.freeze``
+    freezes; :class:`ConfigError` when it would freeze every group (nothing would train) or
+    when ``unfreeze_at`` has more epochs than there are frozen groups.
+
+    >>> check_freeze(3, [], ["hidden.0", "hidden.1", "head"])
+    Traceback (most recent call last):
+    ...
+    trainwell.errors.ConfigError: transfer.freeze = 3: expected fewer than the model's 3 layer
+    groups (hidden.0, hidden.1, head): at most 2, or "features" (all but the head)
+    """
+    n = len(groups)
+    if isinstance(freeze, int) and freeze >= n:
+        raise ConfigError("transfer.freeze", freeze, f"fewer than the model's {n} layer groups "
+                          f"({', '.join(groups)}): at most {n - 1}, or \"features\" (all but "
+                          "the head)")
+    frozen = frozen_count(freeze, n)
+    if len(unfreeze_at) > frozen:
+        raise ConfigError("transfer.unfreeze_at", list(unfreeze_at),
+                          f"at most {frozen} epochs: one per frozen layer group "
+                          f"({', '.join(groups[:frozen]) or 'none'})")
+    return frozen
 
 
 def param_groups(model: torch.nn.Module, lr: float, lr_mult: float = 1.0) -> list[dict[str, Any]]:
@@ -67,7 +114,7 @@ class Freeze:
     ``frozen``: how many groups from the bottom start frozen; ``unfreeze_at``: the epochs at
     which one more group (from the top of the frozen ones) starts training. The trainable
     state is applied before every epoch (the trainer's evaluation puts every layer back in
-    train mode afterwards), and ``history.extra["unfrozen"]`` records when each group started.
+    train mode afterwards), and ``history.unfrozen`` records when each group started.
 
     >>> m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
     >>> f = Freeze(m, frozen=1)
@@ -77,7 +124,7 @@ class Freeze:
     (False, True)
     """
 
-    order = -90  # before the augmentation and the schedules
+    order = ORDER["unfreeze"]
 
     def __init__(self, model: torch.nn.Module, *, frozen: int,
                  unfreeze_at: Sequence[int] = ()) -> None:
@@ -107,7 +154,7 @@ class Freeze:
 
     def before_epoch(self, state: TrainState) -> None:
         self.apply(epoch=state.epoch)
-        state.history.extra["unfrozen"] = self.unfrozen(state.epoch)
+        state.history.unfrozen = self.unfrozen(state.epoch)
 
     def after_fit(self, state: TrainState) -> None:
         for p in state.model.parameters():

@@ -16,6 +16,7 @@ source; with ``head = "new"`` the classifier is left as the target's recipe init
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +27,14 @@ import torch
 from trainwell.errors import ConfigError
 
 __all__ = ["SourceFiles", "find_source", "file_digest", "read_weights", "load_into",
-           "HEAD", "PICKLE_SUFFIXES"]
+           "HEAD", "PICKLE_SUFFIXES", "weight_shapes", "header_shapes", "check_fits"]
 
 HEAD = "head"
 """The state-dict prefix of every built-in model's classifier."""
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 _KEY = "transfer.from"
+_MAX_HEADER = 100_000_000  # safetensors refuses larger headers too
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,83 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if head[:1] == b"\x80" or head == b"PK":
-        raise ConfigError(_KEY, str(path), "a safetensors weights file; this one is a pickle "
-                          "(torch.save), refused: loading one can run arbitrary code")
+    weight_shapes(path)
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise ConfigError(_KEY, str(path), f"a readable safetensors weights file ({exc})") from None
+
+
+def weight_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every tensor of a safetensors file, read from its header alone.
+
+    A safetensors file starts with the length of its JSON header (a little-endian u64) and
+    that header, so the file is taken for what its header says: parsing it runs no code. Only
+    a file whose header does not parse and that carries a pickle's or a zip's signature
+    (``torch.save``) is called a pickle; :class:`ConfigError` naming ``transfer.from`` either way.
+
+    >>> import io, json
+    >>> header = json.dumps({"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}})
+    >>> header_shapes(len(header).to_bytes(8, "little") + header.encode())
+    {'w': (2, 3)}
+    >>> header_shapes(b"\\x80\\x02}q\\x00(X\\x05") is None
+    True
+    """
+    try:
+        with open(path, "rb") as f:
+            start = f.read(8)
+            size = int.from_bytes(start, "little") if len(start) == 8 else 0
+            shapes = header_shapes(start + f.read(size)) if 2 <= size <= _MAX_HEADER else None
+    except OSError as exc:
+        raise ConfigError(_KEY, str(path), f"a readable safetensors weights file ({exc})") from None
+    if shapes is not None:
+        return shapes
+    if start[:1] == b"\x80" or start[:2] == b"PK":
+        raise ConfigError(_KEY, str(path), "a safetensors weights file; this one is a pickle "
+                          "(torch.save), refused: loading one can run arbitrary code")
+    raise ConfigError(_KEY, str(path), "a safetensors weights file; its header does not parse")
+
+
+def header_shapes(data: bytes) -> dict[str, tuple[int, ...]] | None:
+    """The tensor shapes in the safetensors header at the start of ``data``; ``None`` when
+    ``data`` does not start with one."""
+    if len(data) < 8:
+        return None
+    size = int.from_bytes(data[:8], "little")
+    if not 2 <= size <= min(_MAX_HEADER, len(data) - 8):
+        return None
+    try:
+        parsed = json.loads(data[8:8 + size].decode("utf-8"))
+        return {name: tuple(int(n) for n in entry["shape"]) for name, entry in parsed.items()
+                if name != "__metadata__"}
+    except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def check_fits(target: Mapping[str, tuple[int, ...]], source: Mapping[str, tuple[int, ...]], *,
+               head: str = "new", value: object = "source weights") -> list[str]:
+    """The names of ``target``'s tensors (name → shape) that take the ``source``'s; raises
+    :class:`ConfigError` naming ``transfer.from`` and the layers that differ, when a name is
+    missing from the source or has another shape there. With ``head = "new"`` the classifier's
+    tensors are the target's own; ``value`` is what the message shows as the source.
+
+    >>> check_fits({"0.weight": (2, 3), "head.weight": (4, 2)}, {"0.weight": (2, 3)})
+    ['0.weight']
+    """
+    wanted = [k for k in target if head == "keep" or not (k == HEAD or k.startswith(HEAD + "."))]
+    problems = []
+    for k in wanted:
+        if k not in source:
+            problems.append(f"{k} (not in the source)")
+        elif tuple(source[k]) != tuple(target[k]):
+            problems.append(f"{k} (source {list(source[k])}, target {list(target[k])})")
+    if problems:
+        shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
+        hint = (' (head = "keep" needs the same classes as the source: use head = "new")'
+                if all(p.startswith(HEAD) for p in problems) else "")
+        raise ConfigError(_KEY, value, "a source of the same architecture up to the "
+                          f"head; these layers differ: {shown}{hint}")
+    return wanted
 
 
 def load_into(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], *,
@@ -105,20 +175,9 @@ def load_into(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], *,
     True
     """
     target = model.state_dict()
-    wanted = {k: v for k, v in target.items()
-              if head == "keep" or not (k == HEAD or k.startswith(HEAD + "."))}
-    problems = []
-    for k, v in wanted.items():
-        if k not in weights:
-            problems.append(f"{k} (not in the source)")
-        elif tuple(weights[k].shape) != tuple(v.shape):
-            problems.append(f"{k} (source {list(weights[k].shape)}, target {list(v.shape)})")
-    if problems:
-        shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
-        hint = (' (head = "keep" needs the same classes as the source: use head = "new")'
-                if all(p.startswith(HEAD) for p in problems) else "")
-        raise ConfigError(_KEY, "source weights", "a source of the same architecture up to the "
-                          f"head; these layers differ: {shown}{hint}")
+    names = check_fits({k: tuple(v.shape) for k, v in target.items()},
+                       {k: tuple(v.shape) for k, v in weights.items()}, head=head)
+    wanted = {k: target[k] for k in names}
     with torch.no_grad():
         for k, v in wanted.items():
             target[k].copy_(weights[k].to(device=v.device, dtype=v.dtype))
