@@ -278,7 +278,7 @@ it being resolved (``average`` reads ``train.epochs``; ``ensemble`` the resolved
 kind)."""
 
 CATALOGUE_ORDER = ("data", "model", "init", "optim", "schedule", "regularize", "augment",
-                   "average", "ensemble")
+                   "average", "ensemble", "train")
 """The order of ``trainwell list``: what a recipe is made of, then what a run adds."""
 
 

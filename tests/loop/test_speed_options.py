@@ -33,6 +33,7 @@ def test_defaults_stay_out_of_the_recipe_and_its_run_id():
 
 @pytest.mark.parametrize(("option", "value", "needle"), [
     ("precision", "bfloat16", "did you mean 'bf16'"),
+    ("precision", "bf61", "did you mean 'bf16'"),
     ("precision", 16, "fp32, bf16 or fp16"),
     ("compile", "reduce-overhead", '"max-autotune"'),
     ("compile", 1, "false, true"),
@@ -83,3 +84,10 @@ def test_channels_last_needs_images_and_2d_convolutions():
         check_runnable(flat, prepare_data(flat, torch.device("cpu")))
     out = execute(_recipe(channels_last=True))  # an MLP on images: no convolution to convert
     assert out.status == "failed" and "train.channels_last" in out.history.error
+
+
+def test_trainwell_list_shows_the_speed_options(capsys):
+    assert main(["list"]) == 0
+    printed = capsys.readouterr().out
+    assert "speed  [train] precision, compile, channels_last" in printed
+    assert all(name in printed for name in ("bf16", "max-autotune", "channels_last"))

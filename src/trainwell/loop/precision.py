@@ -40,6 +40,11 @@ PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat1
                                              "fp16": torch.float16}
 """``train.precision`` names and the autocast type each runs the forward pass in."""
 
+_ALIASES = {"bfloat16": "bf16", "bf16-mixed": "bf16", "float16": "fp16", "half": "fp16",
+            "16-mixed": "fp16", "fp16-mixed": "fp16", "float32": "fp32", "32": "fp32",
+            "32-true": "fp32"}
+"""What torch and Lightning call the same precisions."""
+
 
 def check_precision(value: Any, *, key: str = "train.precision") -> str:
     """``value`` if it names a precision, else :class:`ConfigError` naming ``key``.
@@ -52,7 +57,10 @@ def check_precision(value: Any, *, key: str = "train.precision") -> str:
     trainwell.errors.ConfigError: train.precision = 'bfloat16': expected fp32, bf16 or fp16 ...
     """
     if not isinstance(value, str) or value not in PRECISIONS:
-        hint = did_you_mean(value, PRECISIONS) if isinstance(value, str) else ""
+        hint = ""
+        if isinstance(value, str):
+            alias = _ALIASES.get(value.lower())
+            hint = f" (did you mean {alias!r}?)" if alias else did_you_mean(value, PRECISIONS)
         raise ConfigError(key, value, f"fp32, bf16 or fp16 (the type the forward pass runs "
                           f"in; weights stay float32){hint}")
     return value
