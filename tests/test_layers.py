@@ -7,7 +7,7 @@ import sys
 
 LAYERS = [
     ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live",
-     "callback_order"],
+     "callback_order", "_spec"],
     ["data", "models", "init", "optim", "recipe", "sweep", "sections", "section_tables",
      "section_checks", "regularize",
      "regularize._checks", "regularize._random", "regularize.dropout", "regularize.dropconnect",

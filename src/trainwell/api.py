@@ -14,6 +14,14 @@ errors. In a mapping and in the keywords a section's ``name`` goes first, so
 order, where a new name drops the options set before it). Overrides fix a value for every
 run of a comparison; axes vary it.
 
+**Your data.** ``data=`` hands over data from Python: ``(x, y)`` arrays or tensors, a dict of
+splits ``{"train": (x, y), "test": (x, y)}``, a ``torch.utils.data.Dataset`` (or one per
+split), or a pandas DataFrame with ``target=`` its label column. It is written once to the
+cache folder, named by its digest, and the recipe's ``[data]`` reads it from there (the
+options every source shares, such as ``data.val_fraction``, are kept), so every backend runs
+it and the run id depends on the data. In :func:`compare`, ``data=`` given names (a string or
+a list of them) is the data axis instead.
+
 **Axes** (:func:`compare`). ``init``, ``activation``, ``optim``, ``model``, ``data``, ``lr``
 and ``schedule`` take a list (``init=["he_normal", "glorot_normal"]``), a single value, or the
 command line's comma string (``"he_normal,glorot_normal"``); ``axis`` any recipe key:
@@ -56,6 +64,7 @@ OverridesArg = Mapping[str, Any] | Sequence[str] | str | None
 
 
 def train(recipe: str | Path | Recipe | Mapping[str, Any] | None = None, *,
+          data: Any = None, target: str | None = None,
           set: OverridesArg = None, out: str | Path | None = None, resume: bool = False,
           quiet: bool = False, console: Console | None = None, **overrides: Any) -> Run:
     """Train one recipe (a file, a :class:`~trainwell.recipe.Recipe`, a dict; default: the
@@ -66,15 +75,17 @@ def train(recipe: str | Path | Recipe | Mapping[str, Any] | None = None, *,
     continues from the last good checkpoint in ``out/checkpoints``. A run that diverges or
     fails is returned (``run.status``), not raised. Messages (resuming, a transfer source
     trained first) go to ``console`` (default: stdout; none when ``quiet``), the progress bar
-    to the terminal or the notebook cell unless ``quiet``.
+    to the terminal or the notebook cell unless ``quiet``. ``data`` (and ``target``): your
+    data from Python (see the module doc).
 
     >>> run = train(data__name="digits", train__epochs=1, quiet=True)  # doctest: +SKIP
+    >>> run = train(data=(x, y), train__epochs=5)  # doctest: +SKIP
     """
     from trainwell.execute import check_runnable, execute, prepare_data, resume_point
     from trainwell.loop import ProgressBar, resolve_device, save_run
     from trainwell.run_result import Run
 
-    r = build_recipe(recipe, overrides_of(set, overrides, "train"))
+    r = build_recipe(recipe, overrides_of(set, overrides, "train"), data=_given_data(data, target))
     out = Path(out) if out is not None else None
     if resume and out is None:
         raise ConfigError("--resume", True, "--out DIR with it: the checkpoints are in DIR/checkpoints")
@@ -120,7 +131,7 @@ def train(recipe: str | Path | Recipe | Mapping[str, Any] | None = None, *,
 
 def compare(sweep: str | Path | Sweep | Recipe | Mapping[str, Any] | None = None, *,
             init: Any = None, activation: Any = None, optim: Any = None, model: Any = None,
-            data: Any = None, lr: Any = None, schedule: Any = None,
+            data: Any = None, lr: Any = None, schedule: Any = None, target: str | None = None,
             axis: Mapping[str, Any] | Sequence[str] | str | None = None,
             seeds: int | None = None, set: OverridesArg = None, backend: str = "local",
             workers: int | None = None, runs_per_gpu: int = 1, address: str | None = None,
@@ -137,19 +148,34 @@ def compare(sweep: str | Path | Sweep | Recipe | Mapping[str, Any] | None = None
     ``cpus_per_run``, ``gpus_per_run``); ``retries`` for a run whose worker died; ``name`` the
     experiment (default: the sweep's). Runs already finished in that folder are kept, not run
     again. Failed runs are results (``results.outcome.failed``), and so is a Ctrl-C: the runs
-    finished by then are kept and shown (``results.outcome.interrupted``).
+    finished by then are kept and shown (``results.outcome.interrupted``). ``data`` given as
+    names is the data axis; as arrays, tensors, Datasets or a DataFrame (with ``target``), it is
+    your data for every run (see the module doc).
 
     >>> res = compare(init=["he_normal", "zeros"], data__name="digits")  # doctest: +SKIP
+    >>> res = compare(init=["he_normal", "zeros"], data=(x, y))  # doctest: +SKIP
     """
     from trainwell.report.html import write_report
     from trainwell.results import Results
     from trainwell.run import make_backend, open_store, run_sweep
 
+    given = None
+    from trainwell.data.memory import names_data
+
+    if not names_data(data):
+        given, data = _given_data(data, target), None
+    elif target is not None:
+        raise ConfigError("target", target, "no value: target= names a DataFrame's label column")
     s = build_sweep(sweep, init=init, activation=activation, optim=optim, model=model, data=data,
                     lr=lr, schedule=schedule, axis=axis, seeds=seeds, name=name,
                     overrides=overrides_of(set, overrides, "compare"))
+    if given is not None:
+        s = _sweep_with_data(s, given)
     if retries < 0:
         raise ConfigError("--retries", retries, "a whole number >= 0")
+    from trainwell.data.resolve import check_sources
+
+    check_sources((r.data.name, r.data.options) for _, _, r in s.recipes())
     runner = make_backend(backend, workers=workers, runs_per_gpu=runs_per_gpu, address=address,
                           cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     outcome = run_sweep(s, root=root, backend=runner, retries=retries, quiet=quiet)
@@ -180,11 +206,27 @@ def build_sweep(source: Any = None, *, axis: Mapping[str, Any] | Sequence[str] |
     return s
 
 
-def build_recipe(source: Any = None, overrides: Sequence[str] = ()) -> Recipe:
+def build_recipe(source: Any = None, overrides: Sequence[str] = (),
+                 data: Mapping[str, Any] | None = None) -> Recipe:
     """The recipe :func:`train` runs: ``source`` (a file, a Recipe, a dict or ``None``) with
-    ``key.path=value`` ``overrides``."""
+    ``key.path=value`` ``overrides``; ``data``, a ``[data]`` section from
+    :func:`~trainwell.data.data_section`, replaces the source's data."""
     from trainwell.recipe import Recipe, apply_overrides, load_recipe
 
+    if data is not None:
+        if isinstance(source, (str, Path)):
+            from trainwell.sweep import anchor_paths
+
+            raw = anchor_paths(_toml.read(source, what="recipe file"), Path(source).parent)
+        elif isinstance(source, Recipe):
+            raw = source.to_dict()
+        elif source is None or isinstance(source, Mapping):
+            raw = dict(source or {})
+        else:
+            raise ConfigError("recipe", source, "a recipe file, a Recipe or a dict of its sections")
+        from trainwell.data.memory import replace_data
+
+        return Recipe.from_dict(apply_overrides(replace_data(raw, data), overrides))
     if source is None or isinstance(source, (str, Path)):
         return load_recipe(source, overrides)
     if isinstance(source, Recipe):
@@ -295,6 +337,27 @@ def _axis_values(key: str, values: Any) -> list[Any]:
     if isinstance(values, (int, float, Mapping)):
         return [values]
     raise ConfigError(key, values, "a list of values, one value, or a comma-separated string")
+
+
+def _given_data(data: Any, target: str | None) -> dict[str, Any] | None:
+    """The ``[data]`` section that reads ``data`` (None: no data given)."""
+    if data is None:
+        if target is not None:
+            raise ConfigError("target", target, "no value without data= (a DataFrame)")
+        return None
+    from trainwell.data import data_section
+
+    return data_section(data, target=target)
+
+
+def _sweep_with_data(s: Sweep, section: Mapping[str, Any]) -> Sweep:
+    swept = [a.key for a in s.axes if a.key == "data" or a.key.startswith("data.")]
+    if swept:
+        raise ConfigError("data", f"an axis on {swept[0]}", "data= or a data axis, not both: "
+                          "data= gives every run the same data")
+    from trainwell.data.memory import replace_data
+
+    return dataclasses.replace(s, base=replace_data(s.base, section))
 
 
 def _say(console: Console | None, text: str) -> None:

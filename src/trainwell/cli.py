@@ -76,6 +76,11 @@ def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (
     trained = train_recipe(recipe, set=set_ or [], out=out, resume=resume, quiet=quiet,
                            console=console)
     print_run(console, trained.outcome)
+    data = trained.history.data
+    if data:
+        names = data["classes"]
+        shown = ", ".join(names[:10]) + (f", ... ({len(names)})" if len(names) > 10 else "")
+        console.print(f"data: {data['source']}; classes: {shown}", markup=False)
     for v in trained.verdicts:
         console.print(f"diagnosis: {v['message']}; {v['fix']}" if v["fix"] else
                       f"diagnosis: {v['message']}", markup=False)
@@ -341,6 +346,27 @@ def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", he
     names = [v.strip() for v in surface.split(",") if v.strip()] if surface else None
     optims = [v.strip() for v in optim.split(",") if v.strip()] if optim else None
     _console().print(playground_main(names, optims, steps, out, tune, lr=lr))
+    return 0
+
+
+@app.command(name="data")
+def data_(source: Annotated[str, typer.Argument(help="An image folder, an arrays file (.npz, .npy, .safetensors), a table (.csv, .parquet), a recipe .toml, a dataset name or a factory spec module:function.")],
+          set_: Annotated[list[str] | None, typer.Option("--set", help="A [data] option: key=value, e.g. target=species or size=[32,32] (repeatable).")] = None) -> int:
+    """Show a dataset as trainwell reads it: splits, classes, shape, values and its cache.
+
+    Example: trainwell data ~/photos --set size=[64,64]
+    """
+    from trainwell.data.describe import data_source, describe
+    from trainwell.recipe import parse_override
+
+    options = {}
+    for text in set_ or []:
+        path, value = parse_override(text)
+        options[".".join(path[1:] if path[0] == "data" and len(path) > 1 else path)] = value
+    _, lines = describe(data_source(source, options))
+    console = _console()
+    for line in lines:
+        console.print(line, markup=False)
     return 0
 
 

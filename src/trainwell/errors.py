@@ -37,8 +37,8 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
     >>> did_you_mean("sdg", ["sgd", "adam"]), did_you_mean("xavier", ["lecture_xavier"])
     (" (did you mean 'sgd'?)", " (did you mean 'lecture_xavier'?)")
-    >>> did_you_mean("iris", ["digits", "mnist1d", "mnist5k"])
-    ''
+    >>> did_you_mean("iris", ["digits", "mnist1d", "mnist5k"]), did_you_mean("kk", ["k", "lr"])
+    ('', " (did you mean 'k'?)")
     """
     name = str(name)
     choices = [str(c) for c in choices]
@@ -50,8 +50,8 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 def _one_slip(a: str, b: str) -> bool:
     """Whether ``a`` and ``b`` differ by one insertion, deletion, substitution or swap of two
-    neighbouring letters (Damerau-Levenshtein distance 1), for names of 3 letters or more."""
-    if a == b or min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+    neighbouring letters (Damerau-Levenshtein distance 1), for names of 2 letters or more."""
+    if a == b or max(len(a), len(b)) < 2 or abs(len(a) - len(b)) > 1:
         return False
     if len(a) == len(b):
         diff = [i for i in range(len(a)) if a[i] != b[i]]

@@ -201,6 +201,7 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
             history = History.failed(exc, phase=phase)
             return RunOutcome(recipe, history, device=str(where))
     history.init, history.transfer = init_summary, transferred
+    history.data = data.meta.record()
     if recipe.train.record_every > 0 and history.status != "failed":
         try:
             history.verdicts = final_verdicts(model, data, seed=recipe.train.seed,

@@ -97,10 +97,17 @@ class SectionSpec:
 
 
 def _dataset(name: str) -> Callable[..., Any]:
-    from trainwell.data import DATASETS
-    from trainwell.names import get
+    from trainwell.data import data_options_fn
 
-    return get(DATASETS, name, key="data.name")
+    return data_options_fn(name)
+
+
+def _data_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    from trainwell.data import data_options, resolve_data
+
+    # Resolution reads the user's files (their digest goes into the run id); it belongs to
+    # the plan's resolve step, with the transfer source's.
+    return resolve_data(name, data_options(name, options))
 
 
 def _model(name: str) -> Callable[..., Any]:
@@ -230,7 +237,7 @@ def _train_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -
 
 
 SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
-    SectionSpec("data", {"name": "mnist1d"}, components=_dataset,
+    SectionSpec("data", {"name": "mnist1d"}, components=_dataset, resolve=_data_options,
                 catalogue=(("datasets  [data] name", _catalogue("data", "DESCRIPTIONS")),)),
     SectionSpec("model", {"name": "mlp"}, components=_model, resolve=_model_options,
                 catalogue=(("models  [model] name", _catalogue("models", "DESCRIPTIONS")),

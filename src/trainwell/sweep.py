@@ -336,9 +336,10 @@ def load_sweep(path: str | Path | None, *, default_experiment: str | None = None
 
 
 def anchor_paths(raw: Any, base: Path) -> Any:
-    """``raw`` with every relative ``transfer.from`` path that exists under ``base`` (the
-    folder of the file it was read from) made absolute, so a sweep or recipe file names its
-    transfer source relative to itself, wherever it is run from.
+    """``raw`` with every relative ``transfer.from``, ``data.path`` and ``data.labels`` path
+    that exists under ``base`` (the folder of the file it was read from) made absolute, so a
+    sweep or recipe file names its transfer source and its data relative to itself, wherever
+    it is run from.
 
     >>> anchor_paths({"transfer": {"from": "x.toml"}}, Path("/nowhere"))
     {'transfer': {'from': 'x.toml'}}
@@ -348,10 +349,12 @@ def anchor_paths(raw: Any, base: Path) -> Any:
     if not isinstance(raw, Mapping):
         return raw
     out = {k: anchor_paths(v, base) for k, v in raw.items()}
-    tables = out.get("transfer")
-    for table in tables if isinstance(tables, list) else [tables]:
-        if isinstance(table, dict) and isinstance(table.get("from"), str):
-            given = Path(table["from"])
-            if not given.is_absolute() and (base / given).exists():
-                table["from"] = str((base / given).resolve())
+    for section, keys in (("transfer", ("from",)), ("data", ("path", "labels"))):
+        tables = out.get(section)
+        for table in tables if isinstance(tables, list) else [tables]:
+            for key in keys:
+                if isinstance(table, dict) and isinstance(table.get(key), str):
+                    given = Path(table[key]).expanduser()
+                    if not given.is_absolute() and (base / given).exists():
+                        table[key] = str((base / given).resolve())
     return out

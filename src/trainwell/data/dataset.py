@@ -19,7 +19,8 @@ class DatasetMeta:
     subtracted and divided; ``source`` says where the samples came from; ``options`` are the
     loader options that produced it. ``classes`` is None when every class of the source is
     kept; after the ``classes`` option it holds the original class ids in label order, so
-    label ``i`` is original class ``classes[i]``.
+    label ``i`` is original class ``classes[i]``. ``class_names`` names label ``i`` when the
+    source names its classes (an image folder's subfolders, string labels), else it is None.
 
     >>> DatasetMeta("digits", (1, 8, 8), 2, classes=(7, 1)).class_map
     {7: 0, 1: 1}
@@ -33,6 +34,18 @@ class DatasetMeta:
     source: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     classes: tuple[int, ...] | None = None
+    class_names: tuple[str, ...] | None = None
+
+    def record(self) -> dict[str, Any]:
+        """What a run keeps about its data (``History.data``): name, source, input
+        shape, number of classes and their names.
+
+        >>> DatasetMeta("pets", (3, 8, 8), 2, class_names=("cat", "dog")).record()["classes"]
+        ['cat', 'dog']
+        """
+        names = self.class_names or tuple(str(c) for c in (self.classes or range(self.num_classes)))
+        return {"name": self.name, "source": self.source, "input_shape": list(self.input_shape),
+                "num_classes": self.num_classes, "classes": list(names)}
 
     @property
     def class_map(self) -> dict[int, int]:

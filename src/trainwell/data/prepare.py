@@ -114,7 +114,10 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
                     split_seed: int, normalize: str,
                     unit_range: tuple[float, float] | None = None,
                     classes: Sequence[int] | None = None,
-                    labels_per_class: int | None = None) -> Dataset:
+                    labels_per_class: int | None = None,
+                    val: tuple[np.ndarray, np.ndarray] | None = None,
+                    class_names: Sequence[str] | None = None,
+                    per_feature: bool = False) -> Dataset:
     """Carve validation and unlabelled splits from the training arrays, normalize, build a Dataset.
 
     ``classes`` (ids in ``0 .. num_classes-1``, at least two, distinct) keeps only those
@@ -130,6 +133,11 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
     training minimum and maximum when ``unit_range`` is None. ``meta.mean`` and ``meta.std``
     record the shift and the divisor applied (None for ``"none"``); ``meta.options`` holds
     ``options`` plus the four shared ones, and ``classes`` and ``labels_per_class`` when set.
+
+    ``val``: a validation split the source gives itself (``val_fraction`` then carves nothing);
+    ``class_names``: the name of each original class (``meta.class_names`` follows
+    ``classes``); ``per_feature``: ``"standardize"`` with one mean and std per input feature
+    (a table's columns; ``meta.mean`` and ``meta.std`` stay None) instead of scalars.
 
     >>> x, y = np.arange(40.0).reshape(20, 1, 2), np.arange(20) % 2
     >>> ds = prepare_dataset(x, y, x[:4], y[:4], name="toy", num_classes=2, source="", options={},
@@ -147,11 +155,19 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
     _check_subset(classes, labels_per_class, labels_fraction, num_classes)
     y_train, y_test = np.asarray(y_train, np.int64), np.asarray(y_test, np.int64)
     kept = None if classes is None else tuple(int(c) for c in classes)
+    names = None if class_names is None else tuple(str(n) for n in class_names)
+    x_given, y_given = (None, None) if val is None else (val[0], np.asarray(val[1], np.int64))
     if kept is not None:
         x_train, y_train = _keep_classes(x_train, y_train, kept, num_classes)
         x_test, y_test = _keep_classes(np.asarray(x_test), y_test, kept, num_classes)
+        if x_given is not None and y_given is not None:
+            x_given, y_given = _keep_classes(np.asarray(x_given), y_given, kept, num_classes)
+        names = None if names is None else tuple(names[c] for c in kept)
         num_classes = len(kept)
-    rest, val = stratified_split(y_train, val_fraction, seed=[split_seed, 0])
+    if x_given is None:
+        rest, val_idx = stratified_split(y_train, val_fraction, seed=[split_seed, 0])
+    else:
+        rest, val_idx = np.arange(len(y_train)), np.zeros(0, np.int64)
     if labels_per_class is None:
         unlabeled, labelled = stratified_split(y_train[rest], labels_fraction,
                                                seed=[split_seed, 1], min_per_class=1)
@@ -161,13 +177,21 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
         unlabeled, labelled = stratified_split(y_train[rest], 0.0, seed=[split_seed, 1],
                                                min_per_class=labels_per_class)
     labelled, unlabeled = rest[labelled], rest[unlabeled]
-    xs = {"train": x_train[labelled], "val": x_train[val], "test": np.asarray(x_test)}
+    xs = {"train": x_train[labelled],
+          "val": x_train[val_idx] if x_given is None else np.asarray(x_given),
+          "test": np.asarray(x_test)}
+    y_val = y_train[val_idx] if y_given is None else y_given
     if labels_fraction < 1.0 or labels_per_class is not None:
         xs["unlabeled"] = x_train[unlabeled]
     xs = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in xs.items()}
 
     shift = scale = None
-    if normalize == "standardize":
+    if normalize == "standardize" and per_feature:
+        mean, std = _feature_moments(xs["train"])
+        for v in xs.values():
+            np.subtract(v, mean, out=v)
+            np.divide(v, std, out=v)
+    elif normalize == "standardize":
         shift, scale = _moments(xs["train"])
     elif normalize == "unit":
         lo, hi = unit_range if unit_range is not None else _extent(xs["train"])
@@ -188,11 +212,11 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
         options={**options, "val_fraction": val_fraction, "labels_fraction": labels_fraction,
                  "split_seed": split_seed, "normalize": normalize,
                  **{k: v for k, v in subset.items() if v is not None}},
-        classes=kept,
+        classes=kept, class_names=names,
     )
     return Dataset(
         x_train=torch.from_numpy(xs["train"]), y_train=torch.from_numpy(y_train[labelled]),
-        x_val=torch.from_numpy(xs["val"]), y_val=torch.from_numpy(y_train[val]),
+        x_val=torch.from_numpy(xs["val"]), y_val=torch.from_numpy(y_val),
         x_test=torch.from_numpy(xs["test"]), y_test=torch.from_numpy(y_test.copy()),
         meta=meta,
         x_unlabeled=torch.from_numpy(xs["unlabeled"]) if "unlabeled" in xs else None,
@@ -257,6 +281,17 @@ def _moments(x: np.ndarray) -> tuple[float, float]:
     sq = sum(float(np.square(c.astype(np.float64) - mean).sum()) for c in _chunks(x))
     std = (sq / n) ** 0.5
     return mean, std if std > 0 else 1.0
+
+
+def _feature_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (population) std of each feature over the samples, accumulated in float64
+    chunk by chunk; a constant feature keeps std 1."""
+    n = len(x)
+    mean = sum(c.sum(axis=0, dtype=np.float64) for c in _chunks(x)) / n
+    sq = sum(np.square(c.astype(np.float64) - mean).sum(axis=0) for c in _chunks(x))
+    std = np.sqrt(sq / n)
+    std[std == 0] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
 
 
 def _extent(x: np.ndarray) -> tuple[float, float]:

@@ -33,6 +33,7 @@ class History:
       recorder's layout (:class:`~trainwell.diagnose.GradientFlowRecorder`);
     - ``verdicts``: the diagnosis of the trained model (``kind``, ``message``, ``fix``), or
       ``diagnosis_error`` when it could not be made;
+    - ``data``: what the run trained on (its source, input shape, classes and their names);
     - ``init``: what a data-driven initializer did; ``transfer``: what was taken from the
       source run; ``unfrozen``: each layer group unfrozen, with the epoch it started;
     - ``early_stopping``: best epoch and value, and the epoch it stopped at;
@@ -60,6 +61,7 @@ class History:
     gradient_flow: dict[str, Any] | None = None
     verdicts: list[dict[str, str]] | None = None
     diagnosis_error: str | None = None
+    data: dict[str, Any] | None = None
     init: dict[str, Any] | None = None
     transfer: dict[str, Any] | None = None
     unfrozen: dict[str, int] | None = None
