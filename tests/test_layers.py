@@ -14,9 +14,10 @@ LAYERS = [
      "regularize.stochastic_depth"],
     ["loop"],
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
-     "transfer"],
+     "transfer", "integrations"],
     ["execute", "recipe_tools"],
     ["run", "results", "report", "run_result", "export"],
+    ["doctor"],
     ["api"],
     ["cli"],
 ]

@@ -28,13 +28,16 @@ from trainwell.errors import ConfigError, TrainwellError
 __version__ = "0.1.0"
 
 __all__ = ["train", "compare", "Run", "Results", "open_results", "ConfigError", "TrainwellError",
-           "Recipe", "load_recipe", "Sweep", "load_sweep", "execute", "RunOutcome", "__version__"]
+           "Recipe", "load_recipe", "Sweep", "load_sweep", "execute", "RunOutcome", "watch",
+           "doctor", "lr_find", "__version__"]
 
 _LAZY = {"train": "trainwell.api", "compare": "trainwell.api", "Run": "trainwell.run_result",
          "Results": "trainwell.results", "open_results": "trainwell.results",
          "Recipe": "trainwell.recipe", "load_recipe": "trainwell.recipe",
          "Sweep": "trainwell.sweep", "load_sweep": "trainwell.sweep",
-         "execute": "trainwell.execute", "RunOutcome": "trainwell.execute"}
+         "execute": "trainwell.execute", "RunOutcome": "trainwell.execute",
+         "watch": "trainwell.diagnose.watch", "doctor": "trainwell.doctor.doctor",
+         "lr_find": "trainwell.optim.lr_find"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,7 @@
 """One recipe, looked at without a full run: its network probed at initialization or after a
 few steps (``trainwell diagnose``), its hidden layers pre-trained alone (``trainwell pretrain``),
-or its transfer source trained first (``trainwell train``)."""
+or its transfer source trained first (``trainwell train``), or its learning rate found by a
+range test (``trainwell lr-find``)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ from trainwell.loop import (
     set_threads,
 )
 from trainwell.optim import build_optimizer
+from trainwell.optim.lr_find import LRFind, lr_find
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 
 __all__ = ["diagnose_recipe", "RecipeDiagnosis", "pretrain_recipe", "save_pretrained", "PretrainResult",
-           "train_source"]
+           "train_source", "lr_find_recipe"]
 
 
 @dataclass
@@ -139,3 +141,22 @@ def train_source(recipe: Recipe, folder: str | Path | None = None) -> dict[str, 
     save_run(out, recipe_toml=source.to_toml(), history=run.history, weights=run.weights,
              artifacts=run.artifacts)
     return weights
+
+
+def lr_find_recipe(recipe: Recipe, *, steps: int = 100, start_lr: float = 1e-7,
+                   end_lr: float = 10.0) -> LRFind:
+    """The learning-rate range test (:func:`~trainwell.optim.lr_find`) on the recipe's model,
+    initialized as the recipe says, with its optimizer and batch size on its training data.
+
+    >>> found = lr_find_recipe(Recipe.from_dict({"data": {"name": "digits"}}), steps=30)
+    >>> 1e-7 <= found.suggestion <= 10
+    True
+    """
+    set_threads(recipe.train.threads)
+    device = resolve_device(recipe.train.device)
+    dataset = prepare_data(recipe, device)
+    model = build_initialized_model(recipe, dataset, device)
+    optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
+    return lr_find(model, optimizer, dataset.x_train, dataset.y_train, steps=steps,
+                   start_lr=start_lr, end_lr=end_lr, batch_size=recipe.train.batch_size,
+                   generator=torch.Generator().manual_seed(recipe.train.seed))

@@ -46,6 +46,10 @@ def check_train(sections: Mapping[str, Any]) -> TrainConfig:
                                                      optimizer=sections["optim"].name))
     if train.log_to is not None:
         _check_log_to(train.log_to)
+    if train.stop_on is not None:
+        from trainwell.diagnose.monitor import check_stop_on
+
+        check_stop_on(train.stop_on)
     if train.early_stopping is None:
         return train
     given = dict(train.early_stopping)

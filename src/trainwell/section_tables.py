@@ -44,7 +44,11 @@ class TrainConfig:
     exactly (:mod:`trainwell.loop.checkpoint`); ``log_to``: ``"tensorboard"`` writes the
     run's metrics as TensorBoard events while it trains (off by default;
     :mod:`trainwell.loop.tensorboard`), into ``<run folder>/tensorboard`` of a sweep's run or
-    ``OUT/tensorboard`` of ``trainwell train --out OUT``.
+    ``OUT/tensorboard`` of ``trainwell train --out OUT``. ``clip_norm``: clip the gradients'
+    global norm to this value after every backward pass (off by default;
+    :class:`~trainwell.optim.clipping.ClipGradNorm`). ``stop_on``: symptoms of the live monitor
+    (:data:`~trainwell.diagnose.SYMPTOMS`, e.g. ``["nan", "exploding"]``) that end the run
+    early, recorded as ``diverged`` with the verdict as its reason.
 
     Speed (:mod:`trainwell.loop.speed`; each left out of the recipe's dict at its default):
     ``precision``: ``fp32``, ``bf16`` or ``fp16`` autocast of the forward pass
@@ -67,6 +71,8 @@ class TrainConfig:
     precision: Any = None
     compile: Any = None
     channels_last: Any = None
+    clip_norm: Annotated[float, Field(gt=0)] | None = None
+    stop_on: list[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
