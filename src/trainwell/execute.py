@@ -49,6 +49,7 @@ from trainwell.loop import (
     resolve_device,
     set_threads,
 )
+from trainwell.loop.speed import check_channels_last_input, to_channels_last
 from trainwell.models import build_model
 from trainwell.optim import build_optimizer
 from trainwell.pretrain import DATA_INITIALIZERS
@@ -107,6 +108,8 @@ def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
     if recipe.ensemble.snapshots is not None:
         steps = -(-len(dataset.x_train) // recipe.train.batch_size)
         check_cycles(recipe.train.epochs * max(1, steps), recipe.ensemble.snapshots)
+    if recipe.train.channels_last:
+        check_channels_last_input(shape)
     if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):
         raise ConfigError("train.batch_size", recipe.train.batch_size,
                           f"at least the training set's {len(dataset.x_train)} samples with "
@@ -189,6 +192,8 @@ def execute(recipe: Recipe, *, callbacks: Iterable[Callback] = (), dataset: Data
                 phase = "transfer"
                 weights = source if source is not None else transfer_source(recipe)
                 transferred = start_from(model, recipe.transfer, weights)
+            if recipe.train.channels_last:  # after initialization: the same initial weights
+                to_channels_last(model)
             phase = "train"
             history, artifacts = _train(recipe, model, data, callbacks, checkpoint_dir, resume,
                                         log_dir)
@@ -237,7 +242,7 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
     recorder = _one(added, GradientFlowRecorder)
     if recipe.train.log_to == "tensorboard" and log_dir is not None:
         callbacks.append(TensorBoardLogger(log_dir, gradient_flow=recorder))
-    generator = torch.Generator().manual_seed(recipe.train.seed)
+    generator = torch.Generator(device=_generator_device(dataset)).manual_seed(recipe.train.seed)
     checkpoints: Checkpoints | None = None
     start: Checkpoint | None = None
     if checkpoint_dir is not None:
@@ -247,13 +252,21 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset,
                                       meta=_checkpoint_meta(recipe))
     history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
-                  callbacks=callbacks, generator=generator, checkpoints=checkpoints, resume=start)
+                  callbacks=callbacks, generator=generator, checkpoints=checkpoints, resume=start,
+                  precision=recipe.train.precision or "fp32", compile=recipe.train.compile or False)
     if history.status == "diverged":
         return history, {}
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
                        flip=_test_flip(recipe), snapshots=snapshots,
                        use_last=recipe.ensemble.use_last, average=average)
     return history, artifacts
+
+
+def _generator_device(dataset: Dataset) -> torch.device:
+    """Where the shuffling generator lives: on the data's GPU, so each epoch's permutation is
+    drawn there without a copy from the host (on the CPU, the CPU as always)."""
+    device = dataset.x_train.device
+    return device if device.type == "cuda" else torch.device("cpu")
 
 
 def transfer_source(recipe: Recipe) -> dict[str, torch.Tensor]:

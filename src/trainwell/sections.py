@@ -280,7 +280,9 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                 check=checks.check_transfer,
                 callbacks=_transfer_callbacks),
     SectionSpec("train", table=TrainConfig, check=checks.check_train,
-                callbacks=_train_callbacks),
+                callbacks=_train_callbacks,
+                catalogue=(("speed  [train] precision, compile, channels_last",
+                            _catalogue("loop.speed", "SPEED_OPTIONS")),)),
 )}
 """Every recipe section, in the order a recipe's dict and TOML list them."""
 
@@ -290,7 +292,7 @@ it being resolved (``average`` reads ``train.epochs``; ``ensemble`` the resolved
 kind)."""
 
 CATALOGUE_ORDER = ("data", "model", "init", "optim", "schedule", "regularize", "augment",
-                   "average", "ensemble")
+                   "average", "ensemble", "train")
 """The order of ``trainwell list``: what a recipe is made of, then what a run adds."""
 
 

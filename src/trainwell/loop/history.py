@@ -39,6 +39,9 @@ class History:
     - ``early_stopping``: best epoch and value, and the epoch it stopped at;
     - ``snapshots``: a snapshot ensemble's cycles and the steps of its snapshots;
       ``average``: the weight average's kind and number of updates;
+    - ``compile``: with ``train.compile``, its ``mode``, ``warmup_seconds`` (compiling before
+      the first epoch, apart from the epochs' seconds) and ``eager_steps``
+      (:class:`~trainwell.loop.compile.CompiledModel`);
     - ``watch``: the live monitor's verdicts, notes and measurements
       (:class:`~trainwell.diagnose.Monitor`);
     - ``resumed_from``: the epoch of the checkpoint this run resumed from;
@@ -67,6 +70,7 @@ class History:
     early_stopping: dict[str, Any] | None = None
     snapshots: dict[str, Any] | None = None
     average: dict[str, Any] | None = None
+    compile: dict[str, Any] | None = None
     watch: dict[str, Any] | None = None
     resumed_from: int | None = None
     phase: str | None = None
