@@ -283,9 +283,9 @@ def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fi
 @app.command(name="lr-find")
 def lr_find_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
              set_: SetOpt = None,
-             steps: Annotated[int, typer.Option(help="Steps of the range test (the lr grows exponentially over them).")] = 100,
-             start_lr: Annotated[float, typer.Option("--start-lr", help="The first learning rate.")] = 1e-7,
-             end_lr: Annotated[float, typer.Option("--end-lr", help="The last learning rate.")] = 10.0,
+             steps: Annotated[int, typer.Option(callback=AtLeast("--steps", 2).check, help="Steps of the range test (the lr grows exponentially over them).")] = 100,
+             start_lr: Annotated[float, typer.Option("--start-lr", callback=AtLeast("--start-lr", 0, above=True).check, help="The first learning rate.")] = 1e-7,
+             end_lr: Annotated[float, typer.Option("--end-lr", callback=AtLeast("--end-lr", 0, above=True).check, help="The last learning rate.")] = 10.0,
              out: Annotated[Path, typer.Option("--out", help="Folder for lr_find.png.")] = Path("runs/lr-find")) -> int:
     """Learning-rate range test: the loss against an exponentially growing lr, and a suggested lr.
 
