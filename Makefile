@@ -12,10 +12,12 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, from its pinned build, so nothing later pulls another torch.
+# torch first, from its pinned build, so nothing later pulls another torch; Lightning (the live
+# monitor's callback, tested with a real Trainer) after it, so it keeps that torch.
 setup: $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[test,all]'
+	$(PIP) install -e '.[lightning]'
 
 demo: setup
 	$(BIN)/trainwell compare

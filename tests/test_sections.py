@@ -6,6 +6,7 @@ import torch
 
 from trainwell.data.augment import Augment
 from trainwell.diagnose import GradientFlowRecorder
+from trainwell.diagnose.monitor import Monitor
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.snapshots import Snapshots
 from trainwell.errors import ConfigError
@@ -105,7 +106,7 @@ SMALL = {"data": {"name": "digits"}, "train": {"epochs": 4, "record_every": 0}}
     ("augment", {"transforms": [{"name": "noise"}]}, Augment),
     ("ensemble", {"snapshots": 2}, Snapshots),
     ("average", {"kind": "ema"}, WeightAverage),
-    ("train", {"epochs": 4, "record_every": 5}, GradientFlowRecorder),
+    ("train", {"epochs": 4, "record_every": 5}, [Monitor, GradientFlowRecorder]),
     ("train", {"epochs": 4, "record_every": 0, "early_stopping": {"patience": 2}}, EarlyStopping),
 ])
 def test_each_section_adds_its_callback_only_when_it_is_on(section, table, kind):
@@ -116,4 +117,4 @@ def test_each_section_adds_its_callback_only_when_it_is_on(section, table, kind)
             recipe, data, torch.device("cpu")), data)]
 
     assert added(SMALL) == []
-    assert added({**SMALL, section: table}) == [kind]
+    assert added({**SMALL, section: table}) == (kind if isinstance(kind, list) else [kind])

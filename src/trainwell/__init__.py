@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = ["train", "compare", "Run", "Results", "open_results", "ConfigError", "TrainwellError",
            "Recipe", "load_recipe", "Sweep", "load_sweep", "plan", "Plan", "execute", "RunOutcome",
-           "RunContext", "RunFolder", "__version__"]
+           "RunContext", "RunFolder", "watch", "doctor", "lr_find", "__version__"]
 
 _LAZY = {"train": "trainwell.api", "compare": "trainwell.api", "Run": "trainwell.results",
          "Results": "trainwell.results", "open_results": "trainwell.results",
@@ -37,7 +37,9 @@ _LAZY = {"train": "trainwell.api", "compare": "trainwell.api", "Run": "trainwell
          "Sweep": "trainwell.sweep", "load_sweep": "trainwell.sweep",
          "plan": "trainwell.plan", "Plan": "trainwell.plan",
          "execute": "trainwell.execute", "RunOutcome": "trainwell.execute",
-         "RunContext": "trainwell.run_context", "RunFolder": "trainwell.run_folder"}
+         "RunContext": "trainwell.run_context", "RunFolder": "trainwell.run_folder",
+         "watch": "trainwell.diagnose.watch", "doctor": "trainwell.doctor.doctor",
+         "lr_find": "trainwell.optim.lr_find"}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ from trainwell.data.tta import input_kind, view_plan
 from trainwell.ensemble.snapshots import check_cycles
 from trainwell.errors import ConfigError
 from trainwell.init import apply_ as init_apply_
+from trainwell.loop.speed import check_channels_last_input
 from trainwell.models import build_model
 from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
@@ -40,6 +41,8 @@ def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
     if recipe.ensemble.snapshots is not None:
         steps = -(-len(dataset.x_train) // recipe.train.batch_size)
         check_cycles(recipe.train.epochs * max(1, steps), recipe.ensemble.snapshots)
+    if recipe.train.channels_last:
+        check_channels_last_input(shape)
     if recipe.optim.name == "lbfgs" and recipe.train.batch_size < len(dataset.x_train):
         raise ConfigError("train.batch_size", recipe.train.batch_size,
                           f"at least the training set's {len(dataset.x_train)} samples with "

@@ -9,7 +9,9 @@ The table says who must come before whom, and why:
 - ``schedule`` (and ``snapshots``, whose cyclic schedule stands in for it: never both)
   sets each step's lr; ``average`` after it, so an SWA lr overrides the schedule's;
 - ``penalty`` adds to the loss, with user callbacks (order 0 by default);
-- ``gradient_flow`` reads the gradients of the loss the others made;
+- ``clip`` bounds the gradients after the backward pass, before anyone reads them;
+- ``monitor`` (the live monitor) and ``gradient_flow`` read the gradients of the loss the
+  others made;
 - ``live``, ``tensorboard`` and ``progress_bar`` report an epoch once the others are done
   with it;
 - ``early_stopping`` last, so every other callback has seen the epoch it stops at.
@@ -29,6 +31,8 @@ ORDER: dict[str, int] = {
     "snapshots": -50,
     "average": -40,
     "penalty": 0,
+    "clip": 10,
+    "monitor": 45,
     "gradient_flow": 50,
     "live": 90,
     "tensorboard": 95,

@@ -281,6 +281,69 @@ def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fi
     return 0
 
 
+@app.command(name="lr-find")
+def lr_find_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
+             set_: SetOpt = None,
+             steps: Annotated[int, typer.Option(callback=AtLeast("--steps", 2).check, help="Steps of the range test (the lr grows exponentially over them).")] = 100,
+             start_lr: Annotated[float, typer.Option("--start-lr", callback=AtLeast("--start-lr", 0, above=True).check, help="The first learning rate.")] = 1e-7,
+             end_lr: Annotated[float, typer.Option("--end-lr", callback=AtLeast("--end-lr", 0, above=True).check, help="The last learning rate.")] = 10.0,
+             out: Annotated[Path, typer.Option("--out", help="Folder for lr_find.png.")] = Path("runs/lr-find")) -> int:
+    """Learning-rate range test: the loss against an exponentially growing lr, and a suggested lr.
+
+    Example: trainwell lr-find recipe.toml --set optim.name=sgd --steps 200
+    """
+    from trainwell.recipe import load_recipe
+    from trainwell.recipe_lr_find import lr_find_recipe
+
+    r = load_recipe(recipe, set_ or [])
+    found = lr_find_recipe(r, steps=steps, start_lr=start_lr, end_lr=end_lr)
+    out.mkdir(parents=True, exist_ok=True)
+    found.save(str(out / "lr_find.png"))
+    console = _console()
+    console.print(str(found), markup=False)
+    console.print(f"Curve: {out / 'lr_find.png'}; use it with --set optim.lr={found.suggestion:.3g}",
+                  markup=False)
+    return 0
+
+
+@app.command()
+def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
+           set_: SetOpt = None,
+           out: Annotated[Path, typer.Option("--out", help="Folder for fixed.toml, doctor.html and the race's store and report.")] = Path("runs/doctor"),
+           fixes: Annotated[int, typer.Option(help="At most this many fixes tried (screened on a third of the budget; the best races the original).")] = 4,
+           workers: Annotated[int | None, typer.Option(help="Worker processes for the race (default: none, the runs one after another here).")] = None,
+           quiet: QuietOpt = False) -> int:
+    """Find why a recipe does not train, race the fixes side by side, write the repaired recipe.
+
+    Example: trainwell doctor recipe.toml --out runs/doctor
+
+    Trains the recipe with the live monitor, proposes the lectures' fixes for what it found,
+    screens them on a third of the budget, races the best against the original with the full
+    budget, picks on validation accuracy and writes OUT/fixed.toml and OUT/doctor.html.
+    Exit code 1 when the recipe itself fails to run (its error is printed; nothing is raced).
+    """
+    from trainwell.doctor import doctor as run_doctor
+    from trainwell.errors import ConfigError
+    from trainwell.recipe import load_recipe
+
+    if fixes < 1:
+        raise ConfigError("--fixes", fixes, "a whole number >= 1")
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers", workers, "a whole number >= 1")
+    r = load_recipe(recipe, set_ or [])
+    result = run_doctor(r, out=out, limit=fixes, workers=workers, quiet=quiet)
+    console = _console()
+    for v in result.verdicts:
+        console.print(f"step {v.step}: {v.message}; {v.fix}", markup=False)
+    for c in result.candidates:
+        mark = "*" if c.label == result.chosen else " "
+        acc = "—" if c.val_acc is None else f"{100 * c.val_acc:.1f} %"
+        console.print(f"{mark} {c.label:<28} {c.status:<9} val_acc {acc:>7}  {c.reason}", markup=False)
+    console.print(str(result), markup=False)
+    console.print(f"wrote {', '.join(str(p) for p in result.written)}", markup=False)
+    return 1 if result.error is not None else 0
+
+
 @app.command()
 def pretrain(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file whose [init] is dbn or autoencoder.")] = None,
              set_: SetOpt = None,

@@ -56,6 +56,7 @@ from trainwell.loop import (
     resolve_device,
     set_threads,
 )
+from trainwell.loop.speed import to_channels_last
 from trainwell.optim import build_optimizer
 from trainwell.recipe import Recipe
 from trainwell.run_context import RunContext
@@ -133,6 +134,8 @@ def execute(recipe: Recipe, ctx: RunContext | None = None) -> RunOutcome:
                 phase = "transfer"
                 weights = ctx.source if ctx.source is not None else transfer_source(recipe)
                 transferred = start_from(model, recipe.transfer, weights)
+            if recipe.train.channels_last:  # after initialization: the same initial weights
+                to_channels_last(model)
             phase = "train"
             history, artifacts = _train(recipe, model, data, ctx)
         except Exception as exc:  # a run that fails is recorded, never lost
@@ -179,7 +182,7 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
     folder = ctx.folder
     if recipe.train.log_to == "tensorboard" and folder is not None:
         callbacks.append(TensorBoardLogger(folder.tensorboard, gradient_flow=recorder))
-    generator = torch.Generator().manual_seed(recipe.train.seed)
+    generator = torch.Generator(device=_generator_device(dataset)).manual_seed(recipe.train.seed)
     checkpoints: Checkpoints | None = None
     if folder is not None and recipe.train.checkpoint_every is not None:
         checkpoints = Checkpoints(folder.checkpoints, every=recipe.train.checkpoint_every,
@@ -187,7 +190,8 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
     history = fit(model, dataset, optimizer, epochs=recipe.train.epochs,
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
                   callbacks=callbacks, generator=generator, checkpoints=checkpoints,
-                  resume=ctx.resume)
+                  resume=ctx.resume, precision=recipe.train.precision or "fp32",
+                  compile=recipe.train.compile or False)
     if history.status == "diverged":
         return history, {}
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
@@ -204,6 +208,13 @@ def left_by(callback: Callback) -> dict[str, dict[str, torch.Tensor]]:
     ``<name>.safetensors``; nothing for a callback without that method."""
     artifacts = getattr(callback, "artifacts", None)
     return dict(artifacts()) if callable(artifacts) else {}
+
+
+def _generator_device(dataset: Dataset) -> torch.device:
+    """Where the shuffling generator lives: on the data's GPU, so each epoch's permutation is
+    drawn there without a copy from the host (on the CPU, the CPU as always)."""
+    device = dataset.x_train.device
+    return device if device.type == "cuda" else torch.device("cpu")
 
 
 def transfer_source(recipe: Recipe) -> dict[str, torch.Tensor]:

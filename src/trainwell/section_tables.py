@@ -44,7 +44,17 @@ class TrainConfig:
     exactly (:mod:`trainwell.loop.checkpoint`); ``log_to``: ``"tensorboard"`` writes the
     run's metrics as TensorBoard events while it trains (off by default;
     :mod:`trainwell.loop.tensorboard`), into ``<run folder>/tensorboard`` of a sweep's run or
-    ``OUT/tensorboard`` of ``trainwell train --out OUT``.
+    ``OUT/tensorboard`` of ``trainwell train --out OUT``. ``clip_norm``: clip the gradients'
+    global norm to this value after every backward pass (off by default;
+    :class:`~trainwell.optim.clipping.ClipGradNorm`). ``stop_on``: symptoms of the live monitor
+    (:data:`~trainwell.diagnose.SYMPTOMS`, e.g. ``["nan", "exploding"]``) that end the run
+    early, recorded as ``diverged`` with the verdict as its reason.
+
+    Speed (:mod:`trainwell.loop.speed`; each left out of the recipe's dict at its default):
+    ``precision``: ``fp32``, ``bf16`` or ``fp16`` autocast of the forward pass
+    (:mod:`trainwell.loop.precision`); ``compile``: ``true`` or ``"max-autotune"`` compiles
+    the model (:mod:`trainwell.loop.compile`); ``channels_last``: channels-last memory for a
+    model with 2-D convolutions.
     """
 
     epochs: Annotated[int, Field(ge=1)] = 20
@@ -58,6 +68,11 @@ class TrainConfig:
     early_stopping: dict[str, Any] | None = None
     checkpoint_every: Annotated[int, Field(ge=1)] | None = None
     log_to: str | None = None
+    precision: Any = None
+    compile: Any = None
+    channels_last: Any = None
+    clip_norm: Annotated[float, Field(gt=0)] | None = None
+    stop_on: list[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -223,16 +223,23 @@ def _transfer_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset
 
 
 def _train_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    """Early stopping, and the gradient-flow recorder (``record_every``)."""
-    from trainwell.diagnose import GradientFlowRecorder
+    """Early stopping, gradient clipping (``clip_norm``), the live monitor (``record_every``,
+    ``stop_on``) and the gradient-flow recorder (``record_every``)."""
+    from trainwell.diagnose import GradientFlowRecorder, Monitor
+    from trainwell.optim.clipping import ClipGradNorm
     from trainwell.regularize.early_stopping import EarlyStopping
 
+    train = recipe.train
     out: list[Any] = []
-    if recipe.train.early_stopping is not None:
-        options = dict(recipe.train.early_stopping)
+    if train.early_stopping is not None:
+        options = dict(train.early_stopping)
         out.append(EarlyStopping(options.pop("metric"), **options))
-    if recipe.train.record_every > 0:
-        out.append(GradientFlowRecorder(every=recipe.train.record_every))
+    if train.clip_norm is not None:
+        out.append(ClipGradNorm(train.clip_norm))
+    if train.record_every > 0 or train.stop_on:
+        out.append(Monitor(every=train.record_every or 50, stop_on=train.stop_on or ()))
+    if train.record_every > 0:
+        out.append(GradientFlowRecorder(every=train.record_every))
     return out
 
 
@@ -273,7 +280,9 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                 check=checks.check_transfer,
                 callbacks=_transfer_callbacks),
     SectionSpec("train", table=TrainConfig, check=checks.check_train,
-                callbacks=_train_callbacks),
+                callbacks=_train_callbacks,
+                catalogue=(("speed  [train] precision, compile, channels_last",
+                            _catalogue("loop.speed", "SPEED_OPTIONS")),)),
 )}
 """Every recipe section, in the order a recipe's dict and TOML list them."""
 
@@ -283,7 +292,7 @@ it being resolved (``average`` reads ``train.epochs``; ``ensemble`` the resolved
 kind)."""
 
 CATALOGUE_ORDER = ("data", "model", "init", "optim", "schedule", "regularize", "augment",
-                   "average", "ensemble")
+                   "average", "ensemble", "train")
 """The order of ``trainwell list``: what a recipe is made of, then what a run adds."""
 
 

@@ -49,7 +49,8 @@ def test_the_public_names_are_unchanged():
     assert diagnose_package.__all__ == [
         "diagnose", "probe", "judge", "Diagnosis", "LayerStats", "Verdict", "VERDICT_KINDS",
         "GradientFlowRecorder", "flow_rows", "Layer", "find_layers", "diagnose_batch",
-        "DIAGNOSE_BATCH",
+        "DIAGNOSE_BATCH", "Monitor", "check_stop_on", "LiveVerdict", "SYMPTOMS", "FIXES", "watch",
+        "Watch",
     ]
     for name in ("Diagnosis", "LayerStats", "Verdict"):
         assert getattr(diagnose_package, name) is getattr(diagnosis, name)

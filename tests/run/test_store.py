@@ -77,7 +77,9 @@ def test_a_store_written_with_the_progress_column_still_reads_and_writes(tmp_pat
     import sqlite3
 
     db = tmp_path / "results.db"
+    Store(db).close()  # every table as the store makes it, then the runs table of before
     with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE runs")
         conn.execute(_OLD_RUNS)
         conn.execute("INSERT INTO runs (id, experiment, label, point, seed, recipe, status, "
                      "progress, final) VALUES ('old', 'e', 'a', '{}', 0, '{}', 'done', "

@@ -38,7 +38,7 @@ def test_study_recipe_is_the_documented_one():
     assert r.augment.transforms == [{"name": "shift", "max_shift": 3, "circular": True}]
     assert r.average.kind == "none" and r.augment.test_views == 5
     assert (r.train.epochs, r.train.batch_size, r.train.eval_every, r.train.record_every) == (
-        12, 128, 0, 0)
+        8, 128, 0, 0)
 
 
 def test_ablation_adds_one_change_at_a_time_through_the_study():
@@ -47,13 +47,13 @@ def test_ablation_adds_one_change_at_a_time_through_the_study():
     single = sweep.with_seeds(1).recipes()
     labels = [point["variant"]["label"] for point, _, _ in single]
     assert labels[0] == "resnet 3x32, no batch norm, constant lr"
-    assert labels[6].endswith("the study recipe")
+    assert labels[7].endswith("the study recipe")
     dicts = [recipe.to_dict() for _, _, recipe in single]
-    for before, after in zip(dicts[:6], dicts[1:7], strict=True):
+    for before, after in zip(dicts[:7], dicts[1:8], strict=True):
         changed = [k for k in after if k not in ("name", "note") and after[k] != before.get(k)]
         assert len(changed) == 1, changed
     study = load_recipe(STUDY).to_dict()
-    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[6][k]]
+    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[7][k]]
     assert changed == []
 
 
@@ -75,3 +75,19 @@ def test_benchmark_and_study_train_and_test_on_make_dataset_arrays():
     changed = dict(arrays, x_train=arrays["x_train"].clone())
     changed["x_train"][17, 0, 5] += 1e-3
     assert not bench.same_arrays(ds, changed)
+
+
+def test_selection_splits_the_training_samples_and_leaves_the_test_set_out():
+    bench = _bench()
+    single = load_sweep(ROOT / "studies" / "mnist1d_fast_select.toml").with_seeds(1).recipes()
+    assert len(single) >= 8
+    for _, _, recipe in single:
+        assert (recipe.data.options["num_samples"], recipe.data.options["val_fraction"]) == (5000, 0.2)
+        assert recipe.augment.test_views == 1  # views are scored on the validation split
+    ds = bench.study_dataset(single[0][2])
+    assert (len(ds.x_train), len(ds.x_val)) == (3200, 800)
+    arrays = bench.standard_mnist1d()
+    pooled = bench.Dataset(x_train=torch.cat([ds.x_train, ds.x_val]),
+                           y_train=torch.cat([ds.y_train, ds.y_val]), x_val=ds.x_val[:0],
+                           y_val=ds.y_val[:0], x_test=ds.x_test, y_test=ds.y_test, meta=ds.meta)
+    assert bench.same_arrays(pooled, arrays)  # train + val are exactly the 4,000 training pairs

@@ -16,7 +16,7 @@ from trainwell.init.layers import WeightedLayer
 from trainwell.init.model_activation import ACTIVATION_MODULES
 from trainwell.models.activations import Maxout, MaxoutConv
 
-__all__ = ["Layer", "find_layers", "can_die", "SATURATING"]
+__all__ = ["Layer", "find_layers", "can_die", "unknown_activations", "SATURATING"]
 
 SATURATING: dict[str, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0),
                                               "softsign": (-1.0, 1.0)}
@@ -104,3 +104,29 @@ def can_die(module: nn.Module) -> bool:
     if isinstance(module, nn.LeakyReLU):
         return module.negative_slope == 0
     return isinstance(module, (nn.ReLU, nn.ReLU6))
+
+
+def unknown_activations(model: nn.Module, layers: list[Layer]) -> list[str]:
+    """One sentence per hidden layer whose activation is not known, so its units go unjudged:
+    a module trainwell does not know follows it, or the activation is a call in ``forward``
+    (after a residual sum, say)."""
+    modules = dict(model.named_modules())
+    notes = []
+    for layer in layers[:-1]:
+        if layer.activation != "none":
+            continue
+        parent, _, child = layer.name.rpartition(".")
+        container = modules.get(parent) if parent else model
+        follower = None
+        if container is not None:
+            names = list(container._modules)
+            if child in names:
+                after = [container._modules[n] for n in names[names.index(child) + 1:]]
+                follower = next((m for m in after if m is not None and not isinstance(m, _TRANSPARENT)), None)
+        if follower is not None and not list(follower.children()) and not isinstance(
+                follower, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            what = f"is followed by {type(follower).__name__}, an activation trainwell does not know"
+        else:
+            what = "has no activation module after it (an activation called in forward is not seen)"
+        notes.append(f"layer {layer.name} {what}: its dead and saturated units are not judged")
+    return notes

@@ -308,8 +308,8 @@ def agree_with_outcome(verdicts: Sequence[Verdict], evidence: str | None) -> lis
     if causes:
         return causes
     return [Verdict("not_trained", (), f"did not train: {evidence}; the probe of the trained "
-                    "network finds no cause in one batch", "try optim.lr 10x higher and 10x "
-                    "lower, or train longer")]
+                    "network finds no cause in one batch", "find a learning rate with "
+                    "`trainwell lr-find`, or let `trainwell doctor` race the fixes")]
 
 
 def _healthy(layers: Sequence[LayerStats]) -> Verdict:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from trainwell._numbers import finite_or_none
-from trainwell.loop.metrics import EPOCH, LOSS, STEP, STEP_LR
+from trainwell.loop.metrics import EPOCH, LOSS, STEP, STEP_LR, verdict_metric
 
 __all__ = ["History", "STATUSES"]
 
@@ -39,6 +39,11 @@ class History:
     - ``early_stopping``: best epoch and value, and the epoch it stopped at;
     - ``snapshots``: a snapshot ensemble's cycles and the steps of its snapshots;
       ``average``: the weight average's kind and number of updates;
+    - ``compile``: with ``train.compile``, its ``mode``, ``warmup_seconds`` (compiling before
+      the first epoch, apart from the epochs' seconds) and ``eager_steps``
+      (:class:`~trainwell.loop.compile.CompiledModel`);
+    - ``watch``: the live monitor's verdicts, notes and measurements
+      (:class:`~trainwell.diagnose.Monitor`);
     - ``resumed_from``: the epoch of the checkpoint this run resumed from;
     - ``phase`` and ``traceback``: where a failed run failed, and how.
 
@@ -65,6 +70,8 @@ class History:
     early_stopping: dict[str, Any] | None = None
     snapshots: dict[str, Any] | None = None
     average: dict[str, Any] | None = None
+    compile: dict[str, Any] | None = None
+    watch: dict[str, Any] | None = None
     resumed_from: int | None = None
     phase: str | None = None
     traceback: str | None = None
@@ -89,7 +96,8 @@ class History:
 
         ``loss`` at every optimizer step, ``step_lr`` at every step under a schedule, the
         per-layer rows given (``layer_rows``: ``grad_norm/<layer>`` and ``act_std/<layer>``
-        from a gradient-flow recorder, :func:`trainwell.diagnose.flow_rows`), and each epoch's
+        from a gradient-flow recorder, :func:`trainwell.diagnose.flow_rows`), ``verdict/<symptom>``
+        (value 1) at the step the live monitor found each symptom (``watch``), and each epoch's
         numbers (``train_loss``, ``val_acc``, ``lr``, ...) at the step it ended. Non-finite
         values are ``None``. With ``from_epoch = k``, only what came after epoch ``k``: the
         steps after its last, and the epochs ``k + 1`` on.
@@ -108,6 +116,8 @@ class History:
                  for step in range(first, len(self.step_lr))]
         rows += [(step, name, finite_or_none(v)) for step, name, v in layer_rows
                  if step >= first]
+        rows += [(v["step"], verdict_metric(v["kind"]), 1.0)
+                 for v in (self.watch or {}).get("verdicts", []) if v["step"] >= first]
         for epoch in self.epochs[from_epoch:]:
             rows += [(_epoch_step(epoch), name, finite_or_none(v)) for name, v in epoch.items()
                      if name not in (EPOCH, STEP) and (v is None or isinstance(v, (int, float)))]

@@ -17,7 +17,7 @@ from __future__ import annotations
 __all__ = ["LOSS", "STEP_LR", "LR", "SECONDS", "EPOCH", "STEP", "GRAD_NORM", "ACT_STD",
            "LAYER_METRICS", "STEP_METRICS", "SPLITS", "TRAIN_LOSS", "TRAIN_ACC", "VAL_LOSS",
            "VAL_ACC", "TEST_LOSS", "TEST_ACC", "OWN_SUFFIXES", "OWN_TEST_ACC", "split_metric",
-           "layer_metric"]
+           "layer_metric", "VERDICT", "verdict_metric"]
 
 LOSS = "loss"
 """The minibatch loss of every optimizer step."""
@@ -36,11 +36,19 @@ ACT_STD = "act_std"
 """Per layer: the std of its activations, ``act_std/<layer>``."""
 LAYER_METRICS = (GRAD_NORM, ACT_STD)
 
-STEP_METRICS = (LOSS, STEP_LR, f"{GRAD_NORM}/", f"{ACT_STD}/")
+VERDICT = "verdict"
+"""The live monitor's symptoms: ``verdict/<symptom>`` = 1 at the step it found each."""
+
+STEP_METRICS = (LOSS, STEP_LR, f"{GRAD_NORM}/", f"{ACT_STD}/", f"{VERDICT}/")
 """Metrics recorded per optimizer step (names, or prefixes ending in ``/``); the rest are
 per epoch."""
 
 SPLITS = ("train", "val", "test")
+
+
+def verdict_metric(kind: str) -> str:
+    """``"verdict/nan"``: the live monitor found symptom ``kind`` at that step."""
+    return f"{VERDICT}/{kind}"
 
 
 def split_metric(split: str, what: str) -> str:

@@ -8,7 +8,10 @@
 4. Optimizers that re-evaluate the loss within a step (L-BFGS) get a closure.
 5. With :class:`~trainwell.loop.Checkpoints`, a checkpoint after every ``every`` epochs and
    when training ends; ``resume`` continues from one exactly (:mod:`trainwell.loop.capture`).
-6. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
+6. ``precision`` runs the forward pass under autocast (:mod:`trainwell.loop.precision`);
+   ``compile`` calls a compiled model, warmed up before the first epoch and timed apart
+   (:mod:`trainwell.loop.compile`).
+7. Everything else (progress bar, diagnostics, schedules) is a callback on :data:`EVENTS`.
 """
 
 from __future__ import annotations
@@ -23,15 +26,18 @@ import torch.nn.functional as F
 
 from trainwell.data.dataset import Dataset
 from trainwell.loop.capture import capture_state, restore_state
+from trainwell.loop.compile import CompiledModel
 from trainwell.loop.events import Callback, Dispatcher, StopTraining, TrainState
 from trainwell.loop.history import History
 from trainwell.loop.metrics import EPOCH, LR, SECONDS, STEP, TRAIN_ACC, TRAIN_LOSS, split_metric
+from trainwell.loop.precision import Precision
 from trainwell.loop.resume import Checkpoint, Checkpoints
 from trainwell.optim.optimizers import needs_closure
 
 __all__ = ["fit", "evaluate"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
 @torch.no_grad()
@@ -67,7 +73,8 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
         epochs: int, batch_size: int, loss_fn: LossFn = F.cross_entropy,
         callbacks: Iterable[Callback] = (), eval_every: int = 1,
         generator: torch.Generator | None = None, checkpoints: Checkpoints | None = None,
-        resume: Checkpoint | None = None) -> History:
+        resume: Checkpoint | None = None, precision: str = "fp32",
+        compile: bool | str = False) -> History:
     """Train ``model`` on ``dataset`` and return its :class:`History`.
 
     ``dataset`` must already be on the model's device. ``eval_every`` evaluates validation and
@@ -84,6 +91,13 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     callbacks' state and history, and goes on with the next epoch (straight to ``after_fit``
     for a checkpoint written when training ended). On the CPU the result is bit-identical to
     the uninterrupted run's, given the same model, data, optimizer and callbacks.
+
+    ``precision``: ``fp32``, ``bf16`` or ``fp16`` (:class:`~trainwell.loop.precision.Precision`).
+    ``compile``: ``True`` or ``"max-autotune"`` trains through
+    :class:`~trainwell.loop.compile.CompiledModel`; its warm-up runs before the first epoch
+    and is recorded in ``history.compile`` (``warmup_seconds``, and ``eager_steps``:
+    steps run eagerly because a layer had a hook). ``generator`` may live on the data's
+    device: the epoch's permutation is drawn there.
 
     >>> from trainwell.data import load_dataset
     >>> from trainwell.models import build_model
@@ -105,24 +119,36 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                    ("before_step", "after_loss", "after_backward", "after_step"))
     hooks = dispatch if per_step else None
     with_closure = needs_closure(optimizer)
+    if with_closure and precision == "fp16":
+        raise ValueError("fp16's gradient scaler cannot drive an optimizer that re-evaluates "
+                         "the loss within a step (L-BFGS): use fp32 or bf16")
     device = dataset.x_train.device
+    amp = Precision(precision, device=device)
+    compiled = CompiledModel(model, compile) if compile else None
+    forward: Forward = compiled if compiled is not None else model
+    # the loss scale is part of a checkpoint
+    stateful: list[object] = [*ordered, *([amp] if amp.scaler is not None else [])]
     step_losses: list[torch.Tensor] = []
     started, writing = time.perf_counter(), False
     model.train()
     try:
         try:
             dispatch("before_fit", state)
-            start = 0 if resume is None else restore_state(resume, state, ordered, generator)
+            start = 0 if resume is None else restore_state(resume, state, stateful, generator)
             if history.status != "running":  # resumed from a checkpoint of the end
                 start = epochs
             if checkpoints is not None:
                 checkpoints.clear(after=start)
                 writing = True
+            if compiled is not None and start < epochs:
+                compiled.warm_up(_batch_shapes(dataset, batch_size), loss_fn, amp)
             for epoch in range(start, epochs):
                 state.epoch = epoch
                 dispatch("before_epoch", state)
                 t0 = time.perf_counter()
-                perm = torch.randperm(n, generator=generator, device="cpu").to(device)
+                perm = torch.randperm(n, generator=generator,
+                                      device=generator.device if generator is not None else "cpu"
+                                      ).to(device)
                 xs, ys = dataset.x_train[perm], dataset.y_train[perm]
                 step_losses = []
                 correct = torch.zeros((), dtype=torch.long, device=device)
@@ -135,11 +161,12 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                         hooks("before_step", state)
                         xb, yb = state.xb, state.yb
                     if with_closure:
-                        loss, logits = _closure_step(model, optimizer, loss_fn, xb, yb, state, hooks)
+                        loss, logits = _closure_step(forward, amp, optimizer, loss_fn, xb, yb,
+                                                     state, hooks)
                     else:
-                        loss, logits, _ = _forward_backward(model, optimizer, loss_fn, xb, yb,
-                                                            state, hooks, hooks)
-                        optimizer.step()
+                        loss, logits, _ = _forward_backward(forward, amp, optimizer, loss_fn, xb,
+                                                            yb, state, hooks, hooks)
+                        amp.step(optimizer)
                     step_losses.append(loss.detach())
                     correct += (logits.detach().argmax(1) == yb).sum()
                     seen += len(yb)
@@ -157,20 +184,22 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                 history.add_epoch(**metrics)
                 dispatch("after_epoch", state)
                 if checkpoints is not None and checkpoints.due(epoch + 1, epochs):
-                    checkpoints.save(state, capture_state(state, ordered, generator))
+                    checkpoints.save(state, capture_state(state, stateful, generator))
             if history.status == "running":
                 history.status = "done"
         except StopTraining as stop:
             _flush(history, step_losses, check=False)
             history.status, history.stop_reason = stop.status, stop.reason
             if checkpoints is not None and writing:
-                checkpoints.save(state, capture_state(state, ordered, generator))
+                checkpoints.save(state, capture_state(state, stateful, generator))
         except KeyboardInterrupt:
             _flush(history, step_losses, check=False)
             history.status, history.stop_reason = "interrupted", "interrupted by the user"
             raise
     finally:
         history.seconds += time.perf_counter() - started
+        if compiled is not None:
+            history.compile = compiled.summary()
         dispatch("after_fit", state)
     if history.status != "diverged":
         history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
@@ -195,28 +224,32 @@ def _flush(history: History, step_losses: list[torch.Tensor], *, check: bool = T
     return values
 
 
-def _forward_backward(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn,
-                      xb: torch.Tensor, yb: torch.Tensor, state: TrainState,
+def _forward_backward(forward: Forward, amp: Precision, optimizer: torch.optim.Optimizer,
+                      loss_fn: LossFn, xb: torch.Tensor, yb: torch.Tensor, state: TrainState,
                       on_loss: Dispatcher | None, on_backward: Dispatcher | None
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Gradients of one minibatch: ``(data loss, logits, loss)``, where ``loss`` is the data
-    loss plus what ``after_loss`` callbacks added."""
+    loss plus what ``after_loss`` callbacks added. The forward pass runs in ``amp``'s
+    precision; the logits, the loss and the gradients callbacks see are float32."""
     optimizer.zero_grad(set_to_none=True)
-    logits = model(xb)
+    with amp.autocast():
+        logits = forward(xb)
+    logits = logits.float()
     data_loss = loss = loss_fn(logits, yb)
     if on_loss is not None:
         state.logits, state.loss, state.data_loss = logits, loss, data_loss
         on_loss("after_loss", state)
         loss = state.loss
-    loss.backward()
+    amp.backward(loss)
+    amp.unscale_(optimizer)
     if on_backward is not None:
         state.logits, state.loss, state.data_loss = logits, loss, data_loss
         on_backward("after_backward", state)
     return data_loss, logits, loss
 
 
-def _closure_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn,
-                  xb: torch.Tensor, yb: torch.Tensor, state: TrainState,
+def _closure_step(forward: Forward, amp: Precision, optimizer: torch.optim.Optimizer,
+                  loss_fn: LossFn, xb: torch.Tensor, yb: torch.Tensor, state: TrainState,
                   hooks: Dispatcher | None) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of an optimizer that re-evaluates the loss (L-BFGS). Every evaluation includes
     the ``after_loss`` terms (the line search must see one function); ``after_backward`` fires
@@ -224,8 +257,8 @@ def _closure_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss
     first: list[torch.Tensor] = []
 
     def closure() -> torch.Tensor:
-        data_loss, logits, loss = _forward_backward(model, optimizer, loss_fn, xb, yb, state,
-                                                    hooks, None if first else hooks)
+        data_loss, logits, loss = _forward_backward(forward, amp, optimizer, loss_fn, xb, yb,
+                                                    state, hooks, None if first else hooks)
         if not first:
             first.extend((data_loss, logits))
         return loss
@@ -233,6 +266,13 @@ def _closure_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss
     # torch types a closure's loss as float; the loss tensor is what L-BFGS documents.
     optimizer.step(cast(Callable[[], float], closure))
     return first[0], first[1]
+
+
+def _batch_shapes(dataset: Dataset, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """A training batch of each size an epoch has: the full one, and the last if shorter."""
+    n = len(dataset.x_train)
+    sizes = [min(batch_size, n)] + ([n % batch_size] if n > batch_size and n % batch_size else [])
+    return [(dataset.x_train[:size], dataset.y_train[:size]) for size in sizes]
 
 
 def _split_metrics(model: torch.nn.Module, dataset: Dataset, loss_fn: LossFn,

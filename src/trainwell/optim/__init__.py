@@ -5,6 +5,7 @@ The playground that races optimizers on the surfaces is :mod:`trainwell.optim.pl
 """
 
 from trainwell.optim import rules
+from trainwell.optim.lr_find import LRFind, lr_find
 from trainwell.optim.optimizers import (
     DESCRIPTIONS,
     OPTIMIZERS,
@@ -31,7 +32,7 @@ from trainwell.optim.surfaces import SURFACES, Surface
 __all__ = ["OPTIMIZERS", "DESCRIPTIONS", "build_optimizer", "sgd", "momentum", "nesterov",
            "adagrad", "rmsprop", "adam", "adamw", "lbfgs", "needs_closure", "SCHEDULES",
            "SCHEDULE_DESCRIPTIONS", "Schedule", "make_schedule", "schedule_options", "LRSchedule",
-           "SURFACES", "Surface", "rules"]
+           "SURFACES", "Surface", "rules", "lr_find", "LRFind"]
 
 
 def build_optimizer(name: str, params, **options):

@@ -89,6 +89,7 @@ def render_report(store: Store, experiment: str, *,
     rows = results_rows(grid, num_classes=num_classes)
     colors = plots.label_colors([c.label for c in grid.cells])
     figures = _figures(store, runs, colors, num_classes)
+    live = _live_verdicts(store, [r.id for r in runs])
     ensembles_png = _ensemble_figure(grid, colors)
     counts = Counter(r.status for r in runs)
     best = rows.best
@@ -121,7 +122,7 @@ def render_report(store: Store, experiment: str, *,
         "chance": f"{100 * chance_threshold(num_classes):.1f}",
         "num_classes": num_classes,
         "margin": f"{100 * CHANCE_MARGIN:g}",
-        "runs": [_run_view(r, colors, num_classes) for r in runs],
+        "runs": [_run_view(r, colors, num_classes, live.get(r.id, [])) for r in runs],
         "running_note": running_note(runs),
     }
     return _template().render(**context)
@@ -265,7 +266,18 @@ _CSS = {"value": "value", "n/c": "nc", "failed": "failed", "pending": "pending"}
 """The CSS class of each result kind."""
 
 
-def _run_view(r: RunRow, colors: dict[str, str], num_classes: int) -> dict[str, Any]:
+def _live_verdicts(store: Store, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per run, the live monitor's symptoms in the order found: ``{"step", "words"}``
+    (the store's ``verdict/<symptom>`` metrics)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for run, step, name, _ in store.metrics(ids) if ids else []:
+        if name.startswith("verdict/"):
+            out.setdefault(run, []).append({"step": step, "words": verdict_words(name[8:])})
+    return {run: sorted(found, key=lambda v: v["step"]) for run, found in out.items()}
+
+
+def _run_view(r: RunRow, colors: dict[str, str], num_classes: int,
+              live: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     error = (r.error or "").strip()
     last = next((line for line in reversed(error.splitlines()) if line.strip()), "")
     return {
@@ -281,6 +293,7 @@ def _run_view(r: RunRow, colors: dict[str, str], num_classes: int) -> dict[str, 
                       "healthy": v.get("kind") == "healthy", "message": str(v.get("message", "")),
                       "fix": str(v.get("fix") or "")}
                      for v in shown_verdicts(r, num_classes=num_classes)],
+        "live": live or [],
     }
 
 

@@ -133,8 +133,8 @@ def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
 
 NOT_TRAINED = {"kind": "not_trained", "message": "did not train: the run is n/c (it diverged, "
                "or its final training accuracy is within 5 points of chance); the probe of the "
-               "trained network finds no cause in one batch", "fix": "try optim.lr 10x higher and "
-               "10x lower, or train longer"}
+               "trained network finds no cause in one batch", "fix": "find a learning rate with "
+               "`trainwell lr-find`, or let `trainwell doctor` race the fixes"}
 """What a run that did not train shows where its stored diagnosis says ``healthy``."""
 
 

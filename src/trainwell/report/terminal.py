@@ -37,6 +37,8 @@ def print_run(console: Console, result: RunOutcome) -> None:
         table.add_row(split, fmt(h.final.get(f"{split}_loss")), fmt(h.final.get(f"{split}_acc")))
     console.print(table)
     line = f"status: {h.status}   epochs: {len(h.epochs)}   time: {h.seconds:.1f}s"
+    if h.compile is not None:
+        line += f" (compile warm-up {h.compile['warmup_seconds']:.1f}s)"
     if h.status == "diverged":
         line += f"   diverged at step {h.diverged_step}"
     if h.error:

@@ -1,0 +1,267 @@
+"""The symptoms a live monitor looks for, their thresholds, and the verdicts they give.
+
+A :class:`Window` holds what the monitor measured at one measured step: the mean and spread
+of the minibatch losses since the previous one, and per layer its relative gradient
+``‖∂L/∂W‖ / ‖W‖``, update-to-weight ratio ``‖ΔW‖ / ‖W‖``, dead and saturated shares.
+:func:`find_symptoms` reads the windows so far (and the training accuracy when known) and
+returns the :class:`LiveVerdict` objects that hold at the newest one.
+
+The thresholds were set on calibration recipes kept apart from the benchmark's cases
+(``benchmarks/doctor_cases/calibration.toml``); the detector never sees a case's label.
+
+References: X. Zhang et al., "AUTOTRAINER: An Automatic DNN Training Problem Detection and
+Repair System", ICSE 2021 (vanishing and exploding gradient, dying ReLU, oscillating loss,
+slow convergence); M. Wardat et al., "DeepDiagnosis: Automatically Diagnosing Faults and
+Recommending Actionable Fixes in Deep Learning Programs", ICSE 2022 (NaN, saturation, loss and
+accuracy not improving); A. Karpathy, CS231n "Training Neural Networks" (update-to-weight
+ratio about 1e-3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["SYMPTOMS", "FIXES", "LiveVerdict", "Window", "LayerWindow", "find_symptoms",
+           "DEAD_SHARE", "SATURATED_SHARE", "VANISHING_RATIO", "EXPLODING_RELATIVE",
+           "UPDATE_HIGH", "UPDATE_LOW", "SLOW_DROP", "OSCILLATION", "CHANCE_MARGIN"]
+
+SYMPTOMS = ("nan", "exploding", "vanishing", "dying_relu", "saturated", "oscillating", "slow",
+            "chance", "lr_high", "lr_low")
+"""Every symptom the monitor names, causes before consequences."""
+
+FIXES: dict[str, str] = {
+    "nan": "lower the learning rate, clip gradients (optim.clip_norm), or use a fan-scaled init",
+    "exploding": "clip gradients, lower the learning rate, or use batch norm",
+    "vanishing": "use relu with he_normal (or lsuv), batch norm, or residual connections",
+    "dying_relu": "lower the learning rate, use leaky_relu, or he_normal with zero biases",
+    "saturated": "use a fan-scaled init (glorot_normal for tanh/sigmoid), batch norm, or relu",
+    "oscillating": "lower the learning rate (a range test finds one), or add warm-up",
+    "slow": "raise the learning rate or use Adam; check the init (he_normal, lsuv)",
+    "chance": "check the init and activation (he_normal with relu), then the learning rate",
+    "lr_high": "lower the learning rate about 10x (the updates should be about 1e-3 of the weights)",
+    "lr_low": "raise the learning rate about 10x (the updates should be about 1e-3 of the weights)",
+}
+"""The lectures' fix for each symptom."""
+
+DEAD_SHARE = 0.5
+"""Dying ReLU: at least half the units of a layer that can die never fire on a measured batch,
+at two measured steps in a row."""
+SATURATED_SHARE = 0.5
+"""Saturation: at least half of a sigmoid/tanh layer's outputs within 0.01 of a bound, at two
+measured steps in a row. The healthy calibration recipes reach 0.3 at most, the saturated
+ones 0.55 to 0.9."""
+VANISHING_RATIO = 1e-3
+"""Vanishing gradient: the first layer's relative gradient ``‖∂L/∂W‖/‖W‖`` is below 1/1000 of
+the last layer's, at two measured steps in a row."""
+EXPLODING_RELATIVE = 10.0
+"""Exploding gradient: some layer's relative gradient ``‖∂L/∂W‖/‖W‖`` above 10 (a plain SGD
+step at lr 0.1 would then move the layer by its own size), or above 1000 times its first
+measured value. The healthy calibration recipes stay below 0.8, the exploding ones reach 90
+and more."""
+UPDATE_HIGH = 0.1
+"""Learning rate too high: the median layer moves by more than a tenth of its weights in one
+step (‖ΔW‖/‖W‖). The healthy calibration recipes stay below 0.01."""
+UPDATE_LOW = 1e-6
+"""Learning rate too low: no layer moves by more than a millionth of its weights per step."""
+SLOW_DROP = 0.2
+"""Slow convergence: after :data:`SLOW_AFTER` windows and :data:`SLOW_STEPS` steps, no window's
+mean loss has fallen more than 20 % below the first window's (the healthy calibration recipes
+fall by a third or more)."""
+SLOW_AFTER = 4
+SLOW_STEPS = 150
+OSCILLATION = 0.5
+"""Oscillating loss: the minibatch losses of the three newest windows vary by more than half
+their mean (coefficient of variation), and the loss has not fallen below 80 % of its first
+window's value."""
+CHANCE_MARGIN = 1.5
+"""Accuracy at chance: after an epoch, the training accuracy is below 1.5 / classes."""
+
+
+@dataclass
+class LayerWindow:
+    """One layer at one measured step; ``None`` where the number does not apply or the layer
+    did not run."""
+
+    name: str
+    activation: str
+    grad: float | None
+    weight: float | None
+    update: float | None = None
+    dead: float | None = None
+    saturated: float | None = None
+    act_std: float | None = None
+
+    @property
+    def relative_grad(self) -> float | None:
+        if self.grad is None or not self.weight:
+            return None
+        return self.grad / self.weight
+
+
+@dataclass
+class Window:
+    """What the monitor measured at ``step``: loss mean and coefficient of variation over the
+    steps since the previous window, and each layer."""
+
+    step: int
+    loss: float | None
+    loss_cv: float | None
+    layers: list[LayerWindow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LiveVerdict:
+    """A symptom that held: its ``kind`` (one of :data:`SYMPTOMS`), the ``step`` it was found
+    at, the ``layer`` it names (``""`` for the whole network), the ``numbers`` it rests on, a
+    plain ``message`` and the lectures' ``fix``."""
+
+    kind: str
+    step: int
+    layer: str
+    numbers: dict[str, float]
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"step {self.step}: {self.message}; {self.fix}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LiveVerdict:
+        return cls(**data)
+
+
+def find_symptoms(windows: Sequence[Window], *, train_acc: float | None = None,
+                  classes: int | None = None) -> list[LiveVerdict]:
+    """The symptoms that hold at the newest of ``windows`` (oldest first).
+
+    >>> w = Window(0, float("nan"), None, [])
+    >>> [v.kind for v in find_symptoms([w])]
+    ['nan']
+    """
+    if not windows:
+        return []
+    now = windows[-1]
+    out = _nan(now)
+    if out:
+        return out
+    out += _gradients(windows)
+    out += _units(windows)
+    out += _loss(windows)
+    out += _updates(windows)
+    if train_acc is not None and classes and classes > 1 and train_acc < CHANCE_MARGIN / classes:
+        out.append(_verdict("chance", now.step, "", {"train_acc": train_acc, "chance": 1 / classes},
+                            f"accuracy at chance: {100 * train_acc:.1f} % on training data with "
+                            f"{classes} classes (chance {100 / classes:.1f} %)"))
+    return out
+
+
+def _verdict(kind: str, step: int, layer: str, numbers: dict[str, float], message: str) -> LiveVerdict:
+    return LiveVerdict(kind, step, layer, {k: float(v) for k, v in numbers.items()}, message,
+                       FIXES[kind])
+
+
+def _nan(now: Window) -> list[LiveVerdict]:
+    if now.loss is not None and not math.isfinite(now.loss):
+        return [_verdict("nan", now.step, "", {}, f"the loss is {now.loss}")]
+    bad = next((w for w in now.layers if (w.weight is not None and not math.isfinite(w.weight))
+                or (w.grad is not None and not math.isfinite(w.grad))), None)
+    if bad is not None:
+        return [_verdict("nan", now.step, bad.name, {}, f"non-finite weights or gradients in "
+                         f"layer {bad.name}")]
+    return []
+
+
+def _gradients(windows: Sequence[Window]) -> list[LiveVerdict]:
+    now = windows[-1]
+    rel = [(w.relative_grad, w) for w in now.layers if w.relative_grad is not None]
+    if not rel:
+        return []
+    top, layer = max(rel, key=lambda pair: pair[0])
+    first = _first_relative(windows[0], layer.name)
+    if top > EXPLODING_RELATIVE or (first and top > 1e3 * first):
+        return [_verdict("exploding", now.step, layer.name, {"relative_grad": top},
+                         f"exploding gradient: ‖∂L/∂W‖/‖W‖ = {top:.3g} in layer {layer.name}")]
+    if len(windows) >= 2 and all(_vanishing(w) is not None for w in windows[-2:]):
+        ratio, low, high = _vanishing(now)  # type: ignore[misc]
+        return [_verdict("vanishing", now.step, low, {"ratio": ratio},
+                         f"vanishing gradient: layer {low} gets {ratio:.2g} of the relative "
+                         f"gradient (‖∂L/∂W‖/‖W‖) of layer {high}")]
+    return []
+
+
+def _vanishing(window: Window) -> tuple[float, str, str] | None:
+    rel = [(w.relative_grad, w.name) for w in window.layers if w.relative_grad is not None]
+    if len(rel) < 3 or rel[-1][0] <= 0:
+        return None
+    ratio = rel[0][0] / rel[-1][0]
+    return (ratio, rel[0][1], rel[-1][1]) if ratio < VANISHING_RATIO else None
+
+
+def _first_relative(window: Window, name: str) -> float | None:
+    return next((w.relative_grad for w in window.layers if w.name == name), None)
+
+
+def _units(windows: Sequence[Window]) -> list[LiveVerdict]:
+    if len(windows) < 2:
+        return []
+    now, before = windows[-1], windows[-2]
+    out = []
+    for attr, kind, limit, what in (("dead", "dying_relu", DEAD_SHARE, "units never fire"),
+                                    ("saturated", "saturated", SATURATED_SHARE,
+                                     "outputs sit within 0.01 of a bound")):
+        hits = [(getattr(w, attr), w) for w, b in zip(now.layers, before.layers, strict=True)
+                if getattr(w, attr) is not None and getattr(b, attr) is not None
+                and getattr(w, attr) >= limit and getattr(b, attr) >= limit]
+        if hits:
+            share, layer = max(hits, key=lambda pair: pair[0])
+            out.append(_verdict(kind, now.step, layer.name, {attr: share, "layers": len(hits)},
+                                f"{kind.replace('_', ' ')}: {100 * share:.0f} % of the "
+                                f"{layer.activation} {what} in layer {layer.name}"
+                                + (f" ({len(hits)} layers)" if len(hits) > 1 else "")))
+    return out
+
+
+def _loss(windows: Sequence[Window]) -> list[LiveVerdict]:
+    losses = [w.loss for w in windows if w.loss is not None]
+    now = windows[-1]
+    if len(losses) < 3 or now.loss is None:
+        return []
+    first = losses[0]
+    recent = [w.loss_cv for w in windows[-3:] if w.loss_cv is not None]
+    out = []
+    if (len(recent) == 3 and min(recent) > OSCILLATION and first > 0 and now.loss > 0.8 * first):
+        out.append(_verdict("oscillating", now.step, "", {"loss_cv": min(recent)},
+                            f"oscillating loss: the minibatch losses vary by {min(recent):.2f} of "
+                            f"their mean, and the loss ({now.loss:.3g}) is not below its start "
+                            f"({first:.3g})"))
+    elif (len(losses) >= SLOW_AFTER and now.step >= SLOW_STEPS and first > 0
+          and min(losses[1:]) > (1 - SLOW_DROP) * first):
+        out.append(_verdict("slow", now.step, "", {"loss": now.loss, "first_loss": first},
+                            f"loss not decreasing: {now.loss:.3g} after {now.step} steps, "
+                            f"against {first:.3g} at the start"))
+    return out
+
+
+def _updates(windows: Sequence[Window]) -> list[LiveVerdict]:
+    now = windows[-1]
+    ratios = [w.update for w in now.layers if w.update is not None and math.isfinite(w.update)]
+    if not ratios:
+        return []
+    median = sorted(ratios)[len(ratios) // 2]
+    if median > UPDATE_HIGH:
+        return [_verdict("lr_high", now.step, "", {"update_ratio": median},
+                         f"learning rate too high: a step moves the median layer by "
+                         f"{median:.2g} of its weights (‖ΔW‖/‖W‖; about 1e-3 is typical)")]
+    if max(ratios) < UPDATE_LOW:
+        return [_verdict("lr_low", now.step, "", {"update_ratio": max(ratios)},
+                         f"learning rate too low: no layer moves by more than {max(ratios):.2g} "
+                         "of its weights per step (‖ΔW‖/‖W‖; about 1e-3 is typical)")]
+    return []
+
+

@@ -1,0 +1,33 @@
+"""A recipe's learning rate found by a range test (``trainwell lr-find``): its model,
+initialized as the recipe says, with its optimizer and batch size on its training data."""
+
+from __future__ import annotations
+
+import torch
+
+from trainwell.execute import build_initialized_model, prepare_data
+from trainwell.loop import resolve_device, set_threads
+from trainwell.optim import build_optimizer
+from trainwell.optim.lr_find import LRFind, lr_find
+from trainwell.recipe import Recipe
+
+__all__ = ["lr_find_recipe"]
+
+
+def lr_find_recipe(recipe: Recipe, *, steps: int = 100, start_lr: float = 1e-7,
+                   end_lr: float = 10.0) -> LRFind:
+    """The learning-rate range test (:func:`~trainwell.optim.lr_find`) on the recipe's model,
+    initialized as the recipe says, with its optimizer and batch size on its training data.
+
+    >>> found = lr_find_recipe(Recipe.from_dict({"data": {"name": "digits"}}), steps=30)
+    >>> 1e-7 <= found.suggestion <= 10
+    True
+    """
+    set_threads(recipe.train.threads)
+    device = resolve_device(recipe.train.device)
+    dataset = prepare_data(recipe, device)
+    model = build_initialized_model(recipe, dataset, device)
+    optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
+    return lr_find(model, optimizer, dataset.x_train, dataset.y_train, steps=steps,
+                   start_lr=start_lr, end_lr=end_lr, batch_size=recipe.train.batch_size,
+                   generator=torch.Generator().manual_seed(recipe.train.seed))

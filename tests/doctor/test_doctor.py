@@ -1,0 +1,117 @@
+"""The doctor on a tiny broken recipe: found, raced, repaired, written; picked on validation."""
+
+import pytest
+
+import trainwell as tw
+from trainwell.cli import main
+from trainwell.doctor import Candidate, doctor, propose_fixes
+from trainwell.doctor.doctor import _pick
+from trainwell.recipe import Recipe, load_recipe
+from trainwell.run import open_store
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+BROKEN = """name = "sigmoid-6"
+[data]
+name = "digits"
+[model]
+name = "mlp"
+depth = 6
+width = 32
+activation = "sigmoid"
+[init]
+name = "normal"
+[optim]
+name = "sgd"
+lr = 0.05
+[train]
+epochs = 3
+record_every = 10
+"""
+
+
+def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, capsys):
+    (tmp_path / "broken.toml").write_text(BROKEN)
+    out = tmp_path / "out"
+    assert main(["doctor", str(tmp_path / "broken.toml"), "--out", str(out), "--fixes", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "vanishing gradient" in printed and "* relu + he_normal" in printed
+    fixed = load_recipe(out / "fixed.toml")
+    assert fixed.model.options["activation"] == "relu" and fixed.init.name == "he_normal"
+    assert fixed.model.options["depth"] == 6 and fixed.optim.options["lr"] == 0.05  # the rest kept
+    page = (out / "doctor.html").read_text()
+    assert "Verdicts over time" in page and "vanishing" in page and "data:image/png" in page
+    assert (out / "doctor" / "report.html").exists()
+    with open_store(out / "doctor-screen") as store:
+        screened = {r.point["variant"]["label"]: r for r in store.runs("doctor-screen")}
+    assert sorted(screened) == ["glorot_normal", "relu + he_normal"]
+    assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a third each
+    with open_store(out / "doctor") as store:
+        runs = {r.point["variant"]["label"]: r for r in store.runs("doctor")}
+    assert sorted(runs) == ["original", "relu + he_normal"]  # the original trained once
+    assert runs["relu + he_normal"].final["val_acc"] > runs["original"].final["val_acc"] + 0.3
+    assert all(r.recipe["train"]["epochs"] == 3 for r in runs.values())  # equal budgets
+
+
+def test_a_bad_fix_count_is_said(tmp_path):
+    assert main(["doctor", "--fixes", "0", "--out", str(tmp_path)]) == 2
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_pick_is_on_validation_never_the_test_set():
+    def cand(label, val, test, loss=1.0, status="done"):
+        return Candidate(label, "", label, status, val, loss, test, 1.0)
+
+    assert _pick([cand("original", 0.5, 0.5), cand("a", 0.6, 0.1), cand("b", 0.55, 0.99)]) == "a"
+    assert _pick([cand("original", 0.6, 0.5), cand("a", 0.6, 0.9)]) == "original"  # a tie keeps it
+    assert _pick([cand("original", 0.6, 0.5, loss=0.9), cand("a", 0.6, 0.9, loss=0.5)]) == "a"
+    assert _pick([cand("original", 0.2, 0.2), cand("a", None, None, status="diverged")]) == "original"
+    assert tw.doctor is doctor
+
+
+def test_fixes_fit_the_symptom_and_the_model():
+    relu = Recipe.from_dict({"optim": {"name": "sgd", "lr": 0.1}})
+    assert [f.label for f in propose_fixes(relu, ["dying_relu"])] == ["leaky_relu", "lr 0.01"]
+    assert [f.label for f in propose_fixes(relu, ["exploding"], limit=2)] == ["clip_norm 1", "lr 0.01"]
+    labels = [f.label for f in propose_fixes(relu, ["lr_high"], lr=0.003)]
+    assert labels[:2] == ["lr 0.003 (range test)", "lr 0.01"] and "warm-up" in labels
+    # an activation the model does not take is not proposed
+    linear = Recipe.from_dict({"model": {"name": "linear"}, "init": {"name": "zeros"}})
+    assert all("activation" not in f.changes.get("model", {}) for f in propose_fixes(linear, ["slow"]))
+    overfit = propose_fixes(relu, [], gap=0.3)
+    assert [f.label for f in overfit] == ["dropout 0.3", "l2 1e-4"]
+    assert propose_fixes(relu, [], gap=0.05) == []
+
+
+def test_a_recipe_that_fails_to_run_is_said_and_nothing_is_raced(tmp_path, monkeypatch, capsys):
+    (tmp_path / "broken_models.py").write_text(
+        "import torch\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc, self.act = torch.nn.Linear(64, 10), torch.nn.ReLU()\n"
+        "    def forward(self, x):\n"
+        "        raise RuntimeError('this network cannot run')\n"
+        "def net(input_shape, num_classes):\n"
+        "    return Net()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "r.toml").write_text('[data]\nname = "digits"\n[model]\nname = "broken_models:net"\n'
+                                     '[train]\nepochs = 1\n')
+    assert main(["doctor", str(tmp_path / "r.toml"), "--out", str(tmp_path / "out")]) == 1
+    printed = capsys.readouterr().out
+    assert "the recipe failed, so nothing was raced" in printed and "cannot run" in printed
+    assert not (tmp_path / "out" / "doctor-screen").exists()
+
+
+def test_tw_doctor_takes_a_dict_or_a_file_as_tw_train_does(tmp_path):
+    import tomllib
+
+    import trainwell as tw
+
+    (tmp_path / "broken.toml").write_text(BROKEN)
+    from_dict = tw.doctor(tomllib.loads(BROKEN), out=tmp_path / "a", limit=1, rounds=1,
+                          report=False)
+    from_file = tw.doctor(tmp_path / "broken.toml", out=tmp_path / "b", limit=1, rounds=1,
+                          report=False)
+    assert from_dict.recipe == from_file.recipe == load_recipe(tmp_path / "broken.toml")
+    assert (tmp_path / "a" / "fixed.toml").is_file() and from_dict.symptoms
