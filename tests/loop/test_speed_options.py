@@ -6,7 +6,7 @@ import torch
 
 from trainwell.cli import main
 from trainwell.errors import ConfigError
-from trainwell.execute import check_runnable, execute, prepare_data
+from trainwell.execute import RunContext, check_runnable, execute, prepare_data
 from trainwell.recipe import Recipe
 from trainwell.sweep import run_id
 
@@ -68,7 +68,7 @@ CNN = {"name": "cnn", "channels": [8, 16]}
 
 def test_channels_last_on_a_2d_conv_model_trains_as_the_default_layout():
     nchw = execute(_recipe(CNN))
-    nhwc = execute(_recipe(CNN, channels_last=True), keep_model=True)
+    nhwc = execute(_recipe(CNN, channels_last=True), RunContext(keep_model=True))
     assert nhwc.status == "done"
     conv = [m for m in nhwc.model.modules() if isinstance(m, torch.nn.Conv2d)][-1]  # 8 -> 16
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)

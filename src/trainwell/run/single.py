@@ -8,7 +8,8 @@ temporary folder, removed afterwards, without one), a transfer source recipe's r
 
 ``out`` is checked before anything trains (:func:`check_out`): a file is refused, and so is a
 folder that holds another recipe's run or this recipe's finished run, unless it is to be
-replaced (``overwrite``); this recipe's unfinished run continues only with ``resume``.
+replaced (``overwrite``); this recipe's run continues from its checkpoints only with
+``resume``.
 """
 
 from __future__ import annotations
@@ -56,10 +57,11 @@ def check_out(out: Path, recipe: Recipe, *, resume: bool, overwrite: bool) -> st
         raise ConfigError("out", str(out), f"a folder without another run: it holds the {state} "
                           f"run {there} of another recipe; choose another folder, or replace it "
                           "with overwrite (--overwrite)")
-    if finished:
+    if finished and not resume:
         raise ConfigError("out", str(out), f"a folder without a finished run: it holds this "
                           f"recipe's run {mine}, finished; train it again with overwrite "
-                          "(--overwrite)")
+                          "(--overwrite), or continue from its checkpoints with resume "
+                          "(--resume)")
     if not resume:
         raise ConfigError("out", str(out), f"a folder without an unfinished run: it holds this "
                           f"recipe's run {mine}, unfinished; continue it with resume "
