@@ -22,7 +22,7 @@ from trainwell.section_tables import (
     TransferConfig,
 )
 
-__all__ = ["check_augment", "check_train", "check_average", "check_ensemble",
+__all__ = ["check_augment", "check_transfer_options", "check_train", "check_average", "check_ensemble",
            "check_transfer", "transfer_table"]
 
 
@@ -112,6 +112,14 @@ def check_transfer(sections: Mapping[str, Any]) -> TransferConfig:
     source recipe is validated by :meth:`~trainwell.recipe.Recipe.from_dict`; a source on disk
     is resolved by :func:`trainwell.plan.plan`."""
     config: TransferConfig = sections["transfer"]
+    check_transfer_options(config, epochs=sections["train"].epochs)
+    return config
+
+
+def check_transfer_options(config: TransferConfig, *, epochs: int | None) -> None:
+    """The ``[transfer]`` options checked without reading anything: none set without
+    ``transfer.from``; ``unfreeze_at`` only with something frozen, and inside a run of
+    ``epochs`` epochs (``None``: not checked)."""
     if config.source is None:
         default = TransferConfig()
         for f in dataclasses.fields(config):
@@ -119,14 +127,14 @@ def check_transfer(sections: Mapping[str, Any]) -> TransferConfig:
                 raise ConfigError(f"transfer.{f.name}", getattr(config, f.name),
                                   "no value without transfer.from (the run, weights file or "
                                   "recipe to transfer from)")
-        return config
+        return
     if config.unfreeze_at and config.freeze == "none":
         raise ConfigError("transfer.unfreeze_at", config.unfreeze_at,
                           "no epochs with transfer.freeze = \"none\" (nothing is frozen)")
-    from trainwell.transfer.freeze import check_unfreeze_at
+    if epochs is not None:
+        from trainwell.transfer.freeze import check_unfreeze_at
 
-    check_unfreeze_at(config.unfreeze_at, epochs=sections["train"].epochs)
-    return config
+        check_unfreeze_at(config.unfreeze_at, epochs=epochs)
 
 
 def transfer_table(table: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.transfer.freeze import check_freeze, check_unfreeze_at
+from trainwell.transfer.freeze import check_freeze
 from trainwell.transfer.groups import layer_groups
 
 if TYPE_CHECKING:
@@ -39,23 +39,14 @@ def resolve_transfer(config: TransferConfig, *, epochs: int | None = None,
     """The resolved ``[transfer]`` of a recipe whose run trains ``epochs`` epochs on ``data``
     with ``model`` (each ``None``: not checked); :class:`ConfigError` naming the key."""
     from trainwell import _toml
-    from trainwell.recipe import Recipe, TransferConfig
+    from trainwell.recipe import Recipe
+    from trainwell.section_checks import check_transfer_options
     from trainwell.transfer.source import check_fits, file_digest, find_source, weight_shapes
 
+    check_transfer_options(config, epochs=epochs)
     src = config.source
     if src is None:
-        default = TransferConfig()
-        for f in dataclasses.fields(config):
-            if getattr(config, f.name) != getattr(default, f.name):
-                raise ConfigError(f"transfer.{f.name}", getattr(config, f.name),
-                                  "no value without transfer.from (the run, weights file or "
-                                  "recipe to transfer from)")
         return config
-    if config.unfreeze_at and config.freeze == "none":
-        raise ConfigError("transfer.unfreeze_at", config.unfreeze_at,
-                          "no epochs with transfer.freeze = \"none\" (nothing is frozen)")
-    if epochs is not None:
-        check_unfreeze_at(config.unfreeze_at, epochs=epochs)
     if isinstance(src, str) and Path(src).suffix == ".toml":
         path = Path(src)
         if not path.is_file():
