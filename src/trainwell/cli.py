@@ -22,7 +22,7 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_e
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a recipe value: key.path=value (repeatable).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bars.")]
 
 
 class AtLeast:
@@ -59,8 +59,8 @@ def _console() -> Console:
 def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
           set_: SetOpt = None,
           out: Annotated[Path | None, typer.Option("--out", help="Folder for recipe.toml, history.json, weights and predictions (and checkpoints/ with train.checkpoint_every).")] = None,
-          resume: Annotated[bool, typer.Option("--resume", help="Continue this recipe's unfinished run from the last good checkpoint in OUT/checkpoints.")] = False,
-          overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run OUT holds (another recipe's, or this one's finished).")] = False,
+          resume: Annotated[bool, typer.Option("--resume", metavar="", help="Continue this recipe's unfinished run from the last good checkpoint in OUT/checkpoints.")] = False,
+          overwrite: Annotated[bool, typer.Option("--overwrite", metavar="", help="Replace the run OUT holds (another recipe's, or this one's finished).")] = False,
           quiet: QuietOpt = False) -> int:
     """Train one recipe and print its final metrics.
 
@@ -398,7 +398,7 @@ def _sparkline(values: list[float]) -> str:
 def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", help="Loss surfaces to race on (default: all; a wrong name lists them).")] = None,
                optim: Annotated[str | None, typer.Option(metavar="A,B,...", help="Optimizers to race (default: the lecture's six).")] = None,
                steps: Annotated[int, typer.Option(callback=AtLeast("--steps", 1).check, help="Optimizer steps per trajectory.")] = 200,
-               tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
+               tune: Annotated[bool, typer.Option("--tune", metavar="", help="Tune each optimizer's lr on a small grid.")] = False,
                lr: Annotated[float | None, typer.Option(callback=AtLeast("--lr", 0, above=True).check, help="One lr for every optimizer (default: the surface's).")] = None,
                out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
     """Race optimizers on 2-D loss surfaces: contour plots, animations and a table.
@@ -472,6 +472,20 @@ def _root(version: Annotated[bool, typer.Option(
 
     Example: trainwell compare --init he_normal,glorot_normal --seeds 3
     """
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose ``--help`` shows no ``<bool>`` type, as the other flags do not."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+for _info in app.registered_commands:
+    _info.cls = _Command
 
 
 def main(argv: list[str] | None = None) -> int:
