@@ -169,3 +169,10 @@ def test_list_experiments_names_each_with_its_run_count(capsys):
         assert re.search(rf"│ {name}\s+│\s+{runs} │", out), name
     assert main(["list", "everything"]) == 2
     assert "expected nothing (the catalogue) or experiments" in capsys.readouterr().err
+
+
+def test_list_names_your_own_data_and_model_factories(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "your data factory" in out and "your model factory" in out
+    assert out.count("package.module:function") >= 2

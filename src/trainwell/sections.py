@@ -162,13 +162,18 @@ def _schedule_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     return schedule_options(name, options)
 
 
-def _catalogue(module: str, attribute: str) -> Callable[[], Mapping[str, Any]]:
-    """The descriptions table ``module.attribute``, imported when the catalogue is shown."""
+def _catalogue(module: str, attribute: str, *,
+               more: Mapping[str, str] | None = None) -> Callable[[], Mapping[str, Any]]:
+    """The descriptions table ``module.attribute``, imported when the catalogue is shown, and
+    ``more`` lines after it."""
     def load() -> Mapping[str, Any]:
         import importlib
 
-        return getattr(importlib.import_module(f"trainwell.{module}"), attribute)
+        return {**getattr(importlib.import_module(f"trainwell.{module}"), attribute), **(more or {})}
     return load
+
+
+_FACTORY = "package.module:function"
 
 
 def _schedule_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
@@ -245,9 +250,13 @@ def _train_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -
 
 SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
     SectionSpec("data", {"name": "mnist1d"}, components=_dataset, resolve=_data_options,
-                catalogue=(("datasets  [data] name", _catalogue("data", "DESCRIPTIONS")),)),
+                catalogue=(("datasets  [data] name", _catalogue("data", "DESCRIPTIONS", more={
+                    _FACTORY: "your data factory: returns (x, y), a dict of splits or a "
+                              "torch Dataset per split"})),)),
     SectionSpec("model", {"name": "mlp"}, components=_model, resolve=_model_options,
-                catalogue=(("models  [model] name", _catalogue("models", "DESCRIPTIONS")),
+                catalogue=(("models  [model] name", _catalogue("models", "DESCRIPTIONS", more={
+                    _FACTORY: "your model factory: gets input_shape and num_classes (when it "
+                              "takes them) and the section's options, returns an nn.Module"})),
                            ("activations  [model] activation",
                             _catalogue("models", "ACTIVATIONS")))),
     SectionSpec("init", {"name": "he_normal"}, components=_initializer, resolve=_init_options,
