@@ -93,3 +93,23 @@ def test_a_store_written_with_the_progress_column_still_reads_and_writes(tmp_pat
     store.finish("new", History(status="done", step_loss=[1.0], final={"test_acc": 0.25}))
     assert {r.id: r.final["test_acc"] for r in store.runs()} == {"old": 0.5, "new": 0.25}
     assert not hasattr(store, "set_progress")
+
+
+def test_a_run_on_two_classes_is_judged_against_its_own_chance_level(tmp_path):
+    """A binary task at 52 % training accuracy did not train (chance is 50 %); the store keeps
+    the number of classes each run trained on, so the report's rule uses it, not 10."""
+    from trainwell.report.table import run_outcome, runs_classes
+
+    store = Store(tmp_path / "results.db")
+    store.add_runs([RunSpec(i, "e", i, {}, 0, {}) for i in ("binary", "digits", "old")])
+    for rid, data, acc in (("binary", {"name": "table", "num_classes": 2}, 0.52),
+                           ("digits", {"name": "digits", "num_classes": 10}, 0.52),
+                           ("old", None, 0.52)):
+        assert store.claim(rid)
+        store.finish(rid, History(status="done", step_loss=[1.0], final={"train_acc": acc},
+                                  data=data))
+    runs = {r.id: r for r in store.runs()}
+    assert runs["binary"].data["num_classes"] == 2 and runs["old"].data is None
+    assert run_outcome(runs["binary"]) == "n/c"
+    assert run_outcome(runs["digits"]) == "ok" and run_outcome(runs["old"]) == "ok"
+    assert runs_classes([runs["binary"]]) == 2 and runs_classes([runs["digits"]]) == 10

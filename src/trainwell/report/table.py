@@ -108,9 +108,17 @@ def chance_threshold(num_classes: int = DEFAULT_NUM_CLASSES) -> float:
 def runs_classes(runs: Sequence[RunRow], default: int = DEFAULT_NUM_CLASSES) -> int:
     """The number of classes the runs share: that of their ``data.classes`` when every run
     keeps the same number of classes, ``default`` otherwise."""
-    counts = {len(k) if isinstance(k := (r.recipe.get("data") or {}).get("classes"), list)
-              else None for r in runs}
+    counts = {_recorded_classes(r) or (
+        len(k) if isinstance(k := (r.recipe.get("data") or {}).get("classes"), list) else None)
+        for r in runs}
     return next(iter(counts)) or default if len(counts) == 1 else default
+
+
+def _recorded_classes(run: RunRow) -> int | None:
+    """The number of classes the run trained on, as its store recorded it (``None`` before
+    stores kept it)."""
+    n = (run.data or {}).get("num_classes")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 2 else None
 
 
 def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
@@ -121,6 +129,7 @@ def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
     kept = (run.recipe.get("data") or {}).get("classes") if isinstance(run.recipe, dict) else None
     if isinstance(kept, list) and len(kept) >= 2:
         num_classes = len(kept)
+    num_classes = _recorded_classes(run) or num_classes
     if run.status == "failed":
         return "failed"
     if run.status == "diverged":

@@ -56,7 +56,8 @@ __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "m
 FINISHED = ("done", "diverged", "failed")
 BUSY_TIMEOUT_S = 60.0
 
-_ADDED_COLUMNS = {"owner": "TEXT", "heartbeat": "REAL", "device": "TEXT", "worker": "TEXT"}
+_ADDED_COLUMNS = {"owner": "TEXT", "heartbeat": "REAL", "device": "TEXT", "worker": "TEXT",
+                  "data": "TEXT"}
 """Columns newer than the first schema: added to an older store when it is opened for writing."""
 
 _SCHEMA = """
@@ -68,7 +69,7 @@ CREATE TABLE IF NOT EXISTS runs (
     seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     error TEXT, attempts INTEGER NOT NULL DEFAULT 0, started REAL, finished REAL,
     seconds REAL, final TEXT, diverged_step INTEGER, stop_reason TEXT,
-    verdicts TEXT, owner TEXT, heartbeat REAL, device TEXT, worker TEXT);
+    verdicts TEXT, owner TEXT, heartbeat REAL, device TEXT, worker TEXT, data TEXT);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
 CREATE TABLE IF NOT EXISTS metrics (
     run TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
@@ -94,13 +95,17 @@ class RunRow(RunSpec):
     heartbeat: float | None = None
     device: str | None = None
     worker: str | None = None
+    data: dict[str, Any] | None = None
+    """What the run trained on (:meth:`~trainwell.data.DatasetMeta.record`): its number of
+    classes and their names; ``None`` in stores written before it was kept."""
 
     @classmethod
     def _from_sql(cls, row: sqlite3.Row) -> RunRow:
         known = {f.name for f in fields(cls)}
         d = {k: v for k, v in dict(row).items() if k in known}  # older stores have more columns
-        for key in ("point", "recipe", "final", "verdicts"):
-            d[key] = json.loads(d[key]) if d[key] is not None else None
+        for key in ("point", "recipe", "final", "verdicts", "data"):
+            if key in d:
+                d[key] = json.loads(d[key]) if d[key] is not None else None
         d["final"] = d["final"] or {}
         return cls(**d)
 
@@ -291,11 +296,12 @@ class Store:
             c.executemany("INSERT INTO metrics (run, step, name, value) VALUES (?,?,?,?)", rows)
             c.execute("UPDATE runs SET status=?, error=?, finished=?, seconds=?, final=?, "
                       "diverged_step=?, stop_reason=?, verdicts=?, owner=NULL, "
-                      "device=COALESCE(?, device), worker=COALESCE(?, worker) WHERE id=?",
+                      "device=COALESCE(?, device), worker=COALESCE(?, worker), data=? WHERE id=?",
                       (history.status, history.traceback or history.error,
                        time.time(), history.seconds,
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
-                       json.dumps(history.verdicts), device, worker, run_id))
+                       json.dumps(history.verdicts), device, worker,
+                       json.dumps(history.data) if history.data else None, run_id))
 
     def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
              ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:
