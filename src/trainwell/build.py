@@ -20,7 +20,7 @@ from trainwell.pretrain import DATA_INITIALIZERS
 from trainwell.recipe import Recipe
 
 __all__ = ["prepare_data", "check_runnable", "build_model_for", "build_initialized_model",
-           "initialize", "flip_at_test"]
+           "initialize", "flip_at_test", "build_to_train"]
 
 
 def prepare_data(recipe: Recipe, device: torch.device) -> Dataset:
@@ -55,6 +55,21 @@ def build_initialized_model(recipe: Recipe, dataset: Dataset, device: torch.devi
     model = build_model_for(recipe, dataset, device)
     initialize(model, recipe, dataset)
     return model
+
+
+def build_to_train(recipe: Recipe) -> tuple[Dataset, torch.nn.Module, torch.optim.Optimizer]:
+    """What a tool that trains the recipe outside a run needs (``trainwell diagnose``,
+    ``trainwell lr-find``): the recipe's threads set, its data on its device, its model built
+    and initialized, and a fresh optimizer of its ``[optim]``."""
+    from trainwell.loop import resolve_device, set_threads
+    from trainwell.optim import build_optimizer
+
+    set_threads(recipe.train.threads)
+    device = resolve_device(recipe.train.device)
+    dataset = prepare_data(recipe, device)
+    model = build_initialized_model(recipe, dataset, device)
+    return dataset, model, build_optimizer(recipe.optim.name, model.parameters(),
+                                           **recipe.optim.options)
 
 
 def build_model_for(recipe: Recipe, dataset: Dataset, device: torch.device) -> torch.nn.Module:

@@ -8,18 +8,15 @@ from dataclasses import dataclass
 
 import torch
 
+from trainwell.build import build_to_train, check_runnable
 from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
-from trainwell.execute import build_initialized_model, check_runnable, prepare_data
 from trainwell.loop import (
     Callback,
     History,
     StopTraining,
     TrainState,
     fit,
-    resolve_device,
-    set_threads,
 )
-from trainwell.optim import build_optimizer
 from trainwell.recipe import Recipe
 
 __all__ = ["diagnose_recipe", "RecipeDiagnosis"]
@@ -53,11 +50,7 @@ def diagnose_recipe(recipe: Recipe, *, after_steps: int = 0,
     >>> "symmetric" in [v.kind for v in d.diagnosis.verdicts]
     True
     """
-    set_threads(recipe.train.threads)
-    device = resolve_device(recipe.train.device)
-    dataset = prepare_data(recipe, device)
-    model = build_initialized_model(recipe, dataset, device)
-    optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
+    dataset, model, optimizer = build_to_train(recipe)
     history = None
     if after_steps > 0:
         check_runnable(recipe, dataset)

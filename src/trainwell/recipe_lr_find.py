@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from trainwell.execute import build_initialized_model, prepare_data
-from trainwell.loop import resolve_device, set_threads
-from trainwell.optim import build_optimizer
+from trainwell.build import build_to_train
 from trainwell.optim.lr_find import LRFind, lr_find
 from trainwell.recipe import Recipe
 
@@ -23,11 +21,7 @@ def lr_find_recipe(recipe: Recipe, *, steps: int = 100, start_lr: float = 1e-7,
     >>> 1e-7 <= found.suggestion <= 10
     True
     """
-    set_threads(recipe.train.threads)
-    device = resolve_device(recipe.train.device)
-    dataset = prepare_data(recipe, device)
-    model = build_initialized_model(recipe, dataset, device)
-    optimizer = build_optimizer(recipe.optim.name, model.parameters(), **recipe.optim.options)
+    dataset, model, optimizer = build_to_train(recipe)
     return lr_find(model, optimizer, dataset.x_train, dataset.y_train, steps=steps,
                    start_lr=start_lr, end_lr=end_lr, batch_size=recipe.train.batch_size,
                    generator=torch.Generator().manual_seed(recipe.train.seed))
