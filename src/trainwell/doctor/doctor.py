@@ -27,9 +27,9 @@ from typing import Any
 from trainwell._io import atomic_write_text
 from trainwell.diagnose.symptoms import LiveVerdict
 from trainwell.doctor.fixes import Fix, propose_fixes
-from trainwell.doctor.serial import SerialBackend
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend, open_store, run_sweep
+from trainwell.run.inprocess import InProcessBackend
 from trainwell.sweep import Axis, Sweep
 
 __all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS"]
@@ -119,7 +119,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     as AutoTrainer repairs in turn; a round's fixes are labelled after the ones before
     (``"relu + he_normal; adam"``). The runs go to
     ``backend``; by default to ``workers`` local processes when ``workers`` is given, else one
-    after the other in this process (:class:`~trainwell.doctor.serial.SerialBackend`). ``report``
+    after the other in this process, on one thread (:class:`~trainwell.run.InProcessBackend`). ``report``
     also writes the race's sweep report (``out/<experiment>/report.html``), as ``trainwell
     compare`` does; its time is ``result.report_seconds``."""
     started = time.perf_counter()
@@ -131,7 +131,8 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     if recipe.train.record_every == 0:
         recipe = Recipe.from_dict(_with(recipe.to_dict(), "train", record_every=50))
     base = recipe.to_dict()
-    runner = backend or (make_backend("local", workers=workers) if workers else SerialBackend())
+    runner = backend or (make_backend("local", workers=workers) if workers
+                        else InProcessBackend(threads=1))
     tried: list[Fix] = []
     screened: list[Candidate] = []
     lr = None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+
 from trainwell.execute import RunOutcome
 from trainwell.loop import Callback, resolve_device
 from trainwell.run.backend import Event, Finished, Started, Task, run_task, worker_name
@@ -24,13 +26,16 @@ class InProcessBackend:
     """Executes each submitted task when polled, here.
 
     ``callbacks`` are added to every run's trainer; ``keep_model`` keeps each trained model on
-    its outcome (:attr:`outcomes` holds them by run id).
+    its outcome (:attr:`outcomes` holds them by run id). ``threads``: torch threads for the
+    runs, torch's own setting restored after each (0: the runs set their own and it stays;
+    small runs of a race on a busy machine are fastest on one).
     """
 
     name = "inprocess"
 
-    def __init__(self, *, callbacks: Sequence[Callback] = (), keep_model: bool = False) -> None:
-        self.callbacks, self.keep_model = list(callbacks), keep_model
+    def __init__(self, *, callbacks: Sequence[Callback] = (), keep_model: bool = False,
+                 threads: int = 0) -> None:
+        self.callbacks, self.keep_model, self.threads = list(callbacks), keep_model, threads
         auto = str(resolve_device("auto"))
         self.slot = None if auto == "cpu" else auto
         self.outcomes: dict[str, RunOutcome] = {}
@@ -46,8 +51,13 @@ class InProcessBackend:
         if not self._queue:
             return []
         task = self._queue.pop(0)
-        outcome = run_task(task, slot=self.slot, threads=0, callbacks=self.callbacks,
-                           keep_model=self.keep_model)
+        before = torch.get_num_threads()
+        try:
+            outcome = run_task(task, slot=self.slot, threads=self.threads,
+                               callbacks=self.callbacks, keep_model=self.keep_model)
+        finally:
+            if self.threads:
+                torch.set_num_threads(before)
         self.outcomes[task.id] = outcome
         return [Started(task.id, worker_name(), outcome.device), Finished(task.id, outcome)]
 
