@@ -8,6 +8,7 @@ import time
 import pytest
 
 from trainwell.cli import main
+from trainwell.errors import TrainwellError
 from trainwell.run import LocalBackend, run_sweep
 from trainwell.run.store import Store
 from trainwell.sweep import Sweep
@@ -73,8 +74,12 @@ def test_a_node_removed_mid_sweep_loses_no_run(ray_cluster, tmp_path):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if db.exists():
-                with Store(db, readonly=True) as store:
-                    rows = store.runs("gone")
+                try:
+                    with Store(db, readonly=True) as store:
+                        rows = store.runs("gone")
+                except TrainwellError:  # the driver is still creating the store's tables
+                    time.sleep(0.2)
+                    continue
                 # one run finished and two in flight: both one-CPU nodes are busy
                 if sum(r.status == "done" for r in rows) >= 1 and \
                         sum(r.status == "running" for r in rows) == 2:
