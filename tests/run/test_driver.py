@@ -132,8 +132,8 @@ def test_the_local_backend_ends_only_its_own_processes(tmp_path):
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         backend = LocalBackend([None], threads=1)
-        from trainwell.run.backend import Task
         from trainwell.plan import plan
+        from trainwell.run.backend import Task
 
         spec = plan(_sweep({"train": {**BASE["train"], "epochs": 200}})).runs[0]
         backend.submit(Task(spec.id, spec.recipe))
@@ -179,3 +179,47 @@ def test_set_reaches_every_stored_recipe_in_each_section_form(tmp_path, kind):
     assert all(r.recipe["optim"]["lr"] == 0.5 and r.recipe["init"]["bias"] == 0.25 for r in rows)
     assert all(tomllib.loads((tmp_path / "runs" / kind / r.id / "recipe.toml").read_text())
                ["optim"]["lr"] == 0.5 for r in rows)
+
+
+class _InterruptedWhileSubmitting:
+    """A backend that takes one task, then sees Ctrl-C while handing over the second."""
+
+    name = "interrupted"
+
+    def __init__(self):
+        self.taken, self.cancelled = [], False
+
+    def free(self):
+        return 2
+
+    def submit(self, task):
+        if self.taken:
+            raise KeyboardInterrupt
+        self.taken.append(task.id)
+
+    def poll(self, timeout):
+        return []
+
+    def cancel(self):
+        self.cancelled = True
+
+    def close(self):
+        pass
+
+
+def test_ctrl_c_between_claiming_a_run_and_handing_it_over_leaves_no_run_running(tmp_path):
+    from trainwell.run.dispatch import Dispatcher
+    from trainwell.run_folder import RunFolder
+
+    specs = [RunSpec(i, "e", i, {}, 0, {"i": i}) for i in "abc"]
+    backend = _InterruptedWhileSubmitting()
+    with Store(tmp_path / "results.db") as store:
+        store.add_runs(specs)
+        driver = Dispatcher(store, backend, lambda rid: RunFolder(tmp_path / rid), retries=0,
+                            stale_after=60)
+        assert driver.run(specs, lambda progress: None) is True
+        rows = {r.id: r for r in store.runs("e")}
+    assert backend.cancelled and backend.taken == ["a"]
+    assert {rid: r.status for rid, r in rows.items()} == {
+        "a": "interrupted", "b": "interrupted", "c": "pending"}
+    assert rows["b"].error == "interrupted by the user" and rows["b"].owner is None

@@ -167,3 +167,4 @@ class Dispatcher:
         self.backend.cancel()
         for rid in inflight:
             self.store.set_status(rid, "interrupted", error=why)
+        self.store.release(self.owner, "interrupted", error=why)

@@ -287,6 +287,14 @@ class Store:
             c.execute("UPDATE runs SET status=?, error=?, finished=?, owner=NULL WHERE id=?",
                       (status, error, time.time(), run_id))
 
+    def release(self, owner: str, status: str, *, error: str | None = None) -> int:
+        """Record ``status`` for every run ``owner`` still holds as ``running`` (a driver that
+        stops lets go of all its runs, also one claimed a moment before); returns how many."""
+        with self._tx() as c:
+            return c.execute("UPDATE runs SET status=?, error=?, finished=?, owner=NULL "
+                             "WHERE owner=? AND status='running'",
+                             (status, error, time.time(), owner)).rowcount
+
     def finish(self, run_id: str, history: History, *, device: str | None = None,
                worker: str | None = None) -> None:
         """Record a run's outcome and all its metrics in one transaction; releases the run."""
