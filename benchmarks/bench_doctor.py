@@ -35,6 +35,7 @@ from trainwell.doctor import doctor  # noqa: E402
 from trainwell.execute import execute, prepare_data  # noqa: E402
 from trainwell.loop import resolve_device  # noqa: E402
 from trainwell.recipe import Recipe  # noqa: E402
+from trainwell.run_context import RunContext  # noqa: E402
 
 REPAIR_POINTS = 0.02
 NOT_BROKEN = 0.10
@@ -70,7 +71,7 @@ def train_once(recipe: Recipe) -> tuple[Any, float]:
     if key not in _DATA:
         _DATA[key] = prepare_data(recipe, resolve_device("cpu"))
     started = time.perf_counter()
-    out = execute(recipe, dataset=_DATA[key])
+    out = execute(recipe, RunContext(dataset=_DATA[key]))
     return out, time.perf_counter() - started
 
 
