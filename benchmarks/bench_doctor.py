@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import statistics
 import sys
 import tempfile
@@ -82,7 +83,8 @@ def kinds_of(outcome: Any) -> list[str]:
 def calibrate(cases: list[dict[str, Any]]) -> None:
     """The raw numbers the thresholds are set on, per calibration case."""
     print(f"{'case':34s} {'kind':8s} {'found':28s} {'max rel g':>9s} {'min g1/gL':>9s} "
-          f"{'dead':>5s} {'sat':>5s} {'upd med':>8s} {'cv max':>6s} {'loss drop':>9s}")
+          f"{'dead':>5s} {'sat':>5s} {'upd med':>8s} {'cv max':>6s} {'loss drop':>9s} {'start':>6s} "
+          f"{'rise':>5s}")
     for case in cases:
         out, _ = train_once(case["recipe"])
         windows = (out.history.watch or {}).get("windows", [])
@@ -102,13 +104,17 @@ def calibrate(cases: list[dict[str, Any]]) -> None:
                 cv.append(w["loss_cv"])
         losses = [w["loss"] for w in windows if w.get("loss") is not None]
         drop = 1 - min(losses[1:]) / losses[0] if len(losses) > 1 and losses[0] else float("nan")
+        classes = out.history.data.get("num_classes") if out.history.data else None
+        start = losses[0] / math.log(classes) if losses and classes and classes > 1 else float("nan")
+        rise = max(((losses[i] - min(losses[:i])) / losses[0] for i in range(1, len(losses))),
+                   default=float("nan")) if losses and losses[0] > 0 else float("nan")
 
         def fmt(values: list[float], pick: Any) -> str:
             return f"{pick(values):.2g}" if values else "—"
 
         print(f"{case['name']:34s} {case['kind']:8s} {','.join(kinds_of(out)) or '-':28s} "
               f"{fmt(rel, max):>9s} {fmt(ratio, min):>9s} {fmt(dead, max):>5s} {fmt(sat, max):>5s} "
-              f"{fmt(upd, max):>8s} {fmt(cv, max):>6s} {drop:9.2f}  {out.status}")
+              f"{fmt(upd, max):>8s} {fmt(cv, max):>6s} {drop:9.2f} {start:6.2f} {rise:5.2f}  {out.status}")
 
 
 def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path) -> list[dict[str, Any]]:
