@@ -26,7 +26,7 @@ from typing import Any
 
 from trainwell._io import atomic_write_text
 from trainwell.diagnose.symptoms import LiveVerdict
-from trainwell.doctor.fixes import Fix, propose_fixes
+from trainwell.doctor.fixes import GAP, Fix, propose_fixes, step_fixes
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend, open_store, run_sweep
 from trainwell.run.inprocess import InProcessBackend
@@ -136,6 +136,8 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     tried: list[Fix] = []
     screened: list[Candidate] = []
     lr = None
+    short = min(recipe.train.epochs, max(1, round(recipe.train.epochs * screen)))
+    where = experiment if short == recipe.train.epochs else f"{experiment}-screen"
     try:
         run_sweep(_race(experiment, base, ORIGINAL, []), root=out, backend=runner, quiet=quiet)
         with open_store(out / experiment) as store:
@@ -144,41 +146,42 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
             gap = _gap(store, original.run_id)
         candidates, current, best = [original], base, original
         found = symptoms if original.status != "failed" else []
-        for _ in range(rounds):
+        leader: Candidate | None = None
+        for round_ in range(rounds if found or gap is not None and gap > GAP else 0):
             now = _resolve(experiment, current)
-            lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
+            if round_ == 0:
+                lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
             done = {f.label for f in tried}
-            fixes = [Fix(_join(best.label, f.label), f.reason, f.changes)
-                     for f in propose_fixes(now, found, lr=lr, gap=gap, limit=limit + len(done))
-                     if f.label not in done][:limit]
+            before = leader.label if leader is not None else ORIGINAL
+            proposed = [*(step_fixes(now) if round_ else []),
+                        *propose_fixes(now, found, lr=lr if round_ == 0 else None,
+                                       gap=gap if round_ == 0 else None, limit=limit + len(done))]
+            fixes = [Fix(_join(before, f.label), f.reason, f.changes)
+                     for f in dict((f.label, f) for f in proposed).values()
+                     if f.label not in done][:limit if round_ == 0 else max(1, limit - 1)]
             if not fixes:
                 break
             tried += [Fix(f.label.rpartition("; ")[2], f.reason, f.changes) for f in fixes]
-            finalists = fixes
-            short = max(1, round(recipe.train.epochs * screen))
-            if len(fixes) > keep and short < recipe.train.epochs:
-                name = f"{experiment}-screen"
-                run_sweep(_race(name, _with(current, "train", epochs=short), None, fixes),
-                          root=out, backend=runner, quiet=quiet)
-                with open_store(out / name) as store:
-                    short_base = _with(current, "train", epochs=short)
-                    round_screen = [_lookup(store, name, short_base, f.label, f.reason, f) for f in fixes]
-                screened += round_screen
-                top = {c.label for c in sorted(round_screen, key=_rank, reverse=True)[:keep]}
-                finalists = [f for f in fixes if f.label in top]
-            run_sweep(_race(experiment, current, best.label, finalists), root=out, backend=runner,
-                      quiet=quiet)
-            with open_store(out / experiment) as store:
-                raced = [_lookup(store, experiment, current, f.label, f.reason, f) for f in finalists]
-                winner = max([best, *raced], key=_rank)
-                candidates += raced
-                if winner is best:
+            short_base = _with(current, "train", epochs=short)
+            run_sweep(_race(where, short_base, None, fixes), root=out, backend=runner, quiet=quiet)
+            with open_store(out / where) as store:
+                results = [_lookup(store, where, short_base, f.label, f.reason, f) for f in fixes]
+                top = max(results, key=_rank)
+                if leader is not None and _rank(top) <= _rank(leader):
+                    screened += results
                     break
-                fix = next(f for f in finalists if f.label == winner.label)
-                current, best = _apply(experiment, current, fix).to_dict(), winner
-                _, found = _symptoms(store, winner.run_id)
-            if not found:
-                break
+                fix = next(f for f in fixes if f.label == top.label)
+                current, leader = _apply(experiment, current, fix).to_dict(), top
+                found = _symptoms(store, top.run_id)[1]
+            screened += results
+        if leader is not None:
+            final = {"label": leader.label}
+            run_sweep(Sweep(experiment, current, (Axis("variant", (final,)),)), root=out,
+                      backend=runner, quiet=quiet)
+            with open_store(out / experiment) as store:
+                raced = _lookup(store, experiment, current, leader.label, leader.reason)
+            candidates.append(raced)
+            best = max([original, raced], key=_rank)
     finally:
         if backend is None:
             runner.close()
