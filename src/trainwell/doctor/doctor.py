@@ -6,13 +6,17 @@ validation.
    whose ``train.record_every`` is on) as the first run of the doctor's experiment.
 2. Its live verdicts, and the final diagnosis's, name the symptoms; for a learning-rate
    symptom a range test (:func:`~trainwell.optim.lr_find`) suggests a learning rate.
-3. :func:`~trainwell.doctor.fixes.propose_fixes` turns them into recipe changes, screened
-   with a third of the budget each; the best races the original with the full budget, as
-   ``[[sweep.variants]]`` through the same driver, store and report as ``trainwell compare``
-   (the original is not trained twice: its run id is already finished).
-4. The winner is the run with the best validation accuracy (never the test set; validation
-   loss breaks ties); the original wins unless a fix beats it. ``OUT/fixed.toml`` holds its
-   recipe and ``OUT/doctor.html`` the before and after curves, the verdicts and the race.
+3. :func:`~trainwell.doctor.search.search` screens the fixes with a quarter of the budget
+   each (``OUT/doctor-screen/``), then, on top of the best, Adam's step, the best combined
+   with the runner-up, and the fixes for what the best still shows: rounds of fixes, as
+   AutoTrainer repairs in turn, on equal budgets.
+4. The best screened recipe races the original with the full budget, as ``[[sweep.variants]]``
+   through the same driver, store and report as ``trainwell compare`` (the original is not
+   trained twice: its run id is already finished); when more training made it worse, the next
+   best races too. The winner is the run with the best validation accuracy (never the test
+   set; validation loss breaks ties); the original wins unless a fix beats it.
+   ``OUT/fixed.toml`` holds its recipe and ``OUT/doctor.html`` the before and after curves,
+   the verdicts and the race.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from typing import Any
 
 from trainwell._io import atomic_write_text
 from trainwell.diagnose.symptoms import LiveVerdict
-from trainwell.doctor.fixes import GAP, Fix, propose_fixes, step_fixes
+from trainwell.doctor.fixes import GAP, Fix
+from trainwell.doctor.search import search
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend, open_store, run_sweep
 from trainwell.run.inprocess import InProcessBackend
@@ -104,24 +109,24 @@ class DoctorResult:
 def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path = "runs/doctor",
            experiment: str = "doctor",
            backend: Backend | None = None, workers: int | None = None, limit: int = 4,
-           screen: float = 1 / 3, keep: int = 1, rounds: int = 2, lr_steps: int = 100,
+           screen: float = 1 / 4, keep: int = 1, rounds: int = 2, lr_steps: int = 100,
            report: bool = True, quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` (a :class:`Recipe`, a dict of its sections or a recipe file) does not
     train, race the fixes, write ``out/fixed.toml`` and ``out/doctor.html``; see the module
     doc. ``limit`` caps the fixes tried.
 
-    With more than ``keep`` fixes, they are first screened with ``screen`` of the budget each
-    (``train.epochs``, rounded, at least 1; experiment ``<experiment>-screen``), and the
-    ``keep`` best on validation race the original with the full budget: successive halving
-    (Jamieson and Talwalkar, 2016), so the doctor costs about ``2 + limit · screen`` trainings
-    instead of ``1 + limit``. ``screen = 1`` races every fix with the full budget. When the
-    winner's own run still shows symptoms, another round starts from it (at most ``rounds``),
-    as AutoTrainer repairs in turn; a round's fixes are labelled after the ones before
-    (``"relu + he_normal; adam"``). The runs go to
-    ``backend``; by default to ``workers`` local processes when ``workers`` is given, else one
-    after the other in this process, on one thread (:class:`~trainwell.run.InProcessBackend`). ``report``
-    also writes the race's sweep report (``out/<experiment>/report.html``), as ``trainwell
-    compare`` does; its time is ``result.report_seconds``."""
+    The fixes are screened with ``screen`` of the budget each (``train.epochs``, rounded, at
+    least 1; experiment ``<experiment>-screen``) in at most ``rounds`` rounds
+    (:func:`~trainwell.doctor.search.search`; a round's fixes are labelled after the ones
+    before, ``"relu + he_normal; adam"``), and the ``keep`` best on validation race the
+    original with the full budget, one more when the last got worse with more training:
+    successive halving (Jamieson and Talwalkar, 2016), so the doctor costs about
+    ``2 + fixes · screen`` trainings instead of ``1 + fixes``. ``screen = 1`` races every fix
+    with the full budget. The runs go to ``backend``; by default to ``workers`` local
+    processes when ``workers`` is given, else one after the other in this process, on one
+    thread (:class:`~trainwell.run.InProcessBackend`). ``report`` also writes the race's sweep
+    report (``out/<experiment>/report.html``), as ``trainwell compare`` does; its time is
+    ``result.report_seconds``."""
     started = time.perf_counter()
     out = Path(out)
     if isinstance(recipe, Mapping):
@@ -146,42 +151,40 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
             gap = _gap(store, original.run_id)
         candidates, current, best = [original], base, original
         found = symptoms if original.status != "failed" else []
-        leader: Candidate | None = None
-        for round_ in range(rounds if found or gap is not None and gap > GAP else 0):
+        if found or gap is not None and gap > GAP:
             now = _resolve(experiment, current)
-            if round_ == 0:
-                lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
-            done = {f.label for f in tried}
-            before = leader.label if leader is not None else ORIGINAL
-            proposed = [*(step_fixes(now) if round_ else []),
-                        *propose_fixes(now, found, lr=lr if round_ == 0 else None,
-                                       gap=gap if round_ == 0 else None, limit=limit + len(done))]
-            fixes = [Fix(_join(before, f.label), f.reason, f.changes)
-                     for f in dict((f.label, f) for f in proposed).values()
-                     if f.label not in done][:limit if round_ == 0 else max(1, limit - 1)]
-            if not fixes:
-                break
-            tried += [Fix(f.label.rpartition("; ")[2], f.reason, f.changes) for f in fixes]
-            short_base = _with(current, "train", epochs=short)
-            run_sweep(_race(where, short_base, None, fixes), root=out, backend=runner, quiet=quiet)
-            with open_store(out / where) as store:
-                results = [_lookup(store, where, short_base, f.label, f.reason, f) for f in fixes]
-                top = max(results, key=_rank)
-                if leader is not None and _rank(top) <= _rank(leader):
-                    screened += results
-                    break
-                fix = next(f for f in fixes if f.label == top.label)
-                current, leader = _apply(experiment, current, fix).to_dict(), top
-                found = _symptoms(store, top.run_id)[1]
-            screened += results
-        if leader is not None:
-            final = {"label": leader.label}
-            run_sweep(Sweep(experiment, current, (Axis("variant", (final,)),)), root=out,
-                      backend=runner, quiet=quiet)
-            with open_store(out / experiment) as store:
-                raced = _lookup(store, experiment, current, leader.label, leader.reason)
-            candidates.append(raced)
-            best = max([original, raced], key=_rank)
+            lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
+
+            def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
+                at = _with(at, "train", epochs=short)
+                run_sweep(_race(where, at, None, fixes), root=out, backend=runner, quiet=quiet)
+                with open_store(out / where) as store:
+                    return [_lookup(store, where, at, f.label, f.reason, f) for f in fixes]
+
+            def symptoms_of(c: Candidate) -> list[str]:
+                with open_store(out / where) as store:
+                    return _symptoms(store, c.run_id)[1]
+
+            pool, _ = search(base, found, screen=screen_, rank=_rank,
+                                  apply=lambda at, f: _apply(experiment, at, f).to_dict(),
+                                  resolve=lambda at: _resolve(experiment, at),
+                                  symptoms_of=symptoms_of, lr=lr, gap=gap, limit=limit,
+                                  rounds=rounds)
+            screened = [s.result for s in pool]
+            tried = [s.fix for s in pool]
+            ordered = sorted(pool, key=lambda s: _rank(s.result), reverse=True)
+            worse = False
+            for i, finalist in enumerate(ordered[:keep + 1]):
+                if i >= keep and not worse:
+                    break  # more training did not make the last finalist worse: it stands
+                final = Sweep(experiment, finalist.recipe, (Axis("variant", ({"label": finalist.label},)),))
+                run_sweep(final, root=out, backend=runner, quiet=quiet)
+                with open_store(out / experiment) as store:
+                    raced = _lookup(store, experiment, finalist.recipe, finalist.label, finalist.reason)
+                candidates.append(raced)
+                worse = _rank(raced) < _rank(finalist.result)
+            best = max(candidates, key=_rank)
+            current = next((s.recipe for s in pool if s.label == best.label), base)
     finally:
         if backend is None:
             runner.close()
@@ -221,11 +224,6 @@ def _apply(experiment: str, base: dict[str, Any], fix: Fix) -> Recipe:
 
 def _resolve(experiment: str, base: dict[str, Any]) -> Recipe:
     return Sweep(experiment, base, (Axis("variant", ({"label": ORIGINAL},)),)).recipes()[0][2]
-
-
-def _join(before: str, label: str) -> str:
-    """A fix's label on top of the fixes before it: ``"relu + he_normal; adam"``."""
-    return label if before == ORIGINAL else f"{before}; {label}"
 
 
 def _lookup(store: Any, experiment: str, base: dict[str, Any], label: str, reason: str,
