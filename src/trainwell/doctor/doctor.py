@@ -155,32 +155,39 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
             now = _resolve(experiment, current)
             lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
 
+            rounds_run: list[str] = []
+
             def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
                 at = _with(at, "train", epochs=short)
-                run_sweep(_race(where, at, None, fixes), root=out, backend=runner, quiet=quiet)
-                with open_store(out / where) as store:
-                    return [_lookup(store, where, at, f.label, f.reason, f) for f in fixes]
+                name = where + (f"-{len(rounds_run) + 1}" if rounds_run else "")
+                rounds_run.append(name)
+                run_sweep(_race(name, at, None, fixes), root=out, backend=runner, quiet=quiet)
+                with open_store(out / name) as store:
+                    return [_lookup(store, name, at, f.label, f.reason, f) for f in fixes]
 
             def symptoms_of(c: Candidate) -> list[str]:
-                with open_store(out / where) as store:
+                with open_store(out / rounds_run[-1]) as store:
                     return _symptoms(store, c.run_id)[1]
 
             pool, _ = search(base, found, screen=screen_, rank=_rank,
-                                  apply=lambda at, f: _apply(experiment, at, f).to_dict(),
-                                  resolve=lambda at: _resolve(experiment, at),
-                                  symptoms_of=symptoms_of, lr=lr, gap=gap, limit=limit,
-                                  rounds=rounds)
+                             apply=lambda at, f: _apply(experiment, at, f).to_dict(),
+                             resolve=lambda at: _resolve(experiment, at),
+                             symptoms_of=symptoms_of, lr=lr, gap=gap, limit=limit, rounds=rounds)
             screened = [s.result for s in pool]
             tried = [s.fix for s in pool]
             ordered = sorted(pool, key=lambda s: _rank(s.result), reverse=True)
+            finalists: list[Fix] = []
             worse = False
             for i, finalist in enumerate(ordered[:keep + 1]):
                 if i >= keep and not worse:
                     break  # more training did not make the last finalist worse: it stands
-                final = Sweep(experiment, finalist.recipe, (Axis("variant", ({"label": finalist.label},)),))
-                run_sweep(final, root=out, backend=runner, quiet=quiet)
+                finalists.append(Fix(finalist.label, finalist.reason, _changes(base, finalist.recipe)))
+                # the original and every finalist so far in one sweep: the race's report shows all
+                run_sweep(_race(experiment, base, ORIGINAL, finalists), root=out, backend=runner,
+                          quiet=quiet)
                 with open_store(out / experiment) as store:
-                    raced = _lookup(store, experiment, finalist.recipe, finalist.label, finalist.reason)
+                    raced = _lookup(store, experiment, base, finalist.label, finalist.reason,
+                                    finalists[-1])
                 candidates.append(raced)
                 worse = _rank(raced) < _rank(finalist.result)
             best = max(candidates, key=_rank)
@@ -216,6 +223,13 @@ def _race(experiment: str, base: dict[str, Any], label: str | None, fixes: Seque
     """``base`` (as ``label``; left out when ``None``) and each fix, as sweep variants."""
     variants = (*([{"label": label}] if label is not None else []), *(f.variant() for f in fixes))
     return Sweep(experiment, base, (Axis("variant", tuple(variants)),))
+
+
+def _changes(base: dict[str, Any], recipe: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The sections of ``recipe`` that differ from ``base``, whole: a variant that makes it."""
+    from trainwell.sections import SECTIONS
+
+    return {k: v for k, v in recipe.items() if k in SECTIONS and base.get(k) != v}
 
 
 def _apply(experiment: str, base: dict[str, Any], fix: Fix) -> Recipe:

@@ -78,7 +78,7 @@ def search(base: dict[str, Any], symptoms: Sequence[str], *, screen: Callable[..
     leader: Screened | None = None
     others: list[Screened] = []
     current, found = base, list(symptoms)
-    for round_ in range(rounds):
+    for _ in range(rounds):
         now = resolve(current)
         chain = set(leader.label.split("; ")) if leader is not None else set()
         if leader is None:
