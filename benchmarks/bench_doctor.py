@@ -140,6 +140,11 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path) -> lis
                 result = doctor(case["recipe"], out=workdir / case["name"], rounds=ROUNDS)
                 row["doctor_seconds"] = time.perf_counter() - started
                 row["report_seconds"] = result.report_seconds
+                runs = [*result.candidates, *result.screened]
+                row["runs_seconds"] = sum(c.seconds or 0.0 for c in runs)
+                epochs = case["recipe"].train.epochs
+                short = max(1, round(epochs / 4))
+                row["budget"] = len(result.candidates) + len(result.screened) * short / epochs
                 row["chosen"] = result.chosen
                 row["after_acc"] = result.winner.test_acc or 0.0
                 ref = reference_acc.get(case["reference"])
@@ -190,6 +195,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
         gained = [r["after_acc"] - (r["test_acc"] or 0.0) for r in doctored]
         ratios = [r["doctor_seconds"] / r["seconds"] for r in doctored]
         search = [(r["doctor_seconds"] - r["report_seconds"]) / r["seconds"] for r in doctored]
+        runs = [r["runs_seconds"] / r["seconds"] for r in doctored]
+        budgets = [r["budget"] for r in doctored]
         lines += [f"- repaired (within {100 * REPAIR_POINTS:.0f} points of the healthy reference's "
                   f"test accuracy): {repaired} of {len(doctored)} ({100 * repaired / len(doctored):.0f} %)",
                   f"- mean test accuracy gained: {100 * statistics.mean(gained):+.1f} points",
@@ -197,7 +204,12 @@ def summary(rows: list[dict[str, Any]]) -> str:
                   f"{statistics.mean(ratios):.1f}x, max {max(ratios):.1f}x; without writing the "
                   f"race's sweep report: median {statistics.median(search):.1f}x, mean "
                   f"{statistics.mean(search):.1f}x (one training: median "
-                  f"{statistics.median(r['seconds'] for r in doctored):.1f} s)"]
+                  f"{statistics.median(r['seconds'] for r in doctored):.2f} s)",
+                  f"- the doctor's runs alone (their wall time in the store) / one training: median "
+                  f"{statistics.median(runs):.1f}x, mean {statistics.mean(runs):.1f}x; its training "
+                  f"budget in trainings of the recipe (epochs run / the recipe's epochs): median "
+                  f"{statistics.median(budgets):.2f}, mean {statistics.mean(budgets):.2f}, max "
+                  f"{max(budgets):.2f}"]
     return "\n".join(lines)
 
 

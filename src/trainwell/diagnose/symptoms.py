@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+
+from trainwell.diagnose.windows import LayerWindow, LiveVerdict, Window
 
 __all__ = ["SYMPTOMS", "FIXES", "LiveVerdict", "Window", "LayerWindow", "find_symptoms",
            "DEAD_SHARE", "ALIVE_SHARE", "SATURATED_SHARE", "VANISHING_RATIO", "EXPLODING_RELATIVE",
@@ -93,62 +93,6 @@ large, most often from an init too large for the layers' fan-in. The healthy cal
 recipes start at 1.7 × ln(classes) at most, the ones with a too large init at 3.9 × and more."""
 CHANCE_MARGIN = 1.5
 """Accuracy at chance: after an epoch, the training accuracy is below 1.5 / classes."""
-
-
-@dataclass
-class LayerWindow:
-    """One layer at one measured step; ``None`` where the number does not apply or the layer
-    did not run."""
-
-    name: str
-    activation: str
-    grad: float | None
-    weight: float | None
-    update: float | None = None
-    dead: float | None = None
-    saturated: float | None = None
-    act_std: float | None = None
-
-    @property
-    def relative_grad(self) -> float | None:
-        if self.grad is None or not self.weight:
-            return None
-        return self.grad / self.weight
-
-
-@dataclass
-class Window:
-    """What the monitor measured at ``step``: loss mean and coefficient of variation over the
-    steps since the previous window, and each layer."""
-
-    step: int
-    loss: float | None
-    loss_cv: float | None
-    layers: list[LayerWindow] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LiveVerdict:
-    """A symptom that held: its ``kind`` (one of :data:`SYMPTOMS`), the ``step`` it was found
-    at, the ``layer`` it names (``""`` for the whole network), the ``numbers`` it rests on, a
-    plain ``message`` and the lectures' ``fix``."""
-
-    kind: str
-    step: int
-    layer: str
-    numbers: dict[str, float]
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"step {self.step}: {self.message}; {self.fix}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LiveVerdict:
-        return cls(**data)
 
 
 def find_symptoms(windows: Sequence[Window], *, train_acc: float | None = None,
