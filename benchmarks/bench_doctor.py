@@ -170,15 +170,22 @@ def summary(rows: list[dict[str, Any]]) -> str:
     broken = [r for r in rows if r["kind"] == "broken" and r["broken"]]
     trained = [r for r in rows if r["kind"] == "broken" and not r["broken"]]
     healthy = [r for r in rows if r["kind"] == "healthy"]
-    lines = ["| symptom | broken cases | detected | rate |", "|---|---:|---:|---:|"]
+    lines = ["| symptom | broken cases | detected | rate | repaired | rate |",
+             "|---|---:|---:|---:|---:|---:|"]
+
+    def counts(mine: list[dict[str, Any]]) -> str:
+        hits = sum(r["detected"] for r in mine)
+        fixed = sum(r.get("repaired", False) for r in mine)
+        repair = (f"{fixed} | {100 * fixed / len(mine):.0f} %" if any("chosen" in r for r in mine)
+                  else "— | —")
+        return f"{len(mine)} | {hits} | {100 * hits / len(mine):.0f} % | {repair}"
+
     for symptom in SYMPTOMS:
         mine = [r for r in broken if r["expect"] and r["expect"][0] == symptom]
         if mine:
-            hits = sum(r["detected"] for r in mine)
-            lines.append(f"| {symptom} | {len(mine)} | {hits} | {100 * hits / len(mine):.0f} % |")
-    hits = sum(r["detected"] for r in broken)
+            lines.append(f"| {symptom} | {counts(mine)} |")
     if broken:
-        lines.append(f"| **all** | {len(broken)} | {hits} | **{100 * hits / len(broken):.0f} %** |")
+        lines.append(f"| **all** | {counts(broken)} |")
     lines.append("")
     if trained:
         lines.append(f"- not broken after all (within {100 * NOT_BROKEN:.0f} points of the reference), "
