@@ -42,7 +42,7 @@ REPAIR_POINTS = 0.02
 NOT_BROKEN = 0.10
 """A broken case within 10 points of its reference's test accuracy trains after all: it is listed
 and left out of the rates."""
-ROUNDS = 2
+ROUNDS = 3
 COMMON = {"train": {"record_every": 25, "device": "cpu", "threads": 1}}
 
 
@@ -226,7 +226,7 @@ def main() -> None:
     parser.add_argument("--only", help="Only cases whose name contains one of these (comma-separated), and the references.")
     parser.add_argument("--no-doctor", action="store_true", help="Detection and false positives only.")
     parser.add_argument("--write", type=Path, help="Also write the summary table (markdown) here.")
-    parser.add_argument("--rounds", type=int, default=2, help="The doctor's rounds of fixes.")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="The doctor's rounds of fixes.")
     args = parser.parse_args()
     global ROUNDS
     ROUNDS = args.rounds

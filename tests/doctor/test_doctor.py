@@ -42,16 +42,17 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     page = (out / "doctor.html").read_text()
     assert "Verdicts over time" in page and "vanishing" in page and "data:image/png" in page
     assert (out / "doctor" / "report.html").exists()
-    screened = {}
-    for name in ("doctor-screen", "doctor-screen-2"):  # one experiment per round
-        with open_store(out / name) as store:
-            screened.update({r.point["variant"]["label"]: r for r in store.runs(name)})
-    first = sorted(label for label in screened if "; " not in label)
-    assert first == ["glorot_normal", "relu + he_normal"]  # round 1: the symptom's fixes
+    screened, rounds = {}, {}
+    for n, name in enumerate(("doctor-screen", "doctor-screen-2", "doctor-screen-3")):
+        if (out / name).exists():  # one experiment per round
+            with open_store(out / name) as store:
+                rounds[n] = sorted(r.point["variant"]["label"] for r in store.runs(name))
+                screened.update({r.point["variant"]["label"]: r for r in store.runs(name)})
+    assert rounds[0] == ["glorot_normal", "relu + he_normal"]  # round 1: the symptom's fixes
     # round 2 builds on the round's best on validation: Adam's step on top of it
-    best = max(first, key=lambda label: screened[label].final["val_acc"])
+    best = max(rounds[0], key=lambda label: screened[label].final["val_acc"])
     assert best == "relu + he_normal"
-    assert sorted(set(screened) - set(first)) == [f"{best}; adam", f"{best}; adam lr 0.01"]
+    assert rounds[1] == [f"{best}; adam", f"{best}; adam lr 0.01"]
     assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a quarter each
     with open_store(out / "doctor") as store:
         runs = {r.point["variant"]["label"]: r for r in store.runs("doctor")}

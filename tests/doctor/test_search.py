@@ -54,3 +54,15 @@ def test_fixes_that_set_the_same_key_do_not_pair():
     assert combine(he, bn) is bn
     both = then(he, Fix("adam", "", {"optim": {"name": "adam", "lr": 1e-3}}))
     assert both.changes == {"init": {"name": "he_normal"}, "optim": {"name": "adam", "lr": 1e-3}}
+
+
+def test_a_recipe_screened_before_is_not_screened_again():
+    # on top of "...; batch_norm; adam lr 0.01", Adam at 1e-3 is "...; batch_norm; adam", which
+    # round 2 screened already
+    scores = {"relu + he_normal": 0.5, "relu + he_normal; batch_norm; adam lr 0.01": 0.8}
+    screened, pool, leader = _run(scores, rounds=3)
+    assert leader.label == "relu + he_normal; batch_norm; adam lr 0.01"
+    assert "relu + he_normal; batch_norm; adam" in screened[1]
+    assert not any(label.endswith("adam lr 0.01; adam") for labels in screened for label in labels)
+    recipes = [s.recipe for s in pool]
+    assert all(r not in recipes[:i] for i, r in enumerate(recipes))

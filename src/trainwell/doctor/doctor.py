@@ -109,7 +109,7 @@ class DoctorResult:
 def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path = "runs/doctor",
            experiment: str = "doctor",
            backend: Backend | None = None, workers: int | None = None, limit: int = 4,
-           screen: float = 1 / 4, keep: int = 1, rounds: int = 2, lr_steps: int = 100,
+           screen: float = 1 / 4, keep: int = 1, rounds: int = 3, lr_steps: int = 100,
            report: bool = True, quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` (a :class:`Recipe`, a dict of its sections or a recipe file) does not
     train, race the fixes, write ``out/fixed.toml`` and ``out/doctor.html``; see the module

@@ -89,8 +89,9 @@ def search(base: dict[str, Any], symptoms: Sequence[str], *, screen: Callable[..
             paired = [] if pair is None else [
                 *(then(pair, step) for step in steps if not set(pair.changes) & set(step.changes))] or [pair]
             proposed = [*steps, *paired, *propose_fixes(now, found, limit=limit)]
+        seen = [s.recipe for s in pool]  # a recipe screened before is not screened again
         fixes = [f for f in dict((f.label, f) for f in proposed).values()
-                 if f.label not in chain][:limit]
+                 if f.label not in chain and apply(current, f) not in seen][:limit]
         if not fixes:
             break
         results = screen(current, [Fix(_join(leader, f.label), f.reason, f.changes) for f in fixes])
