@@ -118,7 +118,8 @@ def calibrate(cases: list[dict[str, Any]]) -> None:
               f"{fmt(upd, max):>8s} {fmt(cv, max):>6s} {drop:9.2f} {start:6.2f} {rise:5.2f}  {out.status}")
 
 
-def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path) -> list[dict[str, Any]]:
+def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
+        rounds: int = ROUNDS) -> list[dict[str, Any]]:
     reference_acc: dict[str, float] = {}
     rows = []
     ordered = sorted(cases, key=lambda c: (c["kind"] != "healthy", c["name"]))
@@ -137,7 +138,7 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path) -> lis
                              or (row["test_acc"] or 0.0) < ref - NOT_BROKEN)
             if with_doctor and row["broken"]:
                 started = time.perf_counter()
-                result = doctor(case["recipe"], out=workdir / case["name"], rounds=ROUNDS)
+                result = doctor(case["recipe"], out=workdir / case["name"], rounds=rounds)
                 row["doctor_seconds"] = time.perf_counter() - started
                 row["report_seconds"] = result.report_seconds
                 runs = [*result.candidates, *result.screened]
@@ -228,8 +229,6 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="Also write the summary table (markdown) here.")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="The doctor's rounds of fixes.")
     args = parser.parse_args()
-    global ROUNDS
-    ROUNDS = args.rounds
     torch.set_num_threads(1)
     path = HERE / ("calibration.toml" if args.calibrate else "cases.toml")
     _, cases = load_cases(path)
@@ -241,7 +240,7 @@ def main() -> None:
         return
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run(cases, with_doctor=not args.no_doctor, workdir=Path(tmp))
+        rows = run(cases, with_doctor=not args.no_doctor, workdir=Path(tmp), rounds=args.rounds)
     text = summary(rows)
     print()
     print(text)
