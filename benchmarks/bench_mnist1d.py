@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainwell.data import Dataset, load_dataset
-from trainwell.execute import execute
+from trainwell.execute import RunContext, execute
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.sweep import load_sweep
 
@@ -146,7 +146,7 @@ def train_study(recipe: Recipe, ds: Dataset, seed: int, threads: int) -> Timing:
     raw["train"] = {**raw["train"], "seed": seed, "threads": threads, "device": "cpu"}
     run = Recipe.from_dict(raw)
     t0, c0 = time.perf_counter(), time.process_time()
-    out = execute(run, dataset=ds)
+    out = execute(run, RunContext(dataset=ds))
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if out.status != "done":
         raise RuntimeError(f"{run.name or 'the study'} ended {out.status}: {out.history.error}")
@@ -175,7 +175,7 @@ def select(seeds: int, threads: int, only: list[str] | None = None,
             raw = recipe.to_dict()
             raw["train"] = {**raw["train"], "seed": seed, "threads": threads, "device": "cpu"}
             t0 = time.perf_counter()
-            out = execute(Recipe.from_dict(raw), dataset=ds, keep_model=True)
+            out = execute(Recipe.from_dict(raw), RunContext(dataset=ds, keep_model=True))
             seconds = time.perf_counter() - t0
             assert out.model is not None and out.status == "done", out.history.error
             probs = probabilities(out.model, ds.x_val, views=5)
