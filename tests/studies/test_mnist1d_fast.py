@@ -91,3 +91,18 @@ def test_selection_splits_the_training_samples_and_leaves_the_test_set_out():
                            y_train=torch.cat([ds.y_train, ds.y_val]), x_val=ds.x_val[:0],
                            y_val=ds.y_val[:0], x_test=ds.x_test, y_test=ds.y_test, meta=ds.meta)
     assert bench.same_arrays(pooled, arrays)  # train + val are exactly the 4,000 training pairs
+
+
+def test_each_split_seed_carves_another_validation_split_from_the_same_training_samples():
+    bench = _bench()
+    recipe = load_sweep(ROOT / "studies" / "mnist1d_fast_select.toml").with_seeds(1).recipes()[0][2]
+    first, other = bench._split(recipe, 0), bench._split(recipe, 1)
+    assert len(first.x_val) == len(other.x_val) == 800
+    assert not torch.equal(first.x_val, other.x_val)
+    assert torch.equal(first.x_test, other.x_test)
+    arrays = bench.standard_mnist1d()
+    pooled = bench.Dataset(x_train=torch.cat([other.x_train, other.x_val]),
+                           y_train=torch.cat([other.y_train, other.y_val]), x_val=other.x_val[:0],
+                           y_val=other.y_val[:0], x_test=other.x_test, y_test=other.y_test,
+                           meta=other.meta)
+    assert bench.same_arrays(pooled, arrays)
