@@ -83,3 +83,17 @@ def test_stem_pool_at_its_default_leaves_the_run_id_as_before():
     assert run_id(pooled.to_dict()) != run_id(before.to_dict())
     with pytest.raises(ConfigError, match="model.stem_pool"):
         Recipe.from_dict({"model": {"name": "resnet", "stem_pool": "yes"}})
+
+
+def test_stem_stride_strides_the_stem_convolution():
+    strided = build_model("resnet", input_shape=(1, 41), num_classes=10, width=8, pool="max",
+                          stem_stride=2)
+    assert strided.stem[0].stride == (2,)
+    assert _block_input_lengths(strided, torch.randn(3, 1, 41)) == [(21,), (10,), (5,)]
+    image = build_model("resnet", input_shape=(3, 9, 9), num_classes=10, width=4, blocks=1,
+                        stem_stride=3)
+    assert _block_input_lengths(image, torch.randn(2, 3, 9, 9)) == [(3, 3)]
+    assert "stem_stride" not in Recipe.from_dict(
+        {"model": {"name": "resnet", "stem_stride": 1}}).to_dict()["model"]
+    with pytest.raises(ConfigError, match="model.stem_stride"):
+        Recipe.from_dict({"model": {"name": "resnet", "stem_stride": 0}})

@@ -30,15 +30,15 @@ def test_study_recipe_is_the_documented_one():
         "num_samples": 5000, "val_fraction": 0.0, "normalize": "none", "seed": 42}
     assert r.model.name == "resnet"
     assert {k: r.model.options[k] for k in ("blocks", "width", "batch_norm", "pool", "stem_norm",
-                                            "global_pool", "stem_pool")} == {
+                                            "global_pool", "stem_stride")} == {
         "blocks": 3, "width": 32, "batch_norm": True, "pool": "max", "stem_norm": True,
-        "global_pool": "avgmax", "stem_pool": True}
+        "global_pool": "avgmax", "stem_stride": 2}
     assert (r.optim.name, r.optim.options["lr"]) == ("adam", 0.02)
     assert (r.schedule.name, r.schedule.options["per"]) == ("one_cycle", "step")
     assert r.augment.transforms == [{"name": "shift", "max_shift": 3, "circular": True}]
     assert r.average.kind == "none" and r.augment.test_views == 5
     assert (r.train.epochs, r.train.batch_size, r.train.eval_every, r.train.record_every) == (
-        10, 128, 0, 0)
+        14, 128, 0, 0)
 
 
 def test_ablation_adds_one_change_at_a_time_through_the_study():
