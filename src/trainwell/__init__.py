@@ -29,7 +29,8 @@ __version__ = "0.1.0"
 
 __all__ = ["train", "compare", "Run", "Results", "open_results", "ConfigError", "TrainwellError",
            "Recipe", "load_recipe", "Sweep", "load_sweep", "plan", "Plan", "execute", "RunOutcome",
-           "RunContext", "RunFolder", "watch", "doctor", "lr_find", "__version__"]
+           "RunContext", "RunFolder", "watch", "doctor", "lr_find", "diagnose", "init_", "lsuv_",
+           "GradientFlowRecorder", "__version__"]
 
 _LAZY = {"train": "trainwell.api", "compare": "trainwell.api", "Run": "trainwell.results",
          "Results": "trainwell.results", "open_results": "trainwell.results",
@@ -39,7 +40,9 @@ _LAZY = {"train": "trainwell.api", "compare": "trainwell.api", "Run": "trainwell
          "execute": "trainwell.execute", "RunOutcome": "trainwell.execute",
          "RunContext": "trainwell.run_context", "RunFolder": "trainwell.run_folder",
          "watch": "trainwell.diagnose.watch", "doctor": "trainwell.doctor.doctor",
-         "lr_find": "trainwell.optim.lr_find"}
+         "lr_find": "trainwell.optim.lr_find", "diagnose": "trainwell.diagnose",
+         "init_": "trainwell.own_loop", "lsuv_": "trainwell.own_loop",
+         "GradientFlowRecorder": "trainwell.diagnose"}
 
 
 def __getattr__(name: str) -> Any:
@@ -52,8 +55,9 @@ def __getattr__(name: str) -> Any:
 
 class _Trainwell(types.ModuleType):
     """Keeps every public name meaning what its documentation says: importing a subpackage
-    that shares a public name (``trainwell.execute``, the deprecated ``trainwell.train``) does
-    not replace the function with the module (the module stays in ``sys.modules``)."""
+    that shares a public name (``trainwell.execute``, ``trainwell.diagnose``, the deprecated
+    ``trainwell.train``) does not replace the function with the module (the module stays in
+    ``sys.modules``: ``importlib.import_module("trainwell.diagnose")`` is the package)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _LAZY and isinstance(value, types.ModuleType):

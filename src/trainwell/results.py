@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainwell.errors import TrainwellError
+from trainwell._optional import pandas
 from trainwell.report.select import MISSING, matches, run_value
 from trainwell.run.store import RunRow, Store, open_store
 from trainwell.sweep import format_value
@@ -107,12 +107,12 @@ class Results:
 
     def runs_frame(self, experiment: str | None = None, **kw: Any):
         """:meth:`runs` as a pandas DataFrame."""
-        return _pandas().DataFrame(self.runs(experiment, **kw))
+        return pandas().DataFrame(self.runs(experiment, **kw))
 
     def metrics_frame(self, runs: Sequence[str] | None = None,
                       names: Sequence[str] | None = None):
         """:meth:`metrics` as a pandas DataFrame (columns run, step, name, value)."""
-        return _pandas().DataFrame(self.metrics(runs, names), columns=["run", "step", "name", "value"])
+        return pandas().DataFrame(self.metrics(runs, names), columns=["run", "step", "name", "value"])
 
     def table(self):
         """The report's results table as a pandas DataFrame, one row per grid point: axis
@@ -122,7 +122,7 @@ class Results:
         from trainwell.report.notebook import table_rows
 
         columns, rows = table_rows(self._read().table)
-        return _pandas().DataFrame(rows, columns=columns)
+        return pandas().DataFrame(rows, columns=columns)
 
     def plot_loss(self) -> Figure:
         """The report's training-loss figure: one line per grid point (mean over seeds, the
@@ -262,11 +262,3 @@ class Run:
                                  if k in ("train_acc", "test_acc") and v is not None}
         return f"Run({self.label!r}, status={self.status!r}, {shown})"
 
-
-def _pandas():
-    try:
-        import pandas
-    except ImportError:
-        raise TrainwellError("pandas is not installed: pip install 'trainwell[pandas]', or use "
-                             "runs() and metrics(), which return plain rows") from None
-    return pandas
