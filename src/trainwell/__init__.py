@@ -8,12 +8,21 @@ Names are loaded on first use, so ``import trainwell.data`` (say) loads no more 
 From Python (:mod:`trainwell.api`): ``tw.train`` trains one recipe and returns a :class:`Run`;
 ``tw.compare`` runs a grid side by side and returns its :class:`Results`, which a notebook shows
 as the results table. Overrides are keywords with ``__`` for the dots of a recipe key.
+In a loop of your own (:mod:`trainwell.own_loop`): ``tw.init_`` and ``tw.lsuv_`` initialize
+any model in place, ``tw.diagnose(model, x, y)`` probes one batch and returns a
+:class:`~trainwell.diagnose.Diagnosis`, and ``tw.GradientFlowRecorder(model)`` records the
+gradient flow as it trains.
 
 >>> import trainwell as tw
 >>> tw.Recipe.from_dict({"optim": {"name": "sgd", "lr": 0.1}}).optim.name
 'sgd'
 >>> res = tw.compare(init=["he_normal", "zeros"], data__name="digits")  # doctest: +SKIP
 >>> res.table(); res.plot_loss()                                        # doctest: +SKIP
+>>> import torch
+>>> net = tw.init_(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)),
+...                "he_normal")
+>>> tw.diagnose(net, torch.randn(32, 4), torch.randint(0, 2, (32,))).layers[0].activation
+'relu'
 """
 
 from __future__ import annotations

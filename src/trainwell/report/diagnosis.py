@@ -106,7 +106,7 @@ def diagnosis_plot(diagnosis: Diagnosis) -> ShownFigure:
     rows, cols = _grid(len(diagnosis.layers))
     fig = ShownFigure(figsize=(max(7.0, 2.4 * cols), 2.3 * rows + 3.2), layout="constrained")
     FigureCanvasAgg(fig)
-    top, bottom = fig.subfigures(2, 1, height_ratios=[2.3 * rows, 3.2])
+    top, bottom = np.asarray(fig.subfigures(2, 1, height_ratios=[2.3 * rows, 3.2])).ravel()
     _draw_histograms(top, diagnosis)
     _draw_gradients(bottom, diagnosis)
     return fig
@@ -147,18 +147,22 @@ def render_diagnosis(diagnosis: Diagnosis, *, title: str) -> str:
 _CELL = """\
 <div class="trainwell-diagnosis">
 <p><strong>diagnosis</strong> on one batch of {{ batch_size }} samples · loss {{ loss }}</p>
-<ul>{% for v in verdicts %}<li><strong>{{ v.kind }}</strong>: {{ v.message }}{% if v.fix %}; {{ v.fix }}{% endif %}</li>{% endfor %}</ul>
+<ul>{% for v in verdicts %}
+<li><strong>{{ v.kind }}</strong>: {{ v.message }}{% if v.fix %}; {{ v.fix }}{% endif %}</li>
+{% endfor %}</ul>
 <table>
 <thead><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>{% for r in rows %}<tr><td>{{ r.index }}</td><td>{{ r.name }}</td><td>{{ r.activation }}</td><td>{{ r.units }}</td><td>{{ r.mean }}</td><td>{{ r.std }}</td><td>{{ r.dead }}</td><td>{{ r.saturated }}</td><td>{{ r.grad }}</td><td>{{ r.wgrad }}</td><td>{{ r.wnorm }}</td><td>{{ r.update_ratio }}</td><td>{{ r.symmetric }}</td></tr>
+<tbody>{% for r in rows %}<tr>{% for k in keys %}<td>{{ r[k] }}</td>{% endfor %}</tr>
 {% endfor %}</tbody>
 </table>
 <img src="{{ png }}" alt="activation histogram of every layer, and gradient norm by layer">
 </div>
 """
 
-_COLUMNS = ["#", "layer", "activation", "units", "mean", "std", "dead", "saturated", "‖∂L/∂out‖",
-            "‖∂L/∂W‖", "‖W‖", "update/W", "identical units"]
+_COLUMNS = {"index": "#", "name": "layer", "activation": "activation", "units": "units",
+            "mean": "mean", "std": "std", "dead": "dead", "saturated": "saturated",
+            "grad": "‖∂L/∂out‖", "wgrad": "‖∂L/∂W‖", "wnorm": "‖W‖", "update_ratio": "update/W",
+            "symmetric": "identical units"}
 
 
 @functools.cache
@@ -170,7 +174,8 @@ def diagnosis_html(diagnosis: Diagnosis) -> str:
     """The verdicts, the per-layer table and the pictures as an HTML fragment for a notebook
     cell (no page styles that would leak into the notebook); every piece of text escaped."""
     return _cell_template().render(
-        batch_size=diagnosis.batch_size, loss=_fmt(diagnosis.loss), columns=_COLUMNS,
+        batch_size=diagnosis.batch_size, loss=_fmt(diagnosis.loss), columns=list(_COLUMNS.values()),
+        keys=list(_COLUMNS),
         verdicts=[{"kind": v.kind, "message": v.message, "fix": v.fix} for v in diagnosis.verdicts],
         rows=_rows(diagnosis), png=data_uri(diagnosis_plot(diagnosis)._repr_png_()))
 
