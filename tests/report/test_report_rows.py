@@ -77,7 +77,7 @@ def test_the_grid_layout_shows_the_same_rows(two_axis_store):
     assert table.at("he_normal", "relu").best
     assert table.at("uniform(a=-1.0, b=1.0)", "tanh").kind == "n/c"
     markdown = markdown_table(table)
-    assert markdown.splitlines()[0] == "| init \\ model.activation | relu | tanh |"
+    assert markdown.splitlines()[0] == "| test acc (%): init \\ model.activation | relu | tanh |"
     assert "**90.5 ± 0.7 (train 95.0 ± 0.0, gap 4.5 ± 0.7)**" in markdown
 
 
