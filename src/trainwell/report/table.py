@@ -381,8 +381,9 @@ class Stat:
 def stat(values: Sequence[Any]) -> Stat | None:
     """Mean, sample std and count of the finite numbers in ``values``; ``None`` without any.
 
-    >>> stat([0.5, 0.7, None])
-    Stat(mean=0.6, std=0.1414213562373095, n=2)
+    >>> s = stat([0.5, 0.7, None])
+    >>> round(s.mean, 3), round(s.std, 4), s.n
+    (0.6, 0.1414, 2)
     """
     xs = [x for x in map(_number, values) if x is not None]
     if not xs:
