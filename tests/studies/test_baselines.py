@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from trainwell.data import load_dataset
+from trainwell.models import MNIST1D_REFERENCE
 from trainwell.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,19 +52,22 @@ def header_commands(name: str) -> list[list[str]]:
 
 MNIST1D = "mnist1d_baselines.toml"
 MNIST1D_LABELS = ["logistic regression (linear)", "MLP (2 x 100 relu)",
-                  "CNN (3 x 25 channels, kernel 5)"]
+                  "CNN (3 x 25 channels, kernel 5)", "ConvBase (mnist1d repository)",
+                  "GRU (bidirectional, 6 units)"]
 
 
 def test_mnist1d_baselines_grid():
     sweep = load_sweep(STUDIES / MNIST1D)
     assert sweep.experiment == "mnist1d-baselines"
     recipes = sweep.recipes()
-    assert len(recipes) == 9
+    assert len(recipes) == 15
     groups = by_label(recipes)
     assert list(groups) == MNIST1D_LABELS
     assert all(sorted(seed for seed, _ in g) == [0, 1, 2] for g in groups.values())
     models = [g[0][1].model for g in groups.values()]
-    assert [m.name for m in models] == ["linear", "mlp", "cnn"]
+    assert [m.name for m in models] == ["linear", "mlp", "cnn", "convbase", "gru"]
+    assert models[3].options == {"channels": 25}
+    assert models[4].options == {"hidden_size": 6, "bidirectional": True, "layers": 1}
     assert models[0].options == {}
     assert (models[1].options["depth"], models[1].options["width"], models[1].options.get("widths"),
             models[1].options["activation"]) == (2, 100, None, "relu")
@@ -72,16 +76,19 @@ def test_mnist1d_baselines_grid():
                                                                               "relu")
 
 
-def test_mnist1d_baselines_share_the_papers_training_recipe():
+def test_mnist1d_baselines_share_the_repositorys_training_recipe():
+    ref = MNIST1D_REFERENCE
     for _, _, recipe in runs(MNIST1D):
         assert recipe.data.name == "mnist1d"
         assert recipe.data.options["num_samples"] == 5000
         assert recipe.data.options["val_fraction"] == 0.0
         assert recipe.data.options["labels_fraction"] == 1.0
         assert recipe.init.name == "torch_default"
-        assert (recipe.optim.name, recipe.optim.options["lr"]) == ("adam", 0.01)
+        assert (recipe.optim.name, recipe.optim.options["lr"]) == (ref["optimizer"], ref["lr"])
+        assert recipe.optim.options["weight_decay"] == ref["weight_decay"]
         assert recipe.schedule.name == "constant"
-        assert (recipe.train.epochs, recipe.train.batch_size) == (150, 100)
+        assert recipe.train.batch_size == ref["batch_size"]
+        assert recipe.train.epochs * (4000 // recipe.train.batch_size) == ref["steps"]
 
 
 def test_mnist1d_baselines_train_on_the_standard_4000_and_test_on_1000():
