@@ -102,25 +102,30 @@ def test_mnist1d_baselines_train_on_the_standard_4000_and_test_on_1000():
 
 LAB10 = "lab10_ladder.toml"
 LAB10_LABELS = ["softmax, N(0, 1) init", "NN 2 x 256, N(0, 1) init", "NN 2 x 256, Xavier init",
-                "NN 4 x 512, Xavier init, dropout 0.3"]
+                "NN 4 x 512, Xavier init", "NN 4 x 512, Xavier init, dropout 0.3"]
 
 
 def test_lab10_ladder_grid():
     sweep = load_sweep(STUDIES / LAB10)
     assert sweep.experiment == "lab10-ladder"
     recipes = sweep.recipes()
-    assert len(recipes) == 12
+    assert len(recipes) == 15
     groups = by_label(recipes)
     assert list(groups) == LAB10_LABELS
     assert all(sorted(seed for seed, _ in g) == [0, 1, 2] for g in groups.values())
     first = [g[0][1] for g in groups.values()]
-    assert [r.model.name for r in first] == ["linear", "mlp", "mlp", "mlp"]
+    assert [r.model.name for r in first] == ["linear", "mlp", "mlp", "mlp", "mlp"]
     assert [r.model.options.get("widths") for r in first] == [None, [256, 256], [256, 256],
-                                                              [512, 512, 512, 512]]
-    assert [r.model.options.get("dropout") for r in first] == [None, 0.0, 0.0, 0.3]
-    assert [r.init.name for r in first] == ["normal", "normal", "glorot_uniform", "glorot_uniform"]
+                                                              [512] * 4, [512] * 4]
+    assert [r.model.options.get("dropout") for r in first] == [None, 0.0, 0.0, 0.0, 0.3]
+    assert [r.init.name for r in first] == ["normal", "normal"] + ["glorot_uniform"] * 3
     assert [r.init.options.get("std") for r in first[:2]] == [1.0, 1.0]
-    assert first[2].init.options == first[3].init.options == {"gain": 1.0}
+    assert first[2].init.options == first[3].init.options == first[4].init.options == {"gain": 1.0}
+    # depth and dropout change one at a time: the two deep rungs differ in dropout alone
+    deep, dropped = first[3].to_dict(), first[4].to_dict()
+    deep["model"]["dropout"] = 0.3
+    assert {k: v for k, v in deep.items() if k != "note"} == {
+        k: v for k, v in dropped.items() if k != "note"}
 
 
 def test_lab10_ladder_shares_the_labs_training_recipe():
@@ -141,7 +146,7 @@ def test_lab10_ladder_full_mnist_command_keeps_the_recipe(tmp_path):
     overrides = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
     overrides = [re.sub(r"^data\.path=.*", f"data.path={tmp_path}", o) for o in overrides]
     recipes = load_sweep(STUDIES / LAB10).with_overrides(overrides).recipes()
-    assert len(recipes) == 12
+    assert len(recipes) == 15
     for _, _, recipe in recipes:
         assert recipe.data.name == "mnist"
         assert recipe.data.options["path"] == str(tmp_path)
