@@ -38,3 +38,15 @@ def test_every_recipe_of_the_experiment_is_runnable_on_its_data():
     assert dataset.meta.input_shape == (3, 28, 28) and len(dataset.x_train) <= 1000
     for _, _, recipe in recipes:
         check_runnable(recipe, dataset)
+
+
+def test_its_docs_page_names_the_commands_and_holds_the_results_markers():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "augmentation.md").read_text()
+    assert "trainwell compare augment_colour --root runs" in text
+    assert "trainwell report runs/augment-colour --figures docs" in text
+    assert "<!-- results: augment-colour -->" in text and "<!-- /results -->" in text
+    makefile = (root / "Makefile").read_text()
+    assert "trainwell compare augment_colour" in makefile and " augment-colour " in makefile
