@@ -33,9 +33,6 @@ def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
     shape = tuple(dataset.x_train.shape[1:])
     check_transforms(recipe.augment.transforms, shape)
     views, crop = recipe.augment.test_views, recipe.augment.test_crop
-    if crop is not None and views > 1:
-        raise ConfigError("augment.test_crop", crop, f"no test_crop together with "
-                          f"augment.test_views = {views}: one kind of test-time views at a time")
     if crop is not None and input_kind(shape) != "image":
         raise ConfigError("augment.test_crop", crop, f"images (C, H, W): crops are views of "
                           f"images, and the data's samples are shaped {shape}")

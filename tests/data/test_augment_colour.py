@@ -182,8 +182,13 @@ def test_a_colour_recipe_trains_with_the_new_transforms_and_ten_crop_testing(one
     assert execute(recipe).history.step_loss == out.history.step_loss
 
 
+def test_test_crop_and_test_views_together_are_refused_by_the_recipe_itself():
+    with pytest.raises(ConfigError, match="one kind of test-time views") as err:
+        Recipe.from_dict({**COLOUR, "augment": {"test_crop": 0.8, "test_views": 3}})
+    assert err.value.key == "augment.test_crop"
+
+
 @pytest.mark.parametrize("augment, data, says", [
-    ({"test_crop": 0.8, "test_views": 3}, COLOUR["data"], "one kind of test-time views"),
     ({"test_crop": 0.8}, {"name": "mnist1d", "num_samples": 200}, "images"),
     ({"transforms": ["colour_jitter"]}, {"name": "digits"}, "needs 3 channels"),
 ])

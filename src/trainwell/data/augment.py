@@ -191,7 +191,9 @@ class Augment:
     ``before_fit``). In ``before_step`` the batch ``state.xb`` becomes the transformed batch;
     labels, validation and test data are never touched. Draws come from ``generator`` (the
     caller seeds it, e.g. from the run's seed); without one, each fit makes a fresh generator
-    on the data's device seeded with ``seed``, independent of torch's global seed.
+    on the data's device seeded with ``seed``, independent of torch's global seed. A transform
+    that learns from the data (``fancy_pca``'s colour axes) learns from ``x_train`` at
+    ``before_fit``.
 
     **Note:** it implements the :class:`~trainwell.loop.events.Callback` protocol without
     subclassing it, so ``trainwell.data`` imports nothing from ``trainwell.loop`` (a layer

@@ -80,7 +80,8 @@ def colour_jitter(x: torch.Tensor, generator: torch.Generator | None = None, *,
 @torch.no_grad()
 def colour_basis(x: torch.Tensor, *, chunk: int = 1024) -> ColourBasis:
     """The eigenvalues and eigenvectors of the covariance of the RGB values of all pixels of
-    ``x`` ``(N, 3, H, W)``, accumulated in float64, ``chunk`` images at a time.
+    ``x`` ``(N, 3, H, W)``, accumulated in float64 on the CPU, ``chunk`` images at a time, and
+    returned in float32 on ``x``'s device.
 
     >>> x = torch.zeros(2, 3, 4, 4)
     >>> x[:, 0] = torch.randn(2, 4, 4)  # all variance in the red channel
@@ -103,7 +104,8 @@ def colour_basis(x: torch.Tensor, *, chunk: int = 1024) -> ColourBasis:
     mean = total / count
     cov = (outer - count * torch.outer(mean, mean)) / (count - 1)
     values, vectors = torch.linalg.eigh(cov)
-    return ColourBasis(values.clamp(min=0).float(), vectors.float())
+    return ColourBasis(values.clamp(min=0).float().to(x.device),
+                       vectors.float().to(x.device))
 
 
 def fancy_pca(x: torch.Tensor, generator: torch.Generator | None = None,
