@@ -229,3 +229,11 @@ def test_colour_mnist_is_mnist5k_in_colour_with_the_same_split_and_labels():
     means = torch.stack([colour.x_train[colour.y_train == k].mean(dim=(0, 2, 3))
                          for k in range(10)])
     assert (means - means.mean(0)).abs().max() < 0.05  # colour says nothing of the class
+
+
+def test_crop_testing_refuses_a_bad_size_and_handles_an_empty_batch():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4))
+    for size in (0.0, 1.5, True):
+        with pytest.raises(ValueError, match="fraction of each side"):
+            predict_tta(model, torch.randn(2, 3, 8, 8), 1, crop=size)
+    assert predict_tta(model, torch.randn(0, 3, 8, 8), 1, crop=0.5).shape == (0, 4)

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field
 
 from trainwell.data._batched import check_dims, uniform
 
-__all__ = ["resized_crop", "resized_crop_by", "ten_crop_views"]
+__all__ = ["resized_crop", "resized_crop_by", "ten_crop_views", "check_crop_size"]
 
 
 def _range(value: list[float]) -> list[float]:
@@ -87,6 +87,8 @@ def resized_crop_by(x: torch.Tensor, cy: torch.Tensor | float, cx: torch.Tensor 
     """
     check_dims(x, 4, "resized_crop_by")
     n, c, hh, ww = x.shape
+    if n == 0:
+        return x.clone()  # F.affine_grid refuses an empty batch
 
     def column(v: torch.Tensor | float) -> torch.Tensor:
         return torch.as_tensor(v, dtype=x.dtype, device=x.device).expand(n)
@@ -111,9 +113,20 @@ def ten_crop_views(x: torch.Tensor, size: float, *, flip: bool = True) -> list[t
     (10, torch.Size([2, 3, 8, 8]))
     """
     check_dims(x, 4, "ten_crop_views")
-    if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size <= 1:
-        raise ValueError(f"ten_crop_views: size is a fraction of each side in (0, 1]; got {size!r}")
+    check_crop_size(size)
     edge = 1.0 - size
     centres = [(0.0, 0.0), (-edge, -edge), (-edge, edge), (edge, -edge), (edge, edge)]
     views = [resized_crop_by(x, cy, cx, size, size) for cy, cx in centres]
     return views + [v.flip(-1) for v in views] if flip else views
+
+
+def check_crop_size(size: float) -> None:
+    """Raise a ValueError unless ``size`` is a fraction of each side in ``(0, 1]``.
+
+    >>> check_crop_size(1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: a crop covers a fraction of each side in (0, 1]; got 1.5
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size <= 1:
+        raise ValueError(f"a crop covers a fraction of each side in (0, 1]; got {size!r}")

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from trainwell.data._batched import Kind, input_kind
-from trainwell.data.augment_crop import ten_crop_views
+from trainwell.data.augment_crop import check_crop_size, ten_crop_views
 from trainwell.data.augment_image import translate_by
 from trainwell.data.augment_signal import shift_by
 from trainwell.errors import ConfigError
@@ -104,7 +104,7 @@ def predict_tta(model: torch.nn.Module, x: torch.Tensor, n: int, *, batch_size: 
         if kind != "image" or n != 1:
             raise ValueError(f"predict_tta: ten crops are views of images, with n = 1; got "
                              f"{kind}s and n = {n}")
-        ten_crop_views(x[:1], crop)  # a bad crop fails before any work
+        check_crop_size(crop)
     else:
         view_plan(kind, n, tuple(x.shape[1:]), flip=flip)  # bad n fails before any work
     was_training = model.training
