@@ -79,8 +79,8 @@ class Results:
              where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """One dict per run of ``experiment`` (default: the one these results are of, else
         every experiment): id, label, seed, status, timings, its axis values and final
-        metrics (accuracies as fractions). ``where`` keeps runs whose axis value or resolved recipe value at each
-        ``key.path`` equals the given value (``{"init.name": "zeros"}``)."""
+        metrics (accuracies as fractions). ``where`` keeps runs whose axis value or resolved
+        recipe value at each ``key.path`` equals the given value (``{"init.name": "zeros"}``)."""
         bound = experiment if experiment is not None else self._experiment
         names = [bound] if bound is not None else self.experiments()
         rows = []

@@ -117,9 +117,14 @@ def _train(model, opt, rec=None, *, steps=7, record=True, evaluate=False):
     """A plain loop; returns the weight-gradient norms and activation stds torch saw per step."""
     seen = []
     acts: dict[str, float] = {}
-    hooks = [model[i].register_forward_hook(
-        lambda m, i, o, name=name: acts.__setitem__(name, o.std().item()) if torch.is_grad_enabled() else None)
-        for i, name in ((1, "0"), (3, "2"), (4, "4"))]
+
+    def keep(name):
+        def hook(module, inputs, output):
+            if torch.is_grad_enabled():
+                acts[name] = output.std().item()
+        return hook
+
+    hooks = [model[i].register_forward_hook(keep(name)) for i, name in ((1, "0"), (3, "2"), (4, "4"))]
     g = torch.Generator().manual_seed(3)
     for step in range(steps):
         x, y = torch.randn(32, 12, generator=g), torch.randint(0, 4, (32,), generator=g)

@@ -60,7 +60,8 @@ def test_the_numeric_table_is_the_same_rows_as_fractions_with_their_counts(folde
     assert by_init["wild"]["test acc mean (fraction)"] is None
     assert {by_init[k]["result"] for k in ("broken", "later")} == {"failed", "pending"}
     shown = {r.label: r.test for r in rows.rows}
-    assert shown["he"] == f"{100 * he['test acc mean (fraction)']:.1f} ± {100 * he['test acc std (fraction)']:.1f}"
+    mean, std = he["test acc mean (fraction)"], he["test acc std (fraction)"]
+    assert shown["he"] == f"{100 * mean:.1f} ± {100 * std:.1f}"
 
 
 def test_the_terminal_notebook_markdown_and_html_tables_have_the_same_columns(folder, add_run):
