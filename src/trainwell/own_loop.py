@@ -29,7 +29,11 @@ from trainwell.init import INITIALIZERS, apply_
 from trainwell.init import lsuv as _lsuv
 from trainwell.names import get
 
-__all__ = ["init_", "lsuv_", "DATA_DRIVEN"]
+__all__ = ["init_", "lsuv_", "DATA_DRIVEN", "TORCH_NAMES"]
+
+TORCH_NAMES = {"xavier_normal": "glorot_normal", "xavier_uniform": "glorot_uniform",
+               "kaiming_normal": "he_normal", "kaiming_uniform": "he_uniform"}
+"""torch.nn.init's names for schemes :func:`init_` knows under the papers' authors' names."""
 
 DATA_DRIVEN = {"lsuv": "trainwell.lsuv_(model, batch)",
                "dbn": "trainwell.pretrain.dbn_pretrain_(model, inputs)"}
@@ -43,14 +47,17 @@ def init_(model: nn.Module, scheme: str, *, bias: float | None = None,
 
     ``scheme`` is a name of :data:`trainwell.init.INITIALIZERS` (``he_normal``,
     ``lecture_xavier``, ``orthogonal``, ...: ``trainwell list`` shows them with their
-    formulas); ``options`` are that scheme's keyword options (``nonlinearity``, ``mode``,
-    ``gain``, ...) and ``bias`` the biases' value (``None``: 0). Everything else is as
+    formulas), or torch.nn.init's name for one (``xavier_normal`` is ``glorot_normal``,
+    ``kaiming_normal`` is ``he_normal``); ``options`` are that scheme's keyword options
+    (``nonlinearity``, ``mode``, ``gain``, ...) and ``bias`` the biases' value (``None``: 0). Everything else is as
     :func:`trainwell.init.apply_`, which this calls: a ``nonlinearity`` left out is read off
     the model's activation modules. An unknown scheme or option raises
     :class:`~trainwell.ConfigError` naming it and the allowed values.
 
     >>> net = init_(nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)), "glorot_uniform")
     >>> bool((net[0].bias == 0).all())
+    True
+    >>> init_(net, "kaiming_normal", nonlinearity="relu") is net
     True
     >>> init_(net, "he_nomral")
     Traceback (most recent call last):
@@ -61,6 +68,7 @@ def init_(model: nn.Module, scheme: str, *, bias: float | None = None,
     if scheme in DATA_DRIVEN:
         raise ConfigError("scheme", scheme, f"a static scheme ({', '.join(sorted(INITIALIZERS))}); "
                           f"{scheme} learns from data: call {DATA_DRIVEN[scheme]}")
+    scheme = TORCH_NAMES.get(scheme, scheme)
     get(INITIALIZERS, scheme, key="scheme")
     return apply_(model, scheme, bias=bias, generator=generator, **options)
 

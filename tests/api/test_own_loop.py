@@ -200,3 +200,14 @@ def test_the_recorder_rejects_bad_arguments(kwargs, key):
 def test_a_recorder_without_a_model_says_how_to_make_one():
     with pytest.raises(tw.TrainwellError, match=r"GradientFlowRecorder\(model\)"):
         tw.GradientFlowRecorder(every=1).record(0)
+
+
+@pytest.mark.parametrize(("torch_name", "ours"), [
+    ("xavier_normal", "glorot_normal"), ("xavier_uniform", "glorot_uniform"),
+    ("kaiming_normal", "he_normal"), ("kaiming_uniform", "he_uniform")])
+def test_init_takes_torch_nn_init_names_for_the_same_schemes(torch_name, ours):
+    a = nn.Sequential(nn.Linear(300, 300), nn.ReLU(), nn.Linear(300, 10))
+    b = nn.Sequential(nn.Linear(300, 300), nn.ReLU(), nn.Linear(300, 10))
+    tw.init_(a, torch_name, generator=torch.Generator().manual_seed(3))
+    tw.init_(b, ours, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a[0].weight, b[0].weight) and torch.equal(a[2].weight, b[2].weight)
