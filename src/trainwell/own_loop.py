@@ -49,8 +49,8 @@ def init_(model: nn.Module, scheme: str, *, bias: float | None = None,
     ``lecture_xavier``, ``orthogonal``, ...: ``trainwell list`` shows them with their
     formulas), or torch.nn.init's name for one (``xavier_normal`` is ``glorot_normal``,
     ``kaiming_normal`` is ``he_normal``); ``options`` are that scheme's keyword options
-    (``nonlinearity``, ``mode``, ``gain``, ...) and ``bias`` the biases' value (``None``: 0). Everything else is as
-    :func:`trainwell.init.apply_`, which this calls: a ``nonlinearity`` left out is read off
+    (``nonlinearity``, ``mode``, ``gain``, ...) and ``bias`` the biases' value (``None``:
+    0). Everything else is as :func:`trainwell.init.apply_`, which this calls: a ``nonlinearity`` left out is read off
     the model's activation modules. An unknown scheme or option raises
     :class:`~trainwell.ConfigError` naming it and the allowed values.
 
