@@ -50,8 +50,8 @@ def init_(model: nn.Module, scheme: str, *, bias: float | None = None,
     formulas), or torch.nn.init's name for one (``xavier_normal`` is ``glorot_normal``,
     ``kaiming_normal`` is ``he_normal``); ``options`` are that scheme's keyword options
     (``nonlinearity``, ``mode``, ``gain``, ...) and ``bias`` the biases' value (``None``:
-    0). Everything else is as :func:`trainwell.init.apply_`, which this calls: a ``nonlinearity`` left out is read off
-    the model's activation modules. An unknown scheme or option raises
+    0). Everything else is as :func:`trainwell.init.apply_`, which this calls: a
+    ``nonlinearity`` left out is read off the model's activation modules. An unknown scheme or option raises
     :class:`~trainwell.ConfigError` naming it and the allowed values.
 
     >>> net = init_(nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)), "glorot_uniform")
