@@ -187,7 +187,9 @@ def resnet(
     ``global_pool`` pools the last feature map by its mean (``"avg"``), its maximum over
     positions (``"max"``: is a pattern anywhere) or both, concatenated (``"avgmax"``);
     ``stem_pool`` max-pools the stem's output by 2, so every block works on a quarter of the
-    positions of an image (half of a signal's) and costs a quarter (a half) as much.
+    positions of an image (half of a signal's) and costs a quarter (a half) as much;
+    ``stem_stride`` strides the stem's convolution instead (or as well), which skips even the
+    stem's work on the positions it leaves out.
 
     >>> model = resnet((1, 40), 10, blocks=2, width=8, stochastic_depth=0.5)
     >>> model(torch.zeros(4, 1, 40)).shape
