@@ -5,7 +5,7 @@ import pytest
 import trainwell as tw
 from trainwell.cli import main
 from trainwell.doctor import Candidate, doctor, propose_fixes
-from trainwell.doctor.doctor import _pick
+from trainwell.doctor.doctor import _asks_range, _pick
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import open_store
 
@@ -40,8 +40,9 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert fixed.model.options["activation"] == "relu" and fixed.init.name == "he_normal"
     assert fixed.model.options["depth"] == 6 and fixed.model.options["width"] == 32  # the rest kept
     page = (out / "doctor.html").read_text()
-    assert "Verdicts over time" in page and "vanishing" in page and "data:image/png" in page
-    assert (out / "doctor" / "report.html").exists()
+    assert "Verdicts over time" in page and "vanishing" in page and "<polyline" in page
+    report = (out / "doctor" / "report.html").read_text()
+    assert "data:image/png" in report and "gradient flow" not in report.lower()
     screened, rounds = {}, {}
     for n, name in enumerate(("doctor-screen", "doctor-screen-2", "doctor-screen-3")):
         if (out / name).exists():  # one experiment per round
@@ -62,6 +63,16 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert runs[top].final["val_acc"] > runs["original"].final["val_acc"] + 0.3
     assert all(r.recipe["train"]["epochs"] == 3 for r in runs.values())  # equal budgets
     assert f"* {top}" in printed
+
+
+def test_the_range_test_runs_only_when_its_fix_would_be_screened():
+    sgd = Recipe.from_dict({"model": {"name": "mlp", "activation": "sigmoid"},
+                            "init": {"name": "normal"}, "optim": {"name": "sgd", "lr": 0.1}})
+    assert _asks_range(sgd, ["lr_high"], None, 4)  # its fix comes first
+    assert not _asks_range(sgd, ["vanishing"], None, 4)  # no learning-rate symptom
+    # vanishing's four fixes fill the first places: the range test's lr would come fifth or later
+    assert not _asks_range(sgd, ["vanishing", "slow"], None, 2)
+    assert _asks_range(sgd, ["slow"], None, 4)
 
 
 def test_a_bad_fix_count_is_said(tmp_path):
@@ -126,3 +137,5 @@ def test_tw_doctor_takes_a_dict_or_a_file_as_tw_train_does(tmp_path):
                           report=False)
     assert from_dict.recipe == from_file.recipe == load_recipe(tmp_path / "broken.toml")
     assert (tmp_path / "a" / "fixed.toml").is_file() and from_dict.symptoms
+    assert {"original", "screening", "race", "report", "page"} <= set(from_dict.phases)
+    assert sum(from_dict.phases.values()) <= from_dict.seconds

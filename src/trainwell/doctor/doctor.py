@@ -30,7 +30,7 @@ from typing import Any
 
 from trainwell._io import atomic_write_text
 from trainwell.diagnose.symptoms import LiveVerdict
-from trainwell.doctor.fixes import GAP, Fix
+from trainwell.doctor.fixes import GAP, Fix, propose_fixes
 from trainwell.doctor.search import search
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend, open_store, run_sweep
@@ -83,6 +83,9 @@ class DoctorResult:
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     report_seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase: ``original``, ``range_test``, ``screening``, ``race``, ``report``,
+    ``page``."""
 
     @property
     def original(self) -> Candidate:
@@ -128,6 +131,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     report (``out/<experiment>/report.html``), as ``trainwell compare`` does; its time is
     ``result.report_seconds``."""
     started = time.perf_counter()
+    clock = _Clock()
     out = Path(out)
     if isinstance(recipe, Mapping):
         recipe = Recipe.from_dict(recipe)
@@ -149,11 +153,13 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
             original = _lookup(store, experiment, base, ORIGINAL, "the recipe as given")
             verdicts, symptoms = _symptoms(store, original.run_id)
             gap = _gap(store, original.run_id)
+        clock.lap("original")
         candidates, current, best = [original], base, original
         found = symptoms if original.status != "failed" else []
         if found or gap is not None and gap > GAP:
             now = _resolve(experiment, current)
-            lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
+            lr = _range_lr(now, lr_steps) if _asks_range(now, found, gap, limit) else None
+            clock.lap("range_test")
 
             rounds_run: list[str] = []
 
@@ -173,6 +179,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
                              apply=lambda at, f: _apply(experiment, at, f).to_dict(),
                              resolve=lambda at: _resolve(experiment, at),
                              symptoms_of=symptoms_of, lr=lr, gap=gap, limit=limit, rounds=rounds)
+            clock.lap("screening")
             screened = [s.result for s in pool]
             tried = [s.fix for s in pool]
             ordered = sorted(pool, key=lambda s: _rank(s.result), reverse=True)
@@ -192,27 +199,44 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
                 worse = _rank(raced) < _rank(finalist.result)
             best = max(candidates, key=_rank)
             current = next((s.recipe for s in pool if s.label == best.label), base)
+            clock.lap("race")
     finally:
         if backend is None:
             runner.close()
-    report_started = time.perf_counter()
     if report:
         from trainwell.report.html import write_report
 
-        write_report(out / experiment, experiment=experiment)
-    report_seconds = time.perf_counter() - report_started
+        write_report(out / experiment, experiment=experiment, flow=False)
+    report_seconds = clock.lap("report")
     with open_store(out / experiment) as store:
         curves = _curves(store, [c.run_id for c in candidates])
     fixed = _resolve(experiment, current) if best is not original else recipe
     result = DoctorResult(recipe, verdicts, symptoms, tried, candidates, best.label, fixed, lr, out,
                           screened=screened)
     result.report_seconds = report_seconds
+    result.phases = clock.phases
     result.seconds = time.perf_counter() - started
     from trainwell.doctor.page import write_doctor_page
 
     result.written = [atomic_write_text(out / "fixed.toml", fixed.to_toml()),
                       write_doctor_page(result, curves, out / "doctor.html")]
+    clock.lap("page")
+    result.seconds = time.perf_counter() - started
     return result
+
+
+class _Clock:
+    """Seconds per phase, each lap from the end of the one before."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> float:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self._last
+        self._last = now
+        return self.phases[phase]
 
 
 def _with(raw: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
@@ -283,6 +307,16 @@ def _gap(store: Any, run_id: str) -> float | None:
     final = next(r for r in store.runs() if r.id == run_id).final or {}
     train, val = final.get("train_acc"), final.get("val_acc")
     return train - val if train is not None and val is not None else None
+
+
+def _asks_range(recipe: Recipe, symptoms: Sequence[str], gap: float | None, limit: int) -> bool:
+    """Whether the range test's learning rate can be among the first round's fixes: only a
+    learning-rate symptom proposes it, and only when its fix comes within ``limit``."""
+    if not set(symptoms) & set(LR_SYMPTOMS):
+        return False
+    far = 1000 * float(recipe.optim.options.get("lr", 1e-3))
+    return any(f.label.endswith("(range test)")
+               for f in propose_fixes(recipe, symptoms, lr=far, gap=gap, limit=limit))
 
 
 def _range_lr(recipe: Recipe, steps: int) -> float | None:

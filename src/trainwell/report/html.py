@@ -58,17 +58,18 @@ STATUS_ORDER = ("done", "diverged", "failed", "interrupted", "running", "pending
 
 
 def write_report(folder: str | Path, *, experiment: str | None = None,
-                 num_classes: int = DEFAULT_NUM_CLASSES) -> Path:
+                 num_classes: int = DEFAULT_NUM_CLASSES, flow: bool = True) -> Path:
     """Write ``folder/report.html`` (atomically) for ``experiment`` and return its path.
 
     ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.table`).
     A report that shows runs is never replaced by one that shows none (an experiment folder
     read under another experiment's name): :class:`TrainwellError` says so and keeps it.
+    ``flow=False`` leaves out the gradient-flow figures (the dearest to draw).
     """
     folder = Path(folder)
     with open_store(folder) as store:
         name = pick_experiment(store, experiment)
-        text = render_report(store, name, num_classes=num_classes)
+        text = render_report(store, name, num_classes=num_classes, flow=flow)
     path = folder / REPORT_NAME
     check_replace(path, text, experiment=name)
     return atomic_write_text(path, text)
@@ -77,7 +78,7 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
 
 
 def render_report(store: Store, experiment: str, *,
-                  num_classes: int = DEFAULT_NUM_CLASSES) -> str:
+                  num_classes: int = DEFAULT_NUM_CLASSES, flow: bool = True) -> str:
     """The report page of one experiment in ``store``, as a string."""
     exp = store.experiment(experiment)
     if exp is None:
@@ -88,7 +89,7 @@ def render_report(store: Store, experiment: str, *,
                         folder=Path(store.path).parent)
     rows = results_rows(grid, num_classes=num_classes)
     colors = plots.label_colors([c.label for c in grid.cells])
-    figures = _figures(store, runs, colors, num_classes)
+    figures = _figures(store, runs, colors, num_classes, flow=flow)
     live = _live_verdicts(store, [r.id for r in runs])
     ensembles_png = _ensemble_figure(grid, colors)
     counts = Counter(r.status for r in runs)
