@@ -43,6 +43,7 @@ NOT_BROKEN = 0.10
 """A broken case within 10 points of its reference's test accuracy trains after all: it is listed
 and left out of the rates."""
 ROUNDS = 3
+PHASES = ("original", "range_test", "screening", "race", "report", "page")
 COMMON = {"train": {"record_every": 25, "device": "cpu", "threads": 1}}
 
 
@@ -56,11 +57,13 @@ def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_cases(path: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+def load_cases(path: Path, epochs_times: int = 1) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The cases; ``epochs_times`` trains every case (and reference) that many times longer."""
     references = tomllib.loads((HERE / "references.toml").read_text())
     cases = tomllib.loads(path.read_text())["case"]
     for case in cases:
         raw = merge(merge(references[case["reference"]], COMMON), case.get("changes", {}))
+        raw["train"]["epochs"] = raw["train"].get("epochs", 1) * epochs_times
         case["recipe"] = Recipe.from_dict({"name": case["name"], **raw})
     return references, cases
 
@@ -141,6 +144,7 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
                 result = doctor(case["recipe"], out=workdir / case["name"], rounds=rounds)
                 row["doctor_seconds"] = time.perf_counter() - started
                 row["report_seconds"] = result.report_seconds
+                row["phases"] = result.phases
                 runs = [*result.candidates, *result.screened]
                 row["runs_seconds"] = sum(c.seconds or 0.0 for c in runs)
                 epochs = case["recipe"].train.epochs
@@ -217,7 +221,13 @@ def summary(rows: list[dict[str, Any]]) -> str:
                   f"{statistics.median(runs):.1f}x, mean {statistics.mean(runs):.1f}x; its training "
                   f"budget in trainings of the recipe (epochs run / the recipe's epochs): median "
                   f"{statistics.median(budgets):.2f}, mean {statistics.mean(budgets):.2f}, max "
-                  f"{max(budgets):.2f}"]
+                  f"{max(budgets):.2f}",
+                  "- the doctor's phases, median seconds (share of the doctor's time): " + ", ".join(
+                      f"{phase} {statistics.median(r['phases'].get(phase, 0.0) for r in doctored):.2f} s "
+                      f"({100 * statistics.median(r['phases'].get(phase, 0.0) / r['doctor_seconds'] for r in doctored):.0f} %)"
+                      for phase in PHASES),
+                  f"- the doctor's time beyond its runs (fixed costs): median "
+                  f"{statistics.median(r['doctor_seconds'] - r['runs_seconds'] for r in doctored):.2f} s"]
     return "\n".join(lines)
 
 
@@ -228,10 +238,12 @@ def main() -> None:
     parser.add_argument("--no-doctor", action="store_true", help="Detection and false positives only.")
     parser.add_argument("--write", type=Path, help="Also write the summary table (markdown) here.")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="The doctor's rounds of fixes.")
+    parser.add_argument("--epochs-times", type=int, default=1,
+                        help="Train every case this many times longer (the doctor's time on longer trainings).")
     args = parser.parse_args()
     torch.set_num_threads(1)
     path = HERE / ("calibration.toml" if args.calibrate else "cases.toml")
-    _, cases = load_cases(path)
+    _, cases = load_cases(path, args.epochs_times)
     if args.only:
         cases = [c for c in cases if any(n in c["name"] for n in args.only.split(","))
                  or c["name"] == c["reference"]]  # the references score the repairs
