@@ -26,6 +26,8 @@ demo: setup
 # figures (PNG) and tables (markdown) into docs/.
 docs: setup
 	$(BIN)/trainwell compare --quiet
+	$(BIN)/trainwell compare studies/optimizers_lr.toml --quiet
+	$(BIN)/python studies/optimizers_pick.py runs/optimizers-lr --write studies/optimizers.toml --docs docs
 	$(BIN)/trainwell compare studies/optimizers.toml --quiet
 	$(BIN)/trainwell compare studies/pretraining.toml --quiet
 	$(BIN)/trainwell compare regularize --quiet
@@ -37,6 +39,7 @@ docs: setup
 	$(BIN)/trainwell compare studies/deep_relu.toml --quiet
 	$(BIN)/trainwell compare studies/lsuv_table.toml --quiet
 	@for e in init optimizers pretraining regularize ensembles transfer augment-colour mnist1d-baselines lab10-ladder deep_relu lsuv_table; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
+	$(BIN)/python studies/optimizers_pick.py runs/optimizers --first-steps --docs docs
 	$(BIN)/python benchmarks/bench_mnist1d.py --write docs/mnist1d-fast.md
 	$(BIN)/python benchmarks/bench_mnist1d.py --ablation --write docs/mnist1d-fast.md
 	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground
