@@ -36,7 +36,7 @@ PINNED_IDS = [
      "e41b61141341"),
 ]
 PINNED_EXPERIMENTS = {"init": (36, "1d7593bf75f730a2"), "regularize": (30, "41b254dcef2291fc"),
-                      "ensembles": (20, "c3d866c45a81ca3d")}
+                      "ensembles": (40, "3a839f73620543ee")}
 
 
 @pytest.mark.parametrize("raw, expected", PINNED_IDS)
