@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 import torch
 from pydantic import Field
 
+from trainwell.names import get
 from trainwell.optim.adam_uncorrected import UncorrectedAdam
 from trainwell.params import validate_params
 
@@ -190,7 +191,7 @@ def optimizer_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     ...     "adam", {"bias_correction": False})["bias_correction"]
     (False, False)
     """
-    checked = validate_params(OPTIMIZERS[name], options, key="optim")
+    checked = validate_params(get(OPTIMIZERS, name, key="optim.name"), options, key="optim")
     for key, default in LATER_OPTIONS.get(name, {}).items():
         if checked.get(key) == default:
             del checked[key]
