@@ -35,7 +35,7 @@ PINNED_IDS = [
     ({"transfer": {"from": {"data": {"name": "digits"}}, "freeze": "features", "lr_mult": 0.5}},
      "e41b61141341"),
 ]
-PINNED_EXPERIMENTS = {"init": (36, "1d7593bf75f730a2"), "regularize": (30, "41b254dcef2291fc"),
+PINNED_EXPERIMENTS = {"init": (36, "1d7593bf75f730a2"), "regularize": (36, "c2d5e2481332e542"),
                       "ensembles": (40, "3a839f73620543ee")}
 
 
