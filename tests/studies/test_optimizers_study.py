@@ -9,6 +9,8 @@ import math
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from trainwell.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +85,50 @@ def test_make_docs_runs_the_sweep_then_the_pick_then_step_two():
     page = (ROOT / "docs" / "optimizers.md").read_text()
     for marker in ("optimizers-lr-choice", "optimizers", "optimizers-first-steps"):
         assert f"<!-- results: {marker} -->" in page
+
+
+TINY = """
+note = "tiny lr sweep"
+[sweep]
+experiment = "tiny-lr"
+seeds = 2
+[data]
+name = "digits"
+val_fraction = 0.2
+[model]
+name = "mlp"
+depth = 1
+width = 16
+[[optim]]
+name = "sgd"
+lr = 0.3
+[[optim]]
+name = "sgd"
+lr = 0.0003
+[[optim]]
+name = "adam"
+lr = 0.01
+[train]
+epochs = 3
+threads = 1
+record_every = 0
+"""
+
+
+def test_the_pick_reads_validation_accuracy_and_the_per_epoch_curves(tmp_path):
+    from trainwell.cli import main
+    from trainwell.run.store import open_store
+
+    (tmp_path / "tiny.toml").write_text(TINY)
+    assert main(["compare", str(tmp_path / "tiny.toml"), "--root", str(tmp_path / "runs"),
+                 "--workers", "1", "--quiet"]) == 0
+    folder = tmp_path / "runs" / "tiny-lr"
+    rows = {r["name"]: r for r in _pick().choose(folder)}
+    assert set(rows) == {"sgd", "adam"} and set(rows["sgd"]["tried"]) == {0.3, 0.0003}
+    with open_store(folder, readonly=True) as store:
+        runs = store.runs("tiny-lr")
+    val = {lr: sum(r.final["val_acc"] for r in runs if r.recipe["optim"]["lr"] == lr
+                   and r.recipe["optim"]["name"] == "sgd") / 2 for lr in (0.3, 0.0003)}
+    assert rows["sgd"]["lr"] == max(val, key=val.get) == 0.3
+    assert rows["sgd"]["val"] == pytest.approx(val[0.3])
+    assert rows["sgd"]["epochs"] == 3 and 1 <= rows["sgd"]["plateau"] <= 3
