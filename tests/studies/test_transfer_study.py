@@ -28,6 +28,7 @@ def test_the_source_is_wider_has_a_feature_layer_and_never_sees_the_target_class
         "mnist5k-0-4-wide.toml").read_text())
     assert source["model"]["hidden"] > 0 and min(source["model"]["channels"]) >= 32
     assert not set(source["data"]["classes"]) & {5, 6, 7, 8, 9}
+    assert {t["name"] for t in source["augment"]["transforms"]} == {"translate", "affine"}
     targets = [r for _, _, r in _recipes()]
     assert {r.model.options["hidden"] for r in targets} == {source["model"]["hidden"]}
 
