@@ -153,11 +153,12 @@ def first_steps(folder: Path) -> str:
         group = [r for r in runs if r.recipe["optim"].get("bias_correction", True) == corrected]
         if not group:
             continue
-        cells = [statistics.fmean(losses[r.id][t] for r in group for t in range(a, b + 1)
-                                  if t in losses[r.id]) for a, b in WINDOWS]
+        cells = [[losses[r.id][t] for r in group for t in range(a, b + 1) if t in losses[r.id]]
+                 for a, b in WINDOWS]
         label = "with bias correction" if corrected else "without bias correction"
         lines.append(f"| {label} (lr {group[0].recipe['optim']['lr']:g}) | "
-                     + " | ".join(f"{c:.3f}" for c in cells) + " |")
+                     + " | ".join(f"{statistics.fmean(c):.3f}" if c else "-" for c in cells)
+                     + " |")
     return "\n".join(lines)
 
 

@@ -108,27 +108,51 @@ lr = 0.0003
 [[optim]]
 name = "adam"
 lr = 0.01
+[[optim]]
+name = "adam"
+lr = 0.01
+bias_correction = false
 [train]
-epochs = 3
+epochs = 2
 threads = 1
 record_every = 0
 """
 
 
-def test_the_pick_reads_validation_accuracy_and_the_per_epoch_curves(tmp_path):
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
     from trainwell.cli import main
+
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "tiny.toml").write_text(TINY)
+    assert main(["compare", str(root / "tiny.toml"), "--root", str(root / "runs"),
+                 "--workers", "1", "--quiet"]) == 0
+    return root / "runs" / "tiny-lr"
+
+
+def test_the_pick_reads_validation_accuracy_and_the_per_epoch_curves(swept):
     from trainwell.run.store import open_store
 
-    (tmp_path / "tiny.toml").write_text(TINY)
-    assert main(["compare", str(tmp_path / "tiny.toml"), "--root", str(tmp_path / "runs"),
-                 "--workers", "1", "--quiet"]) == 0
-    folder = tmp_path / "runs" / "tiny-lr"
-    rows = {r["name"]: r for r in _pick().choose(folder)}
+    rows = {r["name"]: r for r in _pick().choose(swept)}
     assert set(rows) == {"sgd", "adam"} and set(rows["sgd"]["tried"]) == {0.3, 0.0003}
-    with open_store(folder, readonly=True) as store:
+    with open_store(swept, readonly=True) as store:
         runs = store.runs("tiny-lr")
     val = {lr: sum(r.final["val_acc"] for r in runs if r.recipe["optim"]["lr"] == lr
                    and r.recipe["optim"]["name"] == "sgd") / 2 for lr in (0.3, 0.0003)}
     assert rows["sgd"]["lr"] == max(val, key=val.get) == 0.3
     assert rows["sgd"]["val"] == pytest.approx(val[0.3])
-    assert rows["sgd"]["epochs"] == 3 and 1 <= rows["sgd"]["plateau"] <= 3
+    assert rows["sgd"]["epochs"] == 2 and 1 <= rows["sgd"]["plateau"] <= 2
+
+
+def test_the_first_steps_table_averages_adams_loss_with_and_without_bias_correction(swept):
+    from trainwell.run.store import open_store
+
+    lines = _pick().first_steps(swept).splitlines()
+    assert lines[2].startswith("| with bias correction") and lines[3].startswith("| without")
+    assert lines[3].rstrip(" |").endswith("-")  # two short epochs never reach steps 201-500
+    with open_store(swept, readonly=True) as store:
+        runs = store.runs("tiny-lr")
+        off = [r.id for r in runs if r.recipe["optim"].get("bias_correction") is False]
+        losses = [v for run, step, _, v in store.metrics(off, ["loss"]) if step < 5]
+    first_window = float(lines[3].split("|")[2])
+    assert first_window == pytest.approx(sum(losses) / len(losses), abs=1e-3)
