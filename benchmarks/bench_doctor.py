@@ -63,7 +63,8 @@ def load_cases(path: Path, epochs_times: int = 1) -> tuple[dict[str, dict[str, A
     cases = tomllib.loads(path.read_text())["case"]
     for case in cases:
         raw = merge(merge(references[case["reference"]], COMMON), case.get("changes", {}))
-        raw["train"]["epochs"] = raw["train"].get("epochs", 1) * epochs_times
+        if epochs_times != 1:
+            raw["train"]["epochs"] = Recipe.from_dict(raw).train.epochs * epochs_times
         case["recipe"] = Recipe.from_dict({"name": case["name"], **raw})
     return references, cases
 
