@@ -27,6 +27,7 @@ import tomllib
 from collections import defaultdict
 from pathlib import Path
 
+from trainwell._toml import inline as _toml
 from trainwell.report.html import fill_tables
 from trainwell.run.store import open_store
 
@@ -95,18 +96,6 @@ HEADER = """\
 #       trainwell report runs/optimizers --figures docs
 #       python studies/optimizers_pick.py runs/optimizers --first-steps --docs docs
 """
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return repr(value)
 
 
 def study(rows: list[dict], sweep: dict) -> str:
