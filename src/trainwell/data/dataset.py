@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import torch
 
-__all__ = ["Dataset", "DatasetMeta"]
+__all__ = ["Dataset", "DatasetMeta", "Stored"]
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,42 @@ class DatasetMeta:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """How stored inputs (uint8 pixels, memory-mapped) become the float32 inputs a model sees:
+    ``x' = (x - shift) / scale``, clipped to ``[0, 1]`` when ``clip``; ``shift`` and ``scale``
+    are None for ``normalize = "none"``. The same float32 operations as a dataset normalized
+    in memory, so both give the same values.
+
+    >>> Stored(0.0, 255.0).decode(torch.tensor([0, 51, 255], dtype=torch.uint8)).tolist()
+    [0.0, 0.20000000298023224, 1.0]
+    """
+
+    shift: float | None = None
+    scale: float | None = None
+    clip: bool = False
+
+    def decode(self, x: torch.Tensor, device: torch.device | None = None) -> torch.Tensor:
+        """``x`` (a batch of stored rows) as normalized float32 on ``device`` (default: ``x``'s);
+        the conversion runs on that device."""
+        out = x.to(device or x.device, non_blocking=True).float()
+        if self.shift is not None and self.scale is not None:
+            if self.shift:
+                out.sub_(torch.tensor(self.shift, dtype=torch.float32, device=out.device))
+            out.div_(torch.tensor(self.scale, dtype=torch.float32, device=out.device))
+        return out.clamp_(0.0, 1.0) if self.clip else out
+
+
+@dataclass(frozen=True)
 class Dataset:
     """Float32 inputs shaped ``(N, C, L)`` or ``(N, C, H, W)`` and int64 labels, three splits.
 
     ``x_unlabeled`` holds training inputs whose labels were withheld (``labels_fraction`` or
     ``labels_per_class``); pre-training may use them, supervised training never sees them.
+
+    With ``stored`` (a dataset kept out of memory: an image folder too large to hold as
+    float32, see :mod:`trainwell.data.stored`), the ``x_*`` tensors are the stored uint8 rows,
+    memory-mapped and left on the CPU by :meth:`to`; :meth:`decode` turns any slice of them
+    into what a model sees, one batch at a time.
     """
 
     x_train: torch.Tensor
@@ -70,23 +101,46 @@ class Dataset:
     y_test: torch.Tensor
     meta: DatasetMeta
     x_unlabeled: torch.Tensor | None = None
+    stored: Stored | None = None
 
     def to(self, device: torch.device | str) -> Dataset:
-        """The same dataset with every tensor on ``device``."""
+        """The same dataset with every tensor on ``device`` (stored inputs stay on the CPU:
+        each batch goes to ``device`` when it is decoded)."""
         moved = {
             f.name: v.to(device)
             for f in dataclasses.fields(self)
             if isinstance(v := getattr(self, f.name), torch.Tensor)
+            and not (self.stored is not None and f.name.startswith("x_"))
         }
         # Only tensor fields are replaced, which the checker cannot tell from the names.
         return dataclasses.replace(self, **cast(dict[str, Any], moved))
 
     @property
+    def device(self) -> torch.device:
+        """Where the labels are, and where decoded inputs go."""
+        return self.y_train.device
+
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        """A slice of this dataset's inputs as a model takes them: ``x`` itself, or for stored
+        inputs their float32 values, normalized, on :attr:`device`."""
+        return x if self.stored is None else self.stored.decode(x, self.device)
+
+    def in_memory(self) -> Dataset:
+        """This dataset with every input decoded into memory (itself when its inputs are not
+        stored): for what needs whole splits of float inputs at once."""
+        if self.stored is None:
+            return self
+        decoded: dict[str, Any] = {f.name: self.decode(x) for f in dataclasses.fields(self)
+                   if f.name.startswith("x_") and (x := getattr(self, f.name)) is not None}
+        return dataclasses.replace(self, **decoded, stored=None)
+
+    @property
     def all_inputs(self) -> torch.Tensor:
-        """Every training input, labelled or not (what unsupervised pre-training sees)."""
+        """Every training input, labelled or not (what unsupervised pre-training sees); stored
+        inputs are decoded into memory."""
         if self.x_unlabeled is None or len(self.x_unlabeled) == 0:
-            return self.x_train
-        return torch.cat([self.x_train, self.x_unlabeled])
+            return self.decode(self.x_train)
+        return self.decode(torch.cat([self.x_train, self.x_unlabeled]))
 
     def __repr__(self) -> str:
         n_unl = 0 if self.x_unlabeled is None else len(self.x_unlabeled)

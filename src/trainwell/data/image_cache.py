@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from trainwell._io import atomic_write_text
 from trainwell.errors import ConfigError
 
 __all__ = ["IMAGE_SUFFIXES", "Listing", "list_images", "cache_paths", "read_cache", "new_cache",
-           "finish_cache"]
+           "finish_cache", "remember_cache", "last_cache"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 _SPLIT_DIRS = ("train", "val", "test")
@@ -77,9 +76,8 @@ def list_images(path: str | os.PathLike[str]) -> Listing:
             raise ConfigError("data.path", str(path), f"the training split's classes in "
                               f"{split}/; {folder / extra[0]} is a class the training split "
                               "does not have")
-    # one class folder per thread: the stat calls wait on the file system, not on Python
-    with ThreadPoolExecutor(max_workers=min(8, len(folders))) as pool:
-        found = list(pool.map(lambda f: sorted(_image_files(str(f[2]))), folders))
+    # one thread: a stat is cheap next to the Python around it, and threads would contend
+    found = [sorted(_image_files(str(folder))) for _, _, folder in folders]
     for (split, _, folder), listed in zip(folders, found, strict=True):
         if not listed and split == "train":
             raise ConfigError("data.path", str(path), f"images in every class folder; "
@@ -90,9 +88,11 @@ def list_images(path: str | os.PathLike[str]) -> Listing:
         digest.update("".join(f"{f[prefix:]}\t{size}\t{mtime}\n"
                               for f, size, mtime in listed).encode())
     files = tuple(f for listed in found for f, _, _ in listed)
-    splits = tuple(s for (s, _, _), listed in zip(folders, found, strict=True) for _ in listed)
-    labels = tuple(lab for (_, lab, _), listed in zip(folders, found, strict=True)
-                   for _ in listed)
+    splits: tuple[str, ...] = ()
+    labels: tuple[int, ...] = ()
+    for (split, label, _), listed in zip(folders, found, strict=True):
+        splits += (split,) * len(listed)
+        labels += (label,) * len(listed)
     return Listing(root, files, splits, labels, tuple(names), digest.hexdigest()[:16])
 
 
@@ -116,11 +116,48 @@ def _subdirs(folder: Path) -> list[str]:
     return sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
 
 
-def cache_paths(listing: Listing, decode: dict[str, Any], cache_dir: Path) -> tuple[Path, Path]:
-    """The cache's ``.npy`` and ``.json`` for ``listing`` decoded with ``decode`` options."""
-    text = json.dumps({"listing": listing.digest, **decode}, sort_keys=True)
+def cache_paths(listing: Listing | str, decode: dict[str, Any],
+                cache_dir: Path) -> tuple[Path, Path]:
+    """The cache's ``.npy`` and ``.json`` for ``listing`` (or its digest) decoded with
+    ``decode`` options."""
+    digest = listing if isinstance(listing, str) else listing.digest
+    text = json.dumps({"listing": digest, **decode}, sort_keys=True)
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     return cache_dir / f"images-{key}.npy", cache_dir / f"images-{key}.json"
+
+
+def _memo(root: str | os.PathLike[str], decode: dict[str, Any], cache_dir: Path) -> Path:
+    where = str(Path(root).expanduser().resolve())
+    text = json.dumps({"root": where, **decode}, sort_keys=True)
+    return cache_dir / f"last-{hashlib.sha256(text.encode()).hexdigest()[:16]}.txt"
+
+
+def remember_cache(root: str | os.PathLike[str], decode: dict[str, Any], cache_dir: Path,
+                   npy: Path) -> None:
+    """Note that ``root`` decoded with ``decode`` was last cached in ``npy`` (see
+    :func:`last_cache`); written only when it changes."""
+    memo = _memo(root, decode, cache_dir)
+    try:
+        if memo.read_text() == npy.name:
+            return
+    except OSError:
+        pass
+    atomic_write_text(memo, npy.name)
+
+
+def last_cache(root: str | os.PathLike[str], decode: dict[str, Any],
+               cache_dir: Path) -> tuple[Path, Path] | None:
+    """The cache ``root`` decoded with ``decode`` had last time (its ``.npy`` and ``.json``), or
+    None. Only a guess: the folder may have changed since, so a read from it is kept only when
+    the folder's listing, taken meanwhile, gives the same cache (see
+    :func:`~trainwell.data.images.images`)."""
+    try:
+        name = _memo(root, decode, cache_dir).read_text().strip()
+    except OSError:
+        return None
+    if not (name.startswith("images-") and name.endswith(".npy")) or "/" in name:
+        return None
+    return cache_dir / name, cache_dir / (name[:-4] + ".json")
 
 
 def read_cache(npy: Path, meta: Path) -> tuple[np.ndarray, dict[str, Any]] | None:

@@ -9,6 +9,7 @@ cache of :mod:`trainwell.data.image_cache`; later reads map that file and start 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -24,16 +25,21 @@ from trainwell.data.image_cache import (
     Listing,
     cache_paths,
     finish_cache,
+    last_cache,
     list_images,
     new_cache,
     read_cache,
+    remember_cache,
 )
 from trainwell.data.prepare import LabelsFraction, LabelsPerClass, Normalize, SplitSeed, ValFraction
-from trainwell.data.splits import Digest, TestFraction, UserClasses, from_splits
+from trainwell.data.splits import Digest, TestFraction, UserClasses
+from trainwell.data.stored import cached_dataset
 from trainwell.errors import ConfigError
 
-__all__ = ["images", "load_image_folder", "image_cache", "ImageSize", "DataWarning"]
+__all__ = ["images", "load_image_folder", "image_cache", "ImageSize", "InMemory", "DataWarning"]
 
+InMemory = Literal["auto"] | bool
+"""``data.in_memory``: ``true``, ``false`` or ``"auto"`` (see :func:`images`)."""
 ImageSize = Annotated[list[Annotated[int, pydantic.Field(ge=1)]],
                       pydantic.Field(min_length=2, max_length=2)] | None
 _GREY = ("1", "L", "LA", "I", "I;16", "F")
@@ -67,10 +73,11 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
     """The folder's listing, its images as uint8 ``(N, C, H, W)`` (memory-mapped), the cache
     record (labels, splits, kept files) and whether the cache was there already."""
     listing = list_images(path)
-    npy, meta = cache_paths(listing, _decode_options(size, channels, skip_broken),
-                            _cache_folder(cache_dir))
+    decode, folder = _decode_options(size, channels, skip_broken), _cache_folder(cache_dir)
+    npy, meta = cache_paths(listing, decode, folder)
     cached = read_cache(npy, meta)
     if cached is not None:
+        remember_cache(path, decode, folder, npy)
         return listing, cached[0], cached[1], True
     if size is None:  # every image must have one size: read the headers first
         shapes = _headers(listing, skip_broken)
@@ -116,6 +123,7 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
               "splits": [listing.splits[kept[r]] for r in range(len(kept))],
               "class_names": list(listing.class_names), "skipped": skipped}
     finish_cache(out, tmp, npy, meta, record)
+    remember_cache(path, decode, folder, npy)
     return listing, np.load(npy, mmap_mode="r"), record, False
 
 
@@ -176,6 +184,7 @@ def _common_size(listing: Listing, shapes: list[Any], kept: list[int]) -> tuple[
 
 def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None = None,
            skip_broken: bool = False, cache_dir: str | None = None,
+           in_memory: InMemory = "auto",
            val_fraction: ValFraction = 0.1, test_fraction: TestFraction = 0.2,
            labels_fraction: LabelsFraction = 1.0, split_seed: SplitSeed = 0,
            normalize: Normalize = "standardize", classes: UserClasses = None,
@@ -186,28 +195,80 @@ def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None 
     size. ``channels``: 1 (grey) or 3 (RGB); default 1 when every image is grey, else 3.
     ``skip_broken`` leaves out images Pillow cannot read, with one warning, instead of
     refusing the folder. ``cache_dir``: where the decoded images go (default: ``images/`` in
-    :func:`~trainwell.data.builtin.cache_dir_default`). A folder without ``test/`` gets a
-    stratified test split of ``test_fraction``; without ``val/``, one of ``val_fraction``.
-    ``normalize="unit"`` divides by 255. ``classes`` takes folder names or ids.
+    :func:`~trainwell.data.builtin.cache_dir_default`). ``in_memory``: hold the images as
+    float32 in memory (``true``, the fast way), or keep them as memory-mapped uint8 rows
+    decoded one batch at a time (``false``: a folder larger than memory still trains, see
+    :mod:`trainwell.data.stored`); ``"auto"`` holds them while they fit. A folder without
+    ``test/`` gets a stratified test split of ``test_fraction``; without ``val/``, one of
+    ``val_fraction``. ``normalize="unit"`` divides by 255. ``classes`` takes folder names or ids.
+
+    A cached read maps the cache this folder had last time while its listing (a stat of
+    every file) is taken in a second thread; the data is kept only when the listing gives that
+    same cache, else the folder is read again.
 
     >>> ds = images(path="~/data/flowers", size=[64, 64])  # doctest: +SKIP
     >>> ds.meta.class_names  # doctest: +SKIP
     ('daisy', 'rose', 'tulip')
     """
+    decode = _decode_options(size, channels, skip_broken)
+    folder = _cache_folder(cache_dir)
+    options = {"path": path, "size": size, "channels": channels, "skip_broken": skip_broken,
+               "cache_dir": cache_dir, "test_fraction": test_fraction, "digest": digest,
+               "in_memory": None if in_memory == "auto" else in_memory}
+    shared = {"name": "images", "source": "", "key": "data.path", "value": path,
+              "options": {k: v for k, v in options.items() if v is not None},
+              "val_fraction": val_fraction, "test_fraction": test_fraction,
+              "labels_fraction": labels_fraction, "split_seed": split_seed,
+              "classes": classes, "labels_per_class": labels_per_class}
+
+    def build(pixels: np.ndarray, record: dict[str, Any], npy: Path) -> Dataset:
+        return _dataset(pixels, record, npy, in_memory=in_memory, normalize=normalize,
+                        shared=shared)
+
+    if digest is not None and (known := read_cache(*cache_paths(digest, decode, folder))):
+        # a resolved recipe: its digest is the folder's listing, taken when it was planned
+        return _with_source(build(known[0], known[1], cache_paths(digest, decode, folder)[0]),
+                            Path(path).expanduser(), _counts(known[1]))
+    guess = last_cache(path, decode, folder)
+    cached = read_cache(*guess) if guess is not None else None
+    if guess is not None and cached is not None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            listed = pool.submit(list_images, path)
+            ds: Dataset | None = None
+            error: ConfigError | None = None
+            try:
+                ds = build(cached[0], cached[1], guess[0])
+            except ConfigError as exc:
+                error = exc
+            listing = listed.result()
+        if cache_paths(listing, decode, folder) == guess:
+            if error is not None:
+                raise error
+            assert ds is not None
+            return _with_source(ds, listing.root, listing.counts())
     listing, pixels, record, _ = load_image_folder(path, size=size, channels=channels,
                                                    skip_broken=skip_broken, cache_dir=cache_dir)
+    npy, _ = cache_paths(listing, decode, folder)
+    return _with_source(build(pixels, record, npy), listing.root, listing.counts())
+
+
+def _dataset(pixels: np.ndarray, record: dict[str, Any], npy: Path, *, in_memory: bool | str,
+             normalize: str, shared: dict[str, Any]) -> Dataset:
+    """The Dataset of the cached ``pixels`` and their ``record``, held in memory or stored."""
     rows = np.asarray(record["rows"], np.int64)
     labels = np.asarray(record["labels"], np.int64)[rows]
     splits = np.asarray(record["splits"])[rows]
-    parts = {s: (pixels[rows[splits == s]], labels[splits == s])
-             for s in ("train", "val", "test") if (splits == s).any()}
-    counts = ", ".join(f"{n} {s}" for s, n in listing.counts().items())
-    options = {"path": path, "size": size, "channels": channels, "skip_broken": skip_broken,
-               "cache_dir": cache_dir, "test_fraction": test_fraction, "digest": digest}
-    return from_splits(
-        parts, name="images", source=f"images in {listing.root} ({counts})",
-        options={k: v for k, v in options.items() if v is not None}, key="data.path",
-        value=path, val_fraction=val_fraction, test_fraction=test_fraction,
-        labels_fraction=labels_fraction, split_seed=split_seed, normalize=normalize,
-        classes=classes, labels_per_class=labels_per_class,
-        class_names=tuple(record["class_names"]), unit_range=(0.0, 255.0))
+    return cached_dataset(pixels, rows, labels, splits, npy=npy, in_memory=in_memory,
+                          normalize=normalize, unit_range=(0.0, 255.0),
+                          class_names=tuple(record["class_names"]), **shared)
+
+
+def _counts(record: dict[str, Any]) -> dict[str, int]:
+    splits = [record["splits"][r] for r in record["rows"]]
+    return {s: splits.count(s) for s in dict.fromkeys(splits)}
+
+
+def _with_source(ds: Dataset, root: Path, counts: dict[str, int]) -> Dataset:
+    listed = ", ".join(f"{n} {s}" for s, n in counts.items())
+    meta = dataclasses.replace(ds.meta, source=f"images in {root} ({listed})")
+    return dataclasses.replace(ds, meta=meta)
