@@ -38,7 +38,13 @@ from trainwell.errors import ConfigError
 
 __all__ = ["images", "load_image_folder", "image_cache", "ImageSize", "InMemory", "DataWarning"]
 
-InMemory = Literal["auto"] | bool
+def _in_memory(value: Any) -> bool | str:
+    if isinstance(value, bool) or value == "auto":
+        return value
+    raise ValueError("true, false or \"auto\"")
+
+
+InMemory = Annotated[bool | str, pydantic.PlainValidator(_in_memory)]
 """``data.in_memory``: ``true``, ``false`` or ``"auto"`` (see :func:`images`)."""
 ImageSize = Annotated[list[Annotated[int, pydantic.Field(ge=1)]],
                       pydantic.Field(min_length=2, max_length=2)] | None
