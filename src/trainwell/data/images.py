@@ -56,10 +56,12 @@ class DataWarning(UserWarning):
 
 
 def image_cache(path: str, *, size: list[int] | None = None, channels: int | None = None,
-                skip_broken: bool = False, cache_dir: str | None = None) -> tuple[Path, bool]:
-    """Where the folder's decoded images are (or will be) cached, and whether they are."""
-    listing = list_images(path)
-    npy, meta = cache_paths(listing, _decode_options(size, channels, skip_broken),
+                skip_broken: bool = False, cache_dir: str | None = None,
+                digest: str | None = None) -> tuple[Path, bool]:
+    """Where the folder's decoded images are (or will be) cached, and whether they are;
+    ``digest``: the folder's listing digest when it is known (a resolved recipe's)."""
+    npy, meta = cache_paths(digest or list_images(path), _decode_options(size, channels,
+                                                                         skip_broken),
                             _cache_folder(cache_dir))
     return npy, read_cache(npy, meta) is not None
 
