@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -72,12 +73,21 @@ class Stored:
     def decode(self, x: torch.Tensor, device: torch.device | None = None) -> torch.Tensor:
         """``x`` (a batch of stored rows) as normalized float32 on ``device`` (default: ``x``'s);
         the conversion runs on that device."""
-        out = x.to(device or x.device, non_blocking=True).float()
-        if self.shift is not None and self.scale is not None:
-            if self.shift:
-                out.sub_(torch.tensor(self.shift, dtype=torch.float32, device=out.device))
-            out.div_(torch.tensor(self.scale, dtype=torch.float32, device=out.device))
+        x = x.to(device or x.device, non_blocking=True)
+        if self.shift is None or self.scale is None:
+            return x.float()
+        # a float32 scalar tensor makes each operation convert the stored rows as it goes
+        if self.shift:
+            out = torch.sub(x, _scalar(self.shift, x.device)).div_(_scalar(self.scale, x.device))
+        else:  # x - 0 is x
+            out = torch.div(x, _scalar(self.scale, x.device))
         return out.clamp_(0.0, 1.0) if self.clip else out
+
+
+@functools.lru_cache(maxsize=64)
+def _scalar(value: float, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode(False):
+        return torch.tensor(value, dtype=torch.float32, device=device)
 
 
 @dataclass(frozen=True)
