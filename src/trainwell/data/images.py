@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,6 +38,7 @@ from trainwell.data.stored import cached_dataset
 from trainwell.errors import ConfigError
 
 __all__ = ["images", "load_image_folder", "image_cache", "ImageSize", "InMemory", "DataWarning"]
+
 
 def _in_memory(value: Any) -> bool | str:
     if isinstance(value, bool) or value == "auto":
@@ -237,27 +239,39 @@ def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None 
         # a resolved recipe: its digest is the folder's listing, taken when it was planned
         return _with_source(build(known[0], known[1], cache_paths(digest, decode, folder)[0]),
                             Path(path).expanduser(), _counts(known[1]))
-    guess = last_cache(path, decode, folder)
-    cached = read_cache(*guess) if guess is not None else None
-    if guess is not None and cached is not None:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            listed = pool.submit(list_images, path)
-            ds: Dataset | None = None
-            error: ConfigError | None = None
-            try:
-                ds = build(cached[0], cached[1], guess[0])
-            except ConfigError as exc:
-                error = exc
-            listing = listed.result()
-        if cache_paths(listing, decode, folder) == guess:
-            if error is not None:
-                raise error
-            assert ds is not None
-            return _with_source(ds, listing.root, listing.counts())
+    verified = _from_last_cache(path, decode, folder, build)
+    if verified is not None:
+        return verified
     listing, pixels, record, _ = load_image_folder(path, size=size, channels=channels,
                                                    skip_broken=skip_broken, cache_dir=cache_dir)
     npy, _ = cache_paths(listing, decode, folder)
     return _with_source(build(pixels, record, npy), listing.root, listing.counts())
+
+
+def _from_last_cache(path: str, decode: dict[str, Any], folder: Path,
+                     build: Callable[[np.ndarray, dict[str, Any], Path], Dataset]
+                     ) -> Dataset | None:
+    """The Dataset built from the cache the folder had last time, while the folder is listed
+    in a second thread; None when there is no such cache or the listing names another."""
+    guess = last_cache(path, decode, folder)
+    cached = read_cache(*guess) if guess is not None else None
+    if guess is None or cached is None:
+        return None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(list_images, path)
+        ds: Dataset | None = None
+        error: ConfigError | None = None
+        try:
+            ds = build(cached[0], cached[1], guess[0])
+        except ConfigError as exc:  # raised only if the cache proves to be the folder's
+            error = exc
+        listing = listed.result()
+    if cache_paths(listing, decode, folder) != guess:
+        return None
+    if error is not None:
+        raise error
+    assert ds is not None
+    return _with_source(ds, listing.root, listing.counts())
 
 
 def _dataset(pixels: np.ndarray, record: dict[str, Any], npy: Path, *, in_memory: bool | str,
