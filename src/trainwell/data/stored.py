@@ -1,4 +1,5 @@
-"""An image folder kept out of memory: its splits as memory-mapped uint8 rows, decoded per batch.
+"""An image folder's cached pixels as a Dataset: held as float32 in memory, or kept out of it
+as memory-mapped uint8 rows decoded per batch.
 
 Held as float32 in memory, a folder takes four bytes per pixel and channel; when that does not
 fit (``in_memory = "auto"``: more than :data:`MEMORY_SHARE` of the memory available now, or
@@ -7,14 +8,16 @@ cache and builds a :class:`~trainwell.data.Dataset` whose inputs are uint8 tenso
 disk, with a :class:`~trainwell.data.dataset.Stored` rule that turns each batch into float32 on
 the device (:meth:`~trainwell.data.Dataset.decode`).
 
-1. The splits are made exactly as in memory, on the row numbers instead of the pixels (each row
-   number carried as two float32 values, exact below 2**36 rows), by the same
-   :func:`~trainwell.data.splits.from_splits`: same samples, same order, same labels.
-2. The rows of every split are copied once, chunk by chunk, from the cache into one file beside
-   it, named by the digest of the row numbers (``images-<key>-rows-<digest>.npy``): each split
-   is a contiguous slice, so an evaluation reads it in order and a batch is one gather.
-3. The normalization statistics come from the training split's uint8 rows, chunk by chunk
-   (the same float64 sums as in memory).
+1. The splits are made on the row numbers instead of the pixels (each row number carried as
+   two float32 values, exact below 2**36 rows) by :func:`~trainwell.data.splits.from_splits`,
+   so each split's pixels are gathered from the cache once, in either case.
+2. Held in memory, each split is converted and normalized as it is gathered. Kept out of
+   memory, the rows of every split are copied once, chunk by chunk, from the cache into one
+   file beside it, named by the digest of the row numbers (``images-<key>-rows-<digest>.npy``):
+   each split is a contiguous slice, so an evaluation reads it in order and a batch is one
+   gather.
+3. The normalization statistics come from the training split's uint8 rows, chunk by chunk (the
+   same float64 sums either way), so both give the same values, bit for bit.
 """
 
 from __future__ import annotations
