@@ -31,11 +31,12 @@ docs: setup
 	$(BIN)/trainwell compare regularize --quiet
 	$(BIN)/trainwell compare ensembles --quiet
 	$(BIN)/trainwell compare transfer --quiet
+	$(BIN)/trainwell compare augment_colour --quiet
 	$(BIN)/trainwell compare studies/mnist1d_baselines.toml --quiet
 	$(BIN)/trainwell compare studies/lab10_ladder.toml --quiet
 	$(BIN)/trainwell compare studies/deep_relu.toml --quiet
 	$(BIN)/trainwell compare studies/lsuv_table.toml --quiet
-	@for e in init optimizers pretraining regularize ensembles transfer mnist1d-baselines lab10-ladder deep_relu lsuv_table; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
+	@for e in init optimizers pretraining regularize ensembles transfer augment-colour mnist1d-baselines lab10-ladder deep_relu lsuv_table; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
 	$(BIN)/python benchmarks/bench_mnist1d.py --write docs/mnist1d-fast.md
 	$(BIN)/python benchmarks/bench_mnist1d.py --ablation --write docs/mnist1d-fast.md
 	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground

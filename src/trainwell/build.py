@@ -32,7 +32,10 @@ def check_runnable(recipe: Recipe, dataset: Dataset) -> None:
     """Raise :class:`ConfigError` for a recipe that cannot train on ``dataset`` at all."""
     shape = tuple(dataset.x_train.shape[1:])
     check_transforms(recipe.augment.transforms, shape)
-    views = recipe.augment.test_views
+    views, crop = recipe.augment.test_views, recipe.augment.test_crop
+    if crop is not None and input_kind(shape) != "image":
+        raise ConfigError("augment.test_crop", crop, f"images (C, H, W): crops are views of "
+                          f"images, and the data's samples are shaped {shape}")
     if views > 1:
         try:
             view_plan(input_kind(shape) or "image", views, shape, flip=flip_at_test(recipe))

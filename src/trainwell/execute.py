@@ -195,7 +195,8 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
     if history.status == "diverged":
         return history, {}
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
-                       flip=flip_at_test(recipe), snapshots=snapshots,
+                       flip=flip_at_test(recipe), test_crop=recipe.augment.test_crop,
+                       snapshots=snapshots,
                        use_last=recipe.ensemble.use_last, average=average)
     for callback in callbacks:
         artifacts.update(left_by(callback))

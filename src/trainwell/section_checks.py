@@ -27,10 +27,15 @@ __all__ = ["check_augment", "check_transfer_options", "check_train", "check_aver
 
 
 def check_augment(sections: Mapping[str, Any]) -> AugmentConfig:
-    """``[augment]``: every transform known, its options checked and filled in."""
+    """``[augment]``: every transform known, its options checked and filled in; one kind of
+    test-time views (shifts or crops)."""
     from trainwell.data.augment import check_transforms
 
     augment: AugmentConfig = sections["augment"]
+    if augment.test_crop is not None and augment.test_views > 1:
+        raise ConfigError("augment.test_crop", augment.test_crop,
+                          f"no test_crop together with augment.test_views = "
+                          f"{augment.test_views}: one kind of test-time views at a time")
     checked = check_transforms(augment.transforms)
     return dataclasses.replace(augment, transforms=[{"name": n, **o} for n, o in checked])
 

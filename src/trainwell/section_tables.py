@@ -103,12 +103,16 @@ class AugmentConfig:
     (:mod:`trainwell.data.augment`); ``test_views``: the final test metrics average the
     softmax over that many fixed views (1: the plain test set): the identity, then small
     shifts (:func:`trainwell.data.tta.view_plan`), and the mirror image when the training
-    transforms include ``hflip``.
+    transforms include ``hflip``; ``test_crop``: instead, AlexNet's 10-crop testing, the mean
+    softmax over the centre and the four corner crops covering that fraction of each side
+    (each resized to the full image), and their mirrors when the training transforms include
+    ``hflip`` (:func:`trainwell.data.augment_crop.ten_crop_views`; off by default).
     """
 
     transforms: list[Annotated[dict[str, Any], BeforeValidator(_named_transform)]] = field(
         default_factory=list)
     test_views: Annotated[int, Field(ge=1)] = 1
+    test_crop: Annotated[float, Field(gt=0, lt=1)] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -72,11 +72,16 @@ def test_auto_keeps_a_folder_out_of_memory_when_it_does_not_fit(pics, monkeypatc
     assert load_dataset("images", **_options(pics)).stored is not None
 
 
-def test_a_stored_folder_trains_as_the_same_folder_in_memory(pics, one_thread):
+@pytest.mark.parametrize("extra", [{}, {"augment": {"transforms": [{"name": "translate",
+                                                                      "pixels": 1}],
+                                                    "test_views": 3},
+                                        "average": {"kind": "swa", "start": 4, "update_bn": True}}],
+                         ids=["plain", "augmented-averaged"])
+def test_a_stored_folder_trains_as_the_same_folder_in_memory(pics, extra, one_thread):
     def run(in_memory):
         raw = {"data": {"name": "images", **_options(pics, in_memory=in_memory)},
                "model": {"name": "cnn", "channels": [4]}, "optim": {"name": "adam", "lr": 0.03},
-               "train": {"epochs": 8, "batch_size": 16, "record_every": 0}}
+               "train": {"epochs": 8, "batch_size": 16, "record_every": 0}, **extra}
         out = execute(Recipe.from_dict(raw))
         assert out.status == "done", out.history.error
         return out

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from trainwell.data import load_dataset
+from trainwell.models import MNIST1D_REFERENCE
 from trainwell.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,19 +52,22 @@ def header_commands(name: str) -> list[list[str]]:
 
 MNIST1D = "mnist1d_baselines.toml"
 MNIST1D_LABELS = ["logistic regression (linear)", "MLP (2 x 100 relu)",
-                  "CNN (3 x 25 channels, kernel 5)"]
+                  "CNN (3 x 25 channels, kernel 5)", "ConvBase (mnist1d repository)",
+                  "GRU (bidirectional, 6 units)"]
 
 
 def test_mnist1d_baselines_grid():
     sweep = load_sweep(STUDIES / MNIST1D)
     assert sweep.experiment == "mnist1d-baselines"
     recipes = sweep.recipes()
-    assert len(recipes) == 9
+    assert len(recipes) == 15
     groups = by_label(recipes)
     assert list(groups) == MNIST1D_LABELS
     assert all(sorted(seed for seed, _ in g) == [0, 1, 2] for g in groups.values())
     models = [g[0][1].model for g in groups.values()]
-    assert [m.name for m in models] == ["linear", "mlp", "cnn"]
+    assert [m.name for m in models] == ["linear", "mlp", "cnn", "convbase", "gru"]
+    assert models[3].options == {"channels": 25}
+    assert models[4].options == {"hidden_size": 6, "bidirectional": True, "layers": 1}
     assert models[0].options == {}
     assert (models[1].options["depth"], models[1].options["width"], models[1].options.get("widths"),
             models[1].options["activation"]) == (2, 100, None, "relu")
@@ -72,16 +76,19 @@ def test_mnist1d_baselines_grid():
                                                                               "relu")
 
 
-def test_mnist1d_baselines_share_the_papers_training_recipe():
+def test_mnist1d_baselines_share_the_repositorys_training_recipe():
+    ref = MNIST1D_REFERENCE
     for _, _, recipe in runs(MNIST1D):
         assert recipe.data.name == "mnist1d"
         assert recipe.data.options["num_samples"] == 5000
         assert recipe.data.options["val_fraction"] == 0.0
         assert recipe.data.options["labels_fraction"] == 1.0
         assert recipe.init.name == "torch_default"
-        assert (recipe.optim.name, recipe.optim.options["lr"]) == ("adam", 0.01)
+        assert (recipe.optim.name, recipe.optim.options["lr"]) == (ref["optimizer"], ref["lr"])
+        assert recipe.optim.options["weight_decay"] == ref["weight_decay"]
         assert recipe.schedule.name == "constant"
-        assert (recipe.train.epochs, recipe.train.batch_size) == (150, 100)
+        assert recipe.train.batch_size == ref["batch_size"]
+        assert recipe.train.epochs * (4000 // recipe.train.batch_size) == ref["steps"]
 
 
 def test_mnist1d_baselines_train_on_the_standard_4000_and_test_on_1000():
@@ -95,25 +102,30 @@ def test_mnist1d_baselines_train_on_the_standard_4000_and_test_on_1000():
 
 LAB10 = "lab10_ladder.toml"
 LAB10_LABELS = ["softmax, N(0, 1) init", "NN 2 x 256, N(0, 1) init", "NN 2 x 256, Xavier init",
-                "NN 4 x 512, Xavier init, dropout 0.3"]
+                "NN 4 x 512, Xavier init", "NN 4 x 512, Xavier init, dropout 0.3"]
 
 
 def test_lab10_ladder_grid():
     sweep = load_sweep(STUDIES / LAB10)
     assert sweep.experiment == "lab10-ladder"
     recipes = sweep.recipes()
-    assert len(recipes) == 12
+    assert len(recipes) == 15
     groups = by_label(recipes)
     assert list(groups) == LAB10_LABELS
     assert all(sorted(seed for seed, _ in g) == [0, 1, 2] for g in groups.values())
     first = [g[0][1] for g in groups.values()]
-    assert [r.model.name for r in first] == ["linear", "mlp", "mlp", "mlp"]
+    assert [r.model.name for r in first] == ["linear", "mlp", "mlp", "mlp", "mlp"]
     assert [r.model.options.get("widths") for r in first] == [None, [256, 256], [256, 256],
-                                                              [512, 512, 512, 512]]
-    assert [r.model.options.get("dropout") for r in first] == [None, 0.0, 0.0, 0.3]
-    assert [r.init.name for r in first] == ["normal", "normal", "glorot_uniform", "glorot_uniform"]
+                                                              [512] * 4, [512] * 4]
+    assert [r.model.options.get("dropout") for r in first] == [None, 0.0, 0.0, 0.0, 0.3]
+    assert [r.init.name for r in first] == ["normal", "normal"] + ["glorot_uniform"] * 3
     assert [r.init.options.get("std") for r in first[:2]] == [1.0, 1.0]
-    assert first[2].init.options == first[3].init.options == {"gain": 1.0}
+    assert first[2].init.options == first[3].init.options == first[4].init.options == {"gain": 1.0}
+    # depth and dropout change one at a time: the two deep rungs differ in dropout alone
+    deep, dropped = first[3].to_dict(), first[4].to_dict()
+    deep["model"]["dropout"] = 0.3
+    assert {k: v for k, v in deep.items() if k != "note"} == {
+        k: v for k, v in dropped.items() if k != "note"}
 
 
 def test_lab10_ladder_shares_the_labs_training_recipe():
@@ -134,7 +146,7 @@ def test_lab10_ladder_full_mnist_command_keeps_the_recipe(tmp_path):
     overrides = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
     overrides = [re.sub(r"^data\.path=.*", f"data.path={tmp_path}", o) for o in overrides]
     recipes = load_sweep(STUDIES / LAB10).with_overrides(overrides).recipes()
-    assert len(recipes) == 12
+    assert len(recipes) == 15
     for _, _, recipe in recipes:
         assert recipe.data.name == "mnist"
         assert recipe.data.options["path"] == str(tmp_path)

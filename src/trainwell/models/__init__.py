@@ -1,4 +1,5 @@
-"""Models by name: the built-in ``linear``, ``mlp``, ``cnn`` and ``resnet``, or a user factory
+"""Models by name: the built-in ``linear``, ``mlp``, ``cnn``, ``resnet``, ``gru`` and
+``convbase`` (the mnist1d repository's baseline), or a user factory
 ``"package.module:factory"``.
 
 A recipe's ``[model]`` section names a model and its options; :func:`build_model` resolves the
@@ -21,8 +22,10 @@ from trainwell.errors import ConfigError
 from trainwell.models.activations import ACTIVATIONS, Maxout, MaxoutConv, make_activation
 from trainwell.models.blocks import check_dropconnect
 from trainwell.models.cnn import CNN, cnn
+from trainwell.models.gru import GRU, gru
 from trainwell.models.linear import LinearClassifier, linear
 from trainwell.models.mlp import MLP, mlp
+from trainwell.models.mnist1d import MNIST1D_REFERENCE, ConvBase, convbase
 from trainwell.models.pooling import FractionalMaxPool
 from trainwell.models.resnet import ResNet, check_residual_activation, resnet
 from trainwell.models.user import build_user_model, check_user_options, load_factory
@@ -41,10 +44,15 @@ __all__ = [
     "mlp",
     "cnn",
     "resnet",
+    "gru",
+    "convbase",
+    "MNIST1D_REFERENCE",
     "LinearClassifier",
     "MLP",
     "CNN",
     "ResNet",
+    "GRU",
+    "ConvBase",
     "FractionalMaxPool",
     "make_activation",
     "Maxout",
@@ -53,7 +61,7 @@ __all__ = [
 ]
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
-    "linear": linear, "mlp": mlp, "cnn": cnn, "resnet": resnet,
+    "linear": linear, "mlp": mlp, "cnn": cnn, "resnet": resnet, "gru": gru, "convbase": convbase,
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -62,6 +70,10 @@ DESCRIPTIONS: dict[str, str] = {
     "cnn": "convolutional (Conv1d for (C, L), Conv2d for (C, H, W)), global average pool, linear head",
     "resnet": "residual network: conv blocks (1-D/2-D) or residual MLP blocks, stochastic depth, "
               "fractional pooling",
+    "gru": "recurrent: a bidirectional GRU along a (C, L) signal, every step's output into a "
+           "linear head (MNIST-1D's GRU baseline)",
+    "convbase": "the mnist1d repository's ConvBase: 3 strided Conv1d of 25 channels, ReLU, "
+                "linear head on the flattened features",
 }
 
 
