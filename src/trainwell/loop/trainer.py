@@ -82,8 +82,8 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
 
     ``dataset`` must already be on the model's device (stored inputs, see
     :class:`~trainwell.data.Dataset`, are gathered a batch at a time on the CPU and decoded on
-    the device; the same permutation and values as in memory). ``eval_every`` evaluates validation and
-    test sets every that many epochs (0: only the final model). ``generator`` drives the
+    the device: the same permutation and values as in memory). ``eval_every`` evaluates
+    validation and test sets every that many epochs (0: only the final model). ``generator`` drives the
     shuffling; pass a seeded one for reproducible runs. ``after_fit`` always runs, also when
     training raises, so callbacks release what they hold (hooks, progress bars); the final
     metrics are those of the model as ``after_fit`` leaves it (early stopping restores its
