@@ -95,3 +95,13 @@ def test_a_stored_folder_trains_as_the_same_folder_in_memory(pics, extra, one_th
 def test_in_memory_takes_true_false_or_auto(pics):
     with pytest.raises(ConfigError, match=r'data.in_memory = .yes.: expected true, false or "auto"'):
         load_dataset("images", **_options(pics, in_memory="yes"))
+
+
+def test_data_command_says_a_folder_is_kept_out_of_memory(pics):
+    from trainwell.data.describe import describe
+
+    held = describe({"name": "images", **_options(pics, in_memory=True)})[1]
+    kept = describe({"name": "images", **_options(pics, in_memory=False)})[1]
+    assert held[2] == kept[2] and "float32" in kept[2]  # same dtype and value range
+    assert any(line.startswith("memory: kept out of memory") for line in kept)
+    assert not any(line.startswith("memory:") for line in held)
