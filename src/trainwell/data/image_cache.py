@@ -135,14 +135,18 @@ def _memo(root: str | os.PathLike[str], decode: dict[str, Any], cache_dir: Path)
 def remember_cache(root: str | os.PathLike[str], decode: dict[str, Any], cache_dir: Path,
                    npy: Path) -> None:
     """Note that ``root`` decoded with ``decode`` was last cached in ``npy`` (see
-    :func:`last_cache`); written only when it changes."""
+    :func:`last_cache`); written only when it changes, and not at all where the cache folder
+    cannot be written."""
     memo = _memo(root, decode, cache_dir)
     try:
         if memo.read_text() == npy.name:
             return
     except OSError:
         pass
-    atomic_write_text(memo, npy.name)
+    try:
+        atomic_write_text(memo, npy.name)
+    except OSError:  # a cache folder others own may be read-only: the note only saves time
+        pass
 
 
 def last_cache(root: str | os.PathLike[str], decode: dict[str, Any],
