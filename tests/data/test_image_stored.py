@@ -105,3 +105,14 @@ def test_data_command_says_a_folder_is_kept_out_of_memory(pics):
     assert held[2] == kept[2] and "float32" in kept[2]  # same dtype and value range
     assert any(line.startswith("memory: kept out of memory") for line in kept)
     assert not any(line.startswith("memory:") for line in held)
+
+
+def test_a_cache_folder_it_cannot_write_is_named_when_splits_must_be_written(pics,
+                                                                             monkeypatch):
+    def refuse(path, shape):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(stored_module, "new_cache", refuse)
+    with pytest.raises(ConfigError, match=r"data.cache_dir = .*: expected a folder trainwell "
+                                          r"can write.*Permission denied"):
+        load_dataset("images", **_options(pics, in_memory=False, split_seed=7))

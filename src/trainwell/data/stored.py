@@ -35,6 +35,7 @@ from trainwell.data.dataset import Dataset, Stored
 from trainwell.data.image_cache import new_cache
 from trainwell.data.prepare import normalization, to_float
 from trainwell.data.splits import from_splits
+from trainwell.errors import ConfigError
 
 __all__ = ["MEMORY_SHARE", "available_memory", "keep_in_memory", "cached_dataset"]
 
@@ -120,7 +121,12 @@ def _gathered(pixels: np.ndarray, picked: dict[str, np.ndarray], npy: Path
     digest.update(repr([(s, len(v)) for s, v in picked.items()]).encode())
     path = npy.with_name(f"{npy.stem}-rows-{digest.hexdigest()[:16]}.npy")
     if not path.is_file():
-        out, tmp = new_cache(path, (len(order), *pixels.shape[1:]))
+        try:
+            out, tmp = new_cache(path, (len(order), *pixels.shape[1:]))
+        except OSError as exc:
+            raise ConfigError("data.cache_dir", str(path.parent), "a folder trainwell can "
+                              "write: a dataset kept out of memory writes its splits beside "
+                              f"the cache ({exc.strerror or exc})") from None
         try:
             for start in range(0, len(order), _CHUNK):
                 chunk = order[start:start + _CHUNK]
