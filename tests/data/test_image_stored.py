@@ -116,3 +116,16 @@ def test_a_cache_folder_it_cannot_write_is_named_when_splits_must_be_written(pic
     with pytest.raises(ConfigError, match=r"data.cache_dir = .*: expected a folder trainwell "
                                           r"can write.*Permission denied"):
         load_dataset("images", **_options(pics, in_memory=False, split_seed=7))
+
+
+def test_in_memory_at_its_default_leaves_the_recipe_and_its_run_id_as_they_were(pics):
+    from trainwell.recipe import Recipe
+    from trainwell.sweep import run_id
+
+    plain = Recipe.from_dict({"data": {"name": "images", "path": str(pics)}}).to_dict()
+    auto = Recipe.from_dict({"data": {"name": "images", "path": str(pics),
+                                      "in_memory": "auto"}}).to_dict()
+    forced = Recipe.from_dict({"data": {"name": "images", "path": str(pics),
+                                        "in_memory": False}}).to_dict()
+    assert "in_memory" not in plain["data"] and run_id(plain) == run_id(auto)
+    assert forced["data"]["in_memory"] is False and run_id(forced) != run_id(plain)

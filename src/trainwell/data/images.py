@@ -40,14 +40,17 @@ from trainwell.errors import ConfigError
 __all__ = ["images", "load_image_folder", "image_cache", "ImageSize", "InMemory", "DataWarning"]
 
 
-def _in_memory(value: Any) -> bool | str:
-    if isinstance(value, bool) or value == "auto":
+def _in_memory(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
         return value
+    if value == "auto":  # the default, left out of the recipe like every unset option
+        return None
     raise ValueError("true, false or \"auto\"")
 
 
-InMemory = Annotated[bool | str, pydantic.PlainValidator(_in_memory)]
-"""``data.in_memory``: ``true``, ``false`` or ``"auto"`` (see :func:`images`)."""
+InMemory = Annotated[bool | None, pydantic.PlainValidator(_in_memory)]
+"""``data.in_memory``: ``true``, ``false`` or ``"auto"`` (None, the default; see
+:func:`images`)."""
 ImageSize = Annotated[list[Annotated[int, pydantic.Field(ge=1)]],
                       pydantic.Field(min_length=2, max_length=2)] | None
 _GREY = ("1", "L", "LA", "I", "I;16", "F")
@@ -194,7 +197,7 @@ def _common_size(listing: Listing, shapes: list[Any], kept: list[int]) -> tuple[
 
 def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None = None,
            skip_broken: bool = False, cache_dir: str | None = None,
-           in_memory: InMemory = "auto",
+           in_memory: InMemory = None,
            val_fraction: ValFraction = 0.1, test_fraction: TestFraction = 0.2,
            labels_fraction: LabelsFraction = 1.0, split_seed: SplitSeed = 0,
            normalize: Normalize = "standardize", classes: UserClasses = None,
@@ -208,7 +211,8 @@ def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None 
     :func:`~trainwell.data.builtin.cache_dir_default`). ``in_memory``: hold the images as
     float32 in memory (``true``, the fast way), or keep them as memory-mapped uint8 rows
     decoded one batch at a time (``false``: a folder larger than memory still trains, see
-    :mod:`trainwell.data.stored`); ``"auto"`` holds them while they fit. A folder without
+    :mod:`trainwell.data.stored`); ``"auto"`` (or None, the default) holds them while they
+    fit. A folder without
     ``test/`` gets a stratified test split of ``test_fraction``; without ``val/``, one of
     ``val_fraction``. ``normalize="unit"`` divides by 255. ``classes`` takes folder names or ids.
 
@@ -224,7 +228,7 @@ def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None 
     folder = _cache_folder(cache_dir)
     options = {"path": path, "size": size, "channels": channels, "skip_broken": skip_broken,
                "cache_dir": cache_dir, "test_fraction": test_fraction, "digest": digest,
-               "in_memory": None if in_memory == "auto" else in_memory}
+               "in_memory": in_memory}
     shared = {"name": "images", "source": "", "key": "data.path", "value": path,
               "options": {k: v for k, v in options.items() if v is not None},
               "val_fraction": val_fraction, "test_fraction": test_fraction,
@@ -274,7 +278,7 @@ def _from_last_cache(path: str, decode: dict[str, Any], folder: Path,
     return _with_source(ds, listing.root, listing.counts())
 
 
-def _dataset(pixels: np.ndarray, record: dict[str, Any], npy: Path, *, in_memory: bool | str,
+def _dataset(pixels: np.ndarray, record: dict[str, Any], npy: Path, *, in_memory: bool | None,
              normalize: str, shared: dict[str, Any]) -> Dataset:
     """The Dataset of the cached ``pixels`` and their ``record``, held in memory or stored."""
     rows = np.asarray(record["rows"], np.int64)

@@ -62,22 +62,22 @@ def available_memory() -> int | None:
         return None
 
 
-def keep_in_memory(in_memory: bool | str, shape: tuple[int, ...]) -> bool:
+def keep_in_memory(in_memory: bool | None, shape: tuple[int, ...]) -> bool:
     """Whether inputs of ``shape`` (uint8 rows) are held as float32 in memory: ``in_memory``
-    itself when it is a bool; for ``"auto"``, when they take at most :data:`MEMORY_SHARE` of
-    :func:`available_memory` (or that is unknown).
+    itself when it is a bool; for None (``"auto"``), when they take at most
+    :data:`MEMORY_SHARE` of :func:`available_memory` (or that is unknown).
 
-    >>> keep_in_memory("auto", (100, 1, 28, 28)), keep_in_memory(False, (100, 1, 28, 28))
+    >>> keep_in_memory(None, (100, 1, 28, 28)), keep_in_memory(False, (100, 1, 28, 28))
     (True, False)
     """
-    if isinstance(in_memory, bool):
+    if in_memory is not None:
         return in_memory
     free = available_memory()
     return free is None or 4 * int(np.prod(shape, dtype=np.int64)) <= MEMORY_SHARE * free
 
 
 def cached_dataset(pixels: np.ndarray, rows: np.ndarray, labels: np.ndarray,
-                   splits: np.ndarray, *, npy: Path, in_memory: bool | str, normalize: str,
+                   splits: np.ndarray, *, npy: Path, in_memory: bool | None, normalize: str,
                    unit_range: tuple[float, float] | None, **split_options: Any) -> Dataset:
     """The Dataset of cached ``pixels`` (uint8 ``(N, C, H, W)``) whose rows ``rows`` have
     ``labels`` and belong to ``splits``: held as float32 in memory, or stored (see the module
