@@ -1,6 +1,6 @@
 """The image cache's key stays honest on a cached read: a changed, added or removed file is
-never served from the old cache, also when the read starts from the cache the folder had last
-time (the listing taken meanwhile decides), or from a resolved recipe's digest."""
+never served from the old cache; a resolved recipe's digest (the listing taken when it was
+planned) finds its cache without listing the folder again."""
 
 import os
 import sys
@@ -40,7 +40,7 @@ def _caches(tmp_path):
 def pics(tmp_path):
     _write(tmp_path / "pics")
     first = _load(tmp_path)
-    again = _load(tmp_path)  # from the cache it had last time
+    again = _load(tmp_path)  # from the cache
     assert torch.equal(first.x_train, again.x_train) and len(_caches(tmp_path)) == 1
     return tmp_path
 
@@ -88,7 +88,7 @@ def test_a_resolved_digest_finds_its_cache_and_a_new_digest_its_own(pics, monkey
     assert _pixels(load_dataset("images", **fresh)) != _pixels(known)
 
 
-def test_a_memo_pointing_at_a_missing_cache_falls_back_to_the_listing(pics):
+def test_a_deleted_cache_is_written_again(pics):
     for f in (pics / "c").glob("images-*"):
         f.unlink()
     ds = _load(pics)

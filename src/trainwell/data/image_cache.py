@@ -25,7 +25,7 @@ from trainwell._io import atomic_write_text
 from trainwell.errors import ConfigError
 
 __all__ = ["IMAGE_SUFFIXES", "Listing", "list_images", "cache_paths", "read_cache", "new_cache",
-           "finish_cache", "remember_cache", "last_cache"]
+           "finish_cache"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 _SPLIT_DIRS = ("train", "val", "test")
@@ -124,44 +124,6 @@ def cache_paths(listing: Listing | str, decode: dict[str, Any],
     text = json.dumps({"listing": digest, **decode}, sort_keys=True)
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     return cache_dir / f"images-{key}.npy", cache_dir / f"images-{key}.json"
-
-
-def _memo(root: str | os.PathLike[str], decode: dict[str, Any], cache_dir: Path) -> Path:
-    where = str(Path(root).expanduser().resolve())
-    text = json.dumps({"root": where, **decode}, sort_keys=True)
-    return cache_dir / f"last-{hashlib.sha256(text.encode()).hexdigest()[:16]}.txt"
-
-
-def remember_cache(root: str | os.PathLike[str], decode: dict[str, Any], cache_dir: Path,
-                   npy: Path) -> None:
-    """Note that ``root`` decoded with ``decode`` was last cached in ``npy`` (see
-    :func:`last_cache`); written only when it changes, and not at all where the cache folder
-    cannot be written."""
-    memo = _memo(root, decode, cache_dir)
-    try:
-        if memo.read_text() == npy.name:
-            return
-    except OSError:
-        pass
-    try:
-        atomic_write_text(memo, npy.name)
-    except OSError:  # a cache folder others own may be read-only: the note only saves time
-        pass
-
-
-def last_cache(root: str | os.PathLike[str], decode: dict[str, Any],
-               cache_dir: Path) -> tuple[Path, Path] | None:
-    """The cache ``root`` decoded with ``decode`` had last time (its ``.npy`` and ``.json``), or
-    None. Only a guess: the folder may have changed since, so a read from it is kept only when
-    the folder's listing, taken meanwhile, gives the same cache (see
-    :func:`~trainwell.data.images.images`)."""
-    try:
-        name = _memo(root, decode, cache_dir).read_text().strip()
-    except OSError:
-        return None
-    if not (name.startswith("images-") and name.endswith(".npy")) or "/" in name:
-        return None
-    return cache_dir / name, cache_dir / (name[:-4] + ".json")
 
 
 def read_cache(npy: Path, meta: Path) -> tuple[np.ndarray, dict[str, Any]] | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,11 +25,9 @@ from trainwell.data.image_cache import (
     Listing,
     cache_paths,
     finish_cache,
-    last_cache,
     list_images,
     new_cache,
     read_cache,
-    remember_cache,
 )
 from trainwell.data.prepare import LabelsFraction, LabelsPerClass, Normalize, SplitSeed, ValFraction
 from trainwell.data.splits import Digest, TestFraction, UserClasses
@@ -90,7 +87,6 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
     npy, meta = cache_paths(listing, decode, folder)
     cached = read_cache(npy, meta)
     if cached is not None:
-        remember_cache(path, decode, folder, npy)
         return listing, cached[0], cached[1], True
     if size is None:  # every image must have one size: read the headers first
         shapes = _headers(listing, skip_broken)
@@ -136,7 +132,6 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
               "splits": [listing.splits[kept[r]] for r in range(len(kept))],
               "class_names": list(listing.class_names), "skipped": skipped}
     finish_cache(out, tmp, npy, meta, record)
-    remember_cache(path, decode, folder, npy)
     return listing, np.load(npy, mmap_mode="r"), record, False
 
 
@@ -212,80 +207,46 @@ def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None 
     float32 in memory (``true``, the fast way), or keep them as memory-mapped uint8 rows
     decoded one batch at a time (``false``: a folder larger than memory still trains, see
     :mod:`trainwell.data.stored`); ``"auto"`` (or None, the default) holds them while they
-    fit. A folder without
-    ``test/`` gets a stratified test split of ``test_fraction``; without ``val/``, one of
-    ``val_fraction``. ``normalize="unit"`` divides by 255. ``classes`` takes folder names or ids.
+    fit. A folder without ``test/`` gets a stratified test split of ``test_fraction``; without
+    ``val/``, one of ``val_fraction``. ``normalize="unit"`` divides by 255. ``classes`` takes
+    folder names or ids.
 
-    A cached read maps the cache this folder had last time while its listing (a stat of
-    every file) is taken in a second thread; the data is kept only when the listing gives that
-    same cache, else the folder is read again.
+    A cached read lists the folder (a stat of every file) to find its cache, unless
+    ``digest`` (a resolved recipe's: the listing taken when the recipe was planned) names it.
 
     >>> ds = images(path="~/data/flowers", size=[64, 64])  # doctest: +SKIP
     >>> ds.meta.class_names  # doctest: +SKIP
     ('daisy', 'rose', 'tulip')
     """
-    decode = _decode_options(size, channels, skip_broken)
-    folder = _cache_folder(cache_dir)
     options = {"path": path, "size": size, "channels": channels, "skip_broken": skip_broken,
                "cache_dir": cache_dir, "test_fraction": test_fraction, "digest": digest,
                "in_memory": in_memory}
-    shared = {"name": "images", "source": "", "key": "data.path", "value": path,
-              "options": {k: v for k, v in options.items() if v is not None},
-              "val_fraction": val_fraction, "test_fraction": test_fraction,
-              "labels_fraction": labels_fraction, "split_seed": split_seed,
-              "classes": classes, "labels_per_class": labels_per_class}
-
-    def build(pixels: np.ndarray, record: dict[str, Any], npy: Path) -> Dataset:
-        return _dataset(pixels, record, npy, in_memory=in_memory, normalize=normalize,
-                        shared=shared)
-
-    if digest is not None and (known := read_cache(*cache_paths(digest, decode, folder))):
+    shared: dict[str, Any] = {
+        "name": "images", "source": "", "key": "data.path", "value": path,
+        "options": {k: v for k, v in options.items() if v is not None},
+        "val_fraction": val_fraction, "test_fraction": test_fraction,
+        "labels_fraction": labels_fraction, "split_seed": split_seed, "classes": classes,
+        "labels_per_class": labels_per_class, "in_memory": in_memory, "normalize": normalize}
+    npy, meta = (None, None) if digest is None else cache_paths(
+        digest, _decode_options(size, channels, skip_broken), _cache_folder(cache_dir))
+    if npy is not None and meta is not None and (known := read_cache(npy, meta)):
         # a resolved recipe: its digest is the folder's listing, taken when it was planned
-        return _with_source(build(known[0], known[1], cache_paths(digest, decode, folder)[0]),
-                            Path(path).expanduser(), _counts(known[1]))
-    verified = _from_last_cache(path, decode, folder, build)
-    if verified is not None:
-        return verified
+        return _with_source(_dataset(*known, npy, **shared), Path(path).expanduser(),
+                            _counts(known[1]))
     listing, pixels, record, _ = load_image_folder(path, size=size, channels=channels,
                                                    skip_broken=skip_broken, cache_dir=cache_dir)
-    npy, _ = cache_paths(listing, decode, folder)
-    return _with_source(build(pixels, record, npy), listing.root, listing.counts())
+    npy, _ = cache_paths(listing, _decode_options(size, channels, skip_broken),
+                         _cache_folder(cache_dir))
+    return _with_source(_dataset(pixels, record, npy, **shared), listing.root, listing.counts())
 
 
-def _from_last_cache(path: str, decode: dict[str, Any], folder: Path,
-                     build: Callable[[np.ndarray, dict[str, Any], Path], Dataset]
-                     ) -> Dataset | None:
-    """The Dataset built from the cache the folder had last time, while the folder is listed
-    in a second thread; None when there is no such cache or the listing names another."""
-    guess = last_cache(path, decode, folder)
-    cached = read_cache(*guess) if guess is not None else None
-    if guess is None or cached is None:
-        return None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        listed = pool.submit(list_images, path)
-        ds: Dataset | None = None
-        error: ConfigError | None = None
-        try:
-            ds = build(cached[0], cached[1], guess[0])
-        except ConfigError as exc:  # raised only if the cache proves to be the folder's
-            error = exc
-        listing = listed.result()
-    if cache_paths(listing, decode, folder) != guess:
-        return None
-    if error is not None:
-        raise error
-    assert ds is not None
-    return _with_source(ds, listing.root, listing.counts())
-
-
-def _dataset(pixels: np.ndarray, record: dict[str, Any], npy: Path, *, in_memory: bool | None,
-             normalize: str, shared: dict[str, Any]) -> Dataset:
-    """The Dataset of the cached ``pixels`` and their ``record``, held in memory or stored."""
+def _dataset(pixels: np.ndarray, record: dict[str, Any], npy: Path, **shared: Any) -> Dataset:
+    """The Dataset of the cached ``pixels`` (in ``npy``) and their ``record``, held in memory or
+    stored; ``shared``: :func:`~trainwell.data.stored.cached_dataset`'s other options."""
     rows = np.asarray(record["rows"], np.int64)
     labels = np.asarray(record["labels"], np.int64)[rows]
     splits = np.asarray(record["splits"])[rows]
-    return cached_dataset(pixels, rows, labels, splits, npy=npy, in_memory=in_memory,
-                          normalize=normalize, unit_range=(0.0, 255.0),
+    return cached_dataset(pixels, rows, labels, splits, npy=npy, unit_range=(0.0, 255.0),
                           class_names=tuple(record["class_names"]), **shared)
 
 
