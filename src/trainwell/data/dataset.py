@@ -7,9 +7,10 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import numpy as np
 import torch
 
-__all__ = ["Dataset", "DatasetMeta", "Stored"]
+__all__ = ["Dataset", "DatasetMeta", "Stored", "to_float"]
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,11 @@ class Stored:
 
     def decode(self, x: torch.Tensor, device: torch.device | None = None) -> torch.Tensor:
         """``x`` (a batch of stored rows) as normalized float32 on ``device`` (default: ``x``'s);
-        the conversion runs on that device."""
-        x = x.to(device or x.device, non_blocking=True)
+        the conversion runs on that device (on the CPU, by :func:`to_float`, as in memory)."""
+        device = device or x.device
+        if device.type == "cpu" and x.device.type == "cpu":
+            return torch.from_numpy(to_float(x.numpy(), self.shift, self.scale, self.clip))
+        x = x.to(device, non_blocking=True)
         if self.shift is None or self.scale is None:
             return x.float()
         # a float32 scalar tensor makes each operation convert the stored rows as it goes
@@ -82,6 +86,29 @@ class Stored:
         else:  # x - 0 is x
             out = torch.div(x, _scalar(self.scale, x.device))
         return out.clamp_(0.0, 1.0) if self.clip else out
+
+
+def to_float(x: np.ndarray, shift: float | None, scale: float | None,
+             clip: bool = False) -> np.ndarray:
+    """``x`` as a new float32 array, ``(x - shift) / scale`` (clipped to ``[0, 1]`` when
+    ``clip``), converting while subtracting: one pass fewer than converting first, and the
+    same float32 values.
+
+    >>> to_float(np.array([0, 51, 255], np.uint8), 0.0, 255.0).tolist()
+    [0.0, 0.20000000298023224, 1.0]
+    """
+    out = np.empty(x.shape, np.float32)
+    if shift is None or scale is None:
+        out[...] = x
+        return out
+    if shift:
+        np.subtract(x, np.float32(shift), out=out, dtype=np.float32)
+        np.divide(out, np.float32(scale), out=out)
+    else:  # x - 0 is x
+        np.divide(x, np.float32(scale), out=out, dtype=np.float32)
+    if clip:
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -134,6 +161,14 @@ class Dataset:
         """A slice of this dataset's inputs as a model takes them: ``x`` itself, or for stored
         inputs their float32 values, normalized, on :attr:`device`."""
         return x if self.stored is None else self.stored.decode(x, self.device)
+
+    def decode_rows(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Rows ``index`` (int64, on the CPU for stored inputs) of inputs ``x``, as a model
+        takes them: stored rows are gathered by NumPy from the memory map (one thread: a batch
+        is too small to share out) and then decoded."""
+        if self.stored is None:
+            return x[index.to(x.device)]
+        return self.decode(torch.from_numpy(np.take(x.numpy(), index.numpy(), axis=0)))
 
     def in_memory(self) -> Dataset:
         """This dataset with every input decoded into memory (itself when its inputs are not

@@ -24,7 +24,7 @@ import numpy as np
 import pydantic
 import torch
 
-from trainwell.data.dataset import Dataset, DatasetMeta
+from trainwell.data.dataset import Dataset, DatasetMeta, to_float
 from trainwell.errors import ConfigError
 
 __all__ = [
@@ -236,29 +236,6 @@ def normalization(x_train: np.ndarray, normalize: str,
             and lo <= np.iinfo(x_train.dtype).min and hi >= np.iinfo(x_train.dtype).max
         return float(lo), float(hi - lo) if hi > lo else 1.0, not whole
     return None, None, False
-
-
-def to_float(x: np.ndarray, shift: float | None, scale: float | None,
-             clip: bool = False) -> np.ndarray:
-    """``x`` as a new float32 array, ``(x - shift) / scale`` (clipped to ``[0, 1]`` when
-    ``clip``), converting while subtracting: one pass fewer than converting first, and the
-    same float32 values.
-
-    >>> to_float(np.array([0, 51, 255], np.uint8), 0.0, 255.0).tolist()
-    [0.0, 0.20000000298023224, 1.0]
-    """
-    out = np.empty(x.shape, np.float32)
-    if shift is None or scale is None:
-        out[...] = x
-        return out
-    if shift:
-        np.subtract(x, np.float32(shift), out=out, dtype=np.float32)
-        np.divide(out, np.float32(scale), out=out)
-    else:  # x - 0 is x
-        np.divide(x, np.float32(scale), out=out, dtype=np.float32)
-    if clip:
-        np.clip(out, 0.0, 1.0, out=out)
-    return out
 
 
 def _check(val_fraction: float, labels_fraction: float, split_seed: int, normalize: str) -> None:

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainwell.data.dataset import Dataset, Stored
+from trainwell.data.dataset import Dataset, Stored, to_float
 from trainwell.data.image_cache import new_cache
-from trainwell.data.prepare import normalization, to_float
+from trainwell.data.prepare import normalization
 from trainwell.data.splits import from_splits
 from trainwell.errors import ConfigError
 

@@ -165,7 +165,8 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                 first = epoch * steps_per_epoch
                 for i in range(steps_per_epoch):
                     batch = slice(i * batch_size, (i + 1) * batch_size)
-                    xb = xs[batch] if xs is not None else dataset.decode(dataset.x_train[rows[batch]])
+                    xb = xs[batch] if xs is not None else dataset.decode_rows(dataset.x_train,
+                                                                             rows[batch])
                     yb = ys[batch]
                     if hooks is not None:
                         state.step, state.xb, state.yb = first + i, xb, yb
