@@ -25,11 +25,12 @@ import pydantic
 import torch
 
 from trainwell.data.dataset import Dataset, DatasetMeta, to_float
+from trainwell.data.normalize import feature_moments, normalization
 from trainwell.errors import ConfigError
 
 __all__ = [
     "ValFraction", "LabelsFraction", "SplitSeed", "Normalize", "Classes", "LabelsPerClass",
-    "stratified_split", "prepare_dataset", "normalization", "to_float",
+    "stratified_split", "prepare_dataset",
 ]
 
 ValFraction = Annotated[float, pydantic.Field(ge=0.0, lt=0.5)]
@@ -71,7 +72,6 @@ def _ten_classes(classes: Any) -> list[int]:
 
 Classes = Annotated[list[int], pydantic.PlainValidator(_ten_classes)] | None
 
-_CHUNK = 4096
 _EXACT = tuple(np.dtype(t) for t in (np.float32, np.uint8, np.int8, np.uint16, np.int16))
 """Dtypes whose values float32 holds exactly: normalized while converted, in one pass."""
 
@@ -188,7 +188,7 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
     shift = scale = None
     if normalize == "standardize" and per_feature:
         xs = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in xs.items()}
-        mean, std = _feature_moments(xs["train"])
+        mean, std = feature_moments(xs["train"])
         for v in xs.values():
             np.subtract(v, mean, out=v)
             np.divide(v, std, out=v)
@@ -215,27 +215,6 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
         meta=meta,
         x_unlabeled=torch.from_numpy(xs["unlabeled"]) if "unlabeled" in xs else None,
     )
-
-
-def normalization(x_train: np.ndarray, normalize: str,
-                  unit_range: tuple[float, float] | None = None
-                  ) -> tuple[float | None, float | None, bool]:
-    """``(shift, scale, clip)`` of ``normalize`` for training inputs ``x_train`` (any numeric
-    dtype): ``x' = (x - shift) / scale``, clipped to ``[0, 1]`` when ``clip``; ``(None, None,
-    False)`` for ``"none"``. ``"unit"`` needs no clip when ``unit_range`` covers every value
-    of an integer dtype (uint8 pixels in ``(0, 255)``).
-
-    >>> normalization(np.array([[0, 255]], np.uint8), "unit", (0.0, 255.0))
-    (0.0, 255.0, False)
-    """
-    if normalize == "standardize":
-        return (*_moments(x_train), False)
-    if normalize == "unit":
-        lo, hi = unit_range if unit_range is not None else _extent(x_train)
-        whole = x_train.dtype.kind in "ui" and unit_range is not None \
-            and lo <= np.iinfo(x_train.dtype).min and hi >= np.iinfo(x_train.dtype).max
-        return float(lo), float(hi - lo) if hi > lo else 1.0, not whole
-    return None, None, False
 
 
 def _check(val_fraction: float, labels_fraction: float, split_seed: int, normalize: str) -> None:
@@ -286,33 +265,3 @@ def _check_enough(y: np.ndarray, n: int, num_classes: int, kept: tuple[int, ...]
         raise ConfigError("data.labels_per_class", n,
                           f"at most {int(counts[short])}: class {original} has "
                           f"{int(counts[short])} training samples (after the validation split)")
-
-
-def _moments(x: np.ndarray) -> tuple[float, float]:
-    """Scalar mean and (population) std, accumulated in float64 chunk by chunk."""
-    n = x.size
-    total = sum(float(c.sum(dtype=np.float64)) for c in _chunks(x))
-    mean = total / n
-    sq = sum(float(np.square(c.astype(np.float64) - mean).sum()) for c in _chunks(x))
-    std = (sq / n) ** 0.5
-    return mean, std if std > 0 else 1.0
-
-
-def _feature_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (population) std of each feature over the samples, accumulated in float64
-    chunk by chunk; a constant feature keeps std 1."""
-    n = len(x)
-    mean = sum(c.sum(axis=0, dtype=np.float64) for c in _chunks(x)) / n
-    sq = sum(np.square(c.astype(np.float64) - mean).sum(axis=0) for c in _chunks(x))
-    std = np.sqrt(sq / n)
-    std[std == 0] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
-def _extent(x: np.ndarray) -> tuple[float, float]:
-    return float(x.min()), float(x.max())
-
-
-def _chunks(x: np.ndarray):
-    for i in range(0, len(x), _CHUNK):
-        yield x[i:i + _CHUNK]

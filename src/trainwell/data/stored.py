@@ -33,7 +33,7 @@ import torch
 
 from trainwell.data.dataset import Dataset, Stored, to_float
 from trainwell.data.image_cache import new_cache
-from trainwell.data.prepare import normalization
+from trainwell.data.normalize import normalization
 from trainwell.data.splits import from_splits
 from trainwell.errors import ConfigError
 
