@@ -26,8 +26,11 @@ demo: setup
 # figures (PNG) and tables (markdown) into docs/.
 docs: setup
 	$(BIN)/trainwell compare --quiet
+	$(BIN)/trainwell compare studies/optimizers_lr.toml --quiet
+	$(BIN)/python studies/optimizers_pick.py runs/optimizers-lr --write studies/optimizers.toml --docs docs
 	$(BIN)/trainwell compare studies/optimizers.toml --quiet
 	$(BIN)/trainwell compare studies/pretraining.toml --quiet
+	$(BIN)/trainwell compare studies/pretraining_full.toml --quiet
 	$(BIN)/trainwell compare regularize --quiet
 	$(BIN)/trainwell compare ensembles --quiet
 	$(BIN)/trainwell compare transfer --quiet
@@ -35,8 +38,11 @@ docs: setup
 	$(BIN)/trainwell compare studies/mnist1d_baselines.toml --quiet
 	$(BIN)/trainwell compare studies/lab10_ladder.toml --quiet
 	$(BIN)/trainwell compare studies/deep_relu.toml --quiet
+	$(BIN)/trainwell compare studies/deep_relu_converge.toml --quiet
 	$(BIN)/trainwell compare studies/lsuv_table.toml --quiet
-	@for e in init optimizers pretraining regularize ensembles transfer augment-colour mnist1d-baselines lab10-ladder deep_relu lsuv_table; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
+	@for e in init optimizers pretraining pretraining-full regularize ensembles transfer augment-colour mnist1d-baselines lab10-ladder deep_relu deep_relu_converge lsuv_table; do $(BIN)/trainwell report runs/$$e --figures docs || exit 1; done
+	$(BIN)/python studies/optimizers_pick.py runs/optimizers --first-steps --docs docs
+	$(BIN)/python studies/regularize_pick.py runs/regularize --docs docs
 	$(BIN)/python benchmarks/bench_mnist1d.py --write docs/mnist1d-fast.md
 	$(BIN)/python benchmarks/bench_mnist1d.py --ablation --write docs/mnist1d-fast.md
 	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground

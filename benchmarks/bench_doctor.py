@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import statistics
 import sys
 import tempfile
@@ -35,11 +36,13 @@ from trainwell.doctor import doctor  # noqa: E402
 from trainwell.execute import execute, prepare_data  # noqa: E402
 from trainwell.loop import resolve_device  # noqa: E402
 from trainwell.recipe import Recipe  # noqa: E402
+from trainwell.run_context import RunContext  # noqa: E402
 
 REPAIR_POINTS = 0.02
 NOT_BROKEN = 0.10
 """A broken case within 10 points of its reference's test accuracy trains after all: it is listed
 and left out of the rates."""
+ROUNDS = 3
 COMMON = {"train": {"record_every": 25, "device": "cpu", "threads": 1}}
 
 
@@ -70,7 +73,7 @@ def train_once(recipe: Recipe) -> tuple[Any, float]:
     if key not in _DATA:
         _DATA[key] = prepare_data(recipe, resolve_device("cpu"))
     started = time.perf_counter()
-    out = execute(recipe, dataset=_DATA[key])
+    out = execute(recipe, RunContext(dataset=_DATA[key]))
     return out, time.perf_counter() - started
 
 
@@ -81,7 +84,8 @@ def kinds_of(outcome: Any) -> list[str]:
 def calibrate(cases: list[dict[str, Any]]) -> None:
     """The raw numbers the thresholds are set on, per calibration case."""
     print(f"{'case':34s} {'kind':8s} {'found':28s} {'max rel g':>9s} {'min g1/gL':>9s} "
-          f"{'dead':>5s} {'sat':>5s} {'upd med':>8s} {'cv max':>6s} {'loss drop':>9s}")
+          f"{'dead':>5s} {'sat':>5s} {'upd med':>8s} {'cv max':>6s} {'loss drop':>9s} {'start':>6s} "
+          f"{'rise':>5s}")
     for case in cases:
         out, _ = train_once(case["recipe"])
         windows = (out.history.watch or {}).get("windows", [])
@@ -101,16 +105,21 @@ def calibrate(cases: list[dict[str, Any]]) -> None:
                 cv.append(w["loss_cv"])
         losses = [w["loss"] for w in windows if w.get("loss") is not None]
         drop = 1 - min(losses[1:]) / losses[0] if len(losses) > 1 and losses[0] else float("nan")
+        classes = out.history.data.get("num_classes") if out.history.data else None
+        start = losses[0] / math.log(classes) if losses and classes and classes > 1 else float("nan")
+        rise = max(((losses[i] - min(losses[:i])) / losses[0] for i in range(1, len(losses))),
+                   default=float("nan")) if losses and losses[0] > 0 else float("nan")
 
         def fmt(values: list[float], pick: Any) -> str:
             return f"{pick(values):.2g}" if values else "—"
 
         print(f"{case['name']:34s} {case['kind']:8s} {','.join(kinds_of(out)) or '-':28s} "
               f"{fmt(rel, max):>9s} {fmt(ratio, min):>9s} {fmt(dead, max):>5s} {fmt(sat, max):>5s} "
-              f"{fmt(upd, max):>8s} {fmt(cv, max):>6s} {drop:9.2f}  {out.status}")
+              f"{fmt(upd, max):>8s} {fmt(cv, max):>6s} {drop:9.2f} {start:6.2f} {rise:5.2f}  {out.status}")
 
 
-def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path) -> list[dict[str, Any]]:
+def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
+        rounds: int = ROUNDS) -> list[dict[str, Any]]:
     reference_acc: dict[str, float] = {}
     rows = []
     ordered = sorted(cases, key=lambda c: (c["kind"] != "healthy", c["name"]))
@@ -129,9 +138,14 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path) -> lis
                              or (row["test_acc"] or 0.0) < ref - NOT_BROKEN)
             if with_doctor and row["broken"]:
                 started = time.perf_counter()
-                result = doctor(case["recipe"], out=workdir / case["name"])
+                result = doctor(case["recipe"], out=workdir / case["name"], rounds=rounds)
                 row["doctor_seconds"] = time.perf_counter() - started
                 row["report_seconds"] = result.report_seconds
+                runs = [*result.candidates, *result.screened]
+                row["runs_seconds"] = sum(c.seconds or 0.0 for c in runs)
+                epochs = case["recipe"].train.epochs
+                short = max(1, round(epochs / 4))
+                row["budget"] = len(result.candidates) + len(result.screened) * short / epochs
                 row["chosen"] = result.chosen
                 row["after_acc"] = result.winner.test_acc or 0.0
                 ref = reference_acc.get(case["reference"])
@@ -157,15 +171,22 @@ def summary(rows: list[dict[str, Any]]) -> str:
     broken = [r for r in rows if r["kind"] == "broken" and r["broken"]]
     trained = [r for r in rows if r["kind"] == "broken" and not r["broken"]]
     healthy = [r for r in rows if r["kind"] == "healthy"]
-    lines = ["| symptom | broken cases | detected | rate |", "|---|---:|---:|---:|"]
+    lines = ["| symptom | broken cases | detected | rate | repaired | rate |",
+             "|---|---:|---:|---:|---:|---:|"]
+
+    def counts(mine: list[dict[str, Any]]) -> str:
+        hits = sum(r["detected"] for r in mine)
+        fixed = sum(r.get("repaired", False) for r in mine)
+        repair = (f"{fixed} | {100 * fixed / len(mine):.0f} %" if any("chosen" in r for r in mine)
+                  else "— | —")
+        return f"{len(mine)} | {hits} | {100 * hits / len(mine):.0f} % | {repair}"
+
     for symptom in SYMPTOMS:
         mine = [r for r in broken if r["expect"] and r["expect"][0] == symptom]
         if mine:
-            hits = sum(r["detected"] for r in mine)
-            lines.append(f"| {symptom} | {len(mine)} | {hits} | {100 * hits / len(mine):.0f} % |")
-    hits = sum(r["detected"] for r in broken)
+            lines.append(f"| {symptom} | {counts(mine)} |")
     if broken:
-        lines.append(f"| **all** | {len(broken)} | {hits} | **{100 * hits / len(broken):.0f} %** |")
+        lines.append(f"| **all** | {counts(broken)} |")
     lines.append("")
     if trained:
         lines.append(f"- not broken after all (within {100 * NOT_BROKEN:.0f} points of the reference), "
@@ -182,6 +203,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
         gained = [r["after_acc"] - (r["test_acc"] or 0.0) for r in doctored]
         ratios = [r["doctor_seconds"] / r["seconds"] for r in doctored]
         search = [(r["doctor_seconds"] - r["report_seconds"]) / r["seconds"] for r in doctored]
+        runs = [r["runs_seconds"] / r["seconds"] for r in doctored]
+        budgets = [r["budget"] for r in doctored]
         lines += [f"- repaired (within {100 * REPAIR_POINTS:.0f} points of the healthy reference's "
                   f"test accuracy): {repaired} of {len(doctored)} ({100 * repaired / len(doctored):.0f} %)",
                   f"- mean test accuracy gained: {100 * statistics.mean(gained):+.1f} points",
@@ -189,28 +212,35 @@ def summary(rows: list[dict[str, Any]]) -> str:
                   f"{statistics.mean(ratios):.1f}x, max {max(ratios):.1f}x; without writing the "
                   f"race's sweep report: median {statistics.median(search):.1f}x, mean "
                   f"{statistics.mean(search):.1f}x (one training: median "
-                  f"{statistics.median(r['seconds'] for r in doctored):.1f} s)"]
+                  f"{statistics.median(r['seconds'] for r in doctored):.2f} s)",
+                  f"- the doctor's runs alone (their wall time in the store) / one training: median "
+                  f"{statistics.median(runs):.1f}x, mean {statistics.mean(runs):.1f}x; its training "
+                  f"budget in trainings of the recipe (epochs run / the recipe's epochs): median "
+                  f"{statistics.median(budgets):.2f}, mean {statistics.mean(budgets):.2f}, max "
+                  f"{max(budgets):.2f}"]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true", help="Print the calibration cases' raw numbers.")
-    parser.add_argument("--only", help="Only cases whose name contains this.")
+    parser.add_argument("--only", help="Only cases whose name contains one of these (comma-separated), and the references.")
     parser.add_argument("--no-doctor", action="store_true", help="Detection and false positives only.")
     parser.add_argument("--write", type=Path, help="Also write the summary table (markdown) here.")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="The doctor's rounds of fixes.")
     args = parser.parse_args()
     torch.set_num_threads(1)
     path = HERE / ("calibration.toml" if args.calibrate else "cases.toml")
     _, cases = load_cases(path)
     if args.only:
-        cases = [c for c in cases if args.only in c["name"]]
+        cases = [c for c in cases if any(n in c["name"] for n in args.only.split(","))
+                 or c["name"] == c["reference"]]  # the references score the repairs
     if args.calibrate:
         calibrate(cases)
         return
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run(cases, with_doctor=not args.no_doctor, workdir=Path(tmp))
+        rows = run(cases, with_doctor=not args.no_doctor, workdir=Path(tmp), rounds=args.rounds)
     text = summary(rows)
     print()
     print(text)

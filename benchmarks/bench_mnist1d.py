@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainwell.data import Dataset, load_dataset
-from trainwell.execute import execute
+from trainwell.execute import RunContext, execute
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.sweep import load_sweep
 
@@ -146,7 +146,7 @@ def train_study(recipe: Recipe, ds: Dataset, seed: int, threads: int) -> Timing:
     raw["train"] = {**raw["train"], "seed": seed, "threads": threads, "device": "cpu"}
     run = Recipe.from_dict(raw)
     t0, c0 = time.perf_counter(), time.process_time()
-    out = execute(run, dataset=ds)
+    out = execute(run, RunContext(dataset=ds))
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if out.status != "done":
         raise RuntimeError(f"{run.name or 'the study'} ended {out.status}: {out.history.error}")
@@ -154,10 +154,12 @@ def train_study(recipe: Recipe, ds: Dataset, seed: int, threads: int) -> Timing:
 
 
 def select(seeds: int, threads: int, only: list[str] | None = None,
-           path: Path = SELECT) -> list[str]:
+           path: Path = SELECT, splits: bool = False) -> list[str]:
     """Train each variant of the sweep at ``path`` on 3,200 of the 4,000 training samples
     (``data.val_fraction = 0.2`` whatever the sweep says); return a table of accuracy on the
-    other 800 (1 and 5 shifted views) and time."""
+    other 800 (1 and 5 shifted views) and time. With ``splits``, seed ``k`` also draws its own
+    3,200 / 800 split (``data.split_seed = k``): the mean is then over as many splits as
+    seeds, so no one set of 800 samples decides."""
     from trainwell.ensemble.predictions import probabilities
 
     sweep = load_sweep(path).with_seeds(1)
@@ -168,14 +170,16 @@ def select(seeds: int, threads: int, only: list[str] | None = None,
             raw = recipe.to_dict()
             raw["data"] = {**raw["data"], "val_fraction": 0.2}
             candidates.append((label, Recipe.from_dict(raw)))
-    ds = study_dataset(candidates[0][1])
     results: dict[str, list[tuple[float, float, float]]] = {label: [] for label, _ in candidates}
     for seed in range(seeds):
+        ds = _split(candidates[0][1], seed if splits else None)
         for label, recipe in candidates:
             raw = recipe.to_dict()
             raw["train"] = {**raw["train"], "seed": seed, "threads": threads, "device": "cpu"}
+            if splits:
+                raw["data"] = {**raw["data"], "split_seed": seed}
             t0 = time.perf_counter()
-            out = execute(Recipe.from_dict(raw), dataset=ds, keep_model=True)
+            out = execute(Recipe.from_dict(raw), RunContext(dataset=ds, keep_model=True))
             seconds = time.perf_counter() - t0
             assert out.model is not None and out.status == "done", out.history.error
             probs = probabilities(out.model, ds.x_val, views=5)
@@ -183,7 +187,8 @@ def select(seeds: int, threads: int, only: list[str] | None = None,
             results[label].append((out.history.final["val_acc"], five, seconds))
             print(f"  seed {seed} {label}: val {100 * results[label][-1][0]:.1f} % "
                   f"(5 views {100 * five:.1f} %) in {seconds:.1f} s", flush=True)
-    lines = [f"validation: {len(ds.x_train)} train / {len(ds.x_val)} val samples of the 4,000",
+    lines = [f"validation: {len(ds.x_train)} train / {len(ds.x_val)} val samples of the 4,000"
+             + (f", a new split for each of the {seeds} seeds" if splits else ""),
              "| candidate | val accuracy (%) | with 5 shifted views (%) | seconds per run |",
              "|---|---|---|---|"]
     for label, rows in results.items():
@@ -191,6 +196,14 @@ def select(seeds: int, threads: int, only: list[str] | None = None,
                      f"{_mean_std([r[1] for r in rows])} | "
                      f"{statistics.mean(r[2] for r in rows):.1f} |")
     return lines
+
+
+def _split(recipe: Recipe, split_seed: int | None) -> Dataset:
+    """The dataset ``recipe`` trains on, with its validation split drawn by ``split_seed``
+    (``None``: the recipe's own)."""
+    if split_seed is None:
+        return study_dataset(recipe)
+    return load_dataset(recipe.data.name, **{**recipe.data.options, "split_seed": split_seed})
 
 
 def _mean_std(values: list[float]) -> str:
@@ -228,13 +241,15 @@ def main() -> None:
                         "training samples")
     parser.add_argument("--variant", action="append", default=None, metavar="LABEL",
                         help="with --select: only this candidate (repeatable)")
+    parser.add_argument("--splits", action="store_true",
+                        help="with --select: each seed on its own 3,200 / 800 split")
     parser.add_argument("--write", type=Path, default=None, metavar="MARKDOWN",
                         help="also put the numbers between the file's bench_mnist1d markers")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
     if args.select is not None:
-        lines = select(args.seeds, args.threads, args.variant, args.select)
+        lines = select(args.seeds, args.threads, args.variant, args.select, args.splits)
         print("\n".join(lines))
         if args.write is not None:
             _write_block(args.write, "select", lines, f"({args.seeds} seeds, "

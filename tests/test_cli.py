@@ -38,6 +38,8 @@ def test_train_writes_recipe_history_and_weights(tmp_path, capsys):
     from trainwell.loop import evaluate
     _, acc = evaluate(model, ds.x_test, ds.y_test)
     assert acc == pytest.approx(h.final["test_acc"])
+    test_row = next(line.split("│") for line in printed.splitlines() if line.startswith("│ test "))
+    assert "accuracy (%)" in printed and test_row[3].strip() == f"{100 * h.final['test_acc']:.2f}"
 
 
 @pytest.mark.parametrize(("argv", "needle"), [

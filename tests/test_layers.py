@@ -12,12 +12,12 @@ import trainwell
 
 LAYERS = [
     ["errors", "names", "params", "option_types", "_io", "_toml", "_numbers", "_live",
-     "run_folder", "run_context", "experiments", "callback_order", "_spec"],
+     "run_folder", "run_context", "experiments", "callback_order", "_spec", "_optional"],
     ["data", "models", "init", "optim", "regularize", "regularize._checks", "regularize._random",
-     "regularize.dropout", "regularize.dropconnect", "regularize.stochastic_depth"],
+     "regularize.dropout", "regularize.dropconnect", "regularize.stochastic_depth", "own_loop"],
     ["loop", "train"],
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
-     "transfer", "integrations"],
+     "transfer", "integrations", "report.plots", "report.plots_diagnostics", "report.diagnosis"],
     ["recipe", "sweep", "sections", "section_tables", "section_checks"],
     ["build", "execute", "plan", "transfer.resolve", "recipe_diagnosis", "recipe_pretrain",
      "recipe_lr_find", "data.describe"],
@@ -29,7 +29,8 @@ LAYERS = [
 """Bottom to top, by module: the longest listed prefix decides (the regularizers that are
 model layers sit beside the models, the ones that are trainer callbacks above the trainer;
 ``transfer.resolve`` reads a source recipe, so it sits above ``recipe``; ``data.describe``
-reads a recipe file for ``trainwell data``). A module importing from its own package's
+reads a recipe file for ``trainwell data``; the pictures of a diagnosis and of gradient flow
+draw only what the diagnose layer measured, so a diagnosis and a recorder can show them). A module importing from its own package's
 ``__init__`` (inside a function) is not counted: the package is loaded before it. ``train`` is the
 deprecated path of ``loop``."""
 

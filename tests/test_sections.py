@@ -35,8 +35,8 @@ PINNED_IDS = [
     ({"transfer": {"from": {"data": {"name": "digits"}}, "freeze": "features", "lr_mult": 0.5}},
      "e41b61141341"),
 ]
-PINNED_EXPERIMENTS = {"init": (36, "1d7593bf75f730a2"), "regularize": (30, "41b254dcef2291fc"),
-                      "ensembles": (20, "c3d866c45a81ca3d")}
+PINNED_EXPERIMENTS = {"init": (36, "1d7593bf75f730a2"), "regularize": (36, "c2d5e2481332e542"),
+                      "ensembles": (40, "3a839f73620543ee")}
 
 
 @pytest.mark.parametrize("raw, expected", PINNED_IDS)

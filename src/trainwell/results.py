@@ -9,7 +9,8 @@ report are those of one experiment: the one ``compare`` ran, else the folder's m
 >>> res = open_results("runs/init")                      # doctest: +SKIP
 >>> [r["test_acc"] for r in res.runs(where={"init.name": "he_normal"})]  # doctest: +SKIP
 >>> res.metrics_frame(names=["loss"])  # with pandas      # doctest: +SKIP
->>> res.table()                         # the report's table  # doctest: +SKIP
+>>> res.table()                         # the report's table, fractions  # doctest: +SKIP
+>>> res.table(formatted=True)           # as the report shows it, in %   # doctest: +SKIP
 >>> res.plot_loss()                     # a matplotlib Figure  # doctest: +SKIP
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainwell.errors import TrainwellError
+from trainwell._optional import pandas
 from trainwell.report.select import MISSING, matches, run_value
 from trainwell.run.store import RunRow, Store, open_store
 from trainwell.sweep import format_value
@@ -78,8 +79,8 @@ class Results:
              where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """One dict per run of ``experiment`` (default: the one these results are of, else
         every experiment): id, label, seed, status, timings, its axis values and final
-        metrics. ``where`` keeps runs whose axis value or resolved recipe value at each
-        ``key.path`` equals the given value (``{"init.name": "zeros"}``)."""
+        metrics (accuracies as fractions). ``where`` keeps runs whose axis value or resolved
+        recipe value at each ``key.path`` equals the given value (``{"init.name": "zeros"}``)."""
         bound = experiment if experiment is not None else self._experiment
         names = [bound] if bound is not None else self.experiments()
         rows = []
@@ -107,22 +108,28 @@ class Results:
 
     def runs_frame(self, experiment: str | None = None, **kw: Any):
         """:meth:`runs` as a pandas DataFrame."""
-        return _pandas().DataFrame(self.runs(experiment, **kw))
+        return pandas().DataFrame(self.runs(experiment, **kw))
 
     def metrics_frame(self, runs: Sequence[str] | None = None,
                       names: Sequence[str] | None = None):
         """:meth:`metrics` as a pandas DataFrame (columns run, step, name, value)."""
-        return _pandas().DataFrame(self.metrics(runs, names), columns=["run", "step", "name", "value"])
+        return pandas().DataFrame(self.metrics(runs, names), columns=["run", "step", "name", "value"])
 
-    def table(self):
-        """The report's results table as a pandas DataFrame, one row per grid point: axis
-        values, test accuracy (%, mean ± std over seeds, or n/c / failed / pending), train
-        accuracy, gap, seeds, time per run and notes, as report.html shows them (numbers per
-        run are in :meth:`runs_frame`)."""
+    def table(self, *, formatted: bool = False):
+        """The report's results table as a pandas DataFrame, one row per grid point.
+
+        By default numbers to compute on: the axis values, ``result`` (``value``, ``n/c``,
+        ``failed``, ``pending``), and for each accuracy its mean, std and ``n`` over the seeds
+        as a fraction (``test acc mean (fraction)``, ``... std (fraction)``, ``... n``; the
+        same for train accuracy and the gap), ``seeds``, ``time/run (s)``, the diagnosis and
+        notes. ``formatted=True`` gives the table as report.html shows it: text in percent
+        (``test acc (%)`` = ``"91.2 ± 0.4"``, or n/c / failed / pending), ``train acc (%)``,
+        ``gap (points)``. Numbers per run are in :meth:`runs_frame`."""
         from trainwell.report.notebook import table_rows
 
-        columns, rows = table_rows(self._read().table)
-        return _pandas().DataFrame(rows, columns=columns)
+        table = self._read().table
+        columns, rows = table_rows(table) if formatted else table.numeric()
+        return pandas().DataFrame(rows, columns=columns)
 
     def plot_loss(self) -> Figure:
         """The report's training-loss figure: one line per grid point (mean over seeds, the
@@ -212,7 +219,8 @@ class Run:
 
     @property
     def metrics(self) -> dict[str, float | None]:
-        """The final model's loss and accuracy on every split (``test_acc``, ``val_loss``, ...)."""
+        """The final model's loss and accuracy on every split (``test_acc``, ``val_loss``, ...),
+        as stored: accuracies are fractions (0.912), which tables show in percent (91.2)."""
         return dict(self.row.final)
 
     @property
@@ -235,9 +243,10 @@ class Run:
         """The recipe's name, else its model, initializer and optimizer."""
         return self.row.label
 
-    def table(self):
-        """The run as the report's results table (one row), a pandas DataFrame."""
-        return self.results.table()
+    def table(self, *, formatted: bool = False):
+        """The run as the report's results table (one row), a pandas DataFrame: numbers as
+        fractions, or with ``formatted=True`` the text the report shows, in percent."""
+        return self.results.table(formatted=formatted)
 
     def metrics_frame(self, names: list[str] | None = None):
         """The run's metrics as a store keeps them, a pandas DataFrame with columns run, step,
@@ -258,15 +267,8 @@ class Run:
         return table_html(self.results._read(), title=f"{self.label}: {self.status}")
 
     def __repr__(self) -> str:
-        shown: dict[str, Any] = {k: round(v, 4) for k, v in self.metrics.items()
-                                 if k in ("train_acc", "test_acc") and v is not None}
-        return f"Run({self.label!r}, status={self.status!r}, {shown})"
+        accs = (("test_acc", "test acc"), ("train_acc", "train acc"))
+        shown = [f"{name} {100 * v:.1f} %" for key, name in accs
+                 if isinstance(v := self.metrics.get(key), float)]
+        return f"Run({', '.join([repr(self.label), f'status={self.status!r}', *shown])})"
 
-
-def _pandas():
-    try:
-        import pandas
-    except ImportError:
-        raise TrainwellError("pandas is not installed: pip install 'trainwell[pandas]', or use "
-                             "runs() and metrics(), which return plain rows") from None
-    return pandas

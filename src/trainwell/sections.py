@@ -149,6 +149,12 @@ def _optimizer(name: str) -> Callable[..., Any]:
     return get(OPTIMIZERS, name, key="optim.name")
 
 
+def _optim_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    from trainwell.optim import optimizer_options
+
+    return optimizer_options(name, options)
+
+
 def _schedule(name: str) -> Callable[..., Any]:
     from trainwell.names import get
     from trainwell.optim.schedules import SCHEDULES
@@ -263,7 +269,7 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                 catalogue=(("initializers  [init] name", _catalogue("init", "DESCRIPTIONS")),
                            ("data-driven initializers  [init] name",
                             _catalogue("pretrain", "DESCRIPTIONS")))),
-    SectionSpec("optim", {"name": "adam"}, components=_optimizer,
+    SectionSpec("optim", {"name": "adam"}, components=_optimizer, resolve=_optim_options,
                 catalogue=(("optimizers  [optim] name", _catalogue("optim", "DESCRIPTIONS")),)),
     SectionSpec("schedule", {"name": "constant"}, components=_schedule,
                 resolve=_schedule_options, callbacks=_schedule_callbacks,

@@ -1,6 +1,7 @@
 """tw.compare is trainwell compare from Python: same store, same checks, same messages."""
 
 import re
+import statistics
 from html.parser import HTMLParser
 
 import pytest
@@ -98,12 +99,30 @@ def test_table_has_the_report_tables_columns_and_cells(compared):
     _, _, res = compared
     page = _Tables()
     page.feed(res.report().read_text(encoding="utf-8"))
-    table = res.table()
+    table = res.table(formatted=True)
     assert list(table.columns) == page.head
     assert "init.name" in page.head and "test acc (%)" in page.head
     shown = [[str(v) for v in row] for row in table.itertuples(index=False)]
     assert shown == [row for row in page.rows if row]
     assert set(table["init.name"]) == {"he_normal", "zeros"}
+
+
+def test_table_numbers_are_fractions_over_the_seeds_and_match_the_shown_text(compared):
+    _, _, res = compared
+    numbers, shown = res.table(), res.table(formatted=True)
+    unitless = {"init.name", "result", "seeds", "diagnosis", "notes"}
+    assert all(name in unitless or "(" in name or name.endswith(" n") for name in numbers.columns)
+    for init in ("he_normal", "zeros"):
+        accs = [r["test_acc"] for r in res.runs(where={"init.name": init})]
+        row = numbers[numbers["init.name"] == init].iloc[0]
+        assert row["test acc mean (fraction)"] == pytest.approx(statistics.mean(accs))
+        assert row["test acc std (fraction)"] == pytest.approx(statistics.stdev(accs))
+        assert row["test acc n"] == 2 and row["seeds"] == 2 and 0 <= row["test acc mean (fraction)"] <= 1
+        text = shown[shown["init.name"] == init].iloc[0]["test acc (%)"]
+        if row["result"] == "value":
+            assert text == f"{100 * statistics.mean(accs):.1f} ± {100 * statistics.stdev(accs):.1f}"
+        else:
+            assert text == row["result"]
 
 
 def test_frames_are_the_experiments_runs_and_metrics(compared):

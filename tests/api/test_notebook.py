@@ -68,7 +68,7 @@ def test_the_notebook_runs_and_shows_progress_table_and_figures(executed):
     assert "<table>" in html and "he_normal" in html and "zeros" in html
     for source in ("res.plot_loss()", "res.plot_accuracy()"):
         assert any("image/png" in o.get("data", {}) for o in _outputs(nb, source))
-    assert any("test acc (%)" in t for o in _outputs(nb, "res.table()") for t in _texts(o))
+    assert any("test acc mean (fraction)" in t for o in _outputs(nb, "res.table()") for t in _texts(o))
     assert (folder / "runs" / "digits-inits" / "report.html").is_file()
     trained = [t for o in _outputs(nb, "run = tw.train(") for t in _texts(o)]
     assert any("train" in t and "5/5" in t for t in trained), trained

@@ -31,9 +31,16 @@ def test_train_returns_the_run_execute_gives(trained):
 
 
 def test_run_table_frames_and_plots(trained):
-    table = trained.table()
+    table = trained.table(formatted=True)
     assert list(table.columns[:3]) == ["recipe", "test acc (%)", "train acc (%)"]
     assert table["test acc (%)"][0] == f"{100 * trained.metrics['test_acc']:.1f}"
+    numbers = trained.table()
+    assert list(numbers.columns[:5]) == ["recipe", "result", "test acc mean (fraction)",
+                                         "test acc std (fraction)", "test acc n"]
+    assert numbers["test acc mean (fraction)"][0] == trained.metrics["test_acc"]
+    assert numbers["train acc mean (fraction)"][0] == trained.metrics["train_acc"]
+    assert numbers["test acc n"][0] == 1 and numbers["result"][0] == "value"
+    assert numbers["time/run (s)"][0] == pytest.approx(trained.row.seconds)
     frame = trained.metrics_frame(names=["loss", "val_acc"])
     assert (frame["name"] == "loss").sum() == len(trained.history.step_loss)
     assert list(frame[frame["name"] == "val_acc"]["value"]) == [

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
-import trainwell.diagnose as diagnose_package
 from trainwell.diagnose import diagnosis
+
+diagnose_package = importlib.import_module("trainwell.diagnose")
 
 PACKAGE = Path(diagnose_package.__file__).parent
 

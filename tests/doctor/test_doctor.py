@@ -38,19 +38,30 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert "vanishing gradient" in printed and "* relu + he_normal" in printed
     fixed = load_recipe(out / "fixed.toml")
     assert fixed.model.options["activation"] == "relu" and fixed.init.name == "he_normal"
-    assert fixed.model.options["depth"] == 6 and fixed.optim.options["lr"] == 0.05  # the rest kept
+    assert fixed.model.options["depth"] == 6 and fixed.model.options["width"] == 32  # the rest kept
     page = (out / "doctor.html").read_text()
     assert "Verdicts over time" in page and "vanishing" in page and "data:image/png" in page
     assert (out / "doctor" / "report.html").exists()
-    with open_store(out / "doctor-screen") as store:
-        screened = {r.point["variant"]["label"]: r for r in store.runs("doctor-screen")}
-    assert sorted(screened) == ["glorot_normal", "relu + he_normal"]
-    assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a third each
+    screened, rounds = {}, {}
+    for n, name in enumerate(("doctor-screen", "doctor-screen-2", "doctor-screen-3")):
+        if (out / name).exists():  # one experiment per round
+            with open_store(out / name) as store:
+                rounds[n] = sorted(r.point["variant"]["label"] for r in store.runs(name))
+                screened.update({r.point["variant"]["label"]: r for r in store.runs(name)})
+    assert rounds[0] == ["glorot_normal", "relu + he_normal"]  # round 1: the symptom's fixes
+    # round 2 builds on the round's best on validation: Adam's step on top of it
+    best = max(rounds[0], key=lambda label: screened[label].final["val_acc"])
+    assert best == "relu + he_normal"
+    assert rounds[1] == [f"{best}; adam", f"{best}; adam lr 0.01"]
+    assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a quarter each
     with open_store(out / "doctor") as store:
         runs = {r.point["variant"]["label"]: r for r in store.runs("doctor")}
-    assert sorted(runs) == ["original", "relu + he_normal"]  # the original trained once
-    assert runs["relu + he_normal"].final["val_acc"] > runs["original"].final["val_acc"] + 0.3
+    top = max((label for label in screened), key=lambda label: screened[label].final["val_acc"])
+    assert sorted(runs) == sorted(["original", top])  # the original trained once; the best raced
+    assert runs[top].recipe == {**screened[top].recipe, "train": runs[top].recipe["train"]}
+    assert runs[top].final["val_acc"] > runs["original"].final["val_acc"] + 0.3
     assert all(r.recipe["train"]["epochs"] == 3 for r in runs.values())  # equal budgets
+    assert f"* {top}" in printed
 
 
 def test_a_bad_fix_count_is_said(tmp_path):

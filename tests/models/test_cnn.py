@@ -235,3 +235,19 @@ def test_input_and_head_dropout_use_the_mode(mode):
     assert (seen[0] == 0).float().mean().item() == pytest.approx(0.5, abs=0.02)
     assert seen[0].mean().item() == pytest.approx(seen[1].mean().item(), rel=0.05)
     assert seen[1].unique().tolist() == [1.0 if mode == "inverted" else 0.5]
+
+
+def test_cnn_feature_layer_sits_between_the_pooling_and_the_head_and_is_a_layer_group():
+    from trainwell.recipe import Recipe
+    from trainwell.transfer.groups import layer_groups
+
+    model = build_model("cnn", input_shape=(1, 12, 12), num_classes=3, channels=[4, 6], hidden=10)
+    assert model.fc[0].in_features == 6 and model.head.in_features == 10
+    x = torch.randn(5, 1, 12, 12)
+    features = model.fc(model.gap(model.features(x)))
+    torch.testing.assert_close(model(x), model.head(features))
+    assert (features >= 0).all() and [g.name for g in layer_groups(model)][-2:] == ["fc", "head"]
+    plain = build_model("cnn", input_shape=(1, 12, 12), num_classes=3, channels=[4, 6])
+    assert plain.fc is None and "fc.0.weight" not in plain.state_dict()
+    assert "hidden" not in Recipe.from_dict({"model": {"name": "cnn", "hidden": 0}}).to_dict()["model"]
+    assert Recipe.from_dict({"model": {"name": "cnn", "hidden": 64}}).to_dict()["model"]["hidden"] == 64

@@ -1,4 +1,5 @@
-"""The resnet's stem norm and global pooling options, and the run ids of recipes without them."""
+"""The resnet's stem norm, stem pooling and global pooling options, and the run ids of recipes
+without them."""
 
 import pytest
 import torch
@@ -45,3 +46,54 @@ def test_the_options_at_their_defaults_leave_the_recipe_and_its_run_id_as_before
 def test_an_unknown_global_pool_names_the_key_and_the_kinds():
     with pytest.raises(ConfigError, match="model.global_pool.*'avg', 'max' or 'avgmax'"):
         Recipe.from_dict({"model": {"name": "resnet", "global_pool": "sum"}})
+
+
+def _block_input_lengths(model: nn.Module, x: torch.Tensor) -> list[tuple[int, ...]]:
+    shapes: list[tuple[int, ...]] = []
+    hooks = [block.register_forward_pre_hook(lambda _, args: shapes.append(tuple(args[0].shape[2:])))
+             for block in model.blocks if not isinstance(block, (nn.MaxPool1d, nn.MaxPool2d))]
+    model(x)
+    for hook in hooks:
+        hook.remove()
+    return shapes
+
+
+def test_stem_pool_halves_the_positions_every_block_works_on():
+    plain = build_model("resnet", input_shape=(1, 40), num_classes=10, width=8, pool="max")
+    pooled = build_model("resnet", input_shape=(1, 40), num_classes=10, width=8, pool="max",
+                         stem_pool=True)
+    x = torch.randn(3, 1, 40)
+    assert _block_input_lengths(plain, x) == [(40,), (20,), (10,)]
+    assert _block_input_lengths(pooled, x) == [(20,), (10,), (5,)]
+    assert isinstance(pooled.stem[-1], nn.MaxPool1d) and pooled(x).shape == (3, 10)
+    assert sum(p.numel() for p in pooled.parameters()) == sum(p.numel() for p in plain.parameters())
+    image = build_model("resnet", input_shape=(1, 8, 8), num_classes=10, width=4, blocks=1,
+                        stem_pool=True)
+    assert _block_input_lengths(image, torch.randn(2, 1, 8, 8)) == [(4, 4)]
+    flat = build_model("resnet", input_shape=(12,), num_classes=3, width=4, stem_pool=True)
+    assert not any(isinstance(m, (nn.MaxPool1d, nn.MaxPool2d)) for m in flat.modules())
+
+
+def test_stem_pool_at_its_default_leaves_the_run_id_as_before():
+    before = Recipe.from_dict({"model": {"name": "resnet", "width": 16}})
+    same = Recipe.from_dict({"model": {"name": "resnet", "width": 16, "stem_pool": False}})
+    assert "stem_pool" not in same.to_dict()["model"]
+    assert run_id(same.to_dict()) == run_id(before.to_dict())
+    pooled = Recipe.from_dict({"model": {"name": "resnet", "width": 16, "stem_pool": True}})
+    assert run_id(pooled.to_dict()) != run_id(before.to_dict())
+    with pytest.raises(ConfigError, match="model.stem_pool"):
+        Recipe.from_dict({"model": {"name": "resnet", "stem_pool": "yes"}})
+
+
+def test_stem_stride_strides_the_stem_convolution():
+    strided = build_model("resnet", input_shape=(1, 41), num_classes=10, width=8, pool="max",
+                          stem_stride=2)
+    assert strided.stem[0].stride == (2,)
+    assert _block_input_lengths(strided, torch.randn(3, 1, 41)) == [(21,), (10,), (5,)]
+    image = build_model("resnet", input_shape=(3, 9, 9), num_classes=10, width=4, blocks=1,
+                        stem_stride=3)
+    assert _block_input_lengths(image, torch.randn(2, 3, 9, 9)) == [(3, 3)]
+    assert "stem_stride" not in Recipe.from_dict(
+        {"model": {"name": "resnet", "stem_stride": 1}}).to_dict()["model"]
+    with pytest.raises(ConfigError, match="model.stem_stride"):
+        Recipe.from_dict({"model": {"name": "resnet", "stem_stride": 0}})

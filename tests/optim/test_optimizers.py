@@ -49,3 +49,17 @@ def test_bad_names_and_hyper_parameters_name_the_key(name, options, key):
     with pytest.raises(ConfigError) as info:
         build_optimizer(name, torch.nn.Linear(2, 1).parameters(), **options)
     assert info.value.key == key
+
+
+def test_bias_correction_stays_out_of_a_recipe_at_its_default_and_reaches_the_optimizer():
+    from trainwell.build import build_to_train
+
+    plain = Recipe.from_dict({"optim": {"name": "adam", "bias_correction": True}}).to_dict()
+    assert plain == Recipe.from_dict({"optim": {"name": "adam"}}).to_dict()
+    assert "bias_correction" not in plain["optim"]
+    off = Recipe.from_dict({"data": {"name": "digits"}, "model": {"name": "mlp", "depth": 1},
+                            "optim": {"name": "adam", "bias_correction": False}})
+    assert off.to_dict()["optim"]["bias_correction"] is False
+    assert type(build_to_train(off)[2]).__name__ == "UncorrectedAdam"
+    with pytest.raises(ConfigError, match="optim.bias_correction"):
+        Recipe.from_dict({"optim": {"name": "sgd", "bias_correction": False}})

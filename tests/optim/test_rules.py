@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -16,6 +17,8 @@ CASES = [
     ("adam", {"lr": 0.01, "betas": [0.8, 0.99]}, {"lr": 0.01, "betas": [0.8, 0.99]}),
     ("adamw", {"lr": 0.01, "weight_decay": 0.1}, {"lr": 0.01, "weight_decay": 0.1}),
 ]
+UNCORRECTED = ("adam", {"lr": 0.01, "betas": [0.8, 0.99], "bias_correction": False},
+               {"lr": 0.01, "betas": [0.8, 0.99], "bias_correction": False})
 
 
 def gradients(n=8, dim=5, seed=0):
@@ -25,7 +28,8 @@ def gradients(n=8, dim=5, seed=0):
     return [torch.randn(dim, generator=g, dtype=torch.float64) * scale for _ in range(n)]
 
 
-@pytest.mark.parametrize(("name", "options", "hyper"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "options", "hyper"), [*CASES, UNCORRECTED],
+                         ids=[*(c[0] for c in CASES), "adam-uncorrected"])
 def test_torch_step_equals_the_hand_rule(name, options, hyper):
     x0 = torch.linspace(-1, 1, 5, dtype=torch.float64)
     p = torch.nn.Parameter(x0.clone())
@@ -102,6 +106,33 @@ def test_adam_without_bias_correction_drifts_back_towards_adam():
         step_ratio = float((new2 - x2)[0] / (new1 - x1)[0])
         x1, x2 = new1, new2
     assert first > 3 and step_ratio == pytest.approx(1.0, abs=0.01)
+
+
+def test_adam_without_bias_correction_adds_weight_decay_to_the_gradient_as_torch_adam():
+    x0 = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    p = torch.nn.Parameter(x0.clone())
+    opt = build_optimizer("adam", [p], lr=0.01, weight_decay=0.1, bias_correction=False)
+    x, state = x0.clone(), {}
+    for g in gradients(n=4):
+        p.grad = g.clone()
+        opt.step()
+        x, state = rules.adam_step(x, g + 0.1 * x, state, lr=0.01, bias_correction=False)
+    torch.testing.assert_close(p.detach(), x, atol=1e-9, rtol=0)
+
+
+def test_uncorrected_adam_keeps_its_state_through_a_state_dict():
+    p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    opt = build_optimizer("adam", [p], lr=0.1, bias_correction=False)
+    p.grad = torch.ones(3, dtype=torch.float64)
+    opt.step()
+    q = torch.nn.Parameter(p.detach().clone())
+    again = build_optimizer("adam", [q], lr=0.1, bias_correction=False)
+    again.load_state_dict(copy.deepcopy(opt.state_dict()))
+    for o, param in ((opt, p), (again, q)):
+        param.grad = torch.ones(3, dtype=torch.float64)
+        o.step()
+    torch.testing.assert_close(q.detach(), p.detach(), atol=0, rtol=0)
+    assert again.state[q]["step"] == 2
 
 
 def test_lbfgs_solves_a_quadratic_with_its_closure():

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from rich.console import Console
 
 from trainwell.report.html import render_report
@@ -38,6 +39,29 @@ def test_each_grid_point_gets_one_result_kind(folder, add_run):
     assert (by_label["zeros"].train, by_label["zeros"].gap) == ("", "")
     assert rows.names == ["init", "test acc (%)", "train acc (%)", "gap (points)", "seeds",
                           "time/run (s)", "diagnosis", "notes"]
+
+
+def test_the_numeric_table_is_the_same_rows_as_fractions_with_their_counts(folder, add_run):
+    with _flat_store(folder, add_run) as store:
+        rows = results_rows(results_grid(store.runs("flat"), ["init"]))
+    names, values = rows.numeric()
+    assert names == ["init", "result", "test acc mean (fraction)", "test acc std (fraction)",
+                     "test acc n", "train acc mean (fraction)", "train acc std (fraction)",
+                     "train acc n", "gap mean (fraction)", "gap std (fraction)", "gap n", "seeds",
+                     "time/run (s)", "diagnosis", "notes"]
+    by_init = {v[0]: dict(zip(names, v, strict=True)) for v in values}
+    he, zeros = by_init["he"], by_init["zeros"]
+    assert he["result"] == "value" and he["test acc n"] == 2 and he["seeds"] == 2
+    assert he["test acc mean (fraction)"] == pytest.approx(0.81)
+    assert he["test acc std (fraction)"] == pytest.approx(0.0141421, rel=1e-4)
+    assert he["gap mean (fraction)"] == pytest.approx(0.1)
+    assert zeros["result"] == "n/c" and zeros["test acc mean (fraction)"] == pytest.approx(0.1)
+    assert zeros["test acc std (fraction)"] is None and zeros["test acc n"] == 1
+    assert by_init["wild"]["test acc mean (fraction)"] is None
+    assert {by_init[k]["result"] for k in ("broken", "later")} == {"failed", "pending"}
+    shown = {r.label: r.test for r in rows.rows}
+    mean, std = he["test acc mean (fraction)"], he["test acc std (fraction)"]
+    assert shown["he"] == f"{100 * mean:.1f} ± {100 * std:.1f}"
 
 
 def test_the_terminal_notebook_markdown_and_html_tables_have_the_same_columns(folder, add_run):
@@ -77,7 +101,7 @@ def test_the_grid_layout_shows_the_same_rows(two_axis_store):
     assert table.at("he_normal", "relu").best
     assert table.at("uniform(a=-1.0, b=1.0)", "tanh").kind == "n/c"
     markdown = markdown_table(table)
-    assert markdown.splitlines()[0] == "| init \\ model.activation | relu | tanh |"
+    assert markdown.splitlines()[0] == "| test acc (%): init \\ model.activation | relu | tanh |"
     assert "**90.5 ± 0.7 (train 95.0 ± 0.0, gap 4.5 ± 0.7)**" in markdown
 
 

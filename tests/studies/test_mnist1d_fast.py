@@ -30,30 +30,30 @@ def test_study_recipe_is_the_documented_one():
         "num_samples": 5000, "val_fraction": 0.0, "normalize": "none", "seed": 42}
     assert r.model.name == "resnet"
     assert {k: r.model.options[k] for k in ("blocks", "width", "batch_norm", "pool", "stem_norm",
-                                            "global_pool")} == {
+                                            "global_pool", "stem_stride")} == {
         "blocks": 3, "width": 32, "batch_norm": True, "pool": "max", "stem_norm": True,
-        "global_pool": "avgmax"}
+        "global_pool": "avgmax", "stem_stride": 2}
     assert (r.optim.name, r.optim.options["lr"]) == ("adam", 0.02)
     assert (r.schedule.name, r.schedule.options["per"]) == ("one_cycle", "step")
     assert r.augment.transforms == [{"name": "shift", "max_shift": 3, "circular": True}]
     assert r.average.kind == "none" and r.augment.test_views == 5
     assert (r.train.epochs, r.train.batch_size, r.train.eval_every, r.train.record_every) == (
-        8, 128, 0, 0)
+        14, 128, 0, 0)
 
 
 def test_ablation_adds_one_change_at_a_time_through_the_study():
     sweep = load_sweep(ABLATION)
-    assert len(sweep.recipes()) == 8 * 3
+    assert len(sweep.recipes()) == 9 * 3
     single = sweep.with_seeds(1).recipes()
     labels = [point["variant"]["label"] for point, _, _ in single]
     assert labels[0] == "resnet 3x32, no batch norm, constant lr"
-    assert labels[7].endswith("the study recipe")
+    assert labels[8].endswith("the study recipe")
     dicts = [recipe.to_dict() for _, _, recipe in single]
-    for before, after in zip(dicts[:7], dicts[1:8], strict=True):
+    for before, after in zip(dicts[:8], dicts[1:9], strict=True):
         changed = [k for k in after if k not in ("name", "note") and after[k] != before.get(k)]
         assert len(changed) == 1, changed
     study = load_recipe(STUDY).to_dict()
-    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[7][k]]
+    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[8][k]]
     assert changed == []
 
 
@@ -91,3 +91,18 @@ def test_selection_splits_the_training_samples_and_leaves_the_test_set_out():
                            y_train=torch.cat([ds.y_train, ds.y_val]), x_val=ds.x_val[:0],
                            y_val=ds.y_val[:0], x_test=ds.x_test, y_test=ds.y_test, meta=ds.meta)
     assert bench.same_arrays(pooled, arrays)  # train + val are exactly the 4,000 training pairs
+
+
+def test_each_split_seed_carves_another_validation_split_from_the_same_training_samples():
+    bench = _bench()
+    recipe = load_sweep(ROOT / "studies" / "mnist1d_fast_select.toml").with_seeds(1).recipes()[0][2]
+    first, other = bench._split(recipe, 0), bench._split(recipe, 1)
+    assert len(first.x_val) == len(other.x_val) == 800
+    assert not torch.equal(first.x_val, other.x_val)
+    assert torch.equal(first.x_test, other.x_test)
+    arrays = bench.standard_mnist1d()
+    pooled = bench.Dataset(x_train=torch.cat([other.x_train, other.x_val]),
+                           y_train=torch.cat([other.y_train, other.y_val]), x_val=other.x_val[:0],
+                           y_val=other.y_val[:0], x_test=other.x_test, y_test=other.y_test,
+                           meta=other.meta)
+    assert bench.same_arrays(pooled, arrays)

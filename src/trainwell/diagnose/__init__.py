@@ -15,6 +15,13 @@ while a network trains and name a symptom as soon as it holds
 >>> d = diagnose(net, torch.randn(128, 8), torch.randint(0, 3, (128,)))
 >>> [s.activation for s in d.layers]
 ['relu', 'none']
+>>> print(d.text().splitlines()[0])
+diagnosis on 128 samples, loss ...
+>>> len(d.figure().axes)       # a histogram per layer, and the gradient norms by layer
+3
+
+``trainwell.diagnose`` (the attribute) is the function :func:`diagnose`; this package is
+``importlib.import_module("trainwell.diagnose")``.
 """
 
 from trainwell.diagnose.batch import DIAGNOSE_BATCH, diagnose_batch

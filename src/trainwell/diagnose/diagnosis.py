@@ -12,13 +12,16 @@ True
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainwell._numbers import finite_floats
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from rich.table import Table
 
 __all__ = ["LayerStats", "Verdict", "Diagnosis"]
@@ -91,7 +94,11 @@ class Verdict:
 
 @dataclass
 class Diagnosis:
-    """Per-layer statistics of one probe in forward order, the batch loss, and the verdicts."""
+    """Per-layer statistics of one probe in forward order, the batch loss, and the verdicts.
+
+    Its views: :meth:`table` (rich), :meth:`text`, :meth:`figure` (matplotlib), the page
+    (:meth:`write_html`), and in a notebook the verdicts, table and pictures as the cell's HTML.
+    """
 
     layers: list[LayerStats]
     loss: float | None
@@ -134,6 +141,33 @@ class Diagnosis:
                           _fmt(s.grad_norm), _fmt(s.weight_grad_norm), _fmt(s.weight_norm),
                           _fmt(s.weight_gain), str(s.symmetric_group), _fmt(s.update_ratio))
         return table
+
+    def text(self) -> str:
+        """:meth:`table` as plain text: the per-layer table with the verdicts beneath."""
+        from rich.console import Console
+
+        console = Console(width=160, record=True, file=io.StringIO(), color_system=None)
+        console.print(self.table())
+        return console.export_text().rstrip() + "\n"
+
+    def figure(self) -> Figure:
+        """The activation histogram of every layer and the gradient norms by layer, as a
+        matplotlib Figure that a notebook shows."""
+        from trainwell.report.diagnosis import diagnosis_plot
+
+        return diagnosis_plot(self)
+
+    def write_html(self, path: str | Path, *, title: str = "diagnosis") -> Path:
+        """Write the diagnosis page (verdicts, pictures, per-layer table; one self-contained
+        HTML file) to ``path`` and return it."""
+        from trainwell.report.diagnosis import write_diagnosis_page
+
+        return write_diagnosis_page(self, path, title=title)
+
+    def _repr_html_(self) -> str:
+        from trainwell.report.diagnosis import diagnosis_html
+
+        return diagnosis_html(self)
 
 
 def _fmt(v: float | None) -> str:

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+
+from trainwell.diagnose.windows import LayerWindow, LiveVerdict, Window
 
 __all__ = ["SYMPTOMS", "FIXES", "LiveVerdict", "Window", "LayerWindow", "find_symptoms",
-           "DEAD_SHARE", "SATURATED_SHARE", "VANISHING_RATIO", "EXPLODING_RELATIVE",
-           "UPDATE_HIGH", "UPDATE_LOW", "SLOW_DROP", "OSCILLATION", "CHANCE_MARGIN"]
+           "DEAD_SHARE", "ALIVE_SHARE", "SATURATED_SHARE", "VANISHING_RATIO", "EXPLODING_RELATIVE",
+           "UPDATE_HIGH", "UPDATE_LOW", "SLOW_DROP", "OSCILLATION", "LOSS_RISE", "START_LOSS",
+           "CHANCE_MARGIN"]
 
 SYMPTOMS = ("nan", "exploding", "vanishing", "dying_relu", "saturated", "oscillating", "slow",
             "chance", "lr_high", "lr_low")
@@ -49,6 +50,10 @@ FIXES: dict[str, str] = {
 DEAD_SHARE = 0.5
 """Dying ReLU: at least half the units of a layer that can die never fire on a measured batch,
 at two measured steps in a row."""
+ALIVE_SHARE = 0.25
+"""A layer's units were alive at the start when fewer than a quarter never fired at the first
+measured step (He init leaves up to about a quarter of a relu layer silent): if such a layer
+then dies, the steps killed it, and the learning rate is too high."""
 SATURATED_SHARE = 0.5
 """Saturation: at least half of a sigmoid/tanh layer's outputs within 0.01 of a bound, at two
 measured steps in a row. The healthy calibration recipes reach 0.3 at most, the saturated
@@ -76,64 +81,18 @@ OSCILLATION = 0.5
 """Oscillating loss: the minibatch losses of the three newest windows vary by more than half
 their mean (coefficient of variation), and the loss has not fallen below 80 % of its first
 window's value."""
+LOSS_RISE = 0.25
+"""Oscillating loss, also: a window's mean loss lies above the lowest one before it by more
+than a quarter of the first measured loss (the steps threw the network back uphill). The healthy
+calibration recipes never rise by more than 0.01 of their start, those whose large steps
+broke them by 1.5 and more (the ones that train despite their large steps by 0.04 at most)."""
+START_LOSS = 3.0
+"""Exploding activations: the loss before the first step is more than 3 × ln(classes), the
+loss of an even guess (CS231n: check the loss at the start). The outputs are then far too
+large, most often from an init too large for the layers' fan-in. The healthy calibration
+recipes start at 1.7 × ln(classes) at most, the ones with a too large init at 3.9 × and more."""
 CHANCE_MARGIN = 1.5
 """Accuracy at chance: after an epoch, the training accuracy is below 1.5 / classes."""
-
-
-@dataclass
-class LayerWindow:
-    """One layer at one measured step; ``None`` where the number does not apply or the layer
-    did not run."""
-
-    name: str
-    activation: str
-    grad: float | None
-    weight: float | None
-    update: float | None = None
-    dead: float | None = None
-    saturated: float | None = None
-    act_std: float | None = None
-
-    @property
-    def relative_grad(self) -> float | None:
-        if self.grad is None or not self.weight:
-            return None
-        return self.grad / self.weight
-
-
-@dataclass
-class Window:
-    """What the monitor measured at ``step``: loss mean and coefficient of variation over the
-    steps since the previous window, and each layer."""
-
-    step: int
-    loss: float | None
-    loss_cv: float | None
-    layers: list[LayerWindow] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LiveVerdict:
-    """A symptom that held: its ``kind`` (one of :data:`SYMPTOMS`), the ``step`` it was found
-    at, the ``layer`` it names (``""`` for the whole network), the ``numbers`` it rests on, a
-    plain ``message`` and the lectures' ``fix``."""
-
-    kind: str
-    step: int
-    layer: str
-    numbers: dict[str, float]
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"step {self.step}: {self.message}; {self.fix}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LiveVerdict:
-        return cls(**data)
 
 
 def find_symptoms(windows: Sequence[Window], *, train_acc: float | None = None,
@@ -150,6 +109,7 @@ def find_symptoms(windows: Sequence[Window], *, train_acc: float | None = None,
     out = _nan(now)
     if out:
         return out
+    out += _start(windows, classes)
     out += _gradients(windows)
     out += _units(windows)
     out += _loss(windows)
@@ -158,7 +118,7 @@ def find_symptoms(windows: Sequence[Window], *, train_acc: float | None = None,
         out.append(_verdict("chance", now.step, "", {"train_acc": train_acc, "chance": 1 / classes},
                             f"accuracy at chance: {100 * train_acc:.1f} % on training data with "
                             f"{classes} classes (chance {100 / classes:.1f} %)"))
-    return out
+    return [v for i, v in enumerate(out) if all(u.kind != v.kind for u in out[:i])]
 
 
 def _verdict(kind: str, step: int, layer: str, numbers: dict[str, float], message: str) -> LiveVerdict:
@@ -175,6 +135,24 @@ def _nan(now: Window) -> list[LiveVerdict]:
         return [_verdict("nan", now.step, bad.name, {}, f"non-finite weights or gradients in "
                          f"layer {bad.name}")]
     return []
+
+
+def _start(windows: Sequence[Window], classes: int | None) -> list[LiveVerdict]:
+    first = windows[0]
+    if (len(windows) > 1 or first.step != 0 or first.loss is None or not classes or classes < 2
+            or first.loss <= START_LOSS * math.log(classes)):
+        return []
+    even = math.log(classes)
+    head = first.layers[-1] if first.layers else None
+    numbers = {"loss": first.loss, "even_guess": even}
+    where = ""
+    if head is not None and head.act_std is not None:
+        numbers["output_std"] = head.act_std
+        where = f"; the outputs of layer {head.name} have std {head.act_std:.3g}"
+    return [_verdict("exploding", first.step, head.name if head is not None else "", numbers,
+                     f"exploding activations: the loss starts at {first.loss:.3g}, "
+                     f"{first.loss / even:.1f}× the {even:.2f} of an even guess over {classes} "
+                     f"classes{where}")]
 
 
 def _gradients(windows: Sequence[Window]) -> list[LiveVerdict]:
@@ -224,28 +202,50 @@ def _units(windows: Sequence[Window]) -> list[LiveVerdict]:
                                 f"{kind.replace('_', ' ')}: {100 * share:.0f} % of the "
                                 f"{layer.activation} {what} in layer {layer.name}"
                                 + (f" ({len(hits)} layers)" if len(hits) > 1 else "")))
+            if kind == "dying_relu":
+                out += _killed(windows[0], [w for _, w in hits], now.step)
     return out
+
+
+def _killed(first: Window, dead: list[LayerWindow], step: int) -> list[LiveVerdict]:
+    """Learning rate too high: units that fired at the first measured step died while training
+    (CS231n: relu units die from a bad init or, later, from too large steps)."""
+    was = {w.name: w.dead for w in first.layers if w.dead is not None}
+    killed = [w for w in dead if first.step < step and was.get(w.name) is not None
+              and was[w.name] < ALIVE_SHARE]
+    if not killed:
+        return []
+    layer = max(killed, key=lambda w: w.dead or 0.0)
+    return [_verdict("lr_high", step, layer.name, {"dead": layer.dead or 0.0,
+                                                   "dead_at_start": was[layer.name] or 0.0},
+                     f"learning rate too high: {100 * (layer.dead or 0):.0f} % of the units of "
+                     f"layer {layer.name} died while training ({100 * (was[layer.name] or 0):.0f} % "
+                     f"at step {first.step})")]
 
 
 def _loss(windows: Sequence[Window]) -> list[LiveVerdict]:
     losses = [w.loss for w in windows if w.loss is not None]
     now = windows[-1]
-    if len(losses) < 3 or now.loss is None:
+    if len(losses) < 2 or now.loss is None or losses[0] <= 0:
         return []
-    first = losses[0]
+    first, low = losses[0], min(losses[:-1])
     recent = [w.loss_cv for w in windows[-3:] if w.loss_cv is not None]
-    out = []
-    if (len(recent) == 3 and min(recent) > OSCILLATION and first > 0 and now.loss > 0.8 * first):
-        out.append(_verdict("oscillating", now.step, "", {"loss_cv": min(recent)},
-                            f"oscillating loss: the minibatch losses vary by {min(recent):.2f} of "
-                            f"their mean, and the loss ({now.loss:.3g}) is not below its start "
-                            f"({first:.3g})"))
-    elif (len(losses) >= SLOW_AFTER and now.step >= SLOW_STEPS and first > 0
-          and min(losses[1:]) > (1 - SLOW_DROP) * first):
-        out.append(_verdict("slow", now.step, "", {"loss": now.loss, "first_loss": first},
-                            f"loss not decreasing: {now.loss:.3g} after {now.step} steps, "
-                            f"against {first:.3g} at the start"))
-    return out
+    if now.loss - low > LOSS_RISE * first:
+        return [_verdict("oscillating", now.step, "", {"loss": now.loss, "lowest": low,
+                                                       "first_loss": first},
+                         f"oscillating loss: the loss rose to {now.loss:.3g} from {low:.3g}, by "
+                         f"{(now.loss - low) / first:.2f} of its start ({first:.3g})")]
+    if len(recent) == 3 and min(recent) > OSCILLATION and now.loss > 0.8 * first:
+        return [_verdict("oscillating", now.step, "", {"loss_cv": min(recent)},
+                         f"oscillating loss: the minibatch losses vary by {min(recent):.2f} of "
+                         f"their mean, and the loss ({now.loss:.3g}) is not below its start "
+                         f"({first:.3g})")]
+    if (len(losses) >= SLOW_AFTER and now.step >= SLOW_STEPS
+            and min(losses[1:]) > (1 - SLOW_DROP) * first):
+        return [_verdict("slow", now.step, "", {"loss": now.loss, "first_loss": first},
+                         f"loss not decreasing: {now.loss:.3g} after {now.step} steps, "
+                         f"against {first:.3g} at the start")]
+    return []
 
 
 def _updates(windows: Sequence[Window]) -> list[LiveVerdict]:

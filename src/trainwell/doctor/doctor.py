@@ -6,13 +6,17 @@ validation.
    whose ``train.record_every`` is on) as the first run of the doctor's experiment.
 2. Its live verdicts, and the final diagnosis's, name the symptoms; for a learning-rate
    symptom a range test (:func:`~trainwell.optim.lr_find`) suggests a learning rate.
-3. :func:`~trainwell.doctor.fixes.propose_fixes` turns them into recipe changes, screened
-   with a third of the budget each; the best races the original with the full budget, as
-   ``[[sweep.variants]]`` through the same driver, store and report as ``trainwell compare``
-   (the original is not trained twice: its run id is already finished).
-4. The winner is the run with the best validation accuracy (never the test set; validation
-   loss breaks ties); the original wins unless a fix beats it. ``OUT/fixed.toml`` holds its
-   recipe and ``OUT/doctor.html`` the before and after curves, the verdicts and the race.
+3. :func:`~trainwell.doctor.search.search` screens the fixes with a quarter of the budget
+   each (``OUT/doctor-screen/``), then, on top of the best, Adam's step, the best combined
+   with the runner-up, and the fixes for what the best still shows: rounds of fixes, as
+   AutoTrainer repairs in turn, on equal budgets.
+4. The best screened recipe races the original with the full budget, as ``[[sweep.variants]]``
+   through the same driver, store and report as ``trainwell compare`` (the original is not
+   trained twice: its run id is already finished); when more training made it worse, the next
+   best races too. The winner is the run with the best validation accuracy (never the test
+   set; validation loss breaks ties); the original wins unless a fix beats it.
+   ``OUT/fixed.toml`` holds its recipe and ``OUT/doctor.html`` the before and after curves,
+   the verdicts and the race.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from typing import Any
 
 from trainwell._io import atomic_write_text
 from trainwell.diagnose.symptoms import LiveVerdict
-from trainwell.doctor.fixes import Fix, propose_fixes
+from trainwell.doctor.fixes import GAP, Fix
+from trainwell.doctor.search import search
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend, open_store, run_sweep
 from trainwell.run.inprocess import InProcessBackend
@@ -104,24 +109,24 @@ class DoctorResult:
 def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path = "runs/doctor",
            experiment: str = "doctor",
            backend: Backend | None = None, workers: int | None = None, limit: int = 4,
-           screen: float = 1 / 3, keep: int = 1, rounds: int = 2, lr_steps: int = 100,
+           screen: float = 1 / 4, keep: int = 1, rounds: int = 3, lr_steps: int = 100,
            report: bool = True, quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` (a :class:`Recipe`, a dict of its sections or a recipe file) does not
     train, race the fixes, write ``out/fixed.toml`` and ``out/doctor.html``; see the module
     doc. ``limit`` caps the fixes tried.
 
-    With more than ``keep`` fixes, they are first screened with ``screen`` of the budget each
-    (``train.epochs``, rounded, at least 1; experiment ``<experiment>-screen``), and the
-    ``keep`` best on validation race the original with the full budget: successive halving
-    (Jamieson and Talwalkar, 2016), so the doctor costs about ``2 + limit · screen`` trainings
-    instead of ``1 + limit``. ``screen = 1`` races every fix with the full budget. When the
-    winner's own run still shows symptoms, another round starts from it (at most ``rounds``),
-    as AutoTrainer repairs in turn; a round's fixes are labelled after the ones before
-    (``"relu + he_normal; adam"``). The runs go to
-    ``backend``; by default to ``workers`` local processes when ``workers`` is given, else one
-    after the other in this process, on one thread (:class:`~trainwell.run.InProcessBackend`). ``report``
-    also writes the race's sweep report (``out/<experiment>/report.html``), as ``trainwell
-    compare`` does; its time is ``result.report_seconds``."""
+    The fixes are screened with ``screen`` of the budget each (``train.epochs``, rounded, at
+    least 1; experiment ``<experiment>-screen``) in at most ``rounds`` rounds
+    (:func:`~trainwell.doctor.search.search`; a round's fixes are labelled after the ones
+    before, ``"relu + he_normal; adam"``), and the ``keep`` best on validation race the
+    original with the full budget, one more when the last got worse with more training:
+    successive halving (Jamieson and Talwalkar, 2016), so the doctor costs about
+    ``2 + fixes · screen`` trainings instead of ``1 + fixes``. ``screen = 1`` races every fix
+    with the full budget. The runs go to ``backend``; by default to ``workers`` local
+    processes when ``workers`` is given, else one after the other in this process, on one
+    thread (:class:`~trainwell.run.InProcessBackend`). ``report`` also writes the race's sweep
+    report (``out/<experiment>/report.html``), as ``trainwell compare`` does; its time is
+    ``result.report_seconds``."""
     started = time.perf_counter()
     out = Path(out)
     if isinstance(recipe, Mapping):
@@ -136,6 +141,8 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     tried: list[Fix] = []
     screened: list[Candidate] = []
     lr = None
+    short = min(recipe.train.epochs, max(1, round(recipe.train.epochs * screen)))
+    where = experiment if short == recipe.train.epochs else f"{experiment}-screen"
     try:
         run_sweep(_race(experiment, base, ORIGINAL, []), root=out, backend=runner, quiet=quiet)
         with open_store(out / experiment) as store:
@@ -144,41 +151,47 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
             gap = _gap(store, original.run_id)
         candidates, current, best = [original], base, original
         found = symptoms if original.status != "failed" else []
-        for _ in range(rounds):
+        if found or gap is not None and gap > GAP:
             now = _resolve(experiment, current)
             lr = _range_lr(now, lr_steps) if set(found) & set(LR_SYMPTOMS) else None
-            done = {f.label for f in tried}
-            fixes = [Fix(_join(best.label, f.label), f.reason, f.changes)
-                     for f in propose_fixes(now, found, lr=lr, gap=gap, limit=limit + len(done))
-                     if f.label not in done][:limit]
-            if not fixes:
-                break
-            tried += [Fix(f.label.rpartition("; ")[2], f.reason, f.changes) for f in fixes]
-            finalists = fixes
-            short = max(1, round(recipe.train.epochs * screen))
-            if len(fixes) > keep and short < recipe.train.epochs:
-                name = f"{experiment}-screen"
-                run_sweep(_race(name, _with(current, "train", epochs=short), None, fixes),
-                          root=out, backend=runner, quiet=quiet)
+
+            rounds_run: list[str] = []
+
+            def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
+                at = _with(at, "train", epochs=short)
+                name = where + (f"-{len(rounds_run) + 1}" if rounds_run else "")
+                rounds_run.append(name)
+                run_sweep(_race(name, at, None, fixes), root=out, backend=runner, quiet=quiet)
                 with open_store(out / name) as store:
-                    short_base = _with(current, "train", epochs=short)
-                    round_screen = [_lookup(store, name, short_base, f.label, f.reason, f) for f in fixes]
-                screened += round_screen
-                top = {c.label for c in sorted(round_screen, key=_rank, reverse=True)[:keep]}
-                finalists = [f for f in fixes if f.label in top]
-            run_sweep(_race(experiment, current, best.label, finalists), root=out, backend=runner,
-                      quiet=quiet)
-            with open_store(out / experiment) as store:
-                raced = [_lookup(store, experiment, current, f.label, f.reason, f) for f in finalists]
-                winner = max([best, *raced], key=_rank)
-                candidates += raced
-                if winner is best:
-                    break
-                fix = next(f for f in finalists if f.label == winner.label)
-                current, best = _apply(experiment, current, fix).to_dict(), winner
-                _, found = _symptoms(store, winner.run_id)
-            if not found:
-                break
+                    return [_lookup(store, name, at, f.label, f.reason, f) for f in fixes]
+
+            def symptoms_of(c: Candidate) -> list[str]:
+                with open_store(out / rounds_run[-1]) as store:
+                    return _symptoms(store, c.run_id)[1]
+
+            pool, _ = search(base, found, screen=screen_, rank=_rank,
+                             apply=lambda at, f: _apply(experiment, at, f).to_dict(),
+                             resolve=lambda at: _resolve(experiment, at),
+                             symptoms_of=symptoms_of, lr=lr, gap=gap, limit=limit, rounds=rounds)
+            screened = [s.result for s in pool]
+            tried = [s.fix for s in pool]
+            ordered = sorted(pool, key=lambda s: _rank(s.result), reverse=True)
+            finalists: list[Fix] = []
+            worse = False
+            for i, finalist in enumerate(ordered[:keep + 1]):
+                if i >= keep and not worse:
+                    break  # more training did not make the last finalist worse: it stands
+                finalists.append(Fix(finalist.label, finalist.reason, _changes(base, finalist.recipe)))
+                # the original and every finalist so far in one sweep: the race's report shows all
+                run_sweep(_race(experiment, base, ORIGINAL, finalists), root=out, backend=runner,
+                          quiet=quiet)
+                with open_store(out / experiment) as store:
+                    raced = _lookup(store, experiment, base, finalist.label, finalist.reason,
+                                    finalists[-1])
+                candidates.append(raced)
+                worse = _rank(raced) < _rank(finalist.result)
+            best = max(candidates, key=_rank)
+            current = next((s.recipe for s in pool if s.label == best.label), base)
     finally:
         if backend is None:
             runner.close()
@@ -212,17 +225,19 @@ def _race(experiment: str, base: dict[str, Any], label: str | None, fixes: Seque
     return Sweep(experiment, base, (Axis("variant", tuple(variants)),))
 
 
+def _changes(base: dict[str, Any], recipe: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The sections of ``recipe`` that differ from ``base``, whole: a variant that makes it."""
+    from trainwell.sections import SECTIONS
+
+    return {k: v for k, v in recipe.items() if k in SECTIONS and base.get(k) != v}
+
+
 def _apply(experiment: str, base: dict[str, Any], fix: Fix) -> Recipe:
     return Sweep(experiment, base, (Axis("variant", (fix.variant(),)),)).recipes()[0][2]
 
 
 def _resolve(experiment: str, base: dict[str, Any]) -> Recipe:
     return Sweep(experiment, base, (Axis("variant", ({"label": ORIGINAL},)),)).recipes()[0][2]
-
-
-def _join(before: str, label: str) -> str:
-    """A fix's label on top of the fixes before it: ``"relu + he_normal; adam"``."""
-    return label if before == ORIGINAL else f"{before}; {label}"
 
 
 def _lookup(store: Any, experiment: str, base: dict[str, Any], label: str, reason: str,

@@ -21,7 +21,7 @@ from typing import Any
 
 from trainwell.recipe import Recipe, takes_option
 
-__all__ = ["Fix", "propose_fixes", "GAP", "FAN_SCALED"]
+__all__ = ["Fix", "propose_fixes", "step_fixes", "GAP", "FAN_SCALED", "ADAM_LRS"]
 
 GAP = 0.15
 """A regularizer is proposed when training accuracy exceeds validation accuracy by this much."""
@@ -29,6 +29,9 @@ FAN_SCALED = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lec
               "lecun_uniform", "orthogonal", "lsuv", "lecture_he", "lecture_xavier")
 """Inits scaled by the layer's fan (or by data): the lectures' answer to a bad init scale."""
 _SATURATING = ("sigmoid", "tanh", "softsign")
+ADAM_LRS = (1e-3, 1e-2)
+"""Adam's learning rates tried once the network trains: CS231n's default (1e-3) and a coarse
+step above it, as the lecture's coarse search over a log range begins."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,24 @@ def propose_fixes(recipe: Recipe, kinds: Sequence[str], *, lr: float | None = No
             add("dropout 0.3", why, model={"dropout": 0.3})
         add("l2 1e-4", why, regularize={"l2": 1e-4})
     return _interleave(per_kind, limit)
+
+
+def step_fixes(recipe: Recipe) -> list[Fix]:
+    """The step that usually trains a network once its init and activation are right: Adam at
+    each of :data:`ADAM_LRS`, unless the recipe already takes that step (Adam at a learning rate
+    within 2× of it).
+
+    >>> [f.label for f in step_fixes(Recipe.from_dict({"optim": {"name": "sgd", "lr": 0.1}}))]
+    ['adam', 'adam lr 0.01']
+    >>> [f.label for f in step_fixes(Recipe.from_dict({"optim": {"name": "adam", "lr": 0.01}}))]
+    ['adam']
+    """
+    adam = recipe.optim.name in ("adam", "adamw")
+    lr = float(recipe.optim.options.get("lr", 1e-3))
+    why = "the step: Adam at the lectures' learning rates, once the network trains"
+    return [Fix("adam" if step == 1e-3 else f"adam lr {step:g}", why,
+                {"optim": {"name": "adam", "lr": step}})
+            for step in ADAM_LRS if not (adam and 0.5 < lr / step < 2)]
 
 
 def _interleave(per_kind: list[list[Fix]], limit: int) -> list[Fix]:

@@ -26,7 +26,8 @@ def curves_png(result: DoctorResult, curves: Curves) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 3.6), layout="constrained")
+    fig = Figure(figsize=(11, 3.6))  # a fixed layout: constrained layout costs more than the plot
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.14, top=0.9, wspace=0.15)
     FigureCanvasAgg(fig)
     loss_ax, acc_ax = fig.subplots(1, 2)
     for c in result.candidates:
@@ -67,7 +68,8 @@ def write_doctor_page(result: DoctorResult, curves: Curves, path: Path) -> Path:
         f"<tr><td>{esc(c.label)}</td><td>{esc(c.reason)}</td><td>{esc(c.status)}</td>"
         f"<td>{_pct(c.val_acc)}</td></tr>" for c in result.screened)
     if screened:
-        screened = ("<h2>Screening (a third of the budget each; the best races on)</h2><table><tr>"
+        screened = ("<h2>Screening (a quarter of the budget each, round by round; the best races "
+                    "on)</h2><table><tr>"
                     f"<th>fix</th><th>why</th><th>status</th><th>val acc</th></tr>{screened}</table>")
     png = base64.b64encode(curves_png(result, curves)).decode()
     lr = f"<p>range test: suggested lr {result.lr:.3g}</p>" if result.lr is not None else ""

@@ -5,7 +5,8 @@
 - ``out/runs.csv``: one row per run, the columns of :meth:`trainwell.results.Results.runs`:
   ``id``, ``experiment``, ``label``, ``seed``, ``status``, ``error``, ``attempts``,
   ``seconds``, ``diverged_step``, one column per axis (its value as the report shows it) and
-  one per final metric (``train_acc``, ``test_acc``, ...);
+  one per final metric (``train_acc``, ``test_acc``, ...): numbers as stored, so accuracies
+  are fractions (0.912), as in :attr:`trainwell.Run.metrics`; the tables show them in percent;
 - ``out/metrics.csv``: one row per recorded number, columns ``run``, ``name``, ``step``,
   ``epoch``, ``value``: ``loss`` per optimizer step, each per-epoch metric at the step its
   epoch ended (with the epoch number, 1, 2, ...), gradient flow per layer where recorded.

@@ -29,9 +29,9 @@ class ProgressBar(Callback):
         if self._bar is None:
             return
         last = state.history.epochs[-1]
-        metrics = f"loss {last['train_loss']:.4f} acc {last['train_acc']:.3f}"
+        metrics = f"loss {last['train_loss']:.4f} acc {100 * last['train_acc']:.1f} %"
         if last.get("val_acc") is not None:
-            metrics += f" val {last['val_acc']:.3f}"
+            metrics += f" val {100 * last['val_acc']:.1f} %"
         self._bar.update(completed=state.epoch + 1, status=metrics)
 
     def after_fit(self, state: TrainState) -> None:

@@ -77,7 +77,9 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-LATER_OPTIONS: dict[str, dict[str, Any]] = {"resnet": {"stem_norm": False, "global_pool": "avg"}}
+LATER_OPTIONS: dict[str, dict[str, Any]] = {"resnet": {"stem_norm": False, "global_pool": "avg",
+                                                           "stem_pool": False, "stem_stride": 1},
+                                             "cnn": {"hidden": 0}}
 """Options a built-in model gained after its first release, with their defaults: a recipe
 keeps them only when it sets another value, so the run ids of earlier recipes stay the same."""
 

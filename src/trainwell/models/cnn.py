@@ -77,8 +77,9 @@ class CNN(nn.Module):
     listed in ``pool_after``) pools (by 2, or by ``pool_ratio`` for fractional pooling) only
     while every spatial size is at least 2.
     ``self.input_drop`` (only with input dropout) comes before the blocks; after them come
-    ``self.gap`` (global average pooling and flatten), ``self.drop`` and ``self.head`` (the
-    logits). :meth:`hidden_layers` lists the convolutions in forward order.
+    ``self.gap`` (global average pooling and flatten), ``self.drop``, ``self.fc`` (the
+    feature layer, or ``None``) and ``self.head`` (the logits). :meth:`hidden_layers` lists
+    the convolutions in forward order.
 
     **Note:** with maxout, batch normalization is applied after the maximum over pieces.
 
@@ -90,7 +91,7 @@ class CNN(nn.Module):
                  batch_norm: bool | str, dropout: float, pool: str, pool_ratio: float = SQRT_HALF,
                  dropout_mode: DropoutMode = "inverted", input_dropout: float = 0.0,
                  dropconnect: float = 0.0, dropconnect_inference: DropConnectInference = "mean",
-                 pool_after: list[int] | None = None) -> None:
+                 pool_after: list[int] | None = None, hidden: int = 0) -> None:
         super().__init__()
         self.trainwell_activation = (activation, negative_slope)
         dims = len(input_shape) - 1
@@ -129,6 +130,11 @@ class CNN(nn.Module):
         gap = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)[dims - 1]
         self.gap = nn.Sequential(gap(1), nn.Flatten(start_dim=1))
         self.drop = Dropout(dropout, mode=dropout_mode) if dropout > 0 else nn.Identity()
+        self.fc: nn.Module | None = None
+        if hidden:
+            self.fc = nn.Sequential(nn.Linear(fan_in, hidden),
+                                    make_activation(activation, negative_slope=negative_slope))
+            fan_in = hidden
         self.head = nn.Linear(fan_in, num_classes)
 
     def hidden_layers(self) -> list[nn.Conv1d | nn.Conv2d]:
@@ -140,7 +146,10 @@ class CNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.input_drop is not None:
             x = self.input_drop(x)
-        return self.head(self.drop(self.gap(self.features(x))))
+        pooled = self.gap(self.features(x))
+        if self.fc is not None:
+            pooled = self.fc(pooled)
+        return self.head(self.drop(pooled))
 
 
 def cnn(
@@ -161,6 +170,7 @@ def cnn(
     dropconnect: Probability = 0.0,
     dropconnect_inference: DropConnectInference = "mean",
     pool_after: PoolAfter | None = None,
+    hidden: Annotated[int, Field(ge=0)] = 0,
 ) -> CNN:
     """Build a convolutional network: Conv1d for ``input_shape = (C, L)``, Conv2d for ``(C, H, W)``.
 
@@ -181,12 +191,20 @@ def cnn(
     ``batch_norm``, ``dropout_mode``, ``input_dropout`` (here on the input signal or image),
     ``dropconnect`` (on the convolutions) and ``dropconnect_inference`` are as for
     :func:`~trainwell.models.mlp.mlp`; ``dropout`` drops the pooled features before the head.
+    ``hidden = n`` puts a fully connected feature layer of ``n`` units (``self.fc``: Linear and
+    the activation) between the pooling and the head, as the FC layers before AlexNet's and
+    VGG's classifiers, whose outputs transfer learning uses as features (0: none).
 
     >>> model = cnn((1, 8, 8), 10, channels=[4, 8], kernel_size=3)
     >>> model(torch.zeros(2, 1, 8, 8)).shape, len(model.hidden_layers())
     (torch.Size([2, 10]), 2)
     >>> cnn((1, 40), 10, channels=[4, 4, 4], pool="fractional").features(torch.zeros(1, 1, 40)).shape
     torch.Size([1, 4, 13])
+    >>> cnn((1, 8, 8), 10, channels=[4], hidden=16).fc
+    Sequential(
+      (0): Linear(in_features=4, out_features=16, bias=True)
+      (1): ReLU()
+    )
     >>> cnn((1, 40), 10, channels=[4] * 6, kernel_size=3, pool_after=[2, 4, 6]).features(
     ...     torch.zeros(1, 1, 40)).shape
     torch.Size([1, 4, 5])
@@ -198,7 +216,7 @@ def cnn(
         "maxout_k": maxout_k, "batch_norm": batch_norm, "dropout": dropout, "pool": pool,
         "pool_ratio": pool_ratio, "dropout_mode": dropout_mode, "input_dropout": input_dropout,
         "dropconnect": dropconnect, "dropconnect_inference": dropconnect_inference,
-        "pool_after": pool_after,
+        "pool_after": pool_after, "hidden": hidden,
     }, key="model")
     if options["pool_after"] is not None and options["pool_after"][-1] > len(options["channels"]):
         raise ConfigError("model.pool_after", options["pool_after"], f"block numbers from 1 to "

@@ -92,7 +92,8 @@ class ResNet(nn.Module):
                  stochastic_depth: float, stochastic_depth_mode: DropMode, pool: str,
                  pool_ratio: float, layout: str, dropout: float = 0.0,
                  dropout_mode: DropoutMode = "inverted", dropconnect: float = 0.0,
-                 stem_norm: bool = False, global_pool: str = "avg") -> None:
+                 stem_norm: bool = False, global_pool: str = "avg", stem_pool: bool = False,
+                 stem_stride: int = 1) -> None:
         super().__init__()
         self.trainwell_activation = (activation, negative_slope)
         dims = 0 if layout == "mlp" else len(input_shape) - 1
@@ -101,11 +102,17 @@ class ResNet(nn.Module):
                                             nn.Linear(math.prod(input_shape), width))
         else:
             conv = (nn.Conv1d, nn.Conv2d)[dims - 1]
-            stem = conv(input_shape[0], width, kernel_size, padding=kernel_size // 2)
+            stem = conv(input_shape[0], width, kernel_size, padding=kernel_size // 2, stride=stem_stride)
         norm = [(nn.BatchNorm1d, nn.BatchNorm2d)[dims - 1](width)] if stem_norm and dims else []
-        self.stem = nn.Sequential(stem, *norm, make_activation(activation, negative_slope=negative_slope))
-        survival = survival_probabilities(blocks, last_survival=1.0 - stochastic_depth)
         sizes = list(input_shape[1:]) if dims else []
+        sizes = [(s + stem_stride - 1) // stem_stride for s in sizes]
+        halve: list[nn.Module] = []
+        if stem_pool and dims and min(sizes) >= 2:
+            halve = [(nn.MaxPool1d, nn.MaxPool2d)[dims - 1](2)]
+            sizes = [s // 2 for s in sizes]
+        self.stem = nn.Sequential(stem, *norm, make_activation(activation, negative_slope=negative_slope),
+                                  *halve)
+        survival = survival_probabilities(blocks, last_survival=1.0 - stochastic_depth)
         layers: list[nn.Module] = []
         for p in survival:
             layers.append(ResidualBlock(width, dims=dims, kernel_size=kernel_size,
@@ -155,6 +162,8 @@ def resnet(
     dropconnect: Probability = 0.0,
     stem_norm: bool = False,
     global_pool: Literal["avg", "max", "avgmax"] = "avg",
+    stem_pool: bool = False,
+    stem_stride: Annotated[int, Field(ge=1)] = 1,
 ) -> ResNet:
     """Build a residual network for inputs of ``input_shape`` and ``num_classes`` logits.
 
@@ -176,7 +185,11 @@ def resnet(
     the classifier above the convolutional features), the mean network at test time.
     ``stem_norm`` puts batch norm between the stem's convolution and its activation;
     ``global_pool`` pools the last feature map by its mean (``"avg"``), its maximum over
-    positions (``"max"``: is a pattern anywhere) or both, concatenated (``"avgmax"``).
+    positions (``"max"``: is a pattern anywhere) or both, concatenated (``"avgmax"``);
+    ``stem_pool`` max-pools the stem's output by 2, so every block works on a quarter of the
+    positions of an image (half of a signal's) and costs a quarter (a half) as much;
+    ``stem_stride`` strides the stem's convolution instead (or as well), which skips even the
+    stem's work on the positions it leaves out.
 
     >>> model = resnet((1, 40), 10, blocks=2, width=8, stochastic_depth=0.5)
     >>> model(torch.zeros(4, 1, 40)).shape
@@ -189,7 +202,7 @@ def resnet(
         "stochastic_depth": stochastic_depth, "stochastic_depth_mode": stochastic_depth_mode,
         "pool": pool, "pool_ratio": pool_ratio, "layout": layout, "dropout": dropout,
         "dropout_mode": dropout_mode, "dropconnect": dropconnect, "stem_norm": stem_norm,
-        "global_pool": global_pool}, key="model")
+        "global_pool": global_pool, "stem_pool": stem_pool, "stem_stride": stem_stride}, key="model")
     check_residual_activation(options["activation"])
     if len(shape) == 1:
         options["layout"] = "mlp"

@@ -8,6 +8,7 @@ from trainwell.optim import rules
 from trainwell.optim.lr_find import LRFind, lr_find
 from trainwell.optim.optimizers import (
     DESCRIPTIONS,
+    LATER_OPTIONS,
     OPTIMIZERS,
     adagrad,
     adam,
@@ -16,6 +17,7 @@ from trainwell.optim.optimizers import (
     momentum,
     needs_closure,
     nesterov,
+    optimizer_options,
     rmsprop,
     sgd,
 )
@@ -29,10 +31,10 @@ from trainwell.optim.schedules import (
 )
 from trainwell.optim.surfaces import SURFACES, Surface
 
-__all__ = ["OPTIMIZERS", "DESCRIPTIONS", "build_optimizer", "sgd", "momentum", "nesterov",
-           "adagrad", "rmsprop", "adam", "adamw", "lbfgs", "needs_closure", "SCHEDULES",
-           "SCHEDULE_DESCRIPTIONS", "Schedule", "make_schedule", "schedule_options", "LRSchedule",
-           "SURFACES", "Surface", "rules", "lr_find", "LRFind"]
+__all__ = ["OPTIMIZERS", "DESCRIPTIONS", "LATER_OPTIONS", "optimizer_options", "build_optimizer",
+           "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs",
+           "needs_closure", "SCHEDULES", "SCHEDULE_DESCRIPTIONS", "Schedule", "make_schedule",
+           "schedule_options", "LRSchedule", "SURFACES", "Surface", "rules", "lr_find", "LRFind"]
 
 
 def build_optimizer(name: str, params, **options):

@@ -23,14 +23,18 @@ minibatch noise (the lecture's advice).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Annotated, Literal
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, Literal
 
 import torch
 from pydantic import Field
 
-__all__ = ["OPTIMIZERS", "DESCRIPTIONS", "sgd", "momentum", "nesterov", "adagrad", "rmsprop",
-           "adam", "adamw", "lbfgs", "needs_closure"]
+from trainwell.names import get
+from trainwell.optim.adam_uncorrected import UncorrectedAdam
+from trainwell.params import validate_params
+
+__all__ = ["OPTIMIZERS", "DESCRIPTIONS", "LATER_OPTIONS", "optimizer_options", "sgd", "momentum",
+           "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs", "needs_closure"]
 
 Params = Iterable[torch.nn.Parameter]
 LR = Annotated[float, Field(gt=0)]
@@ -100,16 +104,23 @@ def rmsprop(params: Params, *, lr: LR = 1e-3, alpha: Rate = 0.99, eps: Eps = 1e-
 
 
 def adam(params: Params, *, lr: LR = 1e-3, betas: Betas = [0.9, 0.999], eps: Eps = 1e-8,  # noqa: B006
-         weight_decay: Decay = 0.0) -> torch.optim.Optimizer:
+         weight_decay: Decay = 0.0, bias_correction: bool = True) -> torch.optim.Optimizer:
     """Adam with bias correction; the lecture's defaults beta1=0.9, beta2=0.999, lr=1e-3.
 
     ``m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  x -= lr * m^ / (sqrt(v^) + eps)`` with
     ``m^ = m / (1 - b1^t)``, ``v^ = v / (1 - b2^t)`` (Kingma & Ba, "Adam: A Method for Stochastic
-    Optimization", 2015).
+    Optimization", 2015). ``bias_correction=False`` uses ``m`` and ``v`` as they are
+    (:class:`~trainwell.optim.adam_uncorrected.UncorrectedAdam`, the lecture's "Adam (almost)"):
+    its first steps are up to ``(1 - b1) / sqrt(1 - b2)`` times too big (3.16 with the defaults).
 
     >>> opt = adam(torch.nn.Linear(2, 1).parameters())
+    >>> type(adam(torch.nn.Linear(2, 1).parameters(), bias_correction=False)).__name__
+    'UncorrectedAdam'
     """
     beta1, beta2 = betas
+    if not bias_correction:
+        return UncorrectedAdam(params, lr=lr, betas=(beta1, beta2), eps=eps,
+                               weight_decay=weight_decay)
     return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
 
 
@@ -163,6 +174,29 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad,
     "rmsprop": rmsprop, "adam": adam, "adamw": adamw, "lbfgs": lbfgs,
 }
+
+LATER_OPTIONS: dict[str, dict[str, Any]] = {"adam": {"bias_correction": True}}
+"""Options an optimizer gained after its first release, with their defaults: a recipe keeps
+them only when it sets another value, so the run ids of earlier recipes stay the same."""
+
+
+def optimizer_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[optim]`` options of optimizer ``name`` checked, defaults filled in, and the
+    :data:`LATER_OPTIONS` at their defaults left out. Raises :class:`ConfigError` at
+    ``optim.<key>``.
+
+    >>> optimizer_options("adam", {"lr": 0.01, "bias_correction": True})["lr"]
+    0.01
+    >>> "bias_correction" in optimizer_options("adam", {}), optimizer_options(
+    ...     "adam", {"bias_correction": False})["bias_correction"]
+    (False, False)
+    """
+    checked = validate_params(get(OPTIMIZERS, name, key="optim.name"), options, key="optim")
+    for key, default in LATER_OPTIONS.get(name, {}).items():
+        if checked.get(key) == default:
+            del checked[key]
+    return checked
+
 
 DESCRIPTIONS = {
     "sgd": "plain minibatch SGD, x -= lr*g",

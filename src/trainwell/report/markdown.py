@@ -3,7 +3,8 @@
 It formats the rows of :func:`~trainwell.report.rows.results_rows`: one row per grid point
 with the same columns as the terminal, notebook and HTML tables, the best grid point in bold;
 for exactly two axes, a grid (axis 1 down, axis 2 across) whose cells give the test accuracy,
-then the train accuracy and the gap, what the mean leaves out and the ensemble of the seeds.
+then the train accuracy and the gap, what the mean leaves out and the ensemble of the seeds,
+all in percent (the corner says so).
 
 >>> from trainwell.report.rows import results_rows
 >>> from trainwell.report.table import results_grid
@@ -22,7 +23,7 @@ __all__ = ["markdown_table"]
 def markdown_table(table: ResultsRows) -> str:
     """``table`` as a GitHub markdown table (a grid for two axes)."""
     if table.layout == "grid":
-        head = [f"{table.axes[0]} \\ {table.axes[1]}", *table.grid_cols]
+        head = [f"test acc (%): {table.axes[0]} \\ {table.axes[1]}", *table.grid_cols]
         body = [[_escape(row), *(_grid_cell(table.at(row, col)) for col in table.grid_cols)]
                 for row in table.grid_rows]
     else:

@@ -33,8 +33,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["Curve", "label_colors", "label_dashes", "smooth", "smoothing_window", "loss_figure", "loss_plot",
-           "val_acc_figure", "val_acc_plot", "lr_figure", "ensemble_figure", "lr_varies", "data_uri",
+__all__ = ["Curve", "ShownFigure", "label_colors", "label_dashes", "smooth", "smoothing_window",
+           "loss_figure", "loss_plot", "val_acc_figure", "val_acc_plot", "lr_figure",
+           "ensemble_figure", "lr_varies", "data_uri",
            "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
 
 SMOOTH_FRACTION = 0.02

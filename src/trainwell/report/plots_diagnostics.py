@@ -27,14 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from trainwell.loop.metrics import ACT_STD, GRAD_NORM, layer_metric
+from trainwell.report.plots import ShownFigure
 
 __all__ = ["LayerFlow", "FlowRun", "FlowLimits", "flow_run", "layer_order", "depth_colors",
-           "flow_limits", "gradient_flow_figure", "DEPTH_CMAP", "LAST_LAYER_NAMES"]
+           "flow_limits", "gradient_flow_figure", "gradient_flow_plot", "DEPTH_CMAP", "LAST_LAYER_NAMES"]
 
 DEPTH_CMAP = ("viridis", 0.0, 0.88)
 """Colormap of layer depth and the part of it used: from dark purple (first layer) to
@@ -169,9 +169,10 @@ def _panel(ax, layers: Sequence[LayerFlow], field: str, colors: Sequence[str],
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def gradient_flow_figure(run: FlowRun, *, limits: FlowLimits) -> bytes:
-    """The two panels of one run as PNG bytes: ``‖∂L/∂W‖`` and activation std per layer."""
-    fig = Figure(figsize=(3.5, 3.9), dpi=_DPI, layout="constrained")
+def gradient_flow_plot(run: FlowRun, *, limits: FlowLimits) -> ShownFigure:
+    """The two panels of one run, ``‖∂L/∂W‖`` and activation std per layer, as a Figure that a
+    notebook shows."""
+    fig = ShownFigure(figsize=(3.5, 3.9), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True)
     colors = depth_colors(len(run.layers))
@@ -187,8 +188,13 @@ def gradient_flow_figure(run: FlowRun, *, limits: FlowLimits) -> bytes:
                    for layer, c, where in ends]
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False,
                    fontsize=7, handlelength=1.4, columnspacing=1.0)
+    return fig
+
+
+def gradient_flow_figure(run: FlowRun, *, limits: FlowLimits) -> bytes:
+    """:func:`gradient_flow_plot` as PNG bytes."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
+    gradient_flow_plot(run, limits=limits).savefig(buf, format="png", dpi=_DPI)
     return buf.getvalue()
 
 

@@ -26,11 +26,13 @@ from trainwell.report.table import (
     Cell,
     CellVerdict,
     ResultsGrid,
+    Stat,
     chance_threshold,
     format_stat,
 )
 
-__all__ = ["Column", "Row", "ResultsRows", "results_rows", "RESULT_KINDS", "COLUMN_KINDS"]
+__all__ = ["Column", "Row", "ResultsRows", "results_rows", "RESULT_KINDS", "COLUMN_KINDS",
+           "STAT_LABELS"]
 
 RESULT_KINDS = ("value", "n/c", "failed", "pending")
 """What a grid point's test-accuracy cell shows: a number, or why there is none."""
@@ -73,6 +75,9 @@ class Row:
     seconds: str
     verdict: CellVerdict | None
     note: str
+    stats: dict[str, Stat | None] = field(default_factory=dict)
+    ensemble_acc: float | None = None
+    seconds_mean: float | None = None
 
     def value(self, column: Column) -> Any:
         """What this row shows in ``column``."""
@@ -115,6 +120,30 @@ class ResultsRows:
         """``row``'s cells, in column order."""
         return [row.value(c) for c in self.columns]
 
+    def numeric(self) -> tuple[list[str], list[list[Any]]]:
+        """The table as numbers to compute on, one row per grid point: the axes, ``result``
+        (:data:`RESULT_KINDS`), then for each accuracy column its mean, std and ``n`` (the
+        seeds it is over) as fractions, ``ensemble of seeds (fraction)`` where shown, ``seeds``,
+        ``time/run (s)``, ``diagnosis`` where shown and ``notes``; a missing number is ``None``.
+        The means are over every seed with a number, also where :meth:`values` shows ``n/c``."""
+        cols: list[tuple[str, Any]] = [(c.name, c) for c in self.columns if c.kind == "axis"]
+        cols.append(("result", lambda r: r.kind))
+        for column in self.columns:
+            label = STAT_LABELS.get(column.field)
+            if label is not None and column.kind in ("result", "number"):
+                cols += [(f"{label} mean (fraction)", _stat_of(column.field, "mean")),
+                         (f"{label} std (fraction)", _stat_of(column.field, "std")),
+                         (f"{label} n", _stat_of(column.field, "n"))]
+        if self.has("ensemble of seeds (%)"):
+            cols.append(("ensemble of seeds (fraction)", lambda r: r.ensemble_acc))
+        cols += [("seeds", lambda r: r.seeds), ("time/run (s)", lambda r: r.seconds_mean)]
+        cols += [(c.name, c) for c in self.columns if c.kind in ("verdict", "note")]
+
+        def cell(row: Row, how: Any) -> Any:
+            return row.value(how) if isinstance(how, Column) else how(row)
+
+        return [n for n, _ in cols], [[cell(r, how) for _, how in cols] for r in self.rows]
+
     def at(self, grid_row: str, grid_col: str) -> Row | None:
         """The row of the grid point at an axis-1 value and an axis-2 value (grid layout)."""
         return next((r for r in self.rows if r.point == (grid_row, grid_col)), None)
@@ -127,6 +156,17 @@ class ResultsRows:
 
     def title(self, experiment: str) -> str:
         return f"{experiment}: test accuracy (%), mean ± std over seeds"
+
+
+STAT_LABELS = {"test": "test acc", "alone": "model alone acc", "train": "train acc", "gap": "gap"}
+"""The numeric table's name of each accuracy column (:meth:`ResultsRows.numeric`)."""
+
+
+def _stat_of(name: str, part: str) -> Any:
+    def get(row: Row) -> Any:
+        found = row.stats.get(name)
+        return None if found is None else getattr(found, part)
+    return get
 
 
 def results_rows(grid: ResultsGrid, *, num_classes: int = DEFAULT_NUM_CLASSES) -> ResultsRows:
@@ -156,4 +196,7 @@ def _row(c: Cell) -> Row:
                gap=c.text("gap") if value else "", alone=format_stat(c.raw),
                ensemble=ensemble, ensemble_n=c.ensemble.score.n if c.ensemble else None,
                seeds=c.n, seconds="-" if c.seconds is None else f"{c.seconds:.1f}",
-               verdict=c.verdict, note=c.note)
+               verdict=c.verdict, note=c.note,
+               stats={**c.stats, "alone": c.raw_stat},
+               ensemble_acc=c.ensemble.score.ensemble if c.ensemble is not None and c.counts["ok"] else None,
+               seconds_mean=c.seconds)

@@ -34,7 +34,8 @@ from trainwell.sweep import format_value
 if TYPE_CHECKING:
     from trainwell.report.ensembles import RunsEnsemble
 
-__all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome", "chance_threshold",
+__all__ = ["Cell", "CellVerdict", "Stat", "stat", "ResultsGrid", "results_grid", "run_outcome",
+           "chance_threshold",
            "axis_values", "format_stat", "runs_classes", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
            "shown_verdicts", "NOT_TRAINED",
            "DEFAULT_NUM_CLASSES", "VERDICT_WORDS"]
@@ -171,6 +172,7 @@ class Cell:
     best: bool = False
     ensemble: RunsEnsemble | None = None
     snapshots: list[float] | None = None
+    stats: dict[str, Stat | None] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -195,9 +197,14 @@ class Cell:
         prediction is more than that model: before weight averaging (``test_acc_raw``), the
         last snapshot of a snapshot ensemble (``test_acc_last``), one test view
         (``test_acc_single``); ``None`` for plain runs."""
-        values = [next((r.final[k] for k in RAW_METRICS if r.final.get(k) is not None), None)
-                  for r in self.runs if run_outcome(r) == "ok"]
-        return _mean_std(values) if any(v is not None for v in values) else None
+        found = self.raw_stat
+        return None if found is None else (found.mean, found.std)
+
+    @property
+    def raw_stat(self) -> Stat | None:
+        """:attr:`raw` with its count: the trained model's own test accuracy over the seeds."""
+        return stat([next((r.final[k] for k in RAW_METRICS if r.final.get(k) is not None), None)
+                     for r in self.runs if run_outcome(r) == "ok"])
 
     @property
     def converged(self) -> bool:
@@ -341,12 +348,13 @@ def _cell(label: str, runs: list[RunRow], axes: Sequence[str], num_classes: int)
     for run in runs:
         counts[run_outcome(run, num_classes=num_classes)] += 1
     scored = [r for r in runs if run_outcome(r, num_classes=num_classes) in ("ok", "n/c")]
+    stats = {"test": stat([r.final.get(TEST_ACC) for r in scored]),
+             "train": stat([r.final.get(TRAIN_ACC) for r in scored]),
+             "gap": stat([_difference(r.final.get(TRAIN_ACC), r.final.get(TEST_ACC)) for r in scored])}
+    pairs = {k: None if v is None else (v.mean, v.std) for k, v in stats.items()}
     return Cell(label=label, values=[format_value(runs[0].point.get(k)) for k in axes],
-                runs=runs, counts=counts,
-                test=_mean_std([r.final.get(TEST_ACC) for r in scored]),
-                train=_mean_std([r.final.get(TRAIN_ACC) for r in scored]),
-                gap=_mean_std([_difference(r.final.get(TRAIN_ACC), r.final.get(TEST_ACC))
-                               for r in scored]))
+                runs=runs, counts=counts, test=pairs["test"], train=pairs["train"],
+                gap=pairs["gap"], stats=stats)
 
 
 def _difference(a: Any, b: Any) -> float | None:
@@ -360,11 +368,28 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _mean_std(values: list[Any]) -> tuple[float, float | None] | None:
+@dataclass(frozen=True)
+class Stat:
+    """One metric over a grid point's seeds, as stored (accuracies as fractions): the mean,
+    the sample std (``None`` with fewer than two values) and ``n``, the values it is over."""
+
+    mean: float
+    std: float | None
+    n: int
+
+
+def stat(values: Sequence[Any]) -> Stat | None:
+    """Mean, sample std and count of the finite numbers in ``values``; ``None`` without any.
+
+    >>> s = stat([0.5, 0.7, None])
+    >>> round(s.mean, 3), round(s.std, 4), s.n
+    (0.6, 0.1414, 2)
+    """
     xs = [x for x in map(_number, values) if x is not None]
     if not xs:
         return None
     mean = sum(xs) / len(xs)
     if len(xs) < 2:
-        return mean, None
-    return mean, math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
+        return Stat(mean, None, 1)
+    return Stat(mean, math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)), len(xs))
+

@@ -26,15 +26,16 @@ def fmt(value: float | None, digits: int = 4) -> str:
 
 
 def print_run(console: Console, result: RunOutcome) -> None:
-    """One run: status, time, and loss/accuracy on every split."""
+    """One run: status, time, and loss and accuracy (%) on every split."""
     h = result.history
     title = result.recipe.name or (f"{result.recipe.model.name} · {result.recipe.init.name} · "
                                    f"{result.recipe.optim.name}")
     table = Table(title=title)
-    for col in ("split", "loss", "accuracy"):
+    for col in ("split", "loss", "accuracy (%)"):
         table.add_column(col, justify="right" if col != "split" else "left")
     for split in ("train", "val", "test"):
-        table.add_row(split, fmt(h.final.get(f"{split}_loss")), fmt(h.final.get(f"{split}_acc")))
+        acc = h.final.get(f"{split}_acc")
+        table.add_row(split, fmt(h.final.get(f"{split}_loss")), fmt(None if acc is None else 100 * acc, 2))
     console.print(table)
     line = f"status: {h.status}   epochs: {len(h.epochs)}   time: {h.seconds:.1f}s"
     if h.compile is not None:
