@@ -214,7 +214,7 @@ def left_by(callback: Callback) -> dict[str, dict[str, torch.Tensor]]:
 def _generator_device(dataset: Dataset) -> torch.device:
     """Where the shuffling generator lives: on the data's GPU, so each epoch's permutation is
     drawn there without a copy from the host (on the CPU, the CPU as always)."""
-    device = dataset.x_train.device
+    device = dataset.device
     return device if device.type == "cuda" else torch.device("cpu")
 
 
@@ -263,6 +263,7 @@ def final_verdicts(model: torch.nn.Module, dataset: Dataset, *, seed: int,
     agree with how the run ended (``history``: a run that did not train is never healthy) and
     advising nothing the run already uses (its ``init`` scheme, batch norm)."""
     xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=seed)
+    xb = dataset.decode(xb)
     used = {init} if init else set()
     if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         used.add("batch_norm")

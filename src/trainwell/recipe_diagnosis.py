@@ -61,5 +61,6 @@ def diagnose_recipe(recipe: Recipe, *, after_steps: int = 0,
                       generator=torch.Generator().manual_seed(recipe.train.seed))
     xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=recipe.train.seed,
                             size=batch_size)
+    xb = dataset.decode(xb)
     steps = len(history.step_loss) if history is not None else 0
     return RecipeDiagnosis(diagnose(model, xb, yb, optimizer=optimizer), history, steps)

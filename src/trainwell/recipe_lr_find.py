@@ -22,6 +22,7 @@ def lr_find_recipe(recipe: Recipe, *, steps: int = 100, start_lr: float = 1e-7,
     True
     """
     dataset, model, optimizer = build_to_train(recipe)
-    return lr_find(model, optimizer, dataset.x_train, dataset.y_train, steps=steps,
-                   start_lr=start_lr, end_lr=end_lr, batch_size=recipe.train.batch_size,
+    x = dataset.decode(dataset.x_train)
+    return lr_find(model, optimizer, x, dataset.y_train, steps=steps, start_lr=start_lr,
+                   end_lr=end_lr, batch_size=recipe.train.batch_size,
                    generator=torch.Generator().manual_seed(recipe.train.seed))

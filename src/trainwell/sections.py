@@ -207,7 +207,7 @@ def _augment_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset)
 
     if not recipe.augment.transforms:
         return []
-    generator = torch.Generator(device=dataset.x_train.device).manual_seed(recipe.train.seed)
+    generator = torch.Generator(device=dataset.device).manual_seed(recipe.train.seed)
     return [Augment(recipe.augment.transforms, generator=generator)]
 
 

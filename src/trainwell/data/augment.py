@@ -218,10 +218,13 @@ class Augment:
 
     def before_fit(self, state: TrainState) -> None:
         x = state.dataset.x_train
-        self._apply = compose(self.specs, tuple(x.shape[1:]), train_inputs=x)
+        # stored rows are decoded into memory only for a transform that learns from them
+        learns = any(TRANSFORMS[name].fit is not None for name, _ in self.specs)
+        inputs = state.dataset.decode(x) if learns else None
+        self._apply = compose(self.specs, tuple(x.shape[1:]), train_inputs=inputs)
         self._generator = self.generator
         if self._generator is None:
-            self._generator = torch.Generator(device=x.device).manual_seed(self.seed)
+            self._generator = torch.Generator(device=state.dataset.device).manual_seed(self.seed)
 
     def state_dict(self) -> dict[str, Any]:
         """The state of the generator it draws from (a CPU byte tensor), for a checkpoint."""

@@ -70,7 +70,7 @@ def describe(section: Mapping[str, Any]) -> tuple[Dataset, list[str]]:
     if name == "images":
         from trainwell.data.images import image_cache
 
-        keys = ("size", "channels", "skip_broken", "cache_dir")
+        keys = ("size", "channels", "skip_broken", "cache_dir", "digest")
         npy, there = image_cache(resolved["path"], **{k: resolved[k] for k in keys if k in resolved})
         cache = f"{'read from' if there else 'written to'} {npy}"
     dataset = load_dataset(name, **resolved)
@@ -96,13 +96,16 @@ def summary_lines(ds: Dataset) -> list[str]:
         input_kind(meta.input_shape) or "", "a table (D,)" if len(meta.input_shape) == 1 else
         "flattened by mlp and linear")
     x = ds.x_train
+    # stored rows decode monotonically: the decoded extremes are those of the stored ones
+    low, high = (float(ds.decode(v.reshape(1))[0]) for v in (x.min(), x.max()))
+    dtype = "float32" if ds.stored is not None else str(x.dtype).removeprefix("torch.")
     splits = {"train": ds.y_train, "val": ds.y_val, "test": ds.y_test}
     unlabeled = 0 if ds.x_unlabeled is None else len(ds.x_unlabeled)
     lines = [
         f"dataset: {meta.name}",
         f"source: {meta.source}",
-        f"input: {meta.input_shape} {str(x.dtype).removeprefix('torch.')} per sample ({kind}); "
-        f"values {float(x.min()):.2f} .. {float(x.max()):.2f} after {meta.options.get('normalize')}",
+        f"input: {meta.input_shape} {dtype} per sample ({kind}); "
+        f"values {low:.2f} .. {high:.2f} after {meta.options.get('normalize')}",
         "samples: " + ", ".join(f"{len(y)} {s}" for s, y in splits.items())
         + (f", {unlabeled} unlabeled" if unlabeled else ""),
         f"classes: {meta.num_classes}",
@@ -114,6 +117,9 @@ def summary_lines(ds: Dataset) -> list[str]:
     lines.append(f"  {'class':<{width}}  " + "  ".join(f"{s:>6}" for s in splits))
     for i, n in enumerate(names):
         lines.append(f"  {n:<{width}}  " + "  ".join(f"{counts[s][i]:>6}" for s in splits))
+    if ds.stored is not None:
+        lines.append("memory: kept out of memory as uint8 rows (memory-mapped), each batch "
+                     "decoded to float32 as it trains (data.in_memory)")
     train = [c for c in counts["train"] if c]
     lines.append(f"balance: the largest training class has {max(train) / min(train):.1f}x the "
                  "samples of the smallest" if len(train) > 1 else "balance: one class")

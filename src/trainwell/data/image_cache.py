@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +76,8 @@ def list_images(path: str | os.PathLike[str]) -> Listing:
             raise ConfigError("data.path", str(path), f"the training split's classes in "
                               f"{split}/; {folder / extra[0]} is a class the training split "
                               "does not have")
-    # one class folder per thread: the stat calls wait on the file system, not on Python
-    with ThreadPoolExecutor(max_workers=min(8, len(folders))) as pool:
-        found = list(pool.map(lambda f: sorted(_image_files(str(f[2]))), folders))
+    # one thread: a stat is cheap next to the Python around it, and threads would contend
+    found = [sorted(_image_files(str(folder))) for _, _, folder in folders]
     for (split, _, folder), listed in zip(folders, found, strict=True):
         if not listed and split == "train":
             raise ConfigError("data.path", str(path), f"images in every class folder; "
@@ -90,9 +88,11 @@ def list_images(path: str | os.PathLike[str]) -> Listing:
         digest.update("".join(f"{f[prefix:]}\t{size}\t{mtime}\n"
                               for f, size, mtime in listed).encode())
     files = tuple(f for listed in found for f, _, _ in listed)
-    splits = tuple(s for (s, _, _), listed in zip(folders, found, strict=True) for _ in listed)
-    labels = tuple(lab for (_, lab, _), listed in zip(folders, found, strict=True)
-                   for _ in listed)
+    splits: tuple[str, ...] = ()
+    labels: tuple[int, ...] = ()
+    for (split, label, _), listed in zip(folders, found, strict=True):
+        splits += (split,) * len(listed)
+        labels += (label,) * len(listed)
     return Listing(root, files, splits, labels, tuple(names), digest.hexdigest()[:16])
 
 
@@ -116,9 +116,12 @@ def _subdirs(folder: Path) -> list[str]:
     return sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
 
 
-def cache_paths(listing: Listing, decode: dict[str, Any], cache_dir: Path) -> tuple[Path, Path]:
-    """The cache's ``.npy`` and ``.json`` for ``listing`` decoded with ``decode`` options."""
-    text = json.dumps({"listing": listing.digest, **decode}, sort_keys=True)
+def cache_paths(listing: Listing | str, decode: dict[str, Any],
+                cache_dir: Path) -> tuple[Path, Path]:
+    """The cache's ``.npy`` and ``.json`` for ``listing`` (or its digest) decoded with
+    ``decode`` options."""
+    digest = listing if isinstance(listing, str) else listing.digest
+    text = json.dumps({"listing": digest, **decode}, sort_keys=True)
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     return cache_dir / f"images-{key}.npy", cache_dir / f"images-{key}.json"
 

@@ -9,6 +9,7 @@ cache of :mod:`trainwell.data.image_cache`; later reads map that file and start 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -29,11 +30,24 @@ from trainwell.data.image_cache import (
     read_cache,
 )
 from trainwell.data.prepare import LabelsFraction, LabelsPerClass, Normalize, SplitSeed, ValFraction
-from trainwell.data.splits import Digest, TestFraction, UserClasses, from_splits
+from trainwell.data.splits import Digest, TestFraction, UserClasses
+from trainwell.data.stored import cached_dataset
 from trainwell.errors import ConfigError
 
-__all__ = ["images", "load_image_folder", "image_cache", "ImageSize", "DataWarning"]
+__all__ = ["images", "load_image_folder", "image_cache", "ImageSize", "InMemory", "DataWarning"]
 
+
+def _in_memory(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if value == "auto":  # the default, left out of the recipe like every unset option
+        return None
+    raise ValueError("true, false or \"auto\"")
+
+
+InMemory = Annotated[bool | None, pydantic.PlainValidator(_in_memory)]
+"""``data.in_memory``: ``true``, ``false`` or ``"auto"`` (None, the default; see
+:func:`images`)."""
 ImageSize = Annotated[list[Annotated[int, pydantic.Field(ge=1)]],
                       pydantic.Field(min_length=2, max_length=2)] | None
 _GREY = ("1", "L", "LA", "I", "I;16", "F")
@@ -44,10 +58,12 @@ class DataWarning(UserWarning):
 
 
 def image_cache(path: str, *, size: list[int] | None = None, channels: int | None = None,
-                skip_broken: bool = False, cache_dir: str | None = None) -> tuple[Path, bool]:
-    """Where the folder's decoded images are (or will be) cached, and whether they are."""
-    listing = list_images(path)
-    npy, meta = cache_paths(listing, _decode_options(size, channels, skip_broken),
+                skip_broken: bool = False, cache_dir: str | None = None,
+                digest: str | None = None) -> tuple[Path, bool]:
+    """Where the folder's decoded images are (or will be) cached, and whether they are;
+    ``digest``: the folder's listing digest when it is known (a resolved recipe's)."""
+    npy, meta = cache_paths(digest or list_images(path), _decode_options(size, channels,
+                                                                         skip_broken),
                             _cache_folder(cache_dir))
     return npy, read_cache(npy, meta) is not None
 
@@ -67,8 +83,8 @@ def load_image_folder(path: str, *, size: list[int] | None = None, channels: int
     """The folder's listing, its images as uint8 ``(N, C, H, W)`` (memory-mapped), the cache
     record (labels, splits, kept files) and whether the cache was there already."""
     listing = list_images(path)
-    npy, meta = cache_paths(listing, _decode_options(size, channels, skip_broken),
-                            _cache_folder(cache_dir))
+    decode, folder = _decode_options(size, channels, skip_broken), _cache_folder(cache_dir)
+    npy, meta = cache_paths(listing, decode, folder)
     cached = read_cache(npy, meta)
     if cached is not None:
         return listing, cached[0], cached[1], True
@@ -176,6 +192,7 @@ def _common_size(listing: Listing, shapes: list[Any], kept: list[int]) -> tuple[
 
 def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None = None,
            skip_broken: bool = False, cache_dir: str | None = None,
+           in_memory: InMemory = None,
            val_fraction: ValFraction = 0.1, test_fraction: TestFraction = 0.2,
            labels_fraction: LabelsFraction = 1.0, split_seed: SplitSeed = 0,
            normalize: Normalize = "standardize", classes: UserClasses = None,
@@ -186,28 +203,59 @@ def images(*, path: str, size: ImageSize = None, channels: Literal[1, 3] | None 
     size. ``channels``: 1 (grey) or 3 (RGB); default 1 when every image is grey, else 3.
     ``skip_broken`` leaves out images Pillow cannot read, with one warning, instead of
     refusing the folder. ``cache_dir``: where the decoded images go (default: ``images/`` in
-    :func:`~trainwell.data.builtin.cache_dir_default`). A folder without ``test/`` gets a
-    stratified test split of ``test_fraction``; without ``val/``, one of ``val_fraction``.
-    ``normalize="unit"`` divides by 255. ``classes`` takes folder names or ids.
+    :func:`~trainwell.data.builtin.cache_dir_default`). ``in_memory``: hold the images as
+    float32 in memory (``true``, the fast way), or keep them as memory-mapped uint8 rows
+    decoded one batch at a time (``false``: a folder larger than memory still trains, see
+    :mod:`trainwell.data.stored`); ``"auto"`` (or None, the default) holds them while they
+    fit. A folder without ``test/`` gets a stratified test split of ``test_fraction``; without
+    ``val/``, one of ``val_fraction``. ``normalize="unit"`` divides by 255. ``classes`` takes
+    folder names or ids.
+
+    A cached read lists the folder (a stat of every file) to find its cache, unless
+    ``digest`` (a resolved recipe's: the listing taken when the recipe was planned) names it.
 
     >>> ds = images(path="~/data/flowers", size=[64, 64])  # doctest: +SKIP
     >>> ds.meta.class_names  # doctest: +SKIP
     ('daisy', 'rose', 'tulip')
     """
+    options = {"path": path, "size": size, "channels": channels, "skip_broken": skip_broken,
+               "cache_dir": cache_dir, "test_fraction": test_fraction, "digest": digest,
+               "in_memory": in_memory}
+    shared: dict[str, Any] = {
+        "name": "images", "source": "", "key": "data.path", "value": path,
+        "options": {k: v for k, v in options.items() if v is not None},
+        "val_fraction": val_fraction, "test_fraction": test_fraction,
+        "labels_fraction": labels_fraction, "split_seed": split_seed, "classes": classes,
+        "labels_per_class": labels_per_class, "in_memory": in_memory, "normalize": normalize}
+    npy, meta = (None, None) if digest is None else cache_paths(
+        digest, _decode_options(size, channels, skip_broken), _cache_folder(cache_dir))
+    if npy is not None and meta is not None and (known := read_cache(npy, meta)):
+        # a resolved recipe: its digest is the folder's listing, taken when it was planned
+        return _with_source(_dataset(*known, npy, **shared), Path(path).expanduser(),
+                            _counts(known[1]))
     listing, pixels, record, _ = load_image_folder(path, size=size, channels=channels,
                                                    skip_broken=skip_broken, cache_dir=cache_dir)
+    npy, _ = cache_paths(listing, _decode_options(size, channels, skip_broken),
+                         _cache_folder(cache_dir))
+    return _with_source(_dataset(pixels, record, npy, **shared), listing.root, listing.counts())
+
+
+def _dataset(pixels: np.ndarray, record: dict[str, Any], npy: Path, **shared: Any) -> Dataset:
+    """The Dataset of the cached ``pixels`` (in ``npy``) and their ``record``, held in memory or
+    stored; ``shared``: :func:`~trainwell.data.stored.cached_dataset`'s other options."""
     rows = np.asarray(record["rows"], np.int64)
     labels = np.asarray(record["labels"], np.int64)[rows]
     splits = np.asarray(record["splits"])[rows]
-    parts = {s: (pixels[rows[splits == s]], labels[splits == s])
-             for s in ("train", "val", "test") if (splits == s).any()}
-    counts = ", ".join(f"{n} {s}" for s, n in listing.counts().items())
-    options = {"path": path, "size": size, "channels": channels, "skip_broken": skip_broken,
-               "cache_dir": cache_dir, "test_fraction": test_fraction, "digest": digest}
-    return from_splits(
-        parts, name="images", source=f"images in {listing.root} ({counts})",
-        options={k: v for k, v in options.items() if v is not None}, key="data.path",
-        value=path, val_fraction=val_fraction, test_fraction=test_fraction,
-        labels_fraction=labels_fraction, split_seed=split_seed, normalize=normalize,
-        classes=classes, labels_per_class=labels_per_class,
-        class_names=tuple(record["class_names"]), unit_range=(0.0, 255.0))
+    return cached_dataset(pixels, rows, labels, splits, npy=npy, unit_range=(0.0, 255.0),
+                          class_names=tuple(record["class_names"]), **shared)
+
+
+def _counts(record: dict[str, Any]) -> dict[str, int]:
+    splits = [record["splits"][r] for r in record["rows"]]
+    return {s: splits.count(s) for s in dict.fromkeys(splits)}
+
+
+def _with_source(ds: Dataset, root: Path, counts: dict[str, int]) -> Dataset:
+    listed = ", ".join(f"{n} {s}" for s, n in counts.items())
+    meta = dataclasses.replace(ds.meta, source=f"images in {root} ({listed})")
+    return dataclasses.replace(ds, meta=meta)

@@ -24,7 +24,8 @@ import numpy as np
 import pydantic
 import torch
 
-from trainwell.data.dataset import Dataset, DatasetMeta
+from trainwell.data.dataset import Dataset, DatasetMeta, to_float
+from trainwell.data.normalize import feature_moments, normalization
 from trainwell.errors import ConfigError
 
 __all__ = [
@@ -71,7 +72,8 @@ def _ten_classes(classes: Any) -> list[int]:
 
 Classes = Annotated[list[int], pydantic.PlainValidator(_ten_classes)] | None
 
-_CHUNK = 4096
+_EXACT = tuple(np.dtype(t) for t in (np.float32, np.uint8, np.int8, np.uint16, np.int16))
+"""Dtypes whose values float32 holds exactly: normalized while converted, in one pass."""
 
 
 def stratified_split(y: np.ndarray, fraction: float, *, seed: int | Sequence[int],
@@ -183,26 +185,18 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
     y_val = y_train[val_idx] if y_given is None else y_given
     if labels_fraction < 1.0 or labels_per_class is not None:
         xs["unlabeled"] = x_train[unlabeled]
-    xs = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in xs.items()}
-
     shift = scale = None
     if normalize == "standardize" and per_feature:
-        mean, std = _feature_moments(xs["train"])
+        xs = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in xs.items()}
+        mean, std = feature_moments(xs["train"])
         for v in xs.values():
             np.subtract(v, mean, out=v)
             np.divide(v, std, out=v)
-    elif normalize == "standardize":
-        shift, scale = _moments(xs["train"])
-    elif normalize == "unit":
-        lo, hi = unit_range if unit_range is not None else _extent(xs["train"])
-        shift = float(lo)
-        scale = float(hi - lo) if hi > lo else 1.0
-    if shift is not None:
-        for v in xs.values():
-            np.subtract(v, np.float32(shift), out=v)
-            np.divide(v, np.float32(scale), out=v)
-            if normalize == "unit":
-                np.clip(v, 0.0, 1.0, out=v)
+    else:
+        if any(v.dtype not in _EXACT for v in xs.values()):  # statistics of the float32 values
+            xs = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in xs.items()}
+        shift, scale, clip = normalization(xs["train"], normalize, unit_range)
+        xs = {k: to_float(v, shift, scale, clip) for k, v in xs.items()}
 
     subset = {"classes": None if kept is None else list(kept),
               "labels_per_class": labels_per_class}
@@ -271,33 +265,3 @@ def _check_enough(y: np.ndarray, n: int, num_classes: int, kept: tuple[int, ...]
         raise ConfigError("data.labels_per_class", n,
                           f"at most {int(counts[short])}: class {original} has "
                           f"{int(counts[short])} training samples (after the validation split)")
-
-
-def _moments(x: np.ndarray) -> tuple[float, float]:
-    """Scalar mean and (population) std, accumulated in float64 chunk by chunk."""
-    n = x.size
-    total = sum(float(c.sum(dtype=np.float64)) for c in _chunks(x))
-    mean = total / n
-    sq = sum(float(np.square(c.astype(np.float64) - mean).sum()) for c in _chunks(x))
-    std = (sq / n) ** 0.5
-    return mean, std if std > 0 else 1.0
-
-
-def _feature_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (population) std of each feature over the samples, accumulated in float64
-    chunk by chunk; a constant feature keeps std 1."""
-    n = len(x)
-    mean = sum(c.sum(axis=0, dtype=np.float64) for c in _chunks(x)) / n
-    sq = sum(np.square(c.astype(np.float64) - mean).sum(axis=0) for c in _chunks(x))
-    std = np.sqrt(sq / n)
-    std[std == 0] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
-def _extent(x: np.ndarray) -> tuple[float, float]:
-    return float(x.min()), float(x.max())
-
-
-def _chunks(x: np.ndarray):
-    for i in range(0, len(x), _CHUNK):
-        yield x[i:i + _CHUNK]

@@ -140,9 +140,11 @@ def finish(model: torch.nn.Module, dataset: Dataset, history: History, *, test_v
     crops = {"train": None, "val": None, "test": test_crop}
     ys = {s: getattr(dataset, f"y_{s}") for s in ("train", "val", "test")}
 
+    def inputs(split: str) -> torch.Tensor:  # stored inputs are decoded a split at a time
+        return dataset.decode(getattr(dataset, f"x_{split}"))
+
     def predict(net: torch.nn.Module, splits: tuple[str, ...]) -> dict[str, torch.Tensor]:
-        return {s: probabilities(net, getattr(dataset, f"x_{s}"), views=views[s], flip=flip,
-                                 crop=crops[s])
+        return {s: probabilities(net, inputs(s), views=views[s], flip=flip, crop=crops[s])
                 for s in splits if len(ys[s])}
 
     final = dict(history.final)
@@ -150,7 +152,7 @@ def finish(model: torch.nn.Module, dataset: Dataset, history: History, *, test_v
     tensors: dict[str, torch.Tensor] = {}
     for s in SPLITS:
         tensors[f"{s}_targets"] = ys[s]
-        tensors[f"{s}_set"] = fingerprint(getattr(dataset, f"x_{s}"))
+        tensors[f"{s}_set"] = fingerprint(inputs(s))
     if (test_views > 1 or test_crop is not None) and "test" in base:
         final["test_loss_single"], final["test_acc_single"] = final.get("test_loss"), final.get("test_acc")
         final["test_loss"], final["test_acc"] = nll_accuracy(base["test"], ys["test"])
@@ -169,7 +171,7 @@ def finish(model: torch.nn.Module, dataset: Dataset, history: History, *, test_v
         _replace(final, chosen, ys, keep="last")
         tensors.update({f"{s}_last": p for s, p in base.items()})
     elif average is not None:
-        averaged = average.averaged(model, dataset.x_train)
+        averaged = average.averaged(model, inputs("train"))
         chosen = predict(averaged, ("train", *SPLITS))
         _replace(final, chosen, ys, keep="raw")
         tensors.update({f"{s}_raw": p for s, p in base.items()})

@@ -42,9 +42,11 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *,
-             loss_fn: LossFn = F.cross_entropy, batch_size: int = 4096) -> tuple[float, float]:
+             loss_fn: LossFn = F.cross_entropy, batch_size: int = 4096,
+             decode: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``(x, y)`` in eval mode; the model's mode is
-    restored afterwards, also when it raises.
+    restored afterwards, also when it raises. ``decode`` turns each slice of ``x`` into the
+    model's input (a dataset's :meth:`~trainwell.data.Dataset.decode` for stored inputs).
 
     >>> m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
     >>> _ = torch.nn.init.zeros_(m[1].weight), torch.nn.init.zeros_(m[1].bias)
@@ -57,10 +59,11 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     was_training = model.training
     model.eval()
     try:
-        loss_sum = torch.zeros((), device=x.device)
-        correct = torch.zeros((), device=x.device, dtype=torch.long)
+        loss_sum = torch.zeros((), device=y.device)
+        correct = torch.zeros((), device=y.device, dtype=torch.long)
         for i in range(0, len(x), batch_size):
-            logits = model(x[i:i + batch_size])
+            xb = x[i:i + batch_size]
+            logits = model(xb if decode is None else decode(xb))
             yb = y[i:i + batch_size]
             loss_sum += loss_fn(logits, yb) * len(yb)
             correct += (logits.argmax(1) == yb).sum()
@@ -77,8 +80,10 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
         compile: bool | str = False) -> History:
     """Train ``model`` on ``dataset`` and return its :class:`History`.
 
-    ``dataset`` must already be on the model's device. ``eval_every`` evaluates validation and
-    test sets every that many epochs (0: only the final model). ``generator`` drives the
+    ``dataset`` must already be on the model's device (stored inputs, see
+    :class:`~trainwell.data.Dataset`, are gathered a batch at a time on the CPU and decoded on
+    the device: the same permutation and values as in memory). ``eval_every`` evaluates
+    validation and test sets every that many epochs (0: only the final model). ``generator`` drives the
     shuffling; pass a seeded one for reproducible runs. ``after_fit`` always runs, also when
     training raises, so callbacks release what they hold (hooks, progress bars); the final
     metrics are those of the model as ``after_fit`` leaves it (early stopping restores its
@@ -122,7 +127,8 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     if with_closure and precision == "fp16":
         raise ValueError("fp16's gradient scaler cannot drive an optimizer that re-evaluates "
                          "the loss within a step (L-BFGS): use fp32 or bf16")
-    device = dataset.x_train.device
+    device = dataset.device
+    stored = dataset.stored is not None
     amp = Precision(precision, device=device)
     compiled = CompiledModel(model, compile) if compile else None
     forward: Forward = compiled if compiled is not None else model
@@ -149,13 +155,19 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                 perm = torch.randperm(n, generator=generator,
                                       device=generator.device if generator is not None else "cpu"
                                       ).to(device)
-                xs, ys = dataset.x_train[perm], dataset.y_train[perm]
+                # in memory: the shuffled set gathered once; stored: each batch's rows
+                xs = dataset.x_train[perm] if not stored else None
+                rows = perm.cpu() if stored else perm
+                ys = dataset.y_train[perm]
                 step_losses = []
                 correct = torch.zeros((), dtype=torch.long, device=device)
                 seen = 0
                 first = epoch * steps_per_epoch
                 for i in range(steps_per_epoch):
-                    xb, yb = xs[i * batch_size:(i + 1) * batch_size], ys[i * batch_size:(i + 1) * batch_size]
+                    batch = slice(i * batch_size, (i + 1) * batch_size)
+                    xb = xs[batch] if xs is not None else dataset.decode_rows(dataset.x_train,
+                                                                             rows[batch])
+                    yb = ys[batch]
                     if hooks is not None:
                         state.step, state.xb, state.yb = first + i, xb, yb
                         hooks("before_step", state)
@@ -272,7 +284,7 @@ def _batch_shapes(dataset: Dataset, batch_size: int) -> list[tuple[torch.Tensor,
     """A training batch of each size an epoch has: the full one, and the last if shorter."""
     n = len(dataset.x_train)
     sizes = [min(batch_size, n)] + ([n % batch_size] if n > batch_size and n % batch_size else [])
-    return [(dataset.x_train[:size], dataset.y_train[:size]) for size in sizes]
+    return [(dataset.decode(dataset.x_train[:size]), dataset.y_train[:size]) for size in sizes]
 
 
 def _split_metrics(model: torch.nn.Module, dataset: Dataset, loss_fn: LossFn,
@@ -280,6 +292,6 @@ def _split_metrics(model: torch.nn.Module, dataset: Dataset, loss_fn: LossFn,
     out: dict[str, float] = {}
     for split in splits:
         loss, acc = evaluate(model, getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}"),
-                             loss_fn=loss_fn)
+                             loss_fn=loss_fn, decode=dataset.decode)
         out[split_metric(split, "loss")], out[split_metric(split, "acc")] = loss, acc
     return out

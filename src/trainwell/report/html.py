@@ -32,6 +32,7 @@ from trainwell.errors import TrainwellError
 from trainwell.loop.metrics import LR, STEP_LR
 from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.curves import SHOWN
+from trainwell.report.datasets import dataset_views
 from trainwell.report.markdown import markdown_table
 from trainwell.report.rows import ResultsRows, Row, results_rows
 from trainwell.report.status import check_replace, running_note
@@ -104,6 +105,7 @@ def render_report(store: Store, experiment: str, *,
                          + [(s, n) for s, n in counts.items() if s not in STATUS_ORDER],
         "axes": list(axis_values(runs, exp["axes"]).items()),
         "fixed": _fixed_text(exp["fixed"]),
+        "datasets": dataset_views(runs),
         "grid": grid,
         "table": _table(rows, colors),
         "diagnosed_any": rows.has("diagnosis"),
