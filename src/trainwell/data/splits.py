@@ -84,9 +84,10 @@ def from_splits(splits: Mapping[str, tuple[Any, Any]], *, name: str, source: str
         if test_fraction <= 0:
             raise ConfigError("data.test_fraction", test_fraction, "a number in (0, 1): the data "
                               "has no test split, so one is carved from the training split")
-        rest, test = stratified_split(ids["train"], test_fraction, seed=[split_seed, 2])
-        xs["test"], ids["test"] = xs["train"][np.sort(test)], ids["train"][np.sort(test)]
-        xs["train"], ids["train"] = xs["train"][np.sort(rest)], ids["train"][np.sort(rest)]
+        rest, test = (np.sort(i) for i in stratified_split(ids["train"], test_fraction,
+                                                            seed=[split_seed, 2]))
+        xs["test"], ids["test"] = xs["train"][test], ids["train"][test]
+        xs["train"], ids["train"] = xs["train"][rest], ids["train"][rest]
     val = (xs["val"], ids["val"]) if "val" in xs else None
     return prepare_dataset(
         xs["train"], ids["train"], xs["test"], ids["test"], name=name, num_classes=k,

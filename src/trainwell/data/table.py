@@ -63,8 +63,9 @@ def _columns(table: Any, target: str, features: list[str] | None,
     return chosen, set(categorical or [])
 
 
-def _column(table: Any, name: str, one_hot: bool, impute: str) -> tuple[np.ndarray, list[str]]:
-    """One column as float32 inputs ``(N, k)`` and the names of those ``k`` inputs."""
+def _column(table: Any, name: str, one_hot: bool, impute: str) -> tuple[Any, list[str]]:
+    """One column as inputs and the names of those ``k`` inputs: a numeric column as itself
+    (its gaps filled), read into the inputs chunk by chunk; a one-hot one as float32 ``(N, k)``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -80,8 +81,7 @@ def _column(table: Any, name: str, one_hot: bool, impute: str) -> tuple[np.ndarr
             fill = pc.mean(col) if impute == "mean" else pc.approximate_median(col)
             col = pc.fill_null(col, pc.cast(fill, col.type) if pa.types.is_integer(col.type)
                                else fill)
-        values = col.to_numpy().astype(np.float32, copy=False)
-        return values[:, None], [name]
+        return col, [name]
     text = pc.cast(col, pa.string()) if not pa.types.is_string(col.type) else col
     if text.null_count:
         text = pc.fill_null(text, "(missing)")
@@ -121,7 +121,7 @@ def table(*, path: str, target: str, features: list[str] | None = None,
     y = y_col.to_numpy(zero_copy_only=False)
     if pa.types.is_string(y_col.type) or pa.types.is_large_string(y_col.type):
         y = np.asarray(y, dtype=str)
-    parts: list[np.ndarray] = []
+    parts: list[Any] = []
     inputs: list[str] = []
     hot = 0
     for name in chosen:
@@ -136,8 +136,15 @@ def table(*, path: str, target: str, features: list[str] | None = None,
     x = np.empty((data.num_rows, len(inputs)), np.float32)
     at = 0
     for values in parts:
-        x[:, at:at + values.shape[1]] = values
-        at += values.shape[1]
+        if isinstance(values, np.ndarray):
+            x[:, at:at + values.shape[1]] = values
+            at += values.shape[1]
+            continue
+        row = 0
+        for chunk in values.chunks:
+            x[row:row + len(chunk), at] = chunk.to_numpy(zero_copy_only=False)
+            row += len(chunk)
+        at += 1
     options = {"path": path, "target": target, "features": features, "categorical": categorical,
                "impute": impute, "test_fraction": test_fraction, "digest": digest}
     return from_splits(
