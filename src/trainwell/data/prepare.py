@@ -119,7 +119,8 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
                     labels_per_class: int | None = None,
                     val: tuple[np.ndarray, np.ndarray] | None = None,
                     class_names: Sequence[str] | None = None,
-                    per_feature: bool = False) -> Dataset:
+                    per_feature: bool = False,
+                    train_rows: np.ndarray | None = None) -> Dataset:
     """Carve validation and unlabelled splits from the training arrays, normalize, build a Dataset.
 
     ``classes`` (ids in ``0 .. num_classes-1``, at least two, distinct) keeps only those
@@ -139,7 +140,9 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
     ``val``: a validation split the source gives itself (``val_fraction`` then carves nothing);
     ``class_names``: the name of each original class (``meta.class_names`` follows
     ``classes``); ``per_feature``: ``"standardize"`` with one mean and std per input feature
-    (a table's columns; ``meta.mean`` and ``meta.std`` stay None) instead of scalars.
+    (a table's columns; ``meta.mean`` and ``meta.std`` stay None) instead of scalars;
+    ``train_rows``: the rows of ``x_train`` that hold the training samples, in the order of
+    ``y_train`` (None: every row), so a caller that carved a test split need not copy the rest.
 
     >>> x, y = np.arange(40.0).reshape(20, 1, 2), np.arange(20) % 2
     >>> ds = prepare_dataset(x, y, x[:4], y[:4], name="toy", num_classes=2, source="", options={},
@@ -159,6 +162,11 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
     kept = None if classes is None else tuple(int(c) for c in classes)
     names = None if class_names is None else tuple(str(n) for n in class_names)
     x_given, y_given = (None, None) if val is None else (val[0], np.asarray(val[1], np.int64))
+    if train_rows is not None:
+        if kept is not None:
+            x_train, train_rows = x_train[train_rows], None
+        elif len(train_rows) != len(y_train):
+            raise ValueError("train_rows and y_train differ in length")
     if kept is not None:
         x_train, y_train = _keep_classes(x_train, y_train, kept, num_classes)
         x_test, y_test = _keep_classes(np.asarray(x_test), y_test, kept, num_classes)
@@ -179,12 +187,13 @@ def prepare_dataset(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
         unlabeled, labelled = stratified_split(y_train[rest], 0.0, seed=[split_seed, 1],
                                                min_per_class=labels_per_class)
     labelled, unlabeled = rest[labelled], rest[unlabeled]
-    xs = {"train": x_train[labelled],
-          "val": x_train[val_idx] if x_given is None else np.asarray(x_given),
+    rows = (lambda i: i) if train_rows is None else (lambda i: train_rows[i])
+    xs = {"train": x_train[rows(labelled)],
+          "val": x_train[rows(val_idx)] if x_given is None else np.asarray(x_given),
           "test": np.asarray(x_test)}
     y_val = y_train[val_idx] if y_given is None else y_given
     if labels_fraction < 1.0 or labels_per_class is not None:
-        xs["unlabeled"] = x_train[unlabeled]
+        xs["unlabeled"] = x_train[rows(unlabeled)]
     shift = scale = None
     if normalize == "standardize" and per_feature:
         xs = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in xs.items()}

@@ -87,14 +87,17 @@ def from_splits(splits: Mapping[str, tuple[Any, Any]], *, name: str, source: str
         rest, test = (np.sort(i) for i in stratified_split(ids["train"], test_fraction,
                                                             seed=[split_seed, 2]))
         xs["test"], ids["test"] = xs["train"][test], ids["train"][test]
-        xs["train"], ids["train"] = xs["train"][rest], ids["train"][rest]
+        ids["train"], train_rows = ids["train"][rest], rest
+    else:
+        train_rows = None
     val = (xs["val"], ids["val"]) if "val" in xs else None
     return prepare_dataset(
         xs["train"], ids["train"], xs["test"], ids["test"], name=name, num_classes=k,
         source=source, options=options, val_fraction=val_fraction,
         labels_fraction=labels_fraction, split_seed=split_seed, normalize=normalize,
         unit_range=unit_range, classes=class_ids(classes, names, k),
-        labels_per_class=labels_per_class, val=val, class_names=names, per_feature=per_feature)
+        labels_per_class=labels_per_class, val=val, class_names=names, per_feature=per_feature,
+        train_rows=train_rows)
 
 
 def _features(x: Any, split: str, key: str, value: object) -> np.ndarray:
