@@ -24,6 +24,8 @@ LAYERS = [
     ["run", "results", "report", "export"],
     ["doctor"],
     ["api"],
+    ["cli_app"],
+    ["cli_lab"],
     ["cli", "__main__"],
 ]
 """Bottom to top, by module: the longest listed prefix decides (the regularizers that are
