@@ -5,16 +5,30 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 
 from trainwell.errors import ConfigError
 
 __all__ = ["app", "AtLeast", "SetOpt", "QuietOpt", "console"]
 
-app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False)
+class _Root(typer.core.TyperGroup):
+    """The root command, whose flags (``--version``, ``--help`` and typer's completion flags)
+    show no ``<bool>`` type, as no command's flags do."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+
+app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
+                  cls=_Root)
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a recipe value: key.path=value (repeatable).")]

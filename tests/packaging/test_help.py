@@ -32,8 +32,8 @@ def test_help_exits_0_with_an_example(path, capsys):
     out = capsys.readouterr().out
     assert "Usage:" in out
     assert re.search(r"Example: trainwell\b", out), f"trainwell {' '.join(path)} --help has no example"
-    if path:  # a flag takes no value: its type column is empty, not <bool>
-        assert "<bool>" not in out, f"trainwell {' '.join(path)} --help shows <bool>"
+    # a flag takes no value: its type column is empty, not <bool>
+    assert "<bool>" not in out, f"trainwell {' '.join(path)} --help shows <bool>"
 
 
 def test_root_help_offers_completion(capsys):
