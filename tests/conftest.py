@@ -75,3 +75,24 @@ def pytest_terminal_summary(terminalreporter):
     if counts:
         per = ", ".join(f"{g} {n}" for g, n in sorted(counts.items()))
         terminalreporter.write_line(f"bad-input table: {sum(counts.values())} cases ({per})")
+
+
+@pytest.fixture
+def importable(tmp_path, monkeypatch):
+    """``importable(name, source)`` writes module ``name`` into a temporary folder on
+    ``sys.path`` and returns ``name``; the modules are forgotten afterwards."""
+    import sys
+
+    folder = tmp_path / "importable"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    names = []
+
+    def write(name, source):
+        (folder / f"{name}.py").write_text(source)
+        names.append(name)
+        return name
+
+    yield write
+    for name in names:
+        sys.modules.pop(name, None)

@@ -1,6 +1,5 @@
 """Data factories: [data] name = "module:function" returning arrays, splits or Datasets."""
 
-import sys
 import textwrap
 
 import pytest
@@ -42,11 +41,8 @@ SOURCE = textwrap.dedent('''
 
 
 @pytest.fixture
-def factory_module(tmp_path, monkeypatch):
-    (tmp_path / "tw_data_factories.py").write_text(SOURCE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield "tw_data_factories"
-    sys.modules.pop("tw_data_factories", None)
+def factory_module(importable):
+    return importable("tw_data_factories", SOURCE)
 
 
 def test_arrays_from_a_function_with_its_own_options(factory_module):

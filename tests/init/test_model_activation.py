@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import pytest
 import torch
@@ -34,12 +33,9 @@ def mixed_net(input_shape, num_classes):
 
 
 @pytest.fixture
-def nets(tmp_path, monkeypatch):
+def nets(importable):
     """A module ``tw_act_nets`` of user factories, importable from a temporary folder."""
-    (tmp_path / "tw_act_nets.py").write_text(SOURCE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield "tw_act_nets"
-    sys.modules.pop("tw_act_nets", None)
+    return importable("tw_act_nets", SOURCE)
 
 
 def user_model(spec):

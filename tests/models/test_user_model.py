@@ -45,15 +45,11 @@ RATE = 0.5
 
 
 @pytest.fixture
-def user_module(tmp_path, monkeypatch):
+def user_module(importable):
     """A module ``tw_user_nets`` importable from a temporary folder, removed afterwards."""
-    (tmp_path / "tw_user_nets.py").write_text(SOURCE)
-    (tmp_path / "tw_user_broken.py").write_text("import tw_no_such_dependency\n")
-    (tmp_path / "tw_user_syntax.py").write_text("def f(:\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield "tw_user_nets"
-    for name in ("tw_user_nets", "tw_user_broken", "tw_user_syntax"):
-        sys.modules.pop(name, None)
+    importable("tw_user_broken", "import tw_no_such_dependency\n")
+    importable("tw_user_syntax", "def f(:\n")
+    return importable("tw_user_nets", SOURCE)
 
 
 def test_factory_builds_with_shape_classes_and_options(user_module):
