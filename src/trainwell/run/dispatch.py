@@ -106,10 +106,10 @@ class Dispatcher:
                     beat = time.monotonic()
                 refresh(self.progress)
         except KeyboardInterrupt:
-            self._abandon(inflight, "interrupted by the user")
+            self._abandon("interrupted by the user")
             return True
         except BaseException as exc:
-            self._abandon(inflight, f"the driver stopped: {type(exc).__name__}: {exc}")
+            self._abandon(f"the driver stopped: {type(exc).__name__}: {exc}")
             raise
 
     def _written_while_training(self, spec: RunSpec) -> str | None:
@@ -163,8 +163,8 @@ class Dispatcher:
         self.progress.pop(spec.id, None)
         self.ran += 1
 
-    def _abandon(self, inflight: set[str], why: str) -> None:
+    def _abandon(self, why: str) -> None:
+        """Cancel the work in flight and record every run this driver holds ``interrupted``:
+        those in flight and one claimed a moment before it could be handed over."""
         self.backend.cancel()
-        for rid in inflight:
-            self.store.set_status(rid, "interrupted", error=why)
         self.store.release(self.owner, "interrupted", error=why)
