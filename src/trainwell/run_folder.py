@@ -32,7 +32,7 @@ import torch
 
 from trainwell._io import atomic_write_bytes, atomic_write_text
 
-__all__ = ["RunFolder", "WeightsKind", "ARTIFACTS"]
+__all__ = ["RunFolder", "WeightsKind", "ARTIFACTS", "save_tensors"]
 
 WeightsKind = Literal["final", "averaged"]
 
@@ -113,14 +113,15 @@ class RunFolder:
         marks the folder complete; return the paths written."""
         written = [atomic_write_text(self.recipe, recipe_toml)]
         if weights is not None:
-            written.append(_save(weights, self.weights("final")))
+            written.append(save_tensors(weights, self.weights("final")))
         for name, tensors in (artifacts or {}).items():
-            written.append(_save(tensors, self.artifact(name)))
+            written.append(save_tensors(tensors, self.artifact(name)))
         written.append(atomic_write_text(self.history, json.dumps(history.to_dict(), indent=1)))
         return written
 
 
-def _save(tensors: Mapping[str, torch.Tensor], path: Path) -> Path:
+def save_tensors(tensors: Mapping[str, torch.Tensor], path: str | Path) -> Path:
+    """Write named tensors as safetensors (on the CPU, contiguous), atomically."""
     from safetensors.torch import save
 
     return atomic_write_bytes(path, save({k: v.detach().cpu().contiguous()

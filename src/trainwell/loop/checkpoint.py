@@ -7,19 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save
+from safetensors.torch import load_file
 
-from trainwell._io import atomic_write_bytes
 from trainwell.loop.history import History
-from trainwell.run_folder import RunFolder
+from trainwell.run_folder import RunFolder, save_tensors
 
 __all__ = ["save_run", "load_history", "save_weights", "save_tensors", "load_weights"]
-
-
-def save_tensors(tensors: Mapping[str, torch.Tensor], path: str | Path) -> Path:
-    """Write named tensors as safetensors (on the CPU, contiguous), atomically."""
-    return atomic_write_bytes(path, save({k: v.detach().cpu().contiguous()
-                                          for k, v in tensors.items()}))
 
 
 def save_weights(model: torch.nn.Module, path: str | Path) -> Path:

@@ -16,7 +16,6 @@ True
 from __future__ import annotations
 
 import functools
-import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 
 from trainwell._io import atomic_write_text
-from trainwell.report.plots import ShownFigure, data_uri
+from trainwell.report.plots import ShownFigure, data_uri, png_bytes
 
 if TYPE_CHECKING:
     from trainwell.diagnose import Diagnosis
@@ -36,12 +35,6 @@ __all__ = ["histograms_png", "gradients_png", "diagnosis_plot", "diagnosis_html"
            "render_diagnosis", "write_diagnosis_page"]
 
 _PER_ROW = 6
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -89,7 +82,7 @@ def histograms_png(diagnosis: Diagnosis) -> bytes:
     fig = Figure(figsize=(2.4 * cols, 2.3 * rows), layout="constrained")
     FigureCanvasAgg(fig)
     _draw_histograms(fig, diagnosis)
-    return _png(fig)
+    return png_bytes(fig, dpi=100)
 
 
 def gradients_png(diagnosis: Diagnosis) -> bytes:
@@ -97,7 +90,7 @@ def gradients_png(diagnosis: Diagnosis) -> bytes:
     fig = Figure(figsize=(7, 3.2), layout="constrained")
     FigureCanvasAgg(fig)
     _draw_gradients(fig, diagnosis)
-    return _png(fig)
+    return png_bytes(fig, dpi=100)
 
 
 def diagnosis_plot(diagnosis: Diagnosis) -> ShownFigure:

@@ -35,14 +35,14 @@ from matplotlib.ticker import MaxNLocator
 
 __all__ = ["Curve", "ShownFigure", "label_colors", "label_dashes", "smooth", "smoothing_window",
            "loss_figure", "loss_plot", "val_acc_figure", "val_acc_plot", "lr_figure",
-           "ensemble_figure", "lr_varies", "data_uri",
+           "ensemble_figure", "lr_varies", "data_uri", "png_bytes", "DPI",
            "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
 
 SMOOTH_FRACTION = 0.02
 LOG_RANGE = 30.0
 CLIP_FACTOR = 4.0
 _MAX_POINTS = 1500
-_DPI = 110
+DPI = 110
 
 
 @dataclass
@@ -163,7 +163,7 @@ class ShownFigure(Figure):
 
 
 def _new_figure() -> tuple[Figure, Axes]:
-    fig = ShownFigure(figsize=(10, 4.4), dpi=_DPI, layout="constrained")
+    fig = ShownFigure(figsize=(10, 4.4), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.grid(True, alpha=0.3)
@@ -180,19 +180,20 @@ def _legend(ax: Axes, extra: list[Line2D]) -> None:
 
 def _finish(fig: Figure, ax: Axes, extra: list[Line2D]) -> bytes:
     _legend(ax, extra)
-    return _png(fig)
+    return png_bytes(fig)
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure, *, dpi: int = DPI) -> bytes:
+    """``fig`` as PNG bytes."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
+    fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
 def loss_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str]) -> bytes | None:
     """Training loss against optimizer step, one line per label, as PNG; ``None`` without data."""
     fig = loss_plot(curves, colors=colors)
-    return None if fig is None else _png(fig)
+    return None if fig is None else png_bytes(fig)
 
 
 def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str]) -> Figure | None:
@@ -251,7 +252,7 @@ def val_acc_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str
     """Validation accuracy (percent) against epoch, mean over seeds, as PNG; ``None`` without
     data."""
     fig = val_acc_plot(curves, colors=colors, chance=chance)
-    return None if fig is None else _png(fig)
+    return None if fig is None else png_bytes(fig)
 
 
 def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str],

@@ -19,7 +19,6 @@ True
 
 from __future__ import annotations
 
-import io
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from trainwell.loop.metrics import ACT_STD, GRAD_NORM, layer_metric
-from trainwell.report.plots import ShownFigure
+from trainwell.report.plots import DPI, ShownFigure, png_bytes
 
 __all__ = ["LayerFlow", "FlowRun", "FlowLimits", "flow_run", "layer_order", "depth_colors",
            "flow_limits", "gradient_flow_figure", "gradient_flow_plot", "DEPTH_CMAP", "LAST_LAYER_NAMES"]
@@ -43,7 +42,6 @@ yellow-green (last layer); viridis' pale yellow end would vanish on white."""
 LAST_LAYER_NAMES = frozenset({"head", "classifier", "output", "out", "logits"})
 """Top-level module names that hold a model's output layer, ordered after every other layer."""
 
-_DPI = 110
 _ZERO_GAP = 4.0
 
 
@@ -172,7 +170,7 @@ def _panel(ax, layers: Sequence[LayerFlow], field: str, colors: Sequence[str],
 def gradient_flow_plot(run: FlowRun, *, limits: FlowLimits) -> ShownFigure:
     """The two panels of one run, ``‖∂L/∂W‖`` and activation std per layer, as a Figure that a
     notebook shows."""
-    fig = ShownFigure(figsize=(3.5, 3.9), dpi=_DPI, layout="constrained")
+    fig = ShownFigure(figsize=(3.5, 3.9), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True)
     colors = depth_colors(len(run.layers))
@@ -193,9 +191,7 @@ def gradient_flow_plot(run: FlowRun, *, limits: FlowLimits) -> ShownFigure:
 
 def gradient_flow_figure(run: FlowRun, *, limits: FlowLimits) -> bytes:
     """:func:`gradient_flow_plot` as PNG bytes."""
-    buf = io.BytesIO()
-    gradient_flow_plot(run, limits=limits).savefig(buf, format="png", dpi=_DPI)
-    return buf.getvalue()
+    return png_bytes(gradient_flow_plot(run, limits=limits))
 
 
 def _tick(v: float) -> str:
