@@ -13,7 +13,7 @@ from typing import Annotated, NamedTuple
 import torch
 from pydantic import Field
 
-from trainwell.data._batched import check_dims, normal, uniform
+from trainwell.data._batched import check_dims, constant, normal, uniform
 
 __all__ = ["colour_jitter", "fancy_pca", "colour_basis", "ColourBasis", "LUMA"]
 
@@ -37,7 +37,7 @@ def _check_rgb(x: torch.Tensor, name: str) -> None:
 
 
 def _grey(x: torch.Tensor) -> torch.Tensor:
-    weights = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    weights = constant(torch.tensor, LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x * weights).sum(1, keepdim=True)
 
 

@@ -45,9 +45,13 @@ class DatasetMeta:
         >>> DatasetMeta("pets", (3, 8, 8), 2, class_names=("cat", "dog")).record()["classes"]
         ['cat', 'dog']
         """
-        names = self.class_names or tuple(str(c) for c in (self.classes or range(self.num_classes)))
         return {"name": self.name, "source": self.source, "input_shape": list(self.input_shape),
-                "num_classes": self.num_classes, "classes": list(names)}
+                "num_classes": self.num_classes, "classes": list(self.label_names)}
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """The name of each label: the class names, else the original class ids as text."""
+        return self.class_names or tuple(str(c) for c in (self.classes or range(self.num_classes)))
 
     @property
     def class_map(self) -> dict[int, int]:

@@ -110,7 +110,7 @@ def summary_lines(ds: Dataset) -> list[str]:
         + (f", {unlabeled} unlabeled" if unlabeled else ""),
         f"classes: {meta.num_classes}",
     ]
-    names = meta.class_names or tuple(str(c) for c in (meta.classes or range(meta.num_classes)))
+    names = meta.label_names
     width = max(len("class"), *(len(n) for n in names))
     counts = {s: torch.bincount(y.cpu(), minlength=meta.num_classes).tolist()
               for s, y in splits.items()}

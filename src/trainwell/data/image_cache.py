@@ -88,11 +88,10 @@ def list_images(path: str | os.PathLike[str]) -> Listing:
         digest.update("".join(f"{f[prefix:]}\t{size}\t{mtime}\n"
                               for f, size, mtime in listed).encode())
     files = tuple(f for listed in found for f, _, _ in listed)
-    splits: tuple[str, ...] = ()
-    labels: tuple[int, ...] = ()
-    for (split, label, _), listed in zip(folders, found, strict=True):
-        splits += (split,) * len(listed)
-        labels += (label,) * len(listed)
+    splits = tuple(split for (split, _, _), listed in zip(folders, found, strict=True)
+                   for _ in listed)
+    labels = tuple(label for (_, label, _), listed in zip(folders, found, strict=True)
+                   for _ in listed)
     return Listing(root, files, splits, labels, tuple(names), digest.hexdigest()[:16])
 
 

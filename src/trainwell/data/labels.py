@@ -95,7 +95,6 @@ def _as_ids(y: np.ndarray, split: str, key: str, value: object) -> np.ndarray:
         if bad.size:
             raise ConfigError(key, value, f"{allowed}; y_{split}[{bad[0]}] is {y[bad[0]].item()!r}, "
                               "not an integer")
-        y = y.astype(np.int64)
     elif y.dtype.kind not in "iu":
         raise ConfigError(key, value, f"{allowed}; y_{split} holds {y.dtype} values")
     y = y.astype(np.int64)

@@ -64,19 +64,18 @@ def _columns(table: Any, target: str, features: list[str] | None,
 
 
 def _column(table: Any, name: str, one_hot: bool, impute: str) -> tuple[Any, list[str]]:
-    """One column as inputs and the names of those ``k`` inputs: a numeric column as itself
-    (its gaps filled), read into the inputs chunk by chunk; a one-hot one as float32 ``(N, k)``."""
+    """One column as inputs and the names of those ``k`` inputs: a numeric column (not
+    ``one_hot``) as itself (its gaps filled), read into the inputs chunk by chunk; a one-hot one
+    as float32 ``(N, k)``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     col = table.column(name)
-    numeric = pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or \
-        pa.types.is_boolean(col.type)
     if col.null_count and impute == "none":
         first = int(np.flatnonzero(np.asarray(col.is_null()))[0])
         raise ConfigError("data.impute", impute, f"mean or median to fill missing values: "
                           f"column {name!r} has {col.null_count} (first in row {first})")
-    if numeric and not one_hot:
+    if not one_hot:
         if col.null_count:
             fill = pc.mean(col) if impute == "mean" else pc.approximate_median(col)
             col = pc.fill_null(col, pc.cast(fill, col.type) if pa.types.is_integer(col.type)
