@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from trainwell import cli_lab
-from trainwell.cli_app import AtLeast, QuietOpt, SetOpt, app
+from trainwell.cli_app import AtLeast, Command, QuietOpt, SetOpt, app
 from trainwell.cli_app import console as _console
 from trainwell.errors import ConfigError, TrainwellError
 
@@ -24,8 +24,8 @@ __all__ = ["main", "run", "app", "AtLeast"]
 def train(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
           set_: SetOpt = None,
           out: Annotated[Path | None, typer.Option("--out", help="Folder for recipe.toml, history.json, weights and predictions (and checkpoints/ with train.checkpoint_every).")] = None,
-          resume: Annotated[bool, typer.Option("--resume", metavar="", help="Continue this recipe's unfinished run from the last good checkpoint in OUT/checkpoints.")] = False,
-          overwrite: Annotated[bool, typer.Option("--overwrite", metavar="", help="Replace the run OUT holds (another recipe's, or this one's finished).")] = False,
+          resume: Annotated[bool, typer.Option("--resume", help="Continue this recipe's unfinished run from the last good checkpoint in OUT/checkpoints.")] = False,
+          overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run OUT holds (another recipe's, or this one's finished).")] = False,
           quiet: QuietOpt = False) -> int:
     """Train one recipe and print its final metrics.
 
@@ -275,7 +275,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, metavar="",
+        "--version", callback=_version, is_eager=True,
         help="Print the version and exit.")] = False) -> None:
     """Train deep networks well: compare recipes, see why one trains.
 
@@ -283,18 +283,8 @@ def _root(version: Annotated[bool, typer.Option(
     """
 
 
-class _Command(typer.core.TyperCommand):
-    """A command whose ``--help`` shows no ``<bool>`` type, as the other flags do not."""
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
-
-
 for _info in app.registered_commands:
-    _info.cls = _Command
+    _info.cls = Command
 
 
 def main(argv: list[str] | None = None) -> int:

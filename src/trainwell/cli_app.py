@@ -13,18 +13,30 @@ from rich.console import Console
 
 from trainwell.errors import ConfigError
 
-__all__ = ["app", "AtLeast", "SetOpt", "QuietOpt", "console"]
+__all__ = ["app", "Command", "AtLeast", "SetOpt", "QuietOpt", "console"]
+
+
+def _untyped_flags(params: Any) -> Any:
+    """``params`` with no ``<bool>`` type shown for a flag (it takes no value)."""
+    for param in params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    return params
+
 
 class _Root(typer.core.TyperGroup):
-    """The root command, whose flags (``--version``, ``--help`` and typer's completion flags)
-    show no ``<bool>`` type, as no command's flags do."""
+    """The root command: its flags (``--version``, ``--help``, typer's completion flags) show
+    no ``<bool>`` type."""
 
     def get_params(self, ctx: Any) -> Any:
-        params = super().get_params(ctx)
-        for param in params:
-            if getattr(param, "is_flag", False):
-                param.metavar = ""
-        return params
+        return _untyped_flags(super().get_params(ctx))
+
+
+class Command(typer.core.TyperCommand):
+    """A command whose flags (``--help`` among them) show no ``<bool>`` type."""
+
+    def get_params(self, ctx: Any) -> Any:
+        return _untyped_flags(super().get_params(ctx))
 
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -32,7 +44,7 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_e
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a recipe value: key.path=value (repeatable).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bars.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
 class AtLeast:

@@ -11,7 +11,6 @@ import typer
 
 from trainwell.cli_app import AtLeast, QuietOpt, SetOpt
 from trainwell.cli_app import console as _console
-from trainwell.errors import ConfigError
 
 __all__ = ["diagnose_", "lr_find_", "doctor", "pretrain", "playground"]
 
@@ -31,8 +30,6 @@ def diagnose_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fi
     from trainwell.recipe_diagnosis import diagnose_recipe
     from trainwell.report.diagnosis import write_diagnosis_page
 
-    if after_steps < 0:
-        raise ConfigError("--after-steps", after_steps, "a whole number >= 0")
     r = load_recipe(recipe, set_ or [])
     result = diagnose_recipe(r, after_steps=after_steps)
     d = result.diagnosis
@@ -73,8 +70,8 @@ def lr_find_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fil
 def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
            set_: SetOpt = None,
            out: Annotated[Path, typer.Option("--out", help="Folder for fixed.toml, doctor.html and the race's store and report.")] = Path("runs/doctor"),
-           fixes: Annotated[int, typer.Option(help="At most this many fixes screened per round (on a quarter of the budget; the best races the original).")] = 4,
-           workers: Annotated[int | None, typer.Option(help="Worker processes for the race (default: none, the runs one after another here).")] = None,
+           fixes: Annotated[int, typer.Option(callback=AtLeast("--fixes", 1).check, help="At most this many fixes screened per round (on a quarter of the budget; the best races the original).")] = 4,
+           workers: Annotated[int | None, typer.Option(callback=AtLeast("--workers", 1).check, help="Worker processes for the race (default: none, the runs one after another here).")] = None,
            quiet: QuietOpt = False) -> int:
     """Find why a recipe does not train, race the fixes side by side, write the repaired recipe.
 
@@ -87,13 +84,8 @@ def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file 
     Exit code 1 when the recipe itself fails to run (its error is printed; nothing is raced).
     """
     from trainwell.doctor import doctor as run_doctor
-    from trainwell.errors import ConfigError
     from trainwell.recipe import load_recipe
 
-    if fixes < 1:
-        raise ConfigError("--fixes", fixes, "a whole number >= 1")
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers", workers, "a whole number >= 1")
     r = load_recipe(recipe, set_ or [])
     result = run_doctor(r, out=out, limit=fixes, workers=workers, quiet=quiet)
     console = _console()
@@ -160,7 +152,7 @@ def _sparkline(values: list[float]) -> str:
 def playground(surface: Annotated[str | None, typer.Option(metavar="A,B,...", help="Loss surfaces to race on (default: all; a wrong name lists them).")] = None,
                optim: Annotated[str | None, typer.Option(metavar="A,B,...", help="Optimizers to race (default: the lecture's six).")] = None,
                steps: Annotated[int, typer.Option(callback=AtLeast("--steps", 1).check, help="Optimizer steps per trajectory.")] = 200,
-               tune: Annotated[bool, typer.Option("--tune", metavar="", help="Tune each optimizer's lr on a small grid.")] = False,
+               tune: Annotated[bool, typer.Option("--tune", help="Tune each optimizer's lr on a small grid.")] = False,
                lr: Annotated[float | None, typer.Option(callback=AtLeast("--lr", 0, above=True).check, help="One lr for every optimizer (default: the surface's).")] = None,
                out: Annotated[Path, typer.Option("--out", help="Folder for <surface>.png and .html.")] = Path("runs/playground")) -> int:
     """Race optimizers on 2-D loss surfaces: contour plots, animations and a table.
