@@ -46,12 +46,6 @@ class Fix:
         """The fix as a ``[[sweep.variants]]`` table."""
         return {"label": self.label, **self.changes}
 
-    def apply(self, recipe: Recipe) -> Recipe:
-        """``recipe`` with this fix's changes merged in."""
-        from trainwell.sweep import _merge_variant
-
-        return Recipe.from_dict(_merge_variant(recipe.to_dict(), self.variant()))
-
 
 def propose_fixes(recipe: Recipe, kinds: Sequence[str], *, lr: float | None = None,
                   gap: float | None = None, limit: int = 5) -> list[Fix]:

@@ -27,12 +27,13 @@ device once per step, unless the optimizer is a fused one that takes the scale i
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import torch
 
 from trainwell.errors import ConfigError, did_you_mean
+
+_NO_AUTOCAST = contextlib.nullcontext()
 
 __all__ = ["PRECISIONS", "Precision", "check_precision"]
 
@@ -83,14 +84,11 @@ class Precision:
         self.device_type = torch.device(device).type
         self.scaler = torch.amp.GradScaler(self.device_type) if name == "fp16" else None
 
-    @contextlib.contextmanager
-    def autocast(self) -> Iterator[None]:
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """Run the enclosed forward pass in this precision (a no-op for ``fp32``)."""
         if self.dtype is None:
-            yield
-            return
-        with torch.autocast(self.device_type, dtype=self.dtype):
-            yield
+            return _NO_AUTOCAST
+        return torch.autocast(self.device_type, dtype=self.dtype)
 
     def backward(self, loss: torch.Tensor) -> None:
         """Back-propagate ``loss`` (scaled for ``fp16``)."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from torch import nn
 
+from trainwell._spec import is_spec
 from trainwell.errors import ConfigError
 from trainwell.models.activations import ACTIVATIONS, Maxout, MaxoutConv, make_activation
 from trainwell.models.blocks import check_dropconnect
@@ -86,7 +87,7 @@ keeps them only when it sets another value, so the run ids of earlier recipes st
 
 def is_user_model(name: str) -> bool:
     """True when ``name`` is a user factory spec ``"package.module:factory"`` (it has a colon)."""
-    return isinstance(name, str) and ":" in name
+    return is_spec(name)
 
 
 def model_options_fn(name: str) -> Callable[..., Any]:
