@@ -101,11 +101,6 @@ class RunFolder:
 
         return _toml.read(self.recipe, what="run recipe")
 
-    def read_weights(self, kind: WeightsKind | str = "final") -> dict[str, torch.Tensor]:
-        from safetensors.torch import load_file
-
-        return load_file(str(self.weights(kind)))
-
     def write(self, *, recipe_toml: str, history: _History,
               weights: Mapping[str, torch.Tensor] | None = None,
               artifacts: Mapping[str, Mapping[str, torch.Tensor]] | None = None) -> list[Path]:

@@ -15,7 +15,7 @@ trainwell.errors.ConfigError: retries = -1: expected a whole number >= 0
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import ConfigError
@@ -74,10 +74,6 @@ class BackendOptions:
         _number("cpus_per_run", self.cpus_per_run, "a number > 0", lambda v: v > 0)
         _number("gpus_per_run", self.gpus_per_run, "a number >= 0 (fractions share a GPU)",
                 lambda v: v >= 0)
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
     def make(self) -> Backend:
         """The backend these options describe."""
