@@ -31,38 +31,20 @@ from typing import Any
 from trainwell._io import atomic_write_text
 from trainwell.diagnose.symptoms import LiveVerdict
 from trainwell.doctor.fixes import GAP, Fix, propose_fixes
+from trainwell.doctor.runs import FINAL_SYMPTOMS, ORIGINAL, Candidate, Experiments, race
 from trainwell.doctor.search import search
 from trainwell.recipe import Recipe, load_recipe
-from trainwell.run import Backend, make_backend, open_store, run_sweep
+from trainwell.run import Backend, make_backend
 from trainwell.run.inprocess import InProcessBackend
-from trainwell.sweep import Axis, Sweep
 
-__all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS"]
+__all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS", "STOP_ON"]
 
-FINAL_SYMPTOMS = {"non_finite": "nan", "dead": "dying_relu", "saturated": "saturated",
-                  "vanishing_gradient": "vanishing", "exploding_gradient": "exploding",
-                  "vanishing_activations": "vanishing", "exploding_activations": "exploding",
-                  "symmetric": "slow", "lr_too_high": "lr_high", "lr_too_low": "lr_low",
-                  "not_trained": "slow"}
-"""The final diagnosis's verdict kinds (:data:`~trainwell.diagnose.VERDICT_KINDS`) as symptoms."""
 LR_SYMPTOMS = ("lr_high", "lr_low", "oscillating", "slow", "chance")
 """Symptoms for which the range test runs first."""
-ORIGINAL = "original"
-
-
-@dataclass
-class Candidate:
-    """One raced recipe: its label, reason, run id, status and final metrics."""
-
-    label: str
-    reason: str
-    run_id: str
-    status: str
-    val_acc: float | None
-    val_loss: float | None
-    test_acc: float | None
-    seconds: float | None
-    error: str | None = None
+STOP_ON = ("nan",)
+"""The symptoms that end a screening run early (``train.stop_on``): a run whose loss or weights
+are no longer finite cannot come back. Not ``exploding``: it holds from the first step for a
+too large init, which Adam or clipping may still train."""
 
 
 @dataclass
@@ -147,38 +129,38 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     lr = None
     short = min(recipe.train.epochs, max(1, round(recipe.train.epochs * screen)))
     where = experiment if short == recipe.train.epochs else f"{experiment}-screen"
+    stop_on = list(dict.fromkeys([*(recipe.train.stop_on or []), *STOP_ON]))
+    runs = Experiments(out, runner, quiet=quiet)
     try:
-        run_sweep(_race(experiment, base, ORIGINAL, []), root=out, backend=runner, quiet=quiet)
-        with open_store(out / experiment) as store:
-            original = _lookup(store, experiment, base, ORIGINAL, "the recipe as given")
-            verdicts, symptoms = _symptoms(store, original.run_id)
-            gap = _gap(store, original.run_id)
+        runs.run(race(experiment, base, ORIGINAL, []))
+        original = runs.lookup(experiment, base, ORIGINAL, "the recipe as given")
+        verdicts, symptoms = runs.symptoms(experiment, original.run_id)
+        gap = runs.gap(experiment, original.run_id)
         clock.lap("original")
         candidates, current, best = [original], base, original
         found = symptoms if original.status != "failed" else []
         if found or gap is not None and gap > GAP:
-            now = _resolve(experiment, current)
+            now = runs.recipe(current)
             lr = _range_lr(now, lr_steps) if _asks_range(now, found, gap, limit) else None
             clock.lap("range_test")
 
             rounds_run: list[str] = []
 
             def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
-                at = _with(at, "train", epochs=short)
                 name = where + (f"-{len(rounds_run) + 1}" if rounds_run else "")
                 rounds_run.append(name)
-                run_sweep(_race(name, at, None, fixes), root=out, backend=runner, quiet=quiet)
-                with open_store(out / name) as store:
-                    return [_lookup(store, name, at, f.label, f.reason, f) for f in fixes]
-
-            def symptoms_of(c: Candidate) -> list[str]:
-                with open_store(out / rounds_run[-1]) as store:
-                    return _symptoms(store, c.run_id)[1]
+                if name == experiment:  # screened with the full budget: the race's own runs
+                    runs.run(race(name, at, None, fixes))
+                else:
+                    at = _with(at, "train", epochs=short, stop_on=stop_on)
+                    runs.run(race(name, at, None, fixes), artifacts=False)
+                return [runs.lookup(name, at, f.label, f.reason, f) for f in fixes]
 
             pool, _ = search(base, found, screen=screen_, rank=_rank,
-                             apply=lambda at, f: _apply(experiment, at, f).to_dict(),
-                             resolve=lambda at: _resolve(experiment, at),
-                             symptoms_of=symptoms_of, lr=lr, gap=gap, limit=limit, rounds=rounds)
+                             apply=lambda at, f: runs.recipe(at, f).to_dict(),
+                             resolve=runs.recipe,
+                             symptoms_of=lambda c: runs.symptoms(rounds_run[-1], c.run_id)[1],
+                             lr=lr, gap=gap, limit=limit, rounds=rounds)
             clock.lap("screening")
             screened = [s.result for s in pool]
             tried = [s.fix for s in pool]
@@ -190,27 +172,24 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
                     break  # more training did not make the last finalist worse: it stands
                 finalists.append(Fix(finalist.label, finalist.reason, _changes(base, finalist.recipe)))
                 # the original and every finalist so far in one sweep: the race's report shows all
-                run_sweep(_race(experiment, base, ORIGINAL, finalists), root=out, backend=runner,
-                          quiet=quiet)
-                with open_store(out / experiment) as store:
-                    raced = _lookup(store, experiment, base, finalist.label, finalist.reason,
-                                    finalists[-1])
+                runs.run(race(experiment, base, ORIGINAL, finalists))
+                raced = runs.lookup(experiment, base, finalist.label, finalist.reason, finalists[-1])
                 candidates.append(raced)
                 worse = _rank(raced) < _rank(finalist.result)
             best = max(candidates, key=_rank)
             current = next((s.recipe for s in pool if s.label == best.label), base)
             clock.lap("race")
+        if report:
+            from trainwell.report.html import write_report
+
+            write_report(out / experiment, experiment=experiment, flow=False)
+        report_seconds = clock.lap("report")
+        curves = runs.curves(experiment, [c.run_id for c in candidates])
+        fixed = runs.recipe(current) if best is not original else recipe
     finally:
+        runs.close()
         if backend is None:
             runner.close()
-    if report:
-        from trainwell.report.html import write_report
-
-        write_report(out / experiment, experiment=experiment, flow=False)
-    report_seconds = clock.lap("report")
-    with open_store(out / experiment) as store:
-        curves = _curves(store, [c.run_id for c in candidates])
-    fixed = _resolve(experiment, current) if best is not original else recipe
     result = DoctorResult(recipe, verdicts, symptoms, tried, candidates, best.label, fixed, lr, out,
                           screened=screened)
     result.report_seconds = report_seconds
@@ -243,70 +222,11 @@ def _with(raw: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
     return {**raw, section: {**raw.get(section, {}), **values}}
 
 
-def _race(experiment: str, base: dict[str, Any], label: str | None, fixes: Sequence[Fix]) -> Sweep:
-    """``base`` (as ``label``; left out when ``None``) and each fix, as sweep variants."""
-    variants = (*([{"label": label}] if label is not None else []), *(f.variant() for f in fixes))
-    return Sweep(experiment, base, (Axis("variant", tuple(variants)),))
-
-
 def _changes(base: dict[str, Any], recipe: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The sections of ``recipe`` that differ from ``base``, whole: a variant that makes it."""
     from trainwell.sections import SECTIONS
 
     return {k: v for k, v in recipe.items() if k in SECTIONS and base.get(k) != v}
-
-
-def _apply(experiment: str, base: dict[str, Any], fix: Fix) -> Recipe:
-    return Sweep(experiment, base, (Axis("variant", (fix.variant(),)),)).recipes()[0][2]
-
-
-def _resolve(experiment: str, base: dict[str, Any]) -> Recipe:
-    return Sweep(experiment, base, (Axis("variant", ({"label": ORIGINAL},)),)).recipes()[0][2]
-
-
-def _lookup(store: Any, experiment: str, base: dict[str, Any], label: str, reason: str,
-            fix: Fix | None = None) -> Candidate:
-    """The stored run of ``base`` (with ``fix``), found by its run id."""
-    from trainwell.sweep import run_id
-
-    recipe = _apply(experiment, base, fix) if fix is not None else _resolve(experiment, base)
-    rid = run_id(recipe.to_dict())
-    r = next(r for r in store.runs(experiment) if r.id == rid)
-    final = r.final or {}
-    last = next((line for line in reversed((r.error or "").splitlines()) if line.strip()), None)
-    return Candidate(label, reason, r.id, r.status, final.get("val_acc"), final.get("val_loss"),
-                     final.get("test_acc"), r.seconds, last)
-
-
-def _symptoms(store: Any, run_id: str) -> tuple[list[LiveVerdict], list[str]]:
-    """The live verdicts of the original run (from its history in the run folder) and the
-    symptoms, live ones first, then the final diagnosis's."""
-    import json
-
-    history = store.path.parent / run_id / "history.json" if hasattr(store, "path") else None
-    verdicts: list[LiveVerdict] = []
-    if history is not None and history.exists():
-        data = json.loads(history.read_text())
-        watched = data.get("watch") or (data.get("extra") or {}).get("watch") or {}
-        verdicts = [LiveVerdict.from_dict(v) for v in watched.get("verdicts", [])]
-    kinds = [v.kind for v in verdicts]
-    if not verdicts:
-        kinds = [name.split("/", 1)[1] for _, _, name, _ in store.metrics([run_id])
-                 if name.startswith("verdict/")]
-    row = next(r for r in store.runs() if r.id == run_id)
-    if row.status == "diverged" and "nan" not in kinds:
-        kinds.append("nan")
-    for v in row.verdicts or []:
-        kind = FINAL_SYMPTOMS.get(v.get("kind", ""))
-        if kind is not None and kind not in kinds:
-            kinds.append(kind)
-    return verdicts, kinds
-
-
-def _gap(store: Any, run_id: str) -> float | None:
-    final = next(r for r in store.runs() if r.id == run_id).final or {}
-    train, val = final.get("train_acc"), final.get("val_acc")
-    return train - val if train is not None and val is not None else None
 
 
 def _asks_range(recipe: Recipe, symptoms: Sequence[str], gap: float | None, limit: int) -> bool:
@@ -338,15 +258,6 @@ def _rank(c: Candidate) -> tuple[float, float, bool]:
     acc = c.val_acc if c.status == "done" and c.val_acc is not None else -1.0
     loss = c.val_loss if c.val_loss is not None and math.isfinite(c.val_loss) else math.inf
     return (acc, -loss, c.label == ORIGINAL)
-
-
-def _curves(store: Any, ids: Sequence[str]) -> dict[str, dict[str, list[tuple[int, float]]]]:
-    """Per run: ``loss`` and ``val_acc`` as ``(step, value)`` lists."""
-    out: dict[str, dict[str, list[tuple[int, float]]]] = {i: {"loss": [], "val_acc": []} for i in ids}
-    for run, step, name, value in store.metrics(list(ids), ["loss", "val_acc"]):
-        if value is not None:
-            out[run][name].append((step, value))
-    return out
 
 
 def _pct(v: float | None) -> str:

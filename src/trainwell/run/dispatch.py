@@ -67,9 +67,10 @@ class Dispatcher:
 
     def __init__(self, store: Store, backend: Backend, folder: Callable[[str], RunFolder], *,
                  retries: int, stale_after: float, resume: bool = True,
-                 sources: dict[str, dict[str, torch.Tensor]] | None = None) -> None:
+                 sources: dict[str, dict[str, torch.Tensor]] | None = None,
+                 artifacts: bool = True) -> None:
         self.store, self.backend, self.folder = store, backend, folder
-        self.resume = resume
+        self.resume, self.artifacts = resume, artifacts
         self.sources = sources or {}
         self.retries, self.stale_after = retries, stale_after
         self.host = socket.gethostname()
@@ -151,13 +152,14 @@ class Dispatcher:
 
     def _record(self, spec: RunSpec, outcome: RunOutcome | None,
                 history: History | None = None) -> None:
-        """Write the run's folder, then its row: a finished row always has its folder."""
+        """Write the run's folder (its weights and artifacts only with ``artifacts``), then its
+        row: a finished row always has its folder."""
         history = outcome.history if outcome is not None else history
         assert history is not None
-        done = outcome is not None and history.status == "done"
+        keep = self.artifacts and outcome is not None and history.status == "done"
         self.folder(spec.id).write(recipe_toml=_toml.dumps(spec.recipe), history=history,
-                                   weights=outcome.weights if done and outcome else None,
-                                   artifacts=outcome.artifacts if done and outcome else None)
+                                   weights=outcome.weights if keep and outcome else None,
+                                   artifacts=outcome.artifacts if keep and outcome else None)
         self.store.finish(spec.id, history, device=outcome.device if outcome else None,
                           worker=outcome.worker if outcome else None)
         self.progress.pop(spec.id, None)

@@ -70,16 +70,20 @@ class SweepOutcome:
 @dataclass(frozen=True)
 class Destination:
     """Where an experiment's runs go: its folder, the store that records its runs, and each
-    run's folder (by run id)."""
+    run's folder (by run id). ``artifacts``: a finished run's folder keeps its weights and
+    artifacts (predictions, snapshots); without, only its recipe and history (the doctor's
+    screening runs, which nothing reads the weights of)."""
 
     folder: Path
     store: Store
     run_folder: Callable[[str], RunFolder]
+    artifacts: bool = True
 
     @classmethod
-    def experiment_folder(cls, folder: Path) -> Destination:
+    def experiment_folder(cls, folder: Path, *, artifacts: bool = True) -> Destination:
         """A sweep's: ``folder/results.db`` and a folder ``folder/<run id>`` per run."""
-        return cls(folder, Store(folder / DB_NAME), lambda rid: RunFolder(folder / rid))
+        return cls(folder, Store(folder / DB_NAME), lambda rid: RunFolder(folder / rid),
+                   artifacts=artifacts)
 
 
 def run_sweep(sweep: Sweep | Plan, *, root: str | Path = "runs", backend: Backend | None = None,
@@ -167,7 +171,8 @@ def _run_specs(specs: list[RunSpec], exp: dict[str, Any], dest: Destination, *,
     todo = [s for s in todo if s.id not in missing]
     if todo:
         driver = Dispatcher(store, get_backend(), dest.run_folder, retries=retries,
-                         stale_after=stale_after, sources=weights, resume=resume)
+                            stale_after=stale_after, sources=weights, resume=resume,
+                            artifacts=dest.artifacts)
         show = not quiet and (console.is_terminal or console.is_jupyter)
         with SweepDisplay(store, todo, len(specs), show=show, console=console) as display:
             outcome.interrupted = driver.run(todo, display.refresh)
@@ -183,13 +188,13 @@ def _run_specs(specs: list[RunSpec], exp: dict[str, Any], dest: Destination, *,
 
 def _missing(store: Store, finished: list[RunSpec], dest: Destination,
              console: Console) -> list[str]:
-    """The finished runs whose folder lost its history (or, for a run that trained, its
-    weights): each is set to run again, and said so."""
+    """The finished runs whose folder lost its history (or, for a run that trained into a
+    destination that keeps them, its weights): each is set to run again, and said so."""
     status = {r.id: r.status for r in store.runs(ids=[s.id for s in finished])}
     out = []
     for spec in finished:
         folder = dest.run_folder(spec.id)
-        if folder.is_complete("final" if status.get(spec.id) == "done" else None):
+        if folder.is_complete("final" if dest.artifacts and status.get(spec.id) == "done" else None):
             continue
         what = ("folder" if not folder.path.is_dir() else
                 "weights file" if folder.history.is_file() else "history")
