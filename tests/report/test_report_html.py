@@ -151,6 +151,15 @@ def test_report_of_pending_runs_has_no_plots(folder, add_run):
     assert "pending" in html and "No recipe has converged" in html
 
 
+def test_a_report_without_its_curves_says_so_and_the_next_draws_them(two_axis_store, folder):
+    _, ids = two_axis_store
+    bare = write_report(folder, flow=False, curves=False).read_text(encoding="utf-8")
+    assert Page(bare).find("img") == [] and "Left out of this page" in bare
+    assert {f"run-{i}" for i in ids} <= {a["id"] for a in Page(bare).find("tr") if a.get("id")}
+    drawn = write_report(folder).read_text(encoding="utf-8")
+    assert len(Page(drawn).find("img")) >= 2 and "Left out of this page" not in drawn
+
+
 def test_smooth_matches_a_moving_average():
     rng = np.random.default_rng(0)
     v = rng.random(50)

@@ -182,7 +182,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
         if report:
             from trainwell.report.html import write_report
 
-            write_report(out / experiment, experiment=experiment, flow=False)
+            write_report(out / experiment, experiment=experiment, flow=False, curves=False)
         report_seconds = clock.lap("report")
         curves = runs.curves(experiment, [c.run_id for c in candidates])
         fixed = runs.recipe(current) if best is not original else recipe

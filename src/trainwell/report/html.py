@@ -59,18 +59,21 @@ STATUS_ORDER = ("done", "diverged", "failed", "interrupted", "running", "pending
 
 
 def write_report(folder: str | Path, *, experiment: str | None = None,
-                 num_classes: int = DEFAULT_NUM_CLASSES, flow: bool = True) -> Path:
+                 num_classes: int = DEFAULT_NUM_CLASSES, flow: bool = True,
+                 curves: bool = True) -> Path:
     """Write ``folder/report.html`` (atomically) for ``experiment`` and return its path.
 
     ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.table`).
     A report that shows runs is never replaced by one that shows none (an experiment folder
     read under another experiment's name): :class:`TrainwellError` says so and keeps it.
-    ``flow=False`` leaves out the gradient-flow figures (the dearest to draw).
+    ``flow=False`` leaves out the gradient-flow figures (the dearest to draw), ``curves=False``
+    the loss, validation-accuracy and learning-rate figures (the page says so; a later
+    ``write_report`` of the folder draws them).
     """
     folder = Path(folder)
     with open_store(folder) as store:
         name = pick_experiment(store, experiment)
-        text = render_report(store, name, num_classes=num_classes, flow=flow)
+        text = render_report(store, name, num_classes=num_classes, flow=flow, curves=curves)
     path = folder / REPORT_NAME
     check_replace(path, text, experiment=name)
     return atomic_write_text(path, text)
@@ -79,7 +82,8 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
 
 
 def render_report(store: Store, experiment: str, *,
-                  num_classes: int = DEFAULT_NUM_CLASSES, flow: bool = True) -> str:
+                  num_classes: int = DEFAULT_NUM_CLASSES, flow: bool = True,
+                  curves: bool = True) -> str:
     """The report page of one experiment in ``store``, as a string."""
     exp = store.experiment(experiment)
     if exp is None:
@@ -90,7 +94,7 @@ def render_report(store: Store, experiment: str, *,
                         folder=Path(store.path).parent)
     rows = results_rows(grid, num_classes=num_classes)
     colors = plots.label_colors([c.label for c in grid.cells])
-    figures = _figures(store, runs, colors, num_classes, flow=flow)
+    figures = _figures(store, runs, colors, num_classes, flow=flow, with_curves=curves)
     live = _live_verdicts(store, [r.id for r in runs])
     ensembles_png = _ensemble_figure(grid, colors)
     counts = Counter(r.status for r in runs)
@@ -114,6 +118,7 @@ def render_report(store: Store, experiment: str, *,
         "loss_png": _uri(figures["loss"]),
         "acc_png": _uri(figures["val-acc"]),
         "lr_png": _uri(figures["lr"]),
+        "curves_left_out": not curves,
         "ensembles_png": _uri(ensembles_png),
         "any_ensemble": rows.has("ensemble of seeds (%)"),
         "any_raw": rows.has("model alone (%)"),
@@ -179,24 +184,26 @@ def fill_tables(folder: str | Path, experiment: str, table: str) -> list[Path]:
 
 
 def _figures(store: Store, runs: list[RunRow], colors: dict[str, str], num_classes: int, *,
-             flow: bool = True) -> dict[str, Any]:
+             flow: bool = True, with_curves: bool = True) -> dict[str, Any]:
     """The report's PNGs: ``loss``, ``val-acc``, ``lr`` (``None`` without a schedule that
-    changed it) and ``flow``, a (run, PNG) pair per grid point with gradient-flow records."""
+    changed it; all three ``None`` without ``with_curves``) and ``flow``, a (run, PNG) pair per
+    grid point with gradient-flow records."""
     shown = [r for r in runs if r.status in SHOWN]
-    series = curves.stored_series(store, [r.id for r in shown])
     firsts = _first_seeds(shown, list(colors))
+    series = curves.stored_series(store, [r.id for r in shown]) if with_curves or flow else {}
     flow_runs = [f for label, r in firsts.items() if flow and (
         f := plots_diagnostics.flow_run(label, r.seed, series.get(r.id, {})))]
     limits = plots_diagnostics.flow_limits(flow_runs)
-    return {
+    drawn = {
         "loss": plots.loss_figure(curves.loss_curves(series, shown), colors=colors),
         "val-acc": plots.val_acc_figure(curves.val_acc_curves(series, shown), colors=colors,
                                         chance=1.0 / num_classes),
         "lr": _lr_figure(series, firsts, colors),
-        "flow": [(run, plots_diagnostics.gradient_flow_figure(run, limits=limits))
-                 for run in flow_runs],
-        "flow_zeros": limits.grad[2] or limits.act[2],
-    }
+    } if with_curves else {"loss": None, "val-acc": None, "lr": None}
+    return {**drawn,
+            "flow": [(run, plots_diagnostics.gradient_flow_figure(run, limits=limits))
+                     for run in flow_runs],
+            "flow_zeros": limits.grad[2] or limits.act[2]}
 
 
 def _ensemble_figure(grid: ResultsGrid, colors: dict[str, str]) -> bytes | None:
