@@ -44,23 +44,27 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     report = (out / "doctor" / "report.html").read_text()  # the race's: its table, no figures
     assert "relu + he_normal" in report and "Left out of this page" in report
     assert "data:image/png" not in report and "gradient flow" not in report.lower()
-    screened, rounds = {}, {}
-    for n, name in enumerate(("doctor-screen", "doctor-screen-2", "doctor-screen-3")):
-        if (out / name).exists():  # one experiment per round
-            with open_store(out / name) as store:
-                rounds[n] = sorted(r.point["variant"]["label"] for r in store.runs(name))
-                screened.update({r.point["variant"]["label"]: r for r in store.runs(name)})
+    assert not (out / "doctor-screen-2").exists()  # every round in one experiment
+    with open_store(out / "doctor-screen") as store:
+        screened = {r.point["variant"]["label"]: r for r in store.runs("doctor-screen")}
+    rounds = {n: sorted(label for label in screened if label.count("; ") == n) for n in range(3)}
     assert rounds[0] == ["glorot_normal", "relu + he_normal"]  # round 1: the symptom's fixes
     # round 2 builds on the round's best on validation: Adam's step on top of it
     best = max(rounds[0], key=lambda label: screened[label].final["val_acc"])
     assert best == "relu + he_normal"
     assert rounds[1] == [f"{best}; adam", f"{best}; adam lr 0.01"]
     assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a quarter each
+    assert all(r.recipe["train"]["stop_on"] == ["nan"] for r in screened.values())
+    assert not any((out / "doctor-screen" / r.id / "weights.safetensors").exists()
+                   for r in screened.values())  # a screening run keeps its recipe and history
+    assert all((out / "doctor-screen" / r.id / "history.json").is_file() for r in screened.values())
     with open_store(out / "doctor") as store:
         runs = {r.point["variant"]["label"]: r for r in store.runs("doctor")}
     top = max((label for label in screened), key=lambda label: screened[label].final["val_acc"])
     assert sorted(runs) == sorted(["original", top])  # the original trained once; the best raced
     assert runs[top].recipe == {**screened[top].recipe, "train": runs[top].recipe["train"]}
+    assert "stop_on" not in runs[top].recipe["train"] and fixed.train.stop_on is None
+    assert (out / "doctor" / runs[top].id / "weights.safetensors").is_file()  # a raced run keeps all
     assert runs[top].final["val_acc"] > runs["original"].final["val_acc"] + 0.3
     assert all(r.recipe["train"]["epochs"] == 3 for r in runs.values())  # equal budgets
     assert f"* {top}" in printed

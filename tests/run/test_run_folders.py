@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 from trainwell.cli import main
 from trainwell.plan import plan
-from trainwell.run import InProcessBackend, Store, run_sweep
+from trainwell.run import Destination, InProcessBackend, Store, run_plan, run_sweep
 from trainwell.run_folder import RunFolder
 from trainwell.sweep import Sweep
 
@@ -80,6 +80,22 @@ def test_a_finished_run_whose_folder_is_gone_is_trained_again_and_said(tmp_path)
     assert gone.is_complete() and weightless.is_complete()
     third = _sweep(tmp_path, quiet)
     assert third.ran == 0 and third.skipped == 2 and third.retrained == []
+
+
+def test_a_destination_without_artifacts_keeps_recipe_and_history_and_is_not_retrained(tmp_path):
+    p = plan(Sweep.from_dict({**TINY, "init": {"name": ["zeros", "he_normal"]}}, experiment="f"))
+    dest = Destination.experiment_folder(tmp_path / "f", artifacts=False)
+    try:
+        first = run_plan(p, dest, backend=InProcessBackend(), quiet=True)
+        again = run_plan(p, dest, backend=InProcessBackend(), quiet=True)
+    finally:
+        dest.store.close()
+    assert first.ran == 2 and first.statuses == {"done": 2}
+    for spec in p.runs:
+        folder = RunFolder(tmp_path / "f" / spec.id)
+        assert folder.recipe.is_file() and folder.history.is_file() and not folder.is_complete()
+        assert sorted(f.name for f in folder.path.iterdir()) == ["history.json", "recipe.toml"]
+    assert again.ran == 0 and again.skipped == 2 and again.retrained == []
 
 
 def test_ensemble_names_a_run_whose_predictions_are_missing(tmp_path, capsys):

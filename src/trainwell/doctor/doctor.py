@@ -144,22 +144,23 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
             lr = _range_lr(now, lr_steps) if _asks_range(now, found, gap, limit) else None
             clock.lap("range_test")
 
-            rounds_run: list[str] = []
+            # every round into one experiment, as variants of the short-budget original
+            at_short = (base if where == experiment
+                        else _with(base, "train", epochs=short, stop_on=stop_on))
+            variants: list[Fix] = []
 
             def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
-                name = where + (f"-{len(rounds_run) + 1}" if rounds_run else "")
-                rounds_run.append(name)
-                if name == experiment:  # screened with the full budget: the race's own runs
-                    runs.run(race(name, at, None, fixes))
-                else:
-                    at = _with(at, "train", epochs=short, stop_on=stop_on)
-                    runs.run(race(name, at, None, fixes), artifacts=False)
-                return [runs.lookup(name, at, f.label, f.reason, f) for f in fixes]
+                at = at if where == experiment else _with(at, "train", epochs=short, stop_on=stop_on)
+                new = [Fix(f.label, f.reason, _changes(at_short, runs.recipe(at, f).to_dict()))
+                       for f in fixes]
+                variants.extend(new)
+                runs.run(race(where, at_short, None, variants), artifacts=where == experiment)
+                return [runs.lookup(where, at_short, f.label, f.reason, f) for f in new]
 
             pool, _ = search(base, found, screen=screen_, rank=_rank,
                              apply=lambda at, f: runs.recipe(at, f).to_dict(),
                              resolve=runs.recipe,
-                             symptoms_of=lambda c: runs.symptoms(rounds_run[-1], c.run_id)[1],
+                             symptoms_of=lambda c: runs.symptoms(where, c.run_id)[1],
                              lr=lr, gap=gap, limit=limit, rounds=rounds)
             clock.lap("screening")
             screened = [s.result for s in pool]
