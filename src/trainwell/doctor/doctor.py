@@ -7,13 +7,16 @@ validation.
 2. Its live verdicts, and the final diagnosis's, name the symptoms; for a learning-rate
    symptom a range test (:func:`~trainwell.optim.lr_find`) suggests a learning rate.
 3. :func:`~trainwell.doctor.search.search` screens the fixes with a quarter of the budget
-   each (``OUT/doctor-screen/``), then, on top of the best, Adam's step, the best combined
-   with the runner-up, and the fixes for what the best still shows: rounds of fixes, as
-   AutoTrainer repairs in turn, on equal budgets.
+   each, then, on top of the best, Adam's step, the best combined with the runner-up, and
+   the fixes for what the best still shows: rounds of fixes, as AutoTrainer repairs in turn,
+   on equal budgets. Every round goes to one experiment (``OUT/doctor-screen/``); a screening
+   run stops at its first non-finite loss or weight (:data:`STOP_ON`) and keeps its recipe and
+   history, not its weights or predictions.
 4. The best screened recipe races the original with the full budget, as ``[[sweep.variants]]``
-   through the same driver, store and report as ``trainwell compare`` (the original is not
-   trained twice: its run id is already finished); when more training made it worse, the next
-   best races too. The winner is the run with the best validation accuracy (never the test
+   through the same driver and store as ``trainwell compare`` (the original is not trained
+   twice: its run id is already finished); when more training made it worse, the next best
+   races too. The race's report is drawn without its figures (``OUT/doctor.html`` draws the
+   same curves; ``trainwell report OUT/doctor`` draws them there). The winner is the run with the best validation accuracy (never the test
    set; validation loss breaks ties); the original wins unless a fix beats it.
    ``OUT/fixed.toml`` holds its recipe and ``OUT/doctor.html`` the before and after curves,
    the verdicts and the race.
@@ -101,7 +104,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     doc. ``limit`` caps the fixes tried.
 
     The fixes are screened with ``screen`` of the budget each (``train.epochs``, rounded, at
-    least 1; experiment ``<experiment>-screen``) in at most ``rounds`` rounds
+    least 1; experiment ``<experiment>-screen``, every round) in at most ``rounds`` rounds
     (:func:`~trainwell.doctor.search.search`; a round's fixes are labelled after the ones
     before, ``"relu + he_normal; adam"``), and the ``keep`` best on validation race the
     original with the full budget, one more when the last got worse with more training:
@@ -110,7 +113,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     with the full budget. The runs go to ``backend``; by default to ``workers`` local
     processes when ``workers`` is given, else one after the other in this process, on one
     thread (:class:`~trainwell.run.InProcessBackend`). ``report`` also writes the race's sweep
-    report (``out/<experiment>/report.html``), as ``trainwell compare`` does; its time is
+    report (``out/<experiment>/report.html``: its tables, without figures); its time is
     ``result.report_seconds``."""
     started = time.perf_counter()
     clock = _Clock()
