@@ -3,7 +3,9 @@ what it found, race them side by side with equal budgets, and keep the one that 
 validation.
 
 1. The recipe trains once (the live :class:`~trainwell.diagnose.Monitor` runs with every run
-   whose ``train.record_every`` is on) as the first run of the doctor's experiment.
+   whose ``train.record_every`` is on) as the first run of the doctor's experiment; it stops
+   early on a non-finite loss or on accuracy at chance (:data:`ORIGINAL_STOP_ON`), recorded
+   ``diverged`` with the verdict as its reason.
 2. Its live verdicts, and the final diagnosis's, name the symptoms; for a learning-rate
    symptom a range test (:func:`~trainwell.optim.lr_find`) suggests a learning rate.
 3. :func:`~trainwell.doctor.search.search` screens the fixes with a quarter of the budget
@@ -16,9 +18,11 @@ validation.
    through the same driver and store as ``trainwell compare`` (the original is not trained
    twice: its run id is already finished); when more training made it worse, the next best
    races too. The race's report is drawn without its figures (``OUT/doctor.html`` draws the
-   same curves; ``trainwell report OUT/doctor`` draws them there). The winner is the run with the best validation accuracy (never the test
-   set; validation loss breaks ties); the original wins unless a fix beats it.
-   ``OUT/fixed.toml`` holds its recipe and ``OUT/doctor.html`` the before and after curves,
+   same curves; ``trainwell report OUT/doctor`` draws them there). The winner is the run with
+   the best validation accuracy (never the test set; validation loss breaks ties); the
+   original wins unless a fix beats it (an original that stopped early never does).
+   ``OUT/fixed.toml`` holds its recipe (the recipe as given, without the doctor's
+   ``stop_on``, when the original wins) and ``OUT/doctor.html`` the before and after curves,
    the verdicts and the race.
 """
 
@@ -48,6 +52,11 @@ STOP_ON = ("nan",)
 """The symptoms that end a screening run early (``train.stop_on``): a run whose loss or weights
 are no longer finite cannot come back. Not ``exploding``: it holds from the first step for a
 too large init, which Adam or clipping may still train."""
+ORIGINAL_STOP_ON = ("nan", "chance")
+"""The symptoms that end the doctor's run of the recipe as given early: also accuracy at chance
+after an epoch (no healthy recipe of the benchmark showed it, and every broken one that did
+ended within 15 points of chance). A screening run of an epoch or two stops on ``nan`` alone:
+its own accuracy is what ranks it."""
 
 
 @dataclass
@@ -132,11 +141,13 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     lr = None
     short = min(recipe.train.epochs, max(1, round(recipe.train.epochs * screen)))
     where = experiment if short == recipe.train.epochs else f"{experiment}-screen"
-    stop_on = list(dict.fromkeys([*(recipe.train.stop_on or []), *STOP_ON]))
+    stop_on = _stop_on(recipe, STOP_ON)
+    as_given = Fix(ORIGINAL, "the recipe as given",
+                   {"train": {**base.get("train", {}), "stop_on": _stop_on(recipe, ORIGINAL_STOP_ON)}})
     runs = Experiments(out, runner, quiet=quiet)
     try:
-        runs.run(race(experiment, base, ORIGINAL, []))
-        original = runs.lookup(experiment, base, ORIGINAL, "the recipe as given")
+        runs.run(race(experiment, base, None, [as_given]))
+        original = runs.lookup(experiment, base, ORIGINAL, as_given.reason, as_given)
         verdicts, symptoms = runs.symptoms(experiment, original.run_id)
         gap = runs.gap(experiment, original.run_id)
         clock.lap("original")
@@ -176,7 +187,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
                     break  # more training did not make the last finalist worse: it stands
                 finalists.append(Fix(finalist.label, finalist.reason, _changes(base, finalist.recipe)))
                 # the original and every finalist so far in one sweep: the race's report shows all
-                runs.run(race(experiment, base, ORIGINAL, finalists))
+                runs.run(race(experiment, base, None, [as_given, *finalists]))
                 raced = runs.lookup(experiment, base, finalist.label, finalist.reason, finalists[-1])
                 candidates.append(raced)
                 worse = _rank(raced) < _rank(finalist.result)
@@ -220,6 +231,11 @@ class _Clock:
         self.phases[phase] = self.phases.get(phase, 0.0) + now - self._last
         self._last = now
         return self.phases[phase]
+
+
+def _stop_on(recipe: Recipe, symptoms: Sequence[str]) -> list[str]:
+    """The recipe's own ``train.stop_on`` and ``symptoms``."""
+    return list(dict.fromkeys([*(recipe.train.stop_on or []), *symptoms]))
 
 
 def _with(raw: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:

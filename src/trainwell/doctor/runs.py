@@ -96,7 +96,8 @@ class Experiments:
 
     def symptoms(self, experiment: str, rid: str) -> tuple[list[LiveVerdict], list[str]]:
         """The live verdicts of run ``rid`` (from its history in the run folder) and its
-        symptoms, live ones first, then the final diagnosis's."""
+        symptoms, live ones first, then the final diagnosis's; a run that diverged is ``nan``
+        unless a verdict of its ``train.stop_on`` other than ``nan`` ended it."""
         store = self.store(experiment)
         history = self.out / experiment / rid / "history.json"
         verdicts: list[LiveVerdict] = []
@@ -109,7 +110,9 @@ class Experiments:
             kinds = [name.split("/", 1)[1] for _, _, name, _ in store.metrics([rid])
                      if name.startswith("verdict/")]
         row = store.runs(ids=[rid])[0]
-        if row.status == "diverged" and "nan" not in kinds:
+        stop_on = (row.recipe.get("train") or {}).get("stop_on") or []
+        stopped = next((k for k in kinds if k in stop_on), None)  # the verdict that ended it
+        if row.status == "diverged" and stopped in (None, "nan") and "nan" not in kinds:
             kinds.append("nan")
         for v in row.verdicts or []:
             kind = FINAL_SYMPTOMS.get(v.get("kind", ""))
