@@ -123,3 +123,14 @@ def test_a_run_on_cuda_trains_there_and_returns_cpu_weights():
     out = execute(recipe(train={"epochs": 1, "device": "cuda", "deterministic": True}))
     assert out.status == "done" and out.device.startswith("cuda")
     assert all(t.device.type == "cpu" for t in out.weights.values())
+
+
+def test_a_run_whose_artifacts_are_not_kept_skips_only_the_predictions_it_would_discard():
+    plain = Recipe.from_dict(BASE)
+    kept, bare = execute(plain), execute(plain, RunContext(artifacts=False))
+    assert "predictions" in kept.artifacts and "predictions" not in bare.artifacts
+    assert bare.history.final == kept.history.final and bare.weights is not None
+    # test-time views change the final metrics: computed whether kept or not
+    views = Recipe.from_dict({**BASE, "augment": {"transforms": ["translate"], "test_views": 2}})
+    out = execute(views, RunContext(artifacts=False))
+    assert "test_acc_single" in out.history.final and "predictions" in out.artifacts

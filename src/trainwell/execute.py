@@ -171,7 +171,8 @@ def _checkpoint_meta(recipe: Recipe) -> dict[str, Any]:
 def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunContext
            ) -> tuple[History, dict[str, dict[str, torch.Tensor]]]:
     """Train, then compute the final prediction (test-time views, snapshot ensemble or
-    averaged weights) and what it adds to the run's folder."""
+    averaged weights) and what it adds to the run's folder (nothing for a plain run whose
+    artifacts the caller does not keep: ``ctx.artifacts``)."""
     groups = transfer_params(model, recipe.optim.options.get("lr", 1.0), recipe.transfer)
     optimizer = build_optimizer(recipe.optim.name, groups or model.parameters(),
                                 **recipe.optim.options)
@@ -194,10 +195,12 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
                   compile=recipe.train.compile or False)
     if history.status == "diverged":
         return history, {}
-    artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
-                       flip=flip_at_test(recipe), test_crop=recipe.augment.test_crop,
-                       snapshots=snapshots,
-                       use_last=recipe.ensemble.use_last, average=average)
+    plain = (recipe.augment.test_views == 1 and recipe.augment.test_crop is None
+             and snapshots is None and average is None)
+    artifacts = {} if plain and not ctx.artifacts else finish(
+        model, dataset, history, test_views=recipe.augment.test_views, flip=flip_at_test(recipe),
+        test_crop=recipe.augment.test_crop, snapshots=snapshots,
+        use_last=recipe.ensemble.use_last, average=average)
     for callback in callbacks:
         artifacts.update(left_by(callback))
     return history, artifacts

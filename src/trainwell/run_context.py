@@ -38,7 +38,10 @@ class RunContext:
     ``source``: the weights of the recipe's ``[transfer]`` source (``None``: a source on disk is
     read, a source recipe trained first); ``dataset``: the recipe's data, already on
     ``device``; ``callbacks``: extra trainer callbacks; ``keep_model``: keep the trained model
-    on the outcome (in-process only).
+    on the outcome (in-process only); ``artifacts``: the caller keeps the run's artifacts
+    (``False``: a run whose final prediction is its trained model's, with no test-time views,
+    snapshot ensemble or averaged weights, computes no predictions; its final metrics are the
+    same either way).
     """
 
     device: str | None = None
@@ -48,3 +51,4 @@ class RunContext:
     dataset: Dataset | None = None
     callbacks: Sequence[Callback] = field(default_factory=tuple)
     keep_model: bool = False
+    artifacts: bool = True

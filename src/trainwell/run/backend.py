@@ -52,6 +52,9 @@ class Task:
     only where that folder is visible (a shared folder for all nodes); elsewhere it starts from
     scratch, and a node that cannot create the folder trains without writing.
     ``resume``: continue from the newest good checkpoint in the folder (else start over).
+    ``artifacts``: the run's artifacts are kept; without, a run whose final prediction is its
+    trained model's computes no predictions (:attr:`RunContext.artifacts
+    <trainwell.run_context.RunContext>`).
     """
 
     id: str
@@ -60,6 +63,7 @@ class Task:
     folder: str | None = None
     source: dict[str, torch.Tensor] | None = None
     resume: bool = True
+    artifacts: bool = True
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,8 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
     extra = [*callbacks, *([_EpochReporter(progress)] if progress is not None else [])]
     outcome = execute(recipe, RunContext(device=device, folder=folder, resume=start,
                                          source=task.source, dataset=dataset,
-                                         callbacks=extra, keep_model=keep_model))
+                                         callbacks=extra, keep_model=keep_model,
+                                         artifacts=task.artifacts))
     outcome.worker = worker_name()
     return outcome
 

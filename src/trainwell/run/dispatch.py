@@ -95,7 +95,7 @@ class Dispatcher:
                         self.backend.submit(Task(rid, specs[rid].recipe, attempt=lost[rid] + 1,
                                                  folder=self._written_while_training(specs[rid]),
                                                  source=self.sources.get(rid),
-                                                 resume=self.resume))
+                                                 resume=self.resume, artifacts=self.artifacts))
                         inflight.add(rid)
                         self.held.discard(rid)
                 if not inflight:
