@@ -94,7 +94,7 @@ def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file 
     for c in result.candidates:
         mark = "*" if c.label == result.chosen else " "
         acc = "—" if c.val_acc is None else f"{100 * c.val_acc:.1f} %"
-        console.print(f"{mark} {c.label:<28} {c.status:<9} val_acc {acc:>7}  {c.reason}", markup=False)
+        console.print(f"{mark} {c.label:<28} {c.ended:<9} val_acc {acc:>7}  {c.reason}", markup=False)
     console.print(str(result), markup=False)
     console.print(f"wrote {', '.join(str(p) for p in result.written)}", markup=False)
     return 1 if result.error is not None else 0

@@ -36,6 +36,8 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert main(["doctor", str(tmp_path / "broken.toml"), "--out", str(out), "--fixes", "2"]) == 0
     printed = capsys.readouterr().out
     assert "vanishing gradient" in printed and "* relu + he_normal" in printed
+    assert "original                     diverged: stopped at step" in printed  # and why
+    assert "(chance)" in printed and "where it stopped ->" in printed
     fixed = load_recipe(out / "fixed.toml")
     assert fixed.model.options["activation"] == "relu" and fixed.init.name == "he_normal"
     assert fixed.model.options["depth"] == 6 and fixed.model.options["width"] == 32  # the rest kept

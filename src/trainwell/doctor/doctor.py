@@ -98,7 +98,8 @@ class DoctorResult:
         if self.error is not None:
             return f"the recipe failed, so nothing was raced: {self.error}"
         found = ", ".join(self.symptoms) or "no symptom"
-        return (f"found {found}; chose {self.chosen}: val_acc {_pct(self.original.val_acc)} -> "
+        early = " where it stopped" if self.original.stopped and self.original.val_acc is not None else ""
+        return (f"found {found}; chose {self.chosen}: val_acc {_pct(self.original.val_acc)}{early} -> "
                 f"{_pct(self.winner.val_acc)} (test {_pct(self.original.test_acc)} -> "
                 f"{_pct(self.winner.test_acc)}) in {self.seconds:.0f} s")
 

@@ -90,7 +90,7 @@ def write_doctor_page(result: DoctorResult, curves: Curves, path: Path) -> Path:
     verdicts = verdicts or "<tr><td colspan=5>no live verdict</td></tr>"
     races = "".join(
         f"<tr{' style=font-weight:bold' if c.label == result.chosen else ''}><td>{esc(c.label)}</td>"
-        f"<td>{esc(c.reason)}</td><td>{esc(c.status)}</td><td>{_pct(c.val_acc)}</td>"
+        f"<td>{esc(c.reason)}</td><td>{esc(c.ended)}</td><td>{_pct(c.val_acc)}</td>"
         f"<td>{_pct(c.test_acc)}</td><td>{'' if c.seconds is None else f'{c.seconds:.1f} s'}</td></tr>"
         for c in result.candidates)
     screened = "".join(

@@ -38,7 +38,9 @@ FINAL_SYMPTOMS = {"non_finite": "nan", "dead": "dying_relu", "saturated": "satur
 
 @dataclass
 class Candidate:
-    """One raced recipe: its label, reason, run id, status and final metrics."""
+    """One raced recipe: its label, reason, run id, status and final metrics; ``stopped``: why
+    it ended before its budget (its ``stop_reason``), and then ``val_acc`` is the last measured
+    (``status`` keeps it out of the ranking)."""
 
     label: str
     reason: str
@@ -49,6 +51,18 @@ class Candidate:
     test_acc: float | None
     seconds: float | None
     error: str | None = None
+    stopped: str | None = None
+
+    @property
+    def ended(self) -> str:
+        """The status, with where and why a run stopped early: ``diverged: stopped at step 62
+        (chance)``.
+
+        >>> Candidate("a", "", "1", "diverged", None, None, None, None,
+        ...           stopped="stopped at step 62 (chance): accuracy at chance").ended
+        'diverged: stopped at step 62 (chance)'
+        """
+        return self.status if not self.stopped else f"{self.status}: {self.stopped.split(':')[0]}"
 
 
 def race(experiment: str, base: dict[str, Any], label: str | None, fixes: Sequence[Fix]) -> Sweep:
@@ -91,8 +105,13 @@ class Experiments:
         r = self.store(experiment).runs(ids=[rid])[0]
         final = r.final or {}
         last = next((line for line in reversed((r.error or "").splitlines()) if line.strip()), None)
-        return Candidate(label, reason, r.id, r.status, final.get("val_acc"), final.get("val_loss"),
-                         final.get("test_acc"), r.seconds, last)
+        stopped = r.stop_reason if r.status == "diverged" else None
+        val_acc = final.get("val_acc")
+        if stopped and val_acc is None:
+            measured = [v for *_, v in self.store(experiment).metrics([rid], ["val_acc"]) if v is not None]
+            val_acc = measured[-1] if measured else None
+        return Candidate(label, reason, r.id, r.status, val_acc, final.get("val_loss"),
+                         final.get("test_acc"), r.seconds, last, stopped)
 
     def symptoms(self, experiment: str, rid: str) -> tuple[list[LiveVerdict], list[str]]:
         """The live verdicts of run ``rid`` (from its history in the run folder) and its
