@@ -134,3 +134,11 @@ def test_a_run_whose_artifacts_are_not_kept_skips_only_the_predictions_it_would_
     views = Recipe.from_dict({**BASE, "augment": {"transforms": ["translate"], "test_views": 2}})
     out = execute(views, RunContext(artifacts=False))
     assert "test_acc_single" in out.history.final and "predictions" in out.artifacts
+
+
+def test_a_run_without_the_final_diagnosis_keeps_its_live_verdicts():
+    sigmoid = recipe(model={"name": "mlp", "depth": 6, "width": 16, "activation": "sigmoid"},
+                     init={"name": "normal"}, train={"epochs": 1, "threads": 1, "record_every": 5})
+    judged, live = execute(sigmoid), execute(sigmoid, RunContext(diagnose=False))
+    assert judged.history.verdicts and not live.history.verdicts
+    assert live.history.watch == judged.history.watch and live.history.watch["verdicts"]

@@ -143,7 +143,7 @@ def execute(recipe: Recipe, ctx: RunContext | None = None) -> RunOutcome:
             return RunOutcome(recipe, history, device=str(where))
     history.init, history.transfer = init_summary, transferred
     history.data = data.meta.record()
-    if recipe.train.record_every > 0 and history.status != "failed":
+    if recipe.train.record_every > 0 and history.status != "failed" and ctx.diagnose:
         try:
             history.verdicts = final_verdicts(model, data, seed=recipe.train.seed,
                                               history=history, init=recipe.init.name)

@@ -41,7 +41,8 @@ class RunContext:
     on the outcome (in-process only); ``artifacts``: the caller keeps the run's artifacts
     (``False``: a run whose final prediction is its trained model's, with no test-time views,
     snapshot ensemble or averaged weights, computes no predictions; its final metrics are the
-    same either way).
+    same either way); ``diagnose``: a run with ``train.record_every`` ends with the final
+    diagnosis of its trained model (``False``: its live monitor's verdicts alone).
     """
 
     device: str | None = None
@@ -52,3 +53,4 @@ class RunContext:
     callbacks: Sequence[Callback] = field(default_factory=tuple)
     keep_model: bool = False
     artifacts: bool = True
+    diagnose: bool = True

@@ -60,6 +60,7 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert not any((out / "doctor-screen" / r.id / "weights.safetensors").exists()
                    for r in screened.values())  # a screening run keeps its recipe and history
     assert all((out / "doctor-screen" / r.id / "history.json").is_file() for r in screened.values())
+    assert not any(r.verdicts for r in screened.values())  # judged by the live monitor alone
     with open_store(out / "doctor") as store:
         runs = {r.point["variant"]["label"]: r for r in store.runs("doctor")}
     top = max((label for label in screened), key=lambda label: screened[label].final["val_acc"])
@@ -67,6 +68,7 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert runs[top].recipe == {**screened[top].recipe, "train": runs[top].recipe["train"]}
     assert "stop_on" not in runs[top].recipe["train"] and fixed.train.stop_on is None
     assert (out / "doctor" / runs[top].id / "weights.safetensors").is_file()  # a raced run keeps all
+    assert runs["original"].verdicts  # and has its final diagnosis
     # the original stopped at chance after its first epoch, recorded as such
     assert runs["original"].status == "diverged" and "(chance)" in runs["original"].stop_reason
     assert runs["original"].recipe["train"]["stop_on"] == ["nan", "chance"]

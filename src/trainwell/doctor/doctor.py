@@ -169,7 +169,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
                 new = [Fix(f.label, f.reason, _changes(at_short, runs.recipe(at, f).to_dict()))
                        for f in fixes]
                 variants.extend(new)
-                runs.run(race(where, at_short, None, variants), artifacts=where == experiment)
+                runs.run(race(where, at_short, None, variants), screening=where != experiment)
                 return [runs.lookup(where, at_short, f.label, f.reason, f) for f in new]
 
             pool, _ = search(base, found, screen=screen_, rank=_rank,

@@ -4,7 +4,8 @@ their runs read back as :class:`Candidate` rows.
 Each experiment folder's store is opened once for the whole doctor call and closed at its end
 (not once per round and again per look-up), and each recipe a fix makes is resolved once.
 A screening experiment keeps no weights or predictions (``artifacts=False``): only the runs'
-recipes, histories and store rows, which is all the doctor reads of them.
+recipes, histories and store rows, which is all the doctor reads of them; and its runs are
+judged by their live monitor alone (``diagnose=False``), which watched them as they trained.
 
 >>> runs = Experiments(Path("runs/doctor"), backend=None)  # doctest: +SKIP
 """
@@ -79,15 +80,16 @@ class Experiments:
         self._open: dict[str, Destination] = {}
         self._recipes: dict[str, Recipe] = {}
 
-    def run(self, sweep: Sweep, *, artifacts: bool = True) -> None:
-        """Run the unfinished runs of ``sweep`` into ``out/<experiment>``."""
+    def run(self, sweep: Sweep, *, screening: bool = False) -> None:
+        """Run the unfinished runs of ``sweep`` into ``out/<experiment>``; ``screening`` runs keep
+        no weights or predictions and are judged by their live monitor alone."""
         p = plan(sweep)
-        sources = self._destination(p.source_experiment, True) if p.sources else None
-        run_plan(p, self._destination(p.experiment, artifacts), sources, backend=self.backend,
+        sources = self._destination(p.source_experiment, False) if p.sources else None
+        run_plan(p, self._destination(p.experiment, screening), sources, backend=self.backend,
                  quiet=self.quiet)
 
     def store(self, experiment: str) -> Store:
-        return self._destination(experiment, True).store
+        return self._destination(experiment, False).store
 
     def recipe(self, base: dict[str, Any], fix: Fix | None = None) -> Recipe:
         """``base`` with ``fix`` (``None``: as it is), resolved as a sweep variant is."""
@@ -159,8 +161,8 @@ class Experiments:
             dest.store.close()
         self._open.clear()
 
-    def _destination(self, experiment: str, artifacts: bool) -> Destination:
+    def _destination(self, experiment: str, screening: bool) -> Destination:
         if experiment not in self._open:
-            self._open[experiment] = Destination.experiment_folder(self.out / experiment,
-                                                                   artifacts=artifacts)
+            self._open[experiment] = Destination.experiment_folder(
+                self.out / experiment, artifacts=not screening, diagnose=not screening)
         return self._open[experiment]

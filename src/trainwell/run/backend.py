@@ -54,7 +54,8 @@ class Task:
     ``resume``: continue from the newest good checkpoint in the folder (else start over).
     ``artifacts``: the run's artifacts are kept; without, a run whose final prediction is its
     trained model's computes no predictions (:attr:`RunContext.artifacts
-    <trainwell.run_context.RunContext>`).
+    <trainwell.run_context.RunContext>`). ``diagnose``: the final diagnosis runs (for a run
+    with ``train.record_every``).
     """
 
     id: str
@@ -64,6 +65,7 @@ class Task:
     source: dict[str, torch.Tensor] | None = None
     resume: bool = True
     artifacts: bool = True
+    diagnose: bool = True
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def run_task(task: Task, *, slot: str | None = None, threads: int = 1,
     outcome = execute(recipe, RunContext(device=device, folder=folder, resume=start,
                                          source=task.source, dataset=dataset,
                                          callbacks=extra, keep_model=keep_model,
-                                         artifacts=task.artifacts))
+                                         artifacts=task.artifacts, diagnose=task.diagnose))
     outcome.worker = worker_name()
     return outcome
 

@@ -68,9 +68,9 @@ class Dispatcher:
     def __init__(self, store: Store, backend: Backend, folder: Callable[[str], RunFolder], *,
                  retries: int, stale_after: float, resume: bool = True,
                  sources: dict[str, dict[str, torch.Tensor]] | None = None,
-                 artifacts: bool = True) -> None:
+                 artifacts: bool = True, diagnose: bool = True) -> None:
         self.store, self.backend, self.folder = store, backend, folder
-        self.resume, self.artifacts = resume, artifacts
+        self.resume, self.artifacts, self.diagnose = resume, artifacts, diagnose
         self.sources = sources or {}
         self.retries, self.stale_after = retries, stale_after
         self.host = socket.gethostname()
@@ -95,7 +95,8 @@ class Dispatcher:
                         self.backend.submit(Task(rid, specs[rid].recipe, attempt=lost[rid] + 1,
                                                  folder=self._written_while_training(specs[rid]),
                                                  source=self.sources.get(rid),
-                                                 resume=self.resume, artifacts=self.artifacts))
+                                                 resume=self.resume, artifacts=self.artifacts,
+                                                 diagnose=self.diagnose))
                         inflight.add(rid)
                         self.held.discard(rid)
                 if not inflight:

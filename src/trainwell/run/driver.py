@@ -72,18 +72,22 @@ class Destination:
     """Where an experiment's runs go: its folder, the store that records its runs, and each
     run's folder (by run id). ``artifacts``: a finished run's folder keeps its weights and
     artifacts (predictions, snapshots); without, only its recipe and history (the doctor's
-    screening runs, which nothing reads the weights of)."""
+    screening runs, which nothing reads the weights of). ``diagnose``: a run with
+    ``train.record_every`` is judged by the final diagnosis too; without, by its live monitor
+    alone."""
 
     folder: Path
     store: Store
     run_folder: Callable[[str], RunFolder]
     artifacts: bool = True
+    diagnose: bool = True
 
     @classmethod
-    def experiment_folder(cls, folder: Path, *, artifacts: bool = True) -> Destination:
+    def experiment_folder(cls, folder: Path, *, artifacts: bool = True,
+                          diagnose: bool = True) -> Destination:
         """A sweep's: ``folder/results.db`` and a folder ``folder/<run id>`` per run."""
         return cls(folder, Store(folder / DB_NAME), lambda rid: RunFolder(folder / rid),
-                   artifacts=artifacts)
+                   artifacts=artifacts, diagnose=diagnose)
 
 
 def run_sweep(sweep: Sweep | Plan, *, root: str | Path = "runs", backend: Backend | None = None,
@@ -172,7 +176,7 @@ def _run_specs(specs: list[RunSpec], exp: dict[str, Any], dest: Destination, *,
     if todo:
         driver = Dispatcher(store, get_backend(), dest.run_folder, retries=retries,
                             stale_after=stale_after, sources=weights, resume=resume,
-                            artifacts=dest.artifacts)
+                            artifacts=dest.artifacts, diagnose=dest.diagnose)
         show = not quiet and (console.is_terminal or console.is_jupyter)
         with SweepDisplay(store, todo, len(specs), show=show, console=console) as display:
             outcome.interrupted = driver.run(todo, display.refresh)
