@@ -60,16 +60,18 @@ def build_initialized_model(recipe: Recipe, dataset: Dataset, device: torch.devi
     return model
 
 
-def build_to_train(recipe: Recipe) -> tuple[Dataset, torch.nn.Module, torch.optim.Optimizer]:
+def build_to_train(recipe: Recipe, dataset: Dataset | None = None
+                   ) -> tuple[Dataset, torch.nn.Module, torch.optim.Optimizer]:
     """What a tool that trains the recipe outside a run needs (``trainwell diagnose``,
-    ``trainwell lr-find``): the recipe's threads set, its data on its device, its model built
-    and initialized, and a fresh optimizer of its ``[optim]``."""
+    ``trainwell lr-find``): the recipe's threads set, its data on its device (``dataset``: the
+    recipe's, already prepared there), its model built and initialized, and a fresh optimizer
+    of its ``[optim]``."""
     from trainwell.loop import resolve_device, set_threads
     from trainwell.optim import build_optimizer
 
     set_threads(recipe.train.threads)
-    device = resolve_device(recipe.train.device)
-    dataset = prepare_data(recipe, device)
+    device = dataset.device if dataset is not None else resolve_device(recipe.train.device)
+    dataset = dataset if dataset is not None else prepare_data(recipe, device)
     model = build_initialized_model(recipe, dataset, device)
     return dataset, model, build_optimizer(recipe.optim.name, model.parameters(),
                                            **recipe.optim.options)

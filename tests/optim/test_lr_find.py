@@ -89,3 +89,15 @@ def test_the_command_writes_the_curve_and_prints_the_suggestion(tmp_path, capsys
     assert (tmp_path / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
     assert "suggested lr" in capsys.readouterr().out
     assert main(["lr-find", "--set", "data.name=digits", "--steps", "2", "--out", str(tmp_path)]) == 2
+
+
+def test_a_recipes_range_test_on_data_already_prepared_is_the_same_test():
+    from trainwell.build import prepare_data
+    from trainwell.loop import resolve_device
+    from trainwell.recipe import Recipe
+    from trainwell.recipe_lr_find import lr_find_recipe
+
+    recipe = Recipe.from_dict({"data": {"name": "digits"}, "train": {"device": "cpu", "threads": 1}})
+    fresh = lr_find_recipe(recipe, steps=30)
+    given = lr_find_recipe(recipe, steps=30, dataset=prepare_data(recipe, resolve_device("cpu")))
+    assert given.losses == fresh.losses and given.suggestion == fresh.suggestion

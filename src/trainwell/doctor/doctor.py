@@ -156,7 +156,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
         found = symptoms if original.status != "failed" else []
         if found or gap is not None and gap > GAP:
             now = runs.recipe(current)
-            lr = _range_lr(now, lr_steps) if _asks_range(now, found, gap, limit) else None
+            lr = _range_lr(now, lr_steps, runner) if _asks_range(now, found, gap, limit) else None
             clock.lap("range_test")
 
             # every round into one experiment, as variants of the short-budget original
@@ -260,11 +260,16 @@ def _asks_range(recipe: Recipe, symptoms: Sequence[str], gap: float | None, limi
                for f in propose_fixes(recipe, symptoms, lr=far, gap=gap, limit=limit))
 
 
-def _range_lr(recipe: Recipe, steps: int) -> float | None:
+def _range_lr(recipe: Recipe, steps: int, runner: Backend) -> float | None:
+    """The range test's suggestion (``None``: it failed), on the data the in-process runs
+    prepared."""
     from trainwell.recipe_lr_find import lr_find_recipe
+    from trainwell.run.backend import placed_device, prepared_data
 
     try:
-        return lr_find_recipe(recipe, steps=steps).suggestion
+        dataset = (prepared_data(recipe, placed_device(recipe.train.device, runner.slot))
+                   if isinstance(runner, InProcessBackend) else None)
+        return lr_find_recipe(recipe, steps=steps, dataset=dataset).suggestion
     except Exception:  # a failed range test leaves the other fixes to race
         return None
 
