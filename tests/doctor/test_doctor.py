@@ -56,7 +56,8 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert best == "relu + he_normal"
     assert rounds[1] == [f"{best}; adam", f"{best}; adam lr 0.01"]
     assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a quarter each
-    assert all(r.recipe["train"]["stop_on"] == ["nan"] for r in screened.values())
+    assert all(r.recipe["train"]["stop_on"] == ["nan"] and r.recipe["train"]["eval_every"] == 0
+               for r in screened.values())  # stopped on nan, evaluated once at the end
     assert not any((out / "doctor-screen" / r.id / "weights.safetensors").exists()
                    for r in screened.values())  # a screening run keeps its recipe and history
     assert all((out / "doctor-screen" / r.id / "history.json").is_file() for r in screened.values())

@@ -161,11 +161,11 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
 
             # every round into one experiment, as variants of the short-budget original
             at_short = (base if where == experiment
-                        else _with(base, "train", epochs=short, stop_on=stop_on))
+                        else _short(base, short, stop_on))
             variants: list[Fix] = []
 
             def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
-                at = at if where == experiment else _with(at, "train", epochs=short, stop_on=stop_on)
+                at = at if where == experiment else _short(at, short, stop_on)
                 new = [Fix(f.label, f.reason, _changes(at_short, runs.recipe(at, f).to_dict()))
                        for f in fixes]
                 variants.extend(new)
@@ -237,6 +237,14 @@ class _Clock:
 def _stop_on(recipe: Recipe, symptoms: Sequence[str]) -> list[str]:
     """The recipe's own ``train.stop_on`` and ``symptoms``."""
     return list(dict.fromkeys([*(recipe.train.stop_on or []), *symptoms]))
+
+
+def _short(raw: dict[str, Any], epochs: int, stop_on: list[str]) -> dict[str, Any]:
+    """A screening run of ``raw``: ``epochs`` epochs, stopped on ``stop_on``, its validation
+    and test sets evaluated once, at the end (``eval_every = 0``), unless early stopping reads
+    them every epoch."""
+    once = {} if raw.get("train", {}).get("early_stopping") else {"eval_every": 0}
+    return _with(raw, "train", epochs=epochs, stop_on=stop_on, **once)
 
 
 def _with(raw: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
