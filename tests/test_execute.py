@@ -141,4 +141,6 @@ def test_a_run_without_the_final_diagnosis_keeps_its_live_verdicts():
                      init={"name": "normal"}, train={"epochs": 1, "threads": 1, "record_every": 5})
     judged, live = execute(sigmoid), execute(sigmoid, RunContext(diagnose=False))
     assert judged.history.verdicts and not live.history.verdicts
+    assert "train_acc" in judged.history.final and "train_acc" not in live.history.final
+    assert live.history.final["val_acc"] == judged.history.final["val_acc"]
     assert live.history.watch == judged.history.watch and live.history.watch["verdicts"]

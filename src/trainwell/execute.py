@@ -192,7 +192,8 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
                   callbacks=callbacks, generator=generator, checkpoints=checkpoints,
                   resume=ctx.resume, precision=recipe.train.precision or "fp32",
-                  compile=recipe.train.compile or False)
+                  compile=recipe.train.compile or False,
+                  final=("train", "val", "test") if ctx.diagnose else ("val", "test"))
     if history.status == "diverged":
         return history, {}
     plain = (recipe.augment.test_views == 1 and recipe.augment.test_crop is None

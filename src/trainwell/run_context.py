@@ -41,8 +41,9 @@ class RunContext:
     on the outcome (in-process only); ``artifacts``: the caller keeps the run's artifacts
     (``False``: a run whose final prediction is its trained model's, with no test-time views,
     snapshot ensemble or averaged weights, computes no predictions; its final metrics are the
-    same either way); ``diagnose``: a run with ``train.record_every`` ends with the final
-    diagnosis of its trained model (``False``: its live monitor's verdicts alone).
+    same either way); ``diagnose``: the trained model is judged: the final diagnosis of a run
+    with ``train.record_every``, and the final loss and accuracy on the training set
+    (``False``: its live monitor's verdicts and its validation and test metrics alone).
     """
 
     device: str | None = None

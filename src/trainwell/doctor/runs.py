@@ -5,7 +5,8 @@ Each experiment folder's store is opened once for the whole doctor call and clos
 (not once per round and again per look-up), and each recipe a fix makes is resolved once.
 A screening experiment keeps no weights or predictions (``artifacts=False``): only the runs'
 recipes, histories and store rows, which is all the doctor reads of them; and its runs are
-judged by their live monitor alone (``diagnose=False``), which watched them as they trained.
+judged by their live monitor and validation alone (``diagnose=False``: no final diagnosis, no
+final pass over the training set).
 
 >>> runs = Experiments(Path("runs/doctor"), backend=None)  # doctest: +SKIP
 """

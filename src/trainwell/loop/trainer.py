@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import cast
 
 import torch
@@ -77,7 +77,8 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
         callbacks: Iterable[Callback] = (), eval_every: int = 1,
         generator: torch.Generator | None = None, checkpoints: Checkpoints | None = None,
         resume: Checkpoint | None = None, precision: str = "fp32",
-        compile: bool | str = False) -> History:
+        compile: bool | str = False,
+        final: Sequence[str] = ("train", "val", "test")) -> History:
     """Train ``model`` on ``dataset`` and return its :class:`History`.
 
     ``dataset`` must already be on the model's device (stored inputs, see
@@ -87,7 +88,7 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     shuffling; pass a seeded one for reproducible runs. ``after_fit`` always runs, also when
     training raises, so callbacks release what they hold (hooks, progress bars); the final
     metrics are those of the model as ``after_fit`` leaves it (early stopping restores its
-    best epoch's weights there).
+    best epoch's weights there), on the splits in ``final``.
 
     ``checkpoints`` writes a checkpoint every ``checkpoints.every`` epochs and when training
     ends (its last epoch or a :class:`StopTraining`; not on Ctrl-C or an error), and first
@@ -214,7 +215,7 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
             history.compile = compiled.summary()
         dispatch("after_fit", state)
     if history.status != "diverged":
-        history.set_final(**_split_metrics(model, dataset, loss_fn, ("train", "val", "test")))
+        history.set_final(**_split_metrics(model, dataset, loss_fn, final))
     return history
 
 

@@ -54,8 +54,9 @@ class Task:
     ``resume``: continue from the newest good checkpoint in the folder (else start over).
     ``artifacts``: the run's artifacts are kept; without, a run whose final prediction is its
     trained model's computes no predictions (:attr:`RunContext.artifacts
-    <trainwell.run_context.RunContext>`). ``diagnose``: the final diagnosis runs (for a run
-    with ``train.record_every``).
+    <trainwell.run_context.RunContext>`). ``diagnose``: the trained model is judged (the final
+    diagnosis, the training set's final metrics; :attr:`RunContext.diagnose
+    <trainwell.run_context.RunContext>`).
     """
 
     id: str

@@ -72,9 +72,9 @@ class Destination:
     """Where an experiment's runs go: its folder, the store that records its runs, and each
     run's folder (by run id). ``artifacts``: a finished run's folder keeps its weights and
     artifacts (predictions, snapshots); without, only its recipe and history (the doctor's
-    screening runs, which nothing reads the weights of). ``diagnose``: a run with
-    ``train.record_every`` is judged by the final diagnosis too; without, by its live monitor
-    alone."""
+    screening runs, which nothing reads the weights of). ``diagnose``: the trained model is
+    judged (the final diagnosis, the training set's final metrics); without, a run is judged
+    by its live monitor and its validation alone."""
 
     folder: Path
     store: Store
