@@ -46,9 +46,11 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     report = (out / "doctor" / "report.html").read_text()  # the race's: its table, no figures
     assert "relu + he_normal" in report and "Left out of this page" in report
     assert "data:image/png" not in report and "gradient flow" not in report.lower()
-    assert not (out / "doctor-screen-2").exists()  # every round in one experiment
-    with open_store(out / "doctor-screen") as store:
-        screened = {r.point["variant"]["label"]: r for r in store.runs("doctor-screen")}
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["doctor"]  # one experiment
+    with open_store(out / "doctor") as store:  # the screening rounds are its earlier grids
+        raced = {r.id for r in store.runs("doctor")}
+        screened = {r.point["variant"]["label"]: r for r in store.runs("doctor", all_runs=True)
+                    if r.id not in raced}
     rounds = {n: sorted(label for label in screened if label.count("; ") == n) for n in range(3)}
     assert rounds[0] == ["glorot_normal", "relu + he_normal"]  # round 1: the symptom's fixes
     # round 2 builds on the round's best on validation: Adam's step on top of it
@@ -58,9 +60,9 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a quarter each
     assert all(r.recipe["train"]["stop_on"] == ["nan"] and r.recipe["train"]["eval_every"] == 0
                for r in screened.values())  # stopped on nan, evaluated once at the end
-    assert not any((out / "doctor-screen" / r.id / "weights.safetensors").exists()
+    assert not any((out / "doctor" / r.id / "weights.safetensors").exists()
                    for r in screened.values())  # a screening run keeps its recipe and history
-    assert all((out / "doctor-screen" / r.id / "history.json").is_file() for r in screened.values())
+    assert all((out / "doctor" / r.id / "history.json").is_file() for r in screened.values())
     assert not any(r.verdicts for r in screened.values())  # judged by the live monitor alone
     with open_store(out / "doctor") as store:
         runs = {r.point["variant"]["label"]: r for r in store.runs("doctor")}
@@ -135,7 +137,8 @@ def test_a_recipe_that_fails_to_run_is_said_and_nothing_is_raced(tmp_path, monke
     assert main(["doctor", str(tmp_path / "r.toml"), "--out", str(tmp_path / "out")]) == 1
     printed = capsys.readouterr().out
     assert "the recipe failed, so nothing was raced" in printed and "cannot run" in printed
-    assert not (tmp_path / "out" / "doctor-screen").exists()
+    with open_store(tmp_path / "out" / "doctor") as store:
+        assert [r.point["variant"]["label"] for r in store.runs("doctor", all_runs=True)] == ["original"]
 
 
 def test_tw_doctor_takes_a_dict_or_a_file_as_tw_train_does(tmp_path):

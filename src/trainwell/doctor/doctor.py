@@ -11,7 +11,8 @@ validation.
 3. :func:`~trainwell.doctor.search.search` screens the fixes with a quarter of the budget
    each, then, on top of the best, Adam's step, the best combined with the runner-up, and
    the fixes for what the best still shows: rounds of fixes, as AutoTrainer repairs in turn,
-   on equal budgets. Every round goes to one experiment (``OUT/doctor-screen/``); a screening
+   on equal budgets. Every round goes to the doctor's experiment (``OUT/doctor/``, as its
+   earlier grids: the race's is its last, the one its report shows); a screening
    run stops at its first non-finite loss or weight (:data:`STOP_ON`) and keeps its recipe and
    history, not its weights or predictions.
 4. The best screened recipe races the original with the full budget, as ``[[sweep.variants]]``
@@ -114,7 +115,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     doc. ``limit`` caps the fixes tried.
 
     The fixes are screened with ``screen`` of the budget each (``train.epochs``, rounded, at
-    least 1; experiment ``<experiment>-screen``, every round) in at most ``rounds`` rounds
+    least 1; the experiment's earlier grids) in at most ``rounds`` rounds
     (:func:`~trainwell.doctor.search.search`; a round's fixes are labelled after the ones
     before, ``"relu + he_normal; adam"``), and the ``keep`` best on validation race the
     original with the full budget, one more when the last got worse with more training:
@@ -141,7 +142,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     screened: list[Candidate] = []
     lr = None
     short = min(recipe.train.epochs, max(1, round(recipe.train.epochs * screen)))
-    where = experiment if short == recipe.train.epochs else f"{experiment}-screen"
+    screening = short < recipe.train.epochs
     stop_on = _stop_on(recipe, STOP_ON)
     as_given = Fix(ORIGINAL, "the recipe as given",
                    {"train": {**base.get("train", {}), "stop_on": _stop_on(recipe, ORIGINAL_STOP_ON)}})
@@ -159,23 +160,23 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
             lr = _range_lr(now, lr_steps, runner) if _asks_range(now, found, gap, limit) else None
             clock.lap("range_test")
 
-            # every round into one experiment, as variants of the short-budget original
-            at_short = (base if where == experiment
-                        else _short(base, short, stop_on))
+            # every round into the doctor's experiment, as variants of the short-budget
+            # original: its earlier grids (the race's is the last)
+            at_short = _short(base, short, stop_on) if screening else base
             variants: list[Fix] = []
 
             def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
-                at = at if where == experiment else _short(at, short, stop_on)
+                at = _short(at, short, stop_on) if screening else at
                 new = [Fix(f.label, f.reason, _changes(at_short, runs.recipe(at, f).to_dict()))
                        for f in fixes]
                 variants.extend(new)
-                runs.run(race(where, at_short, None, variants), screening=where != experiment)
-                return [runs.lookup(where, at_short, f.label, f.reason, f) for f in new]
+                runs.run(race(experiment, at_short, None, variants), screening=screening)
+                return [runs.lookup(experiment, at_short, f.label, f.reason, f) for f in new]
 
             pool, _ = search(base, found, screen=screen_, rank=_rank,
                              apply=lambda at, f: runs.recipe(at, f).to_dict(),
                              resolve=runs.recipe,
-                             symptoms_of=lambda c: runs.symptoms(where, c.run_id)[1],
+                             symptoms_of=lambda c: runs.symptoms(experiment, c.run_id)[1],
                              lr=lr, gap=gap, limit=limit, rounds=rounds)
             clock.lap("screening")
             screened = [s.result for s in pool]

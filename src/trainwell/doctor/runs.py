@@ -3,8 +3,9 @@ their runs read back as :class:`Candidate` rows.
 
 Each experiment folder's store is opened once for the whole doctor call and closed at its end
 (not once per round and again per look-up), and each recipe a fix makes is resolved once.
-A screening experiment keeps no weights or predictions (``artifacts=False``): only the runs'
-recipes, histories and store rows, which is all the doctor reads of them; and its runs are
+Screening runs, stored in the same experiment as its earlier grids, keep no weights or
+predictions (``artifacts=False``): only their recipes, histories and store rows, which is all
+the doctor reads of them; and they are
 judged by their live monitor and validation alone (``diagnose=False``: no final diagnosis, no
 final pass over the training set).
 
@@ -78,7 +79,7 @@ class Experiments:
 
     def __init__(self, out: Path, backend: Backend | None, *, quiet: bool = True) -> None:
         self.out, self.backend, self.quiet = out, backend, quiet
-        self._open: dict[str, Destination] = {}
+        self._open: dict[tuple[str, bool], Destination] = {}
         self._recipes: dict[str, Recipe] = {}
 
     def run(self, sweep: Sweep, *, screening: bool = False) -> None:
@@ -158,12 +159,16 @@ class Experiments:
         return out
 
     def close(self) -> None:
-        for dest in self._open.values():
-            dest.store.close()
+        for store in {id(d.store): d.store for d in self._open.values()}.values():
+            store.close()
         self._open.clear()
 
     def _destination(self, experiment: str, screening: bool) -> Destination:
-        if experiment not in self._open:
-            self._open[experiment] = Destination.experiment_folder(
-                self.out / experiment, artifacts=not screening, diagnose=not screening)
-        return self._open[experiment]
+        """The experiment's destination for screening runs or for full ones: one store."""
+        if (experiment, screening) not in self._open:
+            shared = self._open.get((experiment, not screening))
+            dest = Destination.experiment_folder(self.out / experiment) if shared is None else shared
+            self._open[experiment, screening] = Destination(
+                dest.folder, dest.store, dest.run_folder, artifacts=not screening,
+                diagnose=not screening)
+        return self._open[experiment, screening]
