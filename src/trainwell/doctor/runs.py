@@ -5,9 +5,8 @@ Each experiment folder's store is opened once for the whole doctor call and clos
 (not once per round and again per look-up), and each recipe a fix makes is resolved once.
 Screening runs, stored in the same experiment as its earlier grids, keep no weights or
 predictions (``artifacts=False``): only their recipes, histories and store rows, which is all
-the doctor reads of them; and they are
-judged by their live monitor and validation alone (``diagnose=False``: no final diagnosis, no
-final pass over the training set).
+the doctor reads of them; and they are judged by their live monitor and validation alone
+(``diagnose=False``: no final diagnosis, no final pass over the training set).
 
 >>> runs = Experiments(Path("runs/doctor"), backend=None)  # doctest: +SKIP
 """
