@@ -68,7 +68,7 @@ def test_a_report_with_runs_is_never_replaced_by_an_empty_one(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_a_report_is_not_replaced_by_one_of_another_experiment_with_fewer_runs(tmp_path):
+def test_a_report_is_not_replaced_by_one_of_another_experiment_with_fewer_runs(tmp_path, capsys):
     _experiment(tmp_path, "grid", n=3)
     path = write_report(tmp_path)
     assert report_shows(path) == Shown(3, "grid")
@@ -79,6 +79,11 @@ def test_a_report_is_not_replaced_by_one_of_another_experiment_with_fewer_runs(t
     message = str(raised.value)
     assert "\n" not in message and "(3 runs of 'grid', and" in message
     assert "still holds 3" in message and "'grid-old' would show only 1" in message
+    assert path.read_bytes() == before
+    capsys.readouterr()
+    assert main(["report", str(tmp_path), "--experiment", "grid-old"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "kept" in err and "Traceback" not in err
     assert path.read_bytes() == before
 
 
