@@ -103,11 +103,11 @@ def _dataset(name: str) -> Callable[..., Any]:
 
 
 def _data_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    from trainwell.data import data_options, resolve_data
+    """The options of ``[data] name``, checked without reading the data: a user's file is
+    found and its digest taken when the recipe is planned (:func:`trainwell.plan.resolve`)."""
+    from trainwell.data import data_options
 
-    # Resolution reads the user's files (their digest goes into the run id); it belongs to
-    # the plan's resolve step, with the transfer source's.
-    return resolve_data(name, data_options(name, options))
+    return data_options(name, options)
 
 
 def _model(name: str) -> Callable[..., Any]:
