@@ -293,7 +293,9 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                             _catalogue("ensemble", "AVERAGING")),)),
     SectionSpec("transfer", table=TransferConfig, optional=True, read=checks.transfer_table,
                 check=checks.check_transfer,
-                callbacks=_transfer_callbacks),
+                callbacks=_transfer_callbacks,
+                catalogue=(("transfer learning  [transfer]",
+                            _catalogue("transfer.resolve", "TRANSFER_OPTIONS")),)),
     SectionSpec("train", table=TrainConfig, check=checks.check_train,
                 callbacks=_train_callbacks,
                 catalogue=(("speed  [train] precision, compile, channels_last",
@@ -307,7 +309,7 @@ it being resolved (``average`` reads ``train.epochs``; ``ensemble`` the resolved
 kind)."""
 
 CATALOGUE_ORDER = ("data", "model", "init", "optim", "schedule", "regularize", "augment",
-                   "average", "ensemble", "train")
+                   "average", "ensemble", "transfer", "train")
 """The order of ``trainwell list``: what a recipe is made of, then what a run adds."""
 
 
