@@ -58,7 +58,10 @@ class SectionSpec:
     check of its options (default: the signature of ``components(name)``); ``check``: the
     cross-check that runs once every section is validated (:data:`CHECK_ORDER`);
     ``callbacks``: the training callbacks the section adds to a run; ``catalogue``: its lines
-    in ``trainwell list`` (a title and the names with their descriptions).
+    in ``trainwell list`` (a title and the names with their descriptions); ``later``: per
+    component, the options it gained after its first release with their defaults, left out of
+    the section while they hold them, so the run ids of earlier recipes stay the same (a
+    table's later options default to ``None``, which a recipe's dict leaves out).
     """
 
     name: str
@@ -71,6 +74,7 @@ class SectionSpec:
     check: Callable[[Mapping[str, Any]], Any] | None = None
     callbacks: Callbacks | None = None
     catalogue: Catalogue = ()
+    later: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def schema(self, name: Any = None) -> Callable[..., Any]:
         """The function (or dataclass) whose keyword-only signature declares the options of
@@ -92,8 +96,12 @@ class SectionSpec:
             return self.table(**validate_params(self.table, options, key=self.name))
         name = options.pop("name", self.default["name"])
         if self.resolve is not None:
-            return Section(name, self.resolve(name, options))
-        return Section(name, validate_params(self.schema(name), options, key=self.name))
+            checked = self.resolve(name, options)
+        else:
+            checked = validate_params(self.schema(name), options, key=self.name)
+        later = self.later.get(name, {}) if isinstance(name, str) else {}
+        return Section(name, {k: v for k, v in checked.items()
+                              if k not in later or v != later[k]})
 
 
 def _dataset(name: str) -> Callable[..., Any]:
@@ -260,6 +268,9 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                     _FACTORY: "your data factory: returns (x, y), a dict of splits or a "
                               "torch Dataset per split"})),)),
     SectionSpec("model", {"name": "mlp"}, components=_model, resolve=_model_options,
+                later={"resnet": {"stem_norm": False, "global_pool": "avg", "stem_pool": False,
+                                  "stem_stride": 1},
+                       "cnn": {"hidden": 0}},
                 catalogue=(("models  [model] name", _catalogue("models", "DESCRIPTIONS", more={
                     _FACTORY: "your model factory: gets input_shape and num_classes (when it "
                               "takes them) and the section's options, returns an nn.Module"})),
@@ -270,6 +281,7 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                            ("data-driven initializers  [init] name",
                             _catalogue("pretrain", "DESCRIPTIONS")))),
     SectionSpec("optim", {"name": "adam"}, components=_optimizer, resolve=_optim_options,
+                later={"adam": {"bias_correction": True}},
                 catalogue=(("optimizers  [optim] name", _catalogue("optim", "DESCRIPTIONS")),)),
     SectionSpec("schedule", {"name": "constant"}, components=_schedule,
                 resolve=_schedule_options, callbacks=_schedule_callbacks,
