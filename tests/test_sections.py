@@ -13,9 +13,9 @@ from trainwell.errors import ConfigError
 from trainwell.execute import build_model_for, prepare_data
 from trainwell.experiments import experiment_path
 from trainwell.optim.schedules import LRSchedule
+from trainwell.params import option_fields
 from trainwell.recipe import DEFAULTS, Recipe, takes_option
 from trainwell.regularize import EarlyStopping, Penalty
-from trainwell.params import option_fields
 from trainwell.sections import CATALOGUE_ORDER, CHECK_ORDER, SECTIONS, catalogue, section_callbacks
 from trainwell.sweep import load_sweep, run_id
 
