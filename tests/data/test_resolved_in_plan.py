@@ -12,7 +12,7 @@ from trainwell.cli import main
 from trainwell.data import resolve as data_resolve
 from trainwell.errors import ConfigError
 from trainwell.plan import plan
-from trainwell.recipe import Recipe
+from trainwell.recipe import Recipe, load_recipe
 
 
 @pytest.fixture
@@ -95,3 +95,13 @@ def test_train_and_compare_refuse_a_missing_data_file_before_writing(tmp_path, m
         with pytest.raises(ConfigError, match=r"^data\.path = 'none\.npz'"):
             call(data__name="arrays", data__path="none.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_doctor_from_the_command_line_finds_its_runs_on_a_data_file(npz, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.toml").write_text('[data]\nname = "arrays"\npath = "d.npz"\n'
+                                     "[model]\ndepth = 1\nwidth = 8\n"
+                                     "[train]\nepochs = 1\nbatch_size = 8\nthreads = 1\n")
+    assert main(["doctor", "r.toml", "--out", "doc", "--fixes", "1", "--quiet"]) == 0
+    fixed = load_recipe(tmp_path / "doc" / "fixed.toml")
+    assert fixed.data.options["digest"] == data_resolve.file_digest(npz)
