@@ -99,7 +99,7 @@ class SectionSpec:
             checked = self.resolve(name, options)
         else:
             checked = validate_params(self.schema(name), options, key=self.name)
-        later = self.later.get(name, {}) if isinstance(name, str) else {}
+        later = self.later.get(name, {})
         return Section(name, {k: v for k, v in checked.items()
                               if k not in later or v != later[k]})
 
