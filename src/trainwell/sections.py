@@ -307,7 +307,7 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                 check=checks.check_transfer,
                 callbacks=_transfer_callbacks,
                 catalogue=(("transfer learning  [transfer]",
-                            _catalogue("transfer.resolve", "TRANSFER_OPTIONS")),)),
+                            _catalogue("transfer", "TRANSFER_OPTIONS")),)),
     SectionSpec("train", table=TrainConfig, check=checks.check_train,
                 callbacks=_train_callbacks,
                 catalogue=(("speed  [train] precision, compile, channels_last",

@@ -31,21 +31,7 @@ from trainwell.transfer.groups import layer_groups
 if TYPE_CHECKING:
     from trainwell.recipe import Section, TransferConfig
 
-__all__ = ["resolve_transfer", "source_recipe", "target_layout", "TRANSFER_OPTIONS"]
-
-TRANSFER_OPTIONS: dict[str, str] = {
-    "from": "a run folder, a .safetensors weights file with its recipe.toml beside it, or a "
-            "recipe (a .toml file or an inline table) trained first, as a run of its own",
-    "weights": "final (default) or averaged: the source's last or its averaged weights",
-    "head": "new (default): a classifier for this data's classes, set by [init]; keep: the "
-            "source's",
-    "freeze": "none (default), features (all but the head) or the first N layer groups",
-    "lr_mult": "each layer group going down trains at this times the lr of the one above "
-               "(default 1: one lr for all)",
-    "unfreeze_at": "epochs (from 0) at which one more frozen group starts training, top "
-                   "first: gradual unfreezing (Howard & Ruder 2018)",
-}
-"""The ``[transfer]`` options with one line each, for ``trainwell list``."""
+__all__ = ["resolve_transfer", "source_recipe", "target_layout"]
 
 
 def resolve_transfer(config: TransferConfig, *, epochs: int | None = None,
