@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trainwell import section_checks as checks
+from trainwell import section_training as training
 from trainwell.errors import ConfigError
 from trainwell.params import validate_params
 from trainwell.section_tables import (
@@ -190,78 +191,6 @@ def _catalogue(module: str, attribute: str, *,
 _FACTORY = "package.module:function"
 
 
-def _schedule_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.optim.schedules import LRSchedule
-
-    schedule = recipe.schedule
-    if schedule.name == "constant" and schedule.options.get("warmup", 0) <= 0:
-        return []
-    return [LRSchedule(schedule.name, **schedule.options)]
-
-
-def _regularize_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.regularize.penalties import Penalty
-
-    reg = recipe.regularize
-    if reg.l1 > 0 or reg.l2 > 0:
-        return [Penalty(l1=reg.l1, l2=reg.l2, include_bias=reg.include_bias)]
-    return []
-
-
-def _augment_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    import torch
-
-    from trainwell.data.augment import Augment
-
-    if not recipe.augment.transforms:
-        return []
-    generator = torch.Generator(device=dataset.device).manual_seed(recipe.train.seed)
-    return [Augment(recipe.augment.transforms, generator=generator)]
-
-
-def _ensemble_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.ensemble.snapshots import Snapshots
-
-    snapshots = recipe.ensemble.snapshots
-    return [] if snapshots is None else [Snapshots(snapshots)]
-
-
-def _average_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.ensemble.averaging import WeightAverage
-
-    if recipe.average.kind == "none":
-        return []
-    options = {k: v for k, v in vars(recipe.average).items() if v is not None}
-    return [WeightAverage(options.pop("kind"), **options)]
-
-
-def _transfer_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.transfer import transfer_callbacks
-
-    return list(transfer_callbacks(model, recipe.transfer))
-
-
-def _train_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    """Early stopping, gradient clipping (``clip_norm``), the live monitor (``record_every``,
-    ``stop_on``) and the gradient-flow recorder (``record_every``)."""
-    from trainwell.diagnose import GradientFlowRecorder, Monitor
-    from trainwell.optim.clipping import ClipGradNorm
-    from trainwell.regularize.early_stopping import EarlyStopping
-
-    train = recipe.train
-    out: list[Any] = []
-    if train.early_stopping is not None:
-        options = dict(train.early_stopping)
-        out.append(EarlyStopping(options.pop("metric"), **options))
-    if train.clip_norm is not None:
-        out.append(ClipGradNorm(train.clip_norm))
-    if train.record_every > 0 or train.stop_on:
-        out.append(Monitor(every=train.record_every or 50, stop_on=train.stop_on or ()))
-    if train.record_every > 0:
-        out.append(GradientFlowRecorder(every=train.record_every))
-    return out
-
-
 SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
     SectionSpec("data", {"name": "mnist1d"}, components=_dataset, resolve=_data_options,
                 catalogue=(("datasets  [data] name", _catalogue("data", "DESCRIPTIONS", more={
@@ -284,32 +213,32 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                 later={"adam": {"bias_correction": True}},
                 catalogue=(("optimizers  [optim] name", _catalogue("optim", "DESCRIPTIONS")),)),
     SectionSpec("schedule", {"name": "constant"}, components=_schedule,
-                resolve=_schedule_options, callbacks=_schedule_callbacks,
+                resolve=_schedule_options, callbacks=training.schedule_callbacks,
                 catalogue=(("learning-rate schedules  [schedule] name",
                             _catalogue("optim", "SCHEDULE_DESCRIPTIONS")),)),
     SectionSpec("regularize", table=RegularizeConfig,
-                callbacks=_regularize_callbacks,
+                callbacks=training.regularize_callbacks,
                 catalogue=(("regularizers  [regularize], [model], [augment], [train]",
                             _catalogue("regularize", "REGULARIZERS")),)),
     SectionSpec("augment", table=AugmentConfig, check=checks.check_augment,
-                callbacks=_augment_callbacks,
+                callbacks=training.augment_callbacks,
                 catalogue=(("augmentations  [augment] transforms",
                             _catalogue("data.augment", "TRANSFORM_DESCRIPTIONS")),)),
     SectionSpec("ensemble", table=EnsembleConfig, optional=True, check=checks.check_ensemble,
-                callbacks=_ensemble_callbacks,
+                callbacks=training.ensemble_callbacks,
                 catalogue=(("snapshot ensembles  [ensemble]",
                             _catalogue("ensemble", "SNAPSHOT_OPTIONS")),)),
     SectionSpec("average", table=AverageConfig, optional=True, check=checks.check_average,
-                callbacks=_average_callbacks,
+                callbacks=training.average_callbacks,
                 catalogue=(("weight averaging  [average] kind",
                             _catalogue("ensemble", "AVERAGING")),)),
     SectionSpec("transfer", table=TransferConfig, optional=True, read=checks.transfer_table,
                 check=checks.check_transfer,
-                callbacks=_transfer_callbacks,
+                callbacks=training.transfer_callbacks,
                 catalogue=(("transfer learning  [transfer]",
                             _catalogue("transfer", "TRANSFER_OPTIONS")),)),
     SectionSpec("train", table=TrainConfig, check=checks.check_train,
-                callbacks=_train_callbacks,
+                callbacks=training.train_callbacks,
                 catalogue=(("speed  [train] precision, compile, channels_last",
                             _catalogue("loop.speed", "SPEED_OPTIONS")),)),
 )}
