@@ -99,7 +99,10 @@ def resolve(recipe: Recipe, cache: dict[Any, Any] | None = None) -> Recipe:
                                     data=recipe.data, model=recipe.model)
         if isinstance(transfer.source, dict):
             source = Recipe.from_dict(transfer.source)
-            source = dataclasses.replace(source, data=_data(source.data, cache))
+            try:
+                source = dataclasses.replace(source, data=_data(source.data, cache))
+            except ConfigError as exc:
+                raise ConfigError(f"transfer.from.{exc.key}", exc.value, exc.allowed) from None
             transfer = dataclasses.replace(transfer, source=source.to_dict())
         cache[key] = transfer
     return dataclasses.replace(recipe, transfer=cache[key])

@@ -80,6 +80,10 @@ def test_a_transfer_source_recipe_on_the_same_file_shares_its_digest(npz, digest
               "transfer": {"from": {"data": data, "train": {"epochs": 1}}}})
     assert digests == [str(npz)] and len(p.sources) == 1
     assert p.sources[0].recipe["data"]["digest"] == p.runs[0].recipe["data"]["digest"]
+    missing = {"name": "arrays", "path": str(npz.with_name("none.npz"))}
+    with pytest.raises(ConfigError, match="there is nothing at") as err:
+        plan({"transfer": {"from": {"data": missing}}})
+    assert err.value.key == "transfer.from.data.path"
 
 
 def test_train_and_compare_refuse_a_missing_data_file_before_writing(tmp_path, monkeypatch,
