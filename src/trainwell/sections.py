@@ -1,5 +1,7 @@
-"""The sections of a recipe, in one registry: each section's schema, defaults, cross-checks,
-the training callbacks it adds and its lines in ``trainwell list``.
+"""The sections of a recipe, in one registry: each section's schema, defaults, cross-checks
+(:mod:`trainwell.section_checks`), the training callbacks it adds
+(:mod:`trainwell.section_training`), the options it gained later and its lines in
+``trainwell list``.
 
 A section is either a *component* (``[data]``, ``[model]``, ``[init]``, ``[optim]``,
 ``[schedule]``: a ``name`` and that component's options, whose schema is the keyword-only
