@@ -18,7 +18,7 @@ LAYERS = [
     ["loop", "train"],
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
      "transfer", "integrations", "report.plots", "report.plots_diagnostics", "report.diagnosis"],
-    ["recipe", "sweep", "sections", "section_tables", "section_checks"],
+    ["recipe", "sweep", "sections", "section_tables", "section_checks", "section_training"],
     ["build", "execute", "plan", "transfer.resolve", "recipe_diagnosis", "recipe_pretrain",
      "recipe_lr_find", "data.describe"],
     ["run", "results", "report", "export"],

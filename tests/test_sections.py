@@ -13,9 +13,10 @@ from trainwell.errors import ConfigError
 from trainwell.execute import build_model_for, prepare_data
 from trainwell.experiments import experiment_path
 from trainwell.optim.schedules import LRSchedule
+from trainwell.params import option_fields
 from trainwell.recipe import DEFAULTS, Recipe, takes_option
 from trainwell.regularize import EarlyStopping, Penalty
-from trainwell.sections import CHECK_ORDER, SECTIONS, catalogue, section_callbacks
+from trainwell.sections import CATALOGUE_ORDER, CHECK_ORDER, SECTIONS, catalogue, section_callbacks
 from trainwell.sweep import load_sweep, run_id
 
 # Recorded before the sections moved into one registry: the registry must not change an id.
@@ -94,6 +95,40 @@ def test_the_catalogue_lists_every_component_section_and_what_runs_add():
         if spec.table is None:
             assert f"[{name}] name" in titles
     assert all(len(names) > 0 for names in shown.values())
+
+
+def test_every_section_has_its_lines_in_the_catalogue():
+    assert sorted(CATALOGUE_ORDER) == sorted(SECTIONS)
+    assert [s for s, spec in SECTIONS.items() if not spec.catalogue] == []
+    transfer = dict(catalogue())["transfer learning  [transfer]"]
+    assert set(transfer) == {("from" if k == "source" else k)
+                             for k in option_fields(SECTIONS["transfer"].table)} - {"digest"}
+
+
+def test_trainwell_list_prints_the_descriptions_as_written(capsys):
+    from trainwell.cli import main
+
+    assert main(["list"]) == 0
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())  # cells wrap over lines
+    assert "set by [init]" in out and "(AlexNet, airbench) [image]" in out
+    assert "transfer learning [transfer]" in out
+
+
+def test_later_options_are_left_out_at_their_defaults_and_kept_otherwise():
+    later = [(section, name, option, default) for section, spec in SECTIONS.items()
+             for name, options in spec.later.items() for option, default in options.items()]
+    assert {(s, n) for s, n, _, _ in later} == {("model", "resnet"), ("model", "cnn"),
+                                               ("optim", "adam")}
+    for section, name, option, default in later:
+        assert option_fields(SECTIONS[section].schema(name))[option].default == default
+        plain = Recipe.from_dict({section: {"name": name}})
+        at_default = Recipe.from_dict({section: {"name": name, option: default}})
+        assert option not in at_default.to_dict()[section]
+        assert run_id(at_default.to_dict()) == run_id(plain.to_dict())
+    changed = Recipe.from_dict({"model": {"name": "resnet", "global_pool": "max"}})
+    assert changed.to_dict()["model"]["global_pool"] == "max"
+    assert Recipe.from_dict({"optim": {"name": "adam", "bias_correction": False}}
+                            ).to_dict()["optim"]["bias_correction"] is False
 
 
 SMALL = {"data": {"name": "digits"}, "train": {"epochs": 4, "record_every": 0}}

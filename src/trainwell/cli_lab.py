@@ -84,9 +84,10 @@ def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file 
     Exit code 1 when the recipe itself fails to run (its error is printed; nothing is raced).
     """
     from trainwell.doctor import doctor as run_doctor
+    from trainwell.plan import resolve
     from trainwell.recipe import load_recipe
 
-    r = load_recipe(recipe, set_ or [])
+    r = resolve(load_recipe(recipe, set_ or []))
     result = run_doctor(r, out=out, limit=fixes, workers=workers, quiet=quiet)
     console = _console()
     for v in result.verdicts:

@@ -3,11 +3,14 @@
 ``plan(source) -> Plan`` is the one place that resolves what a recipe names outside itself:
 
 1. the grid is expanded and every grid point validated, once (:meth:`Sweep.recipes`);
-2. each ``[transfer] from`` is resolved (:func:`~trainwell.transfer.resolve.resolve_transfer`):
-   a recipe file is read into the recipe, a run folder or weights file gets its digest, each
-   distinct source once for the whole grid;
-3. each run gets its id, a hash of its resolved recipe (:func:`~trainwell.sweep.run_id`);
-4. source recipes become runs of their own, trained first as ``<experiment>-source``.
+2. each ``[data]`` on a user's file or folder is resolved
+   (:func:`~trainwell.data.resolve.resolve_data`): the path must exist and becomes absolute,
+   and the data's digest is taken, once per file for the whole grid;
+3. each ``[transfer] from`` is resolved (:func:`~trainwell.transfer.resolve.resolve_transfer`):
+   a recipe file is read into the recipe (its ``[data]`` resolved as in step 2), a run folder
+   or weights file gets its digest, each distinct source once for the whole grid;
+4. each run gets its id, a hash of its resolved recipe (:func:`~trainwell.sweep.run_id`);
+5. source recipes become runs of their own, trained first as ``<experiment>-source``.
 
 :meth:`Recipe.from_dict <trainwell.recipe.Recipe.from_dict>` itself reads no file; a relative
 path is made absolute when its file is read (:func:`~trainwell.recipe.anchor_paths`).
@@ -25,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainwell.data.resolve import resolve_data
 from trainwell.errors import ConfigError
-from trainwell.recipe import Recipe
+from trainwell.recipe import Recipe, Section
 from trainwell.sweep import VARIANT, VARIANT_LABEL, Sweep, format_point, load_sweep, run_id
 from trainwell.transfer.resolve import resolve_transfer
 
@@ -83,16 +87,35 @@ def plan(source: Sweep | Recipe | Mapping[str, Any] | str | Path, *,
 
 
 def resolve(recipe: Recipe, cache: dict[Any, Any] | None = None) -> Recipe:
-    """``recipe`` with its ``[transfer]`` source resolved (``cache`` shares the work between
-    the recipes of one grid: a weights file is hashed once)."""
+    """``recipe`` with its ``[data]`` and its ``[transfer]`` source resolved (``cache`` shares
+    the work between the recipes of one grid: a data or weights file is hashed once)."""
+    cache = {} if cache is None else cache
+    recipe = dataclasses.replace(recipe, data=_data(recipe.data, cache))
     if recipe.transfer.source is None:
         return recipe
-    cache = {} if cache is None else cache
     key = repr((recipe.transfer, recipe.train.epochs, recipe.data, recipe.model))
     if key not in cache:
-        cache[key] = resolve_transfer(recipe.transfer, epochs=recipe.train.epochs,
-                                      data=recipe.data, model=recipe.model)
+        transfer = resolve_transfer(recipe.transfer, epochs=recipe.train.epochs,
+                                    data=recipe.data, model=recipe.model)
+        if isinstance(transfer.source, dict):
+            source = Recipe.from_dict(transfer.source)
+            try:
+                source = dataclasses.replace(source, data=_data(source.data, cache))
+            except ConfigError as exc:
+                raise ConfigError(f"transfer.from.{exc.key}", exc.value, exc.allowed) from None
+            transfer = dataclasses.replace(transfer, source=source.to_dict())
+        cache[key] = transfer
     return dataclasses.replace(recipe, transfer=cache[key])
+
+
+def _data(section: Section, cache: dict[Any, Any]) -> Section:
+    """``[data]`` ``section`` resolved, with the digests taken so far in ``cache``."""
+    resolved = resolve_data(section.name, section.options, digests=cache.setdefault(_DIGESTS, {}))
+    return section if resolved == section.options else Section(section.name, resolved)
+
+
+_DIGESTS = ("data", "digests")
+"""Where a plan's cache keeps the digests of the data files it has read."""
 
 
 def _as_sweep(source: Any, experiment: str | None) -> Sweep:

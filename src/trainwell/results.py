@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainwell._optional import pandas
+from trainwell.loop.metrics import TEST_ACC, TRAIN_ACC
 from trainwell.report.select import MISSING, matches, run_value
 from trainwell.run.store import RunRow, Store, open_store
 from trainwell.sweep import format_value
@@ -267,7 +268,7 @@ class Run:
         return table_html(self.results._read(), title=f"{self.label}: {self.status}")
 
     def __repr__(self) -> str:
-        accs = (("test_acc", "test acc"), ("train_acc", "train acc"))
+        accs = ((TEST_ACC, "test acc"), (TRAIN_ACC, "train acc"))
         shown = [f"{name} {100 * v:.1f} %" for key, name in accs
                  if isinstance(v := self.metrics.get(key), float)]
         return f"Run({', '.join([repr(self.label), f'status={self.status!r}', *shown])})"

@@ -1,5 +1,7 @@
-"""The sections of a recipe, in one registry: each section's schema, defaults, cross-checks,
-the training callbacks it adds and its lines in ``trainwell list``.
+"""The sections of a recipe, in one registry: each section's schema, defaults, cross-checks
+(:mod:`trainwell.section_checks`), the training callbacks it adds
+(:mod:`trainwell.section_training`), the options it gained later and its lines in
+``trainwell list``.
 
 A section is either a *component* (``[data]``, ``[model]``, ``[init]``, ``[optim]``,
 ``[schedule]``: a ``name`` and that component's options, whose schema is the keyword-only
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trainwell import section_checks as checks
+from trainwell import section_training as training
 from trainwell.errors import ConfigError
 from trainwell.params import validate_params
 from trainwell.section_tables import (
@@ -58,7 +61,10 @@ class SectionSpec:
     check of its options (default: the signature of ``components(name)``); ``check``: the
     cross-check that runs once every section is validated (:data:`CHECK_ORDER`);
     ``callbacks``: the training callbacks the section adds to a run; ``catalogue``: its lines
-    in ``trainwell list`` (a title and the names with their descriptions).
+    in ``trainwell list`` (a title and the names with their descriptions); ``later``: per
+    component, the options it gained after its first release with their defaults, left out of
+    the section while they hold them, so the run ids of earlier recipes stay the same (a
+    table's later options default to ``None``, which a recipe's dict leaves out).
     """
 
     name: str
@@ -71,6 +77,7 @@ class SectionSpec:
     check: Callable[[Mapping[str, Any]], Any] | None = None
     callbacks: Callbacks | None = None
     catalogue: Catalogue = ()
+    later: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def schema(self, name: Any = None) -> Callable[..., Any]:
         """The function (or dataclass) whose keyword-only signature declares the options of
@@ -92,8 +99,12 @@ class SectionSpec:
             return self.table(**validate_params(self.table, options, key=self.name))
         name = options.pop("name", self.default["name"])
         if self.resolve is not None:
-            return Section(name, self.resolve(name, options))
-        return Section(name, validate_params(self.schema(name), options, key=self.name))
+            checked = self.resolve(name, options)
+        else:
+            checked = validate_params(self.schema(name), options, key=self.name)
+        later = self.later.get(name, {})
+        return Section(name, {k: v for k, v in checked.items()
+                              if k not in later or v != later[k]})
 
 
 def _dataset(name: str) -> Callable[..., Any]:
@@ -103,11 +114,11 @@ def _dataset(name: str) -> Callable[..., Any]:
 
 
 def _data_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    from trainwell.data import data_options, resolve_data
+    """The options of ``[data] name``, checked without reading the data: a user's file is
+    found and its digest taken when the recipe is planned (:func:`trainwell.plan.resolve`)."""
+    from trainwell.data import data_options
 
-    # Resolution reads the user's files (their digest goes into the run id); it belongs to
-    # the plan's resolve step, with the transfer source's.
-    return resolve_data(name, data_options(name, options))
+    return data_options(name, options)
 
 
 def _model(name: str) -> Callable[..., Any]:
@@ -182,84 +193,15 @@ def _catalogue(module: str, attribute: str, *,
 _FACTORY = "package.module:function"
 
 
-def _schedule_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.optim.schedules import LRSchedule
-
-    schedule = recipe.schedule
-    if schedule.name == "constant" and schedule.options.get("warmup", 0) <= 0:
-        return []
-    return [LRSchedule(schedule.name, **schedule.options)]
-
-
-def _regularize_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.regularize.penalties import Penalty
-
-    reg = recipe.regularize
-    if reg.l1 > 0 or reg.l2 > 0:
-        return [Penalty(l1=reg.l1, l2=reg.l2, include_bias=reg.include_bias)]
-    return []
-
-
-def _augment_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    import torch
-
-    from trainwell.data.augment import Augment
-
-    if not recipe.augment.transforms:
-        return []
-    generator = torch.Generator(device=dataset.device).manual_seed(recipe.train.seed)
-    return [Augment(recipe.augment.transforms, generator=generator)]
-
-
-def _ensemble_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.ensemble.snapshots import Snapshots
-
-    snapshots = recipe.ensemble.snapshots
-    return [] if snapshots is None else [Snapshots(snapshots)]
-
-
-def _average_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.ensemble.averaging import WeightAverage
-
-    if recipe.average.kind == "none":
-        return []
-    options = {k: v for k, v in vars(recipe.average).items() if v is not None}
-    return [WeightAverage(options.pop("kind"), **options)]
-
-
-def _transfer_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    from trainwell.transfer import transfer_callbacks
-
-    return list(transfer_callbacks(model, recipe.transfer))
-
-
-def _train_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
-    """Early stopping, gradient clipping (``clip_norm``), the live monitor (``record_every``,
-    ``stop_on``) and the gradient-flow recorder (``record_every``)."""
-    from trainwell.diagnose import GradientFlowRecorder, Monitor
-    from trainwell.optim.clipping import ClipGradNorm
-    from trainwell.regularize.early_stopping import EarlyStopping
-
-    train = recipe.train
-    out: list[Any] = []
-    if train.early_stopping is not None:
-        options = dict(train.early_stopping)
-        out.append(EarlyStopping(options.pop("metric"), **options))
-    if train.clip_norm is not None:
-        out.append(ClipGradNorm(train.clip_norm))
-    if train.record_every > 0 or train.stop_on:
-        out.append(Monitor(every=train.record_every or 50, stop_on=train.stop_on or ()))
-    if train.record_every > 0:
-        out.append(GradientFlowRecorder(every=train.record_every))
-    return out
-
-
 SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
     SectionSpec("data", {"name": "mnist1d"}, components=_dataset, resolve=_data_options,
                 catalogue=(("datasets  [data] name", _catalogue("data", "DESCRIPTIONS", more={
                     _FACTORY: "your data factory: returns (x, y), a dict of splits or a "
                               "torch Dataset per split"})),)),
     SectionSpec("model", {"name": "mlp"}, components=_model, resolve=_model_options,
+                later={"resnet": {"stem_norm": False, "global_pool": "avg", "stem_pool": False,
+                                  "stem_stride": 1},
+                       "cnn": {"hidden": 0}},
                 catalogue=(("models  [model] name", _catalogue("models", "DESCRIPTIONS", more={
                     _FACTORY: "your model factory: gets input_shape and num_classes (when it "
                               "takes them) and the section's options, returns an nn.Module"})),
@@ -270,32 +212,35 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
                            ("data-driven initializers  [init] name",
                             _catalogue("pretrain", "DESCRIPTIONS")))),
     SectionSpec("optim", {"name": "adam"}, components=_optimizer, resolve=_optim_options,
+                later={"adam": {"bias_correction": True}},
                 catalogue=(("optimizers  [optim] name", _catalogue("optim", "DESCRIPTIONS")),)),
     SectionSpec("schedule", {"name": "constant"}, components=_schedule,
-                resolve=_schedule_options, callbacks=_schedule_callbacks,
+                resolve=_schedule_options, callbacks=training.schedule_callbacks,
                 catalogue=(("learning-rate schedules  [schedule] name",
                             _catalogue("optim", "SCHEDULE_DESCRIPTIONS")),)),
     SectionSpec("regularize", table=RegularizeConfig,
-                callbacks=_regularize_callbacks,
+                callbacks=training.regularize_callbacks,
                 catalogue=(("regularizers  [regularize], [model], [augment], [train]",
                             _catalogue("regularize", "REGULARIZERS")),)),
     SectionSpec("augment", table=AugmentConfig, check=checks.check_augment,
-                callbacks=_augment_callbacks,
+                callbacks=training.augment_callbacks,
                 catalogue=(("augmentations  [augment] transforms",
                             _catalogue("data.augment", "TRANSFORM_DESCRIPTIONS")),)),
     SectionSpec("ensemble", table=EnsembleConfig, optional=True, check=checks.check_ensemble,
-                callbacks=_ensemble_callbacks,
+                callbacks=training.ensemble_callbacks,
                 catalogue=(("snapshot ensembles  [ensemble]",
                             _catalogue("ensemble", "SNAPSHOT_OPTIONS")),)),
     SectionSpec("average", table=AverageConfig, optional=True, check=checks.check_average,
-                callbacks=_average_callbacks,
+                callbacks=training.average_callbacks,
                 catalogue=(("weight averaging  [average] kind",
                             _catalogue("ensemble", "AVERAGING")),)),
     SectionSpec("transfer", table=TransferConfig, optional=True, read=checks.transfer_table,
                 check=checks.check_transfer,
-                callbacks=_transfer_callbacks),
+                callbacks=training.transfer_callbacks,
+                catalogue=(("transfer learning  [transfer]",
+                            _catalogue("transfer", "TRANSFER_OPTIONS")),)),
     SectionSpec("train", table=TrainConfig, check=checks.check_train,
-                callbacks=_train_callbacks,
+                callbacks=training.train_callbacks,
                 catalogue=(("speed  [train] precision, compile, channels_last",
                             _catalogue("loop.speed", "SPEED_OPTIONS")),)),
 )}
@@ -307,7 +252,7 @@ it being resolved (``average`` reads ``train.epochs``; ``ensemble`` the resolved
 kind)."""
 
 CATALOGUE_ORDER = ("data", "model", "init", "optim", "schedule", "regularize", "augment",
-                   "average", "ensemble", "train")
+                   "average", "ensemble", "transfer", "train")
 """The order of ``trainwell list``: what a recipe is made of, then what a run adds."""
 
 

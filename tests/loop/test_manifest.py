@@ -81,3 +81,58 @@ def test_resume_says_in_one_line_that_it_fell_back(run, capsys):
     assert "resuming from" in out and "epoch-2 (epoch 2 of 3)" in out
     history = json.loads((run / "history.json").read_text())
     assert history["resumed_from"] == 2 and len(history["epochs"]) == 3
+
+
+def _rewrite(folder, name, data, **changes):
+    """Replace ``name`` in a checkpoint by ``data`` and sign the manifest again, as a careful
+    hand would: only what the files themselves record can tell."""
+    import hashlib
+
+    (folder / name).write_bytes(data)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    manifest.update(changes)
+    manifest.pop("digest")
+    manifest["digest"] = manifest_digest(manifest)
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+
+
+def test_the_generator_state_says_the_epoch_and_step_it_was_saved_at(run):
+    from safetensors import safe_open
+
+    for epoch in (2, 3):
+        folder = run / "checkpoints" / f"epoch-{epoch}"
+        manifest = json.loads((folder / MANIFEST).read_text())
+        with safe_open(folder / "rng.safetensors", "pt") as f:
+            assert f.metadata() == {"epoch": str(epoch), "step": str(manifest["step"])}
+
+
+def test_a_manifest_and_history_that_disagree_with_the_generator_state_are_damaged(run, capsys):
+    folder = run / "checkpoints" / "epoch-3"
+    history = json.loads((folder / "history.json").read_text())
+    steps = len(history["step_loss"]) // 3
+    history["epochs"], history["step_loss"] = history["epochs"][:2], history["step_loss"][:2 * steps]
+    _rewrite(folder, "history.json", json.dumps(history).encode(), epoch=2, step=2 * steps)
+    with pytest.raises(ValueError, match=rf"says epoch 2, step {2 * steps}; its generator state "
+                                         rf"was saved at epoch 3, step {3 * steps}"):
+        read_checkpoint(folder)
+    capsys.readouterr()
+    assert main(["train", *ARGS[:-1], "--out", str(run), "--resume"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "damaged checkpoint" in line]
+    assert len(lines) == 1 and "generator state" in lines[0]
+    assert "epoch-2 (epoch 2 of 3)" in out
+
+
+def test_a_checkpoint_whose_generator_state_says_nothing_still_resumes_exactly(trained, run):
+    from safetensors.torch import load, load_file, save
+
+    folder = run / "checkpoints" / "epoch-2"
+    _rewrite(folder, "rng.safetensors", save(load((folder / "rng.safetensors").read_bytes())))
+    shutil.rmtree(run / "checkpoints" / "epoch-3")
+    assert read_checkpoint(folder)[0].epoch == 2
+    assert main(["train", *ARGS, "--out", str(run), "--resume"]) == 0
+    resumed, whole = load_file(run / "weights.safetensors"), load_file(trained / "weights.safetensors")
+    assert resumed.keys() == whole.keys()
+    assert all(resumed[k].equal(whole[k]) for k in whole)
+    assert json.loads((run / "history.json").read_text())["resumed_from"] == 2

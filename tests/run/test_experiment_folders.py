@@ -1,5 +1,6 @@
 """An experiment folder under another name does not hide its results: compare says which
-experiment its store holds, and a report that shows runs is never replaced by an empty one.
+experiment its store holds, and a report is never replaced by an emptier one: an empty one, or
+one that shows fewer runs while the store still holds those the report shows.
 A report written while another process still trains some runs says so; ``ensemble --where``
 names its own flag."""
 
@@ -11,24 +12,26 @@ from trainwell.cli import main
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
 from trainwell.report.html import REPORT_NAME, write_report
-from trainwell.report.status import report_runs
+from trainwell.report.status import Shown, report_runs, report_shows
 from trainwell.run.store import RunSpec, Store
 
 RECIPE = {"data": {"name": "digits"}, "model": {"name": "mlp", "depth": 1, "width": 8},
           "train": {"epochs": 1}}
 
 
-def _experiment(folder, name, n=3, running=()):
+def _experiment(folder, name, n=3, running=(), prefix="r"):
     store = Store(folder / "results.db")
-    store.put_experiment(name, axes=["seed"], fixed={}, grid=[f"r{i}" for i in range(n)])
-    store.add_runs([RunSpec(f"r{i}", name, "mlp", {"seed": i}, i, RECIPE) for i in range(n)])
+    store.put_experiment(name, axes=["seed"], fixed={}, grid=[f"{prefix}{i}" for i in range(n)])
+    store.add_runs([RunSpec(f"{prefix}{i}", name, "mlp", {"seed": i}, i, RECIPE)
+                    for i in range(n)])
     for i in range(n):
         if i in running:
-            assert store.claim(f"r{i}", "otherhost:4242:1700000000.0")
+            assert store.claim(f"{prefix}{i}", "otherhost:4242:1700000000.0")
         else:
-            store.finish(f"r{i}", History(status="done", step_loss=[1.0, 0.5],
-                                          epochs=[{"epoch": 1, "step": 2, "train_loss": 0.5}],
-                                          final={"test_acc": 0.9, "train_acc": 0.95}))
+            store.finish(f"{prefix}{i}", History(
+                status="done", step_loss=[1.0, 0.5],
+                epochs=[{"epoch": 1, "step": 2, "train_loss": 0.5}],
+                final={"test_acc": 0.9, "train_acc": 0.95}))
     store.close()
     return folder
 
@@ -63,6 +66,52 @@ def test_a_report_with_runs_is_never_replaced_by_an_empty_one(tmp_path):
     with pytest.raises(TrainwellError, match=r"kept .*report.html' \(3 runs\)"):
         write_report(tmp_path)
     assert path.read_bytes() == before
+
+
+def test_a_report_is_not_replaced_by_one_of_another_experiment_with_fewer_runs(tmp_path, capsys):
+    _experiment(tmp_path, "grid", n=3)
+    path = write_report(tmp_path)
+    assert report_shows(path) == Shown(3, "grid")
+    before = path.read_bytes()
+    _experiment(tmp_path, "grid-old", n=1, prefix="s")  # its store read under another name
+    with pytest.raises(TrainwellError) as raised:
+        write_report(tmp_path, experiment="grid-old")
+    message = str(raised.value)
+    assert "\n" not in message and "(3 runs of 'grid', and" in message
+    assert "still holds 3" in message and "'grid-old' would show only 1" in message
+    assert path.read_bytes() == before
+    capsys.readouterr()
+    assert main(["report", str(tmp_path), "--experiment", "grid-old"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "kept" in err and "Traceback" not in err
+    assert path.read_bytes() == before
+
+
+def test_a_grid_run_again_smaller_replaces_its_report(tmp_path):
+    _experiment(tmp_path, "grid", n=3)
+    path = write_report(tmp_path)
+    store = Store(tmp_path / "results.db")  # what compare records for a smaller grid
+    store.put_experiment("grid", axes=["seed"], fixed={}, grid=["r0", "r1"])
+    store.close()
+    assert report_shows(write_report(tmp_path)) == Shown(2, "grid")
+    store = Store(tmp_path / "results.db")  # the runs of the report shown are gone
+    store.put_experiment("grid", axes=["seed"], fixed={}, grid=["r0"])
+    store.close()
+    _experiment(tmp_path, "other", n=1, prefix="s")
+    assert report_shows(write_report(tmp_path, experiment="other")) == Shown(1, "other")
+    assert path.is_file()
+
+
+def test_a_report_written_before_it_named_its_experiment_is_replaced_by_a_smaller_one(tmp_path):
+    _experiment(tmp_path, "grid", n=3)
+    path = write_report(tmp_path)
+    text = path.read_text()
+    path.write_text(text.replace('<meta name="trainwell-experiment" content="grid">\n', ""))
+    assert report_shows(path) == Shown(3, None)
+    store = Store(tmp_path / "results.db")
+    store.put_experiment("grid", axes=["seed"], fixed={}, grid=["r0"])
+    store.close()
+    assert report_shows(write_report(tmp_path)) == Shown(1, "grid")
 
 
 def test_a_report_says_which_runs_another_process_is_still_training(tmp_path):

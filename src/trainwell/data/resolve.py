@@ -7,6 +7,10 @@ So the run id changes when the data does, and two datasets never share a row of 
 A section that already carries a digest is trusted (a worker without the files can still
 read the recipe). Built-in datasets and data factories are identified by their name and
 options and are returned as they are.
+
+This is part of planning (:func:`trainwell.plan.resolve`), which shares one ``digests`` table
+between the recipes of a grid, so each file is hashed once per plan;
+:meth:`Recipe.from_dict <trainwell.recipe.Recipe.from_dict>` only checks the options.
 """
 
 from __future__ import annotations
@@ -25,8 +29,12 @@ __all__ = ["resolve_data", "check_sources", "file_digest", "FILE_SOURCES"]
 FILE_SOURCES = ("arrays", "images", "table")
 
 
-def resolve_data(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` of ``[data] name`` with an absolute ``path`` and the data's ``digest``.
+def resolve_data(name: str, options: Mapping[str, Any], *,
+                 digests: dict[tuple[str, str, str], str] | None = None) -> dict[str, Any]:
+    """``options`` of ``[data] name`` with an absolute ``path`` and the data's ``digest``;
+    ``digests`` holds the digests already taken (by source name, path and labels file) and
+    gets the new one. A path with nothing at it raises :class:`ConfigError` naming
+    ``data.path``.
 
     >>> resolve_data("digits", {"val_fraction": 0.1})
     {'val_fraction': 0.1}
@@ -40,16 +48,26 @@ def resolve_data(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("data.path", out["path"], f"an existing file or folder for data.name "
                           f"= {name!r}; there is nothing at {path.absolute()}")
     out["path"] = str(path.resolve())
+    labels = out.get("labels") if isinstance(out.get("labels"), str) else None
+    key = (name, out["path"], "" if labels is None else str(Path(labels).expanduser().absolute()))
+    digests = {} if digests is None else digests
+    if key not in digests:
+        digests[key] = _digest_of(name, path, labels)
+    out["digest"] = digests[key]
+    return out
+
+
+def _digest_of(name: str, path: Path, labels: str | None) -> str:
+    """What identifies the data at ``path``: an image folder's listing, or the bytes of its
+    arrays or table files (and of the ``labels`` file)."""
     if name == "images":
         from trainwell.data.image_cache import list_images
 
-        out["digest"] = list_images(path).digest
-    else:
-        files = sorted(path.glob("*.npy")) if path.is_dir() else [path]
-        if isinstance(out.get("labels"), str):
-            files.append(Path(out["labels"]).expanduser())
-        out["digest"] = _combined([file_digest(f) for f in files])
-    return out
+        return list_images(path).digest
+    files = sorted(path.glob("*.npy")) if path.is_dir() else [path]
+    if labels is not None:
+        files.append(Path(labels).expanduser())
+    return _combined([file_digest(f) for f in files])
 
 
 def check_sources(sections: Iterable[tuple[str, Mapping[str, Any]]]) -> None:

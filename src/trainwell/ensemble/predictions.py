@@ -31,6 +31,7 @@ from trainwell.data.tta import predict_tta
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.snapshots import Snapshots, last
 from trainwell.loop.history import History
+from trainwell.loop.metrics import TEST_ACC, TEST_LOSS, split_metric
 from trainwell.run_folder import RunFolder
 
 __all__ = ["FILE", "SPLITS", "Predictions", "probabilities", "fingerprint", "finish",
@@ -154,8 +155,9 @@ def finish(model: torch.nn.Module, dataset: Dataset, history: History, *, test_v
         tensors[f"{s}_targets"] = ys[s]
         tensors[f"{s}_set"] = fingerprint(inputs(s))
     if (test_views > 1 or test_crop is not None) and "test" in base:
-        final["test_loss_single"], final["test_acc_single"] = final.get("test_loss"), final.get("test_acc")
-        final["test_loss"], final["test_acc"] = nll_accuracy(base["test"], ys["test"])
+        for metric in (TEST_LOSS, TEST_ACC):
+            final[f"{metric}_single"] = final.get(metric)
+        final[TEST_LOSS], final[TEST_ACC] = nll_accuracy(base["test"], ys["test"])
     artifacts: dict[str, dict[str, torch.Tensor]] = {}
     chosen = base
     if snapshots is not None and snapshots.weights:
@@ -188,6 +190,7 @@ def _replace(final: dict[str, float | None], probs: Mapping[str, torch.Tensor],
              ys: Mapping[str, torch.Tensor], *, keep: str) -> None:
     """Set each split's loss and accuracy from ``probs``; the old values stay as ``*_<keep>``."""
     for s, p in probs.items():
-        for m in ("loss", "acc"):
-            final[f"{s}_{m}_{keep}"] = final.get(f"{s}_{m}")
-        final[f"{s}_loss"], final[f"{s}_acc"] = nll_accuracy(p, ys[s])
+        loss, acc = split_metric(s, "loss"), split_metric(s, "acc")
+        for metric in (loss, acc):
+            final[f"{metric}_{keep}"] = final.get(metric)
+        final[loss], final[acc] = nll_accuracy(p, ys[s])

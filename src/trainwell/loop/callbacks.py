@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trainwell.callback_order import ORDER
 from trainwell.loop.events import Callback, TrainState
+from trainwell.loop.metrics import TRAIN_ACC, TRAIN_LOSS, VAL_ACC
 from trainwell.loop.progress import Progress, shown
 
 __all__ = ["ProgressBar"]
@@ -29,9 +30,9 @@ class ProgressBar(Callback):
         if self._bar is None:
             return
         last = state.history.epochs[-1]
-        metrics = f"loss {last['train_loss']:.4f} acc {100 * last['train_acc']:.1f} %"
-        if last.get("val_acc") is not None:
-            metrics += f" val {100 * last['val_acc']:.1f} %"
+        metrics = f"loss {last[TRAIN_LOSS]:.4f} acc {100 * last[TRAIN_ACC]:.1f} %"
+        if last.get(VAL_ACC) is not None:
+            metrics += f" val {100 * last[VAL_ACC]:.1f} %"
         self._bar.update(completed=state.epoch + 1, status=metrics)
 
     def after_fit(self, state: TrainState) -> None:

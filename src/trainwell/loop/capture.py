@@ -29,6 +29,7 @@ from trainwell.loop.events import TrainState
 from trainwell.loop.history import History
 from trainwell.loop.resume import Checkpoint, read_checkpoint
 from trainwell.loop.stateful import Stateful, has_state, join_tensors, split_tensors
+from trainwell.loop.vouch import done_counts, rng_metadata
 
 __all__ = ["capture_state", "restore_state", "stateful_callbacks"]
 
@@ -65,8 +66,10 @@ def capture_state(state: TrainState, callbacks: Iterable[object],
         rng.update({f"cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
     doc = {"epoch": state.epoch, "step": state.step, "model": model_tree,
            "optimizer": {"param_groups": groups, "state": per_param}, "callbacks": cb_trees}
+    taken = rng_metadata(*done_counts(state.history))  # what the generator state vouches for
     return {"weights.safetensors": save(weights), "optimizer.safetensors": save(opt_tensors),
-            "rng.safetensors": save(rng), "callbacks.safetensors": save(cb_tensors),
+            "rng.safetensors": save(rng, metadata=taken),
+            "callbacks.safetensors": save(cb_tensors),
             "state.json": json.dumps(doc).encode("utf-8"),
             "history.json": json.dumps(state.history.to_dict()).encode("utf-8")}
 

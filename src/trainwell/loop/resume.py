@@ -15,12 +15,15 @@ A checkpoint is a folder ``<folder>/epoch-<k>/`` (``k`` epochs done) holding
   caller attached, such as the recipe), and ``digest``, the sha256 of the manifest's own
   content, so an edited epoch or step is caught like a damaged file.
 
+The generator state carries the epoch and step it was taken at (:mod:`trainwell.loop.vouch`).
+
 No file is a pickle. Each file is written atomically and synced, the folder is assembled
 under a temporary name and renamed into place, so a kill leaves the previous checkpoint
 whole. A checkpoint is good when its manifest matches its digest, every file its checksum,
-and the manifest's epoch and step the history saved beside them (epochs and step losses
-recorded); a damaged one is skipped for the one before it, and the
-:class:`Checkpoint` resumed says which newer ones were skipped and why (``skipped``).
+and the manifest's epoch and step both the history saved beside them (epochs and step
+losses recorded) and the counts its generator state was saved at; a damaged one is skipped
+for the one before it, and the :class:`Checkpoint` resumed says which newer ones were
+skipped and why (``skipped``).
 :class:`Checkpoints` keeps the last ``keep`` good ones.
 """
 
@@ -41,11 +44,11 @@ from typing import Any
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import ConfigError
 from trainwell.loop.events import TrainState
+from trainwell.loop.vouch import MANIFEST, check_counts, done_counts
 
 __all__ = ["Checkpoint", "Checkpoints", "latest_checkpoint", "read_checkpoint", "manifest_digest",
            "MANIFEST"]
 
-MANIFEST = "manifest.json"
 FORMAT = 2
 _NAME = re.compile(r"epoch-(\d+)")
 
@@ -98,7 +101,7 @@ def read_checkpoint(path: str | Path) -> tuple[Checkpoint, dict[str, bytes]]:
         if hashlib.sha256(data).hexdigest() != digest:
             raise ValueError(f"{path}: {name} does not match its checksum")
         files[name] = data
-    _check_counts(found, files)
+    check_counts(path, found.epoch, found.step, files)
     return found, files
 
 
@@ -106,20 +109,6 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
     """The sha256 of a manifest's content (without its ``digest``), keys sorted."""
     content = {k: v for k, v in manifest.items() if k != "digest"}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _check_counts(found: Checkpoint, files: Mapping[str, bytes]) -> None:
-    """The manifest's epoch and step against the history saved with them."""
-    if "history.json" not in files:
-        return
-    try:
-        history = json.loads(files["history.json"])
-        epochs, steps = len(history["epochs"]), len(history["step_loss"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{found.path}: history.json is not a history ({exc})") from None
-    if (found.epoch, found.step) != (epochs, steps):
-        raise ValueError(f"{found.path}: {MANIFEST} says epoch {found.epoch}, step {found.step}; "
-                         f"its history has {epochs} epochs, {steps} steps")
 
 
 def _good(path: Path) -> Checkpoint | None:
@@ -219,7 +208,7 @@ class Checkpoints:
     def save(self, state: TrainState, files: Mapping[str, bytes]) -> Checkpoint:
         """Write the checkpoint of ``state`` made of ``files`` (name → bytes, from
         :func:`~trainwell.loop.capture.capture_state`), then prune the older ones."""
-        epoch, step = len(state.history.epochs), len(state.history.step_loss)
+        epoch, step = done_counts(state.history)
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=self.folder, prefix=f".epoch-{epoch}.", suffix=".tmp"))
         try:

@@ -78,13 +78,6 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-LATER_OPTIONS: dict[str, dict[str, Any]] = {"resnet": {"stem_norm": False, "global_pool": "avg",
-                                                           "stem_pool": False, "stem_stride": 1},
-                                             "cnn": {"hidden": 0}}
-"""Options a built-in model gained after its first release, with their defaults: a recipe
-keeps them only when it sets another value, so the run ids of earlier recipes stay the same."""
-
-
 def is_user_model(name: str) -> bool:
     """True when ``name`` is a user factory spec ``"package.module:factory"`` (it has a colon)."""
     return is_spec(name)
@@ -129,9 +122,6 @@ def validate_model_options(name: str, options: Mapping[str, Any]) -> dict[str, A
                           f"{len(checked['channels'])} (one per entry of model.channels)")
     elif name == "resnet":
         check_residual_activation(checked["activation"])
-    for key, default in LATER_OPTIONS.get(name, {}).items():
-        if checked.get(key) == default:
-            del checked[key]
     return checked
 
 

@@ -33,7 +33,7 @@ from trainwell.names import get
 from trainwell.optim.adam_uncorrected import UncorrectedAdam
 from trainwell.params import validate_params
 
-__all__ = ["OPTIMIZERS", "DESCRIPTIONS", "LATER_OPTIONS", "optimizer_options", "sgd", "momentum",
+__all__ = ["OPTIMIZERS", "DESCRIPTIONS", "optimizer_options", "sgd", "momentum",
            "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs", "needs_closure"]
 
 Params = Iterable[torch.nn.Parameter]
@@ -175,27 +175,15 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "rmsprop": rmsprop, "adam": adam, "adamw": adamw, "lbfgs": lbfgs,
 }
 
-LATER_OPTIONS: dict[str, dict[str, Any]] = {"adam": {"bias_correction": True}}
-"""Options an optimizer gained after its first release, with their defaults: a recipe keeps
-them only when it sets another value, so the run ids of earlier recipes stay the same."""
-
-
 def optimizer_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``[optim]`` options of optimizer ``name`` checked, defaults filled in, and the
-    :data:`LATER_OPTIONS` at their defaults left out. Raises :class:`ConfigError` at
-    ``optim.<key>``.
+    """The ``[optim]`` options of optimizer ``name`` checked, defaults filled in. Raises
+    :class:`ConfigError` at ``optim.<key>``.
 
-    >>> optimizer_options("adam", {"lr": 0.01, "bias_correction": True})["lr"]
-    0.01
-    >>> "bias_correction" in optimizer_options("adam", {}), optimizer_options(
+    >>> optimizer_options("adam", {"lr": 0.01})["lr"], optimizer_options(
     ...     "adam", {"bias_correction": False})["bias_correction"]
-    (False, False)
+    (0.01, False)
     """
-    checked = validate_params(get(OPTIMIZERS, name, key="optim.name"), options, key="optim")
-    for key, default in LATER_OPTIONS.get(name, {}).items():
-        if checked.get(key) == default:
-            del checked[key]
-    return checked
+    return validate_params(get(OPTIMIZERS, name, key="optim.name"), options, key="optim")
 
 
 DESCRIPTIONS = {

@@ -64,8 +64,9 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
     """Write ``folder/report.html`` (atomically) for ``experiment`` and return its path.
 
     ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.table`).
-    A report that shows runs is never replaced by one that shows none (an experiment folder
-    read under another experiment's name): :class:`TrainwellError` says so and keeps it.
+    A report is never replaced by an emptier one (see :mod:`trainwell.report.status`): one
+    that shows no runs, or fewer while the store still holds the runs it shows (an experiment
+    folder read under another experiment's name); :class:`TrainwellError` says so and keeps it.
     ``flow=False`` leaves out the gradient-flow figures (the dearest to draw), ``curves=False``
     the loss, validation-accuracy and learning-rate figures (the page says so; a later
     ``write_report`` of the folder draws them).
@@ -74,8 +75,8 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
     with open_store(folder) as store:
         name = pick_experiment(store, experiment)
         text = render_report(store, name, num_classes=num_classes, flow=flow, curves=curves)
-    path = folder / REPORT_NAME
-    check_replace(path, text, experiment=name)
+        path = folder / REPORT_NAME
+        check_replace(path, text, store=store, experiment=name)
     return atomic_write_text(path, text)
 
 

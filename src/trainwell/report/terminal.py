@@ -57,7 +57,7 @@ def print_catalogue(console: Console) -> None:
         table.add_column("name", style="bold")
         table.add_column("description")
         for name, desc in names.items():
-            table.add_row(name, str(desc))
+            table.add_row(Text(name), Text(str(desc)))
         console.print(table)
 
 

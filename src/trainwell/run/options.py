@@ -3,7 +3,7 @@
 ``trainwell compare``'s flags and :func:`trainwell.compare`'s parameters are the same options;
 both build one :class:`BackendOptions`, whose checks raise
 :class:`~trainwell.errors.ConfigError` naming the parameter (``workers``). The command line
-reports it under its flag (``--workers``): see :func:`flag_of`.
+reports it under its flag (``--workers``).
 
 >>> BackendOptions(workers=2).workers
 2
@@ -23,18 +23,9 @@ from trainwell.errors import ConfigError
 if TYPE_CHECKING:
     from trainwell.run.backend import Backend
 
-__all__ = ["BackendOptions", "BACKENDS", "flag_of"]
+__all__ = ["BackendOptions", "BACKENDS"]
 
 BACKENDS = ("local", "ray")
-
-
-def flag_of(parameter: str) -> str:
-    """The command-line flag of a Python parameter.
-
-    >>> flag_of("runs_per_gpu")
-    '--runs-per-gpu'
-    """
-    return "--" + parameter.replace("_", "-")
 
 
 def _whole(name: str, value: Any, least: int, what: str = "") -> None:

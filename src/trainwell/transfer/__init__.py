@@ -17,4 +17,18 @@ from trainwell.transfer.source import load_into, read_weights
 
 __all__ = ["source_weights", "start_from", "transfer_callbacks", "transfer_params", "Freeze",
            "frozen_count", "param_groups", "LayerGroup", "layer_groups", "load_into",
-           "read_weights"]
+           "read_weights", "TRANSFER_OPTIONS"]
+
+TRANSFER_OPTIONS: dict[str, str] = {
+    "from": "a run folder, a .safetensors weights file with its recipe.toml beside it, or a "
+            "recipe (a .toml file or an inline table) trained first, as a run of its own",
+    "weights": "final (default) or averaged: the source's last or its averaged weights",
+    "head": "new (default): a classifier for this data's classes, set by [init]; keep: the "
+            "source's",
+    "freeze": "none (default), features (all but the head) or the first N layer groups",
+    "lr_mult": "each layer group going down trains at this times the lr of the one above "
+               "(default 1: one lr for all)",
+    "unfreeze_at": "epochs (from 0) at which one more frozen group starts training, top "
+                   "first: gradual unfreezing (Howard & Ruder 2018)",
+}
+"""The ``[transfer]`` options with one line each, for ``trainwell list``."""

@@ -4,11 +4,13 @@ optimizer groups and callbacks that freeze, scale and unfreeze its layers."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from trainwell.errors import ConfigError
+from trainwell.run_folder import RunFolder
 from trainwell.transfer.freeze import Freeze, check_freeze, frozen_count, param_groups
 from trainwell.transfer.groups import layer_groups
 from trainwell.transfer.source import file_digest, find_source, load_into, read_weights
@@ -37,12 +39,22 @@ def source_weights(config: TransferConfig) -> dict[str, torch.Tensor]:
 def start_from(model: torch.nn.Module, config: TransferConfig,
                weights: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """Copy the source ``weights`` into ``model`` (all but a new head); a summary for the
-    run's history."""
-    summary = load_into(model, weights, head=config.head)
+    run's history. ``freeze`` and the weights' fit are checked here again, for a network the
+    recipe's reading could not build: :class:`ConfigError` names ``transfer.freeze``, or
+    ``transfer.from`` and the weights file."""
     groups = layer_groups(model)
     frozen = check_freeze(config.freeze, config.unfreeze_at, [g.name for g in groups])
+    summary = load_into(model, weights, head=config.head, source=_weights_named(config))
     return {**summary, "groups": [g.name for g in groups],
             "frozen": [g.name for g in groups[:frozen]], "head": config.head}
+
+
+def _weights_named(config: TransferConfig) -> str:
+    """The weights file a source on disk names (a run folder's by ``weights``), for messages."""
+    if not isinstance(config.source, str):
+        return "the weights of the source recipe's run"
+    path = Path(config.source)
+    return str(path if path.suffix == ".safetensors" else RunFolder(path).weights(config.weights))
 
 
 def transfer_params(model: torch.nn.Module, lr: float,

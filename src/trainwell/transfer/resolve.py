@@ -10,7 +10,8 @@
   file's header) must fit the target's network.
 
 Given the target's ``[data]`` and ``[model]``, the network is built once on the ``meta`` device
-(no memory, no random draws) to check ``freeze`` and ``unfreeze_at`` against its layer groups;
+(no memory, no random draws; a user's factory that cannot be built there is built on the CPU)
+to check ``freeze`` and ``unfreeze_at`` against its layer groups;
 given ``train.epochs``, ``unfreeze_at`` must fall inside the run.
 """
 
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from trainwell._spec import is_spec
 from trainwell.errors import ConfigError
 from trainwell.transfer.freeze import check_freeze
 from trainwell.transfer.groups import layer_groups
@@ -87,8 +89,10 @@ def resolve_transfer(config: TransferConfig, *, epochs: int | None = None,
 def target_layout(data: Section, model: Section
                   ) -> tuple[list[str], dict[str, tuple[int, ...]]] | None:
     """The layer groups (names, bottom to top) and the state-dict shapes of the network
-    ``model`` builds for ``data``; ``None`` for a network that cannot be built without memory
-    (a user's factory that computes on its weights), whose run checks them as it starts.
+    ``model`` builds for ``data``, built on the ``meta`` device (no memory); a user's factory
+    that computes on its weights there is built on the CPU instead. Neither draws from the
+    random generators. ``None`` for a network that cannot be built here at all (one that
+    needs the run's device), whose run checks them as it starts and fails naming the key.
     Computed once per process for each data and model (a sweep reads many such recipes)."""
     shaping = {k: v for k, v in data.to_dict().items() if k not in _SAMPLING}
     return _layout(json.dumps(shaping, sort_keys=True, default=str),
@@ -103,18 +107,30 @@ _SAMPLING = ("val_fraction", "labels_fraction", "labels_per_class", "split_seed"
 def _layout(data_json: str, model_json: str
             ) -> tuple[list[str], dict[str, tuple[int, ...]]] | None:
     from trainwell.data import load_dataset
-    from trainwell.models import build_model
 
     data, model = json.loads(data_json), json.loads(model_json)
     meta = load_dataset(data.pop("name"), **data).meta
-    try:
-        with torch.random.fork_rng(devices=[]), torch.device("meta"):
-            net = build_model(model.pop("name"), input_shape=meta.input_shape,
-                              num_classes=meta.num_classes, **model)
-    except (RuntimeError, NotImplementedError, ValueError, TypeError):
+    name = model.pop("name")
+    net = _build(name, meta.input_shape, meta.num_classes, model, device="meta")
+    if net is None and is_spec(name):  # a user's factory that computes on its weights
+        net = _build(name, meta.input_shape, meta.num_classes, model, device="cpu")
+    if net is None:
         return None
     return ([g.name for g in layer_groups(net)],
             {k: tuple(v.shape) for k, v in net.state_dict().items()})
+
+
+def _build(name: str, input_shape: tuple[int, ...], num_classes: int, options: dict[str, Any],
+           *, device: str) -> torch.nn.Module | None:
+    """The network, built on ``device`` with the random generators left as they were;
+    ``None`` when it cannot be built there."""
+    from trainwell.models import build_model
+
+    try:
+        with torch.random.fork_rng(devices=[]), torch.device(device):
+            return build_model(name, input_shape=input_shape, num_classes=num_classes, **options)
+    except Exception:  # a user's factory may raise anything: its run says what, if it fails
+        return None
 
 
 def source_recipe(config: TransferConfig) -> dict[str, Any] | None:

@@ -165,10 +165,11 @@ def check_fits(target: Mapping[str, tuple[int, ...]], source: Mapping[str, tuple
 
 
 def load_into(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], *,
-              head: str = "new") -> dict[str, Any]:
+              head: str = "new", source: str = "source weights") -> dict[str, Any]:
     """Copy the source ``weights`` into ``model``: every tensor of its state dict, except the
     classifier's with ``head = "new"``. Every other name must exist in the source with the same
-    shape, or :class:`ConfigError` names the layers that differ. Returns a summary.
+    shape, or :class:`ConfigError` names the layers that differ (and ``source``, where the
+    weights come from). Returns a summary.
 
     >>> src, dst = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
     >>> load_into(dst, src.state_dict(), head="keep")["copied"]
@@ -178,7 +179,7 @@ def load_into(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], *,
     """
     target = model.state_dict()
     names = check_fits({k: tuple(v.shape) for k, v in target.items()},
-                       {k: tuple(v.shape) for k, v in weights.items()}, head=head)
+                       {k: tuple(v.shape) for k, v in weights.items()}, head=head, value=source)
     wanted = {k: target[k] for k in names}
     with torch.no_grad():
         for k, v in wanted.items():
