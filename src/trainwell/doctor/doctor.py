@@ -21,7 +21,8 @@ validation.
    races too. The race's report is drawn without its figures (``OUT/doctor.html`` draws the
    same curves; ``trainwell report OUT/doctor`` draws them there). The winner is the run with
    the best validation accuracy (never the test set; validation loss breaks ties); the
-   original wins unless a fix beats it (an original that stopped early never does).
+   original wins unless a fix beats it (one that stopped early loses to any fix that ran its
+   budget).
    ``OUT/fixed.toml`` holds its recipe (the recipe as given, without the doctor's
    ``stop_on``, when the original wins) and ``OUT/doctor.html`` the before and after curves,
    the verdicts and the race.
@@ -45,7 +46,8 @@ from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend
 from trainwell.run.inprocess import InProcessBackend
 
-__all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS", "STOP_ON"]
+__all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS", "STOP_ON",
+           "ORIGINAL_STOP_ON"]
 
 LR_SYMPTOMS = ("lr_high", "lr_low", "oscillating", "slow", "chance")
 """Symptoms for which the range test runs first."""
