@@ -35,7 +35,9 @@ from trainwell.diagnose.symptoms import SYMPTOMS  # noqa: E402
 from trainwell.doctor import doctor  # noqa: E402
 from trainwell.execute import execute, prepare_data  # noqa: E402
 from trainwell.loop import resolve_device  # noqa: E402
+from trainwell.loop.metrics import TRAIN_LOSS  # noqa: E402
 from trainwell.recipe import Recipe  # noqa: E402
+from trainwell.run import open_store  # noqa: E402
 from trainwell.run_context import RunContext  # noqa: E402
 
 REPAIR_POINTS = 0.02
@@ -79,6 +81,13 @@ def train_once(recipe: Recipe) -> tuple[Any, float]:
     started = time.perf_counter()
     out = execute(recipe, RunContext(dataset=_DATA[key]))
     return out, time.perf_counter() - started
+
+
+def epochs_run(result: Any) -> int:
+    """The epochs the doctor's runs completed (a run stopped early counts its finished ones)."""
+    with open_store(result.folder / "doctor") as store:
+        ids = [c.run_id for c in (*result.candidates, *result.screened)]
+        return len(store.metrics(ids, [TRAIN_LOSS]))
 
 
 def kinds_of(outcome: Any) -> list[str]:
@@ -148,9 +157,7 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
                 row["phases"] = result.phases
                 runs = [*result.candidates, *result.screened]
                 row["runs_seconds"] = sum(c.seconds or 0.0 for c in runs)
-                epochs = case["recipe"].train.epochs
-                short = max(1, round(epochs / 4))
-                row["budget"] = len(result.candidates) + len(result.screened) * short / epochs
+                row["budget"] = epochs_run(result) / case["recipe"].train.epochs
                 row["chosen"] = result.chosen
                 row["after_acc"] = result.winner.test_acc or 0.0
                 ref = reference_acc.get(case["reference"])
@@ -220,7 +227,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
                   f"{statistics.median(r['seconds'] for r in doctored):.2f} s)",
                   f"- the doctor's runs alone (their wall time in the store) / one training: median "
                   f"{statistics.median(runs):.1f}x, mean {statistics.mean(runs):.1f}x; its training "
-                  f"budget in trainings of the recipe (epochs run / the recipe's epochs): median "
+                  f"budget in trainings of the recipe (epochs its runs completed / the recipe's epochs): median "
                   f"{statistics.median(budgets):.2f}, mean {statistics.mean(budgets):.2f}, max "
                   f"{max(budgets):.2f}",
                   "- the doctor's phases, median seconds (share of the doctor's time): " + ", ".join(
