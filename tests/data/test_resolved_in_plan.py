@@ -109,3 +109,13 @@ def test_doctor_from_the_command_line_finds_its_runs_on_a_data_file(npz, tmp_pat
     assert main(["doctor", "r.toml", "--out", "doc", "--fixes", "1", "--quiet"]) == 0
     fixed = load_recipe(tmp_path / "doc" / "fixed.toml")
     assert fixed.data.options["digest"] == data_resolve.file_digest(npz)
+
+
+def test_tw_doctor_on_a_data_file_finds_its_runs(npz, tmp_path, monkeypatch):
+    import trainwell as tw
+
+    monkeypatch.chdir(tmp_path)
+    result = tw.doctor({"data": {"name": "arrays", "path": "d.npz"}, "model": {"depth": 1, "width": 8},
+                        "train": {"epochs": 1, "batch_size": 8, "threads": 1}}, out="doc", limit=1)
+    assert result.original.status == "done"
+    assert result.fixed.data.options["digest"] == data_resolve.file_digest(npz)

@@ -42,6 +42,7 @@ from trainwell.diagnose.symptoms import LiveVerdict
 from trainwell.doctor.fixes import GAP, Fix, propose_fixes
 from trainwell.doctor.runs import FINAL_SYMPTOMS, ORIGINAL, Candidate, Experiments, race
 from trainwell.doctor.search import search
+from trainwell.plan import resolve
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend
 from trainwell.run.inprocess import InProcessBackend
@@ -135,6 +136,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
         recipe = Recipe.from_dict(recipe)
     elif not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)
+    recipe = resolve(recipe)  # its data file's digest, its transfer source: as plan() sees it
     if recipe.train.record_every == 0:
         recipe = Recipe.from_dict(_with(recipe.to_dict(), "train", record_every=50))
     base = recipe.to_dict()
