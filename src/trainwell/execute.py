@@ -191,7 +191,8 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
                   batch_size=recipe.train.batch_size, eval_every=recipe.train.eval_every,
                   callbacks=callbacks, generator=generator, checkpoints=checkpoints,
                   resume=ctx.resume, precision=recipe.train.precision or "fp32",
-                  compile=recipe.train.compile or False)
+                  compile=recipe.train.compile or False,
+                  shuffle=recipe.train.shuffle is not False)
     if history.status == "diverged":
         return history, {}
     artifacts = finish(model, dataset, history, test_views=recipe.augment.test_views,
