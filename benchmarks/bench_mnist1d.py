@@ -4,14 +4,15 @@ The reference is mnist1d's ``ConvBase`` written out in plain PyTorch: three Conv
 25 channels (kernel 5 then 3, stride 2, padding 1), ReLU after each, a linear head on the
 flattened (25 x 5) output, trained as ``trainwell.models.MNIST1D_REFERENCE`` says the
 repository's code trains it: Adam at lr 1e-2, no weight decay, batches of 100 taken in order
-(batch ``t`` is samples ``100 t mod 4000`` onwards of ``make_dataset``'s training split: the same
-40 batches every pass, never shuffled), 8,000 steps. The study is ``studies/mnist1d_fast.toml`` run by
-``trainwell.execute.execute``. Both train on the same arrays: the 4,000 / 1,000 train/test
-split of ``mnist1d.data.make_dataset`` with its default arguments (checked against trainwell's
-loader as the study configures it before anything trains; trainwell shuffles the order
-of the training samples, not the samples). Seeds are interleaved (reference,
-study, reference, ...) on the same number of torch threads; a time is the training alone
-(for the study, ``execute`` on the prepared data: build, initialize, train, final metrics).
+(batch ``t`` is samples ``100 t mod 4000`` onwards of ``make_dataset``'s training split: the
+same 40 batches every pass, never shuffled), 8,000 steps. The study is
+``studies/mnist1d_fast.toml`` run by ``trainwell.execute.execute``. Both train on the same
+arrays: the 4,000 / 1,000 train/test split of ``mnist1d.data.make_dataset`` with its default
+arguments (checked against trainwell's loader as the study configures it before anything
+trains; trainwell shuffles the order of the training samples, not the samples). Seeds are
+interleaved (reference, study, reference, ...) on the same number of torch threads; a time is
+the training alone (for the study, ``execute`` on the prepared data: build, initialize,
+train, final metrics).
 Goals: the study's mean test accuracy over 5 seeds >= 99.0 % at <= 0.20 of the reference's
 mean time. The printout states the torch thread count and the machine's load average before and
 after: other work on the machine slows both contenders, not equally (the reference's 8,000
