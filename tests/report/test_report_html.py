@@ -201,3 +201,16 @@ def test_the_results_text_reads_as_sentences_and_the_fixed_recipe_wraps(report):
     html, _ = report
     assert re.search(r"\s<strong>n/c</strong> = did not converge", html)  # not "give.n/c"
     assert re.search(r"pre\.toml \{[^}]*white-space: pre-wrap", html)
+
+
+def test_a_flat_loss_curve_gets_a_range_without_a_warning():
+    """Runs whose loss is one value (one step each) draw on an axis of non-zero height; equal
+    limits would make matplotlib warn."""
+    import warnings
+
+    colors = plots.label_colors(["a"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plots.loss_plot({"a": [plots.Curve([0], [2.3])]}, colors=colors)
+    low, high = fig.axes[0].get_ylim()
+    assert low < 2.3 < high

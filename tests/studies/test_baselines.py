@@ -135,7 +135,8 @@ def test_lab10_ladder_shares_the_labs_training_recipe():
         assert recipe.data.options["val_fraction"] == 0.0
         assert recipe.data.options["normalize"] == "unit"
         assert (recipe.optim.name, recipe.optim.options["lr"]) == ("adam", 0.001)
-        assert (recipe.train.epochs, recipe.train.batch_size) == (50, 100)
+        assert recipe.train.batch_size == 100
+        assert abs(recipe.train.epochs * 4000 // 100 - 8250) < 40  # the lab's 8,250 Adam steps
         if recipe.model.name == "mlp":
             assert recipe.model.options["activation"] == "relu"
 

@@ -235,7 +235,7 @@ def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str
     log = bottom > 0 and top / bottom > LOG_RANGE
     if log:
         ax.set_yscale("log")
-    pad = 0.05 * (top - bottom)
+    pad = 0.05 * (top - bottom) or 0.05 * max(abs(top), 1.0)  # a flat curve still gets a range
     ax.set_ylim((bottom / 1.25, top * 1.25) if log else (bottom - pad, top + pad))
     ax.set_xlabel("optimizer step")
     ax.set_ylabel(f"training loss (moving average, {window} steps)")
