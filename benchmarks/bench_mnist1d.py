@@ -2,14 +2,17 @@
 
 The reference is mnist1d's ``ConvBase`` written out in plain PyTorch: three Conv1d layers of
 25 channels (kernel 5 then 3, stride 2, padding 1), ReLU after each, a linear head on the
-flattened (25 x 5) output; Adam at lr 1e-2, batch 100 (sampled with replacement, as the
-repository's notebooks do), 8,000 steps. The study is ``studies/mnist1d_fast.toml`` run by
-``trainwell.execute.execute``. Both train on the same arrays: the 4,000 / 1,000 train/test
-split of ``mnist1d.data.make_dataset`` with its default arguments (checked against trainwell's
-loader as the study configures it before anything trains; trainwell shuffles the order
-of the training samples, not the samples). Seeds are interleaved (reference,
-study, reference, ...) on the same number of torch threads; a time is the training alone
-(for the study, ``execute`` on the prepared data: build, initialize, train, final metrics).
+flattened (25 x 5) output, trained as ``trainwell.models.MNIST1D_REFERENCE`` says the
+repository's code trains it: Adam at lr 1e-2, no weight decay, batches of 100 taken in order
+(batch ``t`` is samples ``100 t mod 4000`` onwards of ``make_dataset``'s training split: the
+same 40 batches every pass, never shuffled), 8,000 steps. The study is
+``studies/mnist1d_fast.toml`` run by ``trainwell.execute.execute``. Both train on the same
+arrays: the 4,000 / 1,000 train/test split of ``mnist1d.data.make_dataset`` with its default
+arguments (checked against trainwell's loader as the study configures it before anything
+trains; trainwell shuffles the order of the training samples, not the samples). Seeds are
+interleaved (reference, study, reference, ...) on the same number of torch threads; a time is
+the training alone (for the study, ``execute`` on the prepared data: build, initialize,
+train, final metrics).
 Goals: the study's mean test accuracy over 5 seeds >= 99.0 % at <= 0.20 of the reference's
 mean time. The printout states the torch thread count and the machine's load average before and
 after: other work on the machine slows both contenders, not equally (the reference's 8,000
@@ -48,6 +51,7 @@ from torch import nn
 
 from trainwell.data import Dataset, load_dataset
 from trainwell.execute import RunContext, execute
+from trainwell.models import MNIST1D_REFERENCE
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.sweep import load_sweep
 
@@ -55,7 +59,6 @@ ROOT = Path(__file__).resolve().parent.parent
 STUDY = ROOT / "studies" / "mnist1d_fast.toml"
 ABLATION = ROOT / "studies" / "mnist1d_fast_ablation.toml"
 SELECT = ROOT / "studies" / "mnist1d_fast_select.toml"
-REFERENCE_STEPS, REFERENCE_BATCH, REFERENCE_LR = 8000, 100, 1e-2
 TIME_GOAL = 0.20
 
 
@@ -116,19 +119,25 @@ Timing = tuple[float, float, float]
 """Test accuracy, wall-clock seconds and CPU seconds (this process's) of one training run."""
 
 
-def train_reference(data: dict[str, torch.Tensor], seed: int) -> Timing:
-    """Train ConvBase as the mnist1d notebooks do; return its test accuracy and training
-    seconds (wall clock and CPU)."""
+def train_reference(data: dict[str, torch.Tensor], seed: int,
+                    steps: int = MNIST1D_REFERENCE["steps"]) -> Timing:
+    """Train ConvBase as the mnist1d repository's code does (:data:`MNIST1D_REFERENCE`: batch
+    ``t`` is samples ``B t mod N`` onwards, in the stored order) for ``steps`` steps; return its
+    test accuracy and training seconds (wall clock and CPU)."""
+    ref = MNIST1D_REFERENCE
+    if ref["optimizer"] != "adam" or ref["batches"] != "in order":
+        raise SystemExit(f"the reference loop trains with Adam on batches in order, not {ref}")
     torch.manual_seed(seed)
     model = ConvBase()
-    opt = torch.optim.Adam(model.parameters(), lr=REFERENCE_LR)
-    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=ref["lr"], weight_decay=ref["weight_decay"])
+    batch = ref["batch_size"]
     x, y = data["x_train"], data["y_train"]
     t0, c0 = time.perf_counter(), time.process_time()
     model.train()
-    for _ in range(REFERENCE_STEPS):
-        idx = torch.randint(0, len(x), (REFERENCE_BATCH,), generator=gen)
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+    for step in range(steps):
+        start = (step * batch) % len(x)
+        xb, yb = x[start:start + batch], y[start:start + batch]
+        loss = F.cross_entropy(model(xb), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -36,7 +36,7 @@ PINNED_IDS = [
     ({"transfer": {"from": {"data": {"name": "digits"}}, "freeze": "features", "lr_mult": 0.5}},
      "e41b61141341"),
 ]
-PINNED_EXPERIMENTS = {"init": (36, "1d7593bf75f730a2"), "regularize": (36, "c2d5e2481332e542"),
+PINNED_EXPERIMENTS = {"init": (36, "1d7593bf75f730a2"), "regularize": (36, "8cb33690d7acb72a"),
                       "ensembles": (40, "3a839f73620543ee")}
 
 

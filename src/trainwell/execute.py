@@ -193,6 +193,7 @@ def _train(recipe: Recipe, model: torch.nn.Module, dataset: Dataset, ctx: RunCon
                   callbacks=callbacks, generator=generator, checkpoints=checkpoints,
                   resume=ctx.resume, precision=recipe.train.precision or "fp32",
                   compile=recipe.train.compile or False,
+                  shuffle=recipe.train.shuffle is not False,
                   final=("train", "val", "test") if ctx.diagnose else ("val", "test"))
     if history.status == "diverged":
         return history, {}

@@ -58,7 +58,8 @@ def diagnose_recipe(recipe: Recipe, *, after_steps: int = 0,
         history = fit(model, dataset, optimizer, epochs=math.ceil(after_steps / per_epoch),
                       batch_size=recipe.train.batch_size, eval_every=0,
                       callbacks=[_StopAfter(after_steps)],
-                      generator=torch.Generator().manual_seed(recipe.train.seed))
+                      generator=torch.Generator().manual_seed(recipe.train.seed),
+                      shuffle=recipe.train.shuffle is not False)
     xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=recipe.train.seed,
                             size=batch_size)
     xb = dataset.decode(xb)

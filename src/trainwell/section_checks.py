@@ -42,13 +42,16 @@ def check_augment(sections: Mapping[str, Any]) -> AugmentConfig:
 
 def check_train(sections: Mapping[str, Any]) -> TrainConfig:
     """``[train]``: a known, installed logger; early stopping on a metric that is evaluated;
-    the speed options checked, and left out at their defaults (:mod:`trainwell.loop.speed`)."""
+    the speed options checked, and left out at their defaults (:mod:`trainwell.loop.speed`), as
+    is ``shuffle``."""
     from trainwell.loop.speed import check_speed
     from trainwell.regularize.early_stopping import EarlyStopping, check_recipe_metric
 
     train: TrainConfig = sections["train"]
     train = dataclasses.replace(train, **check_speed(vars(train),
                                                      optimizer=sections["optim"].name))
+    if train.shuffle:
+        train = dataclasses.replace(train, shuffle=None)
     if train.log_to is not None:
         _check_log_to(train.log_to)
     if train.stop_on is not None:

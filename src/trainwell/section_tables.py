@@ -48,7 +48,11 @@ class TrainConfig:
     global norm to this value after every backward pass (off by default;
     :class:`~trainwell.optim.clipping.ClipGradNorm`). ``stop_on``: symptoms of the live monitor
     (:data:`~trainwell.diagnose.SYMPTOMS`, e.g. ``["nan", "exploding"]``) that end the run
-    early, recorded as ``diverged`` with the verdict as its reason.
+    early, recorded as ``diverged`` with the verdict as its reason. ``shuffle``: ``true`` (the
+    default) takes the training set in a new random order every epoch, ``false`` in its stored
+    order every epoch (batch ``t`` is rows ``t B`` to ``t B + B - 1``), as the mnist1d
+    repository's loop does (:mod:`trainwell.loop.batches`); left out of the recipe's dict at
+    its default.
 
     Speed (:mod:`trainwell.loop.speed`; each left out of the recipe's dict at its default):
     ``precision``: ``fp32``, ``bf16`` or ``fp16`` autocast of the forward pass
@@ -73,6 +77,7 @@ class TrainConfig:
     channels_last: Any = None
     clip_norm: Annotated[float, Field(gt=0)] | None = None
     stop_on: list[str] | None = None
+    shuffle: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -242,7 +242,9 @@ SECTIONS: dict[str, SectionSpec] = {spec.name: spec for spec in (
     SectionSpec("train", table=TrainConfig, check=checks.check_train,
                 callbacks=training.train_callbacks,
                 catalogue=(("speed  [train] precision, compile, channels_last",
-                            _catalogue("loop.speed", "SPEED_OPTIONS")),)),
+                            _catalogue("loop.speed", "SPEED_OPTIONS")),
+                           ("batch order  [train] shuffle",
+                            _catalogue("loop.batches", "ORDER_OPTIONS")))),
 )}
 """Every recipe section, in the order a recipe's dict and TOML list them."""
 

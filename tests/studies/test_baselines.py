@@ -89,6 +89,7 @@ def test_mnist1d_baselines_share_the_repositorys_training_recipe():
         assert recipe.schedule.name == "constant"
         assert recipe.train.batch_size == ref["batch_size"]
         assert recipe.train.epochs * (4000 // recipe.train.batch_size) == ref["steps"]
+        assert ref["batches"] == "in order" and recipe.train.shuffle is False
 
 
 def test_mnist1d_baselines_train_on_the_standard_4000_and_test_on_1000():

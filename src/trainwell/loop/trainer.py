@@ -1,7 +1,7 @@
 """The training loop: minibatch steps over tensors already on the device.
 
-1. Each epoch draws one permutation and gathers the shuffled training set once, so every
-   minibatch is a contiguous slice (a view: no per-sample work, no copy per step).
+1. Each epoch takes the training set in a new random order, gathered once so that every
+   minibatch is a contiguous slice, or in its stored order (:mod:`trainwell.loop.batches`).
 2. Per-step losses and correct counts stay on the device and are read once an epoch, so a
    step never waits for a device sync or pays for bookkeeping.
 3. A non-finite loss ends the run with status ``diverged`` and the first bad step.
@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from trainwell.data.dataset import Dataset
+from trainwell.loop.batches import batch_shapes, epoch_batches
 from trainwell.loop.capture import capture_state, restore_state
 from trainwell.loop.compile import CompiledModel
 from trainwell.loop.events import Callback, Dispatcher, StopTraining, TrainState
@@ -77,7 +78,7 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
         callbacks: Iterable[Callback] = (), eval_every: int = 1,
         generator: torch.Generator | None = None, checkpoints: Checkpoints | None = None,
         resume: Checkpoint | None = None, precision: str = "fp32",
-        compile: bool | str = False,
+        compile: bool | str = False, shuffle: bool = True,
         final: Sequence[str] = ("train", "val", "test")) -> History:
     """Train ``model`` on ``dataset`` and return its :class:`History`.
 
@@ -85,7 +86,9 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     :class:`~trainwell.data.Dataset`, are gathered a batch at a time on the CPU and decoded on
     the device: the same permutation and values as in memory). ``eval_every`` evaluates
     validation and test sets every that many epochs (0: only the final model). ``generator`` drives the
-    shuffling; pass a seeded one for reproducible runs. ``after_fit`` always runs, also when
+    shuffling; pass a seeded one for reproducible runs. ``shuffle=False`` takes the training
+    batches in the stored order every epoch and draws nothing from ``generator``
+    (:func:`~trainwell.loop.batches.epoch_batches`). ``after_fit`` always runs, also when
     training raises, so callbacks release what they hold (hooks, progress bars); the final
     metrics are those of the model as ``after_fit`` leaves it (early stopping restores its
     best epoch's weights there), on the splits in ``final``.
@@ -129,7 +132,6 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
         raise ValueError("fp16's gradient scaler cannot drive an optimizer that re-evaluates "
                          "the loss within a step (L-BFGS): use fp32 or bf16")
     device = dataset.device
-    stored = dataset.stored is not None
     amp = Precision(precision, device=device)
     compiled = CompiledModel(model, compile) if compile else None
     forward: Forward = compiled if compiled is not None else model
@@ -148,27 +150,18 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                 checkpoints.clear(after=start)
                 writing = True
             if compiled is not None and start < epochs:
-                compiled.warm_up(_batch_shapes(dataset, batch_size), loss_fn, amp)
+                compiled.warm_up(batch_shapes(dataset, batch_size), loss_fn, amp)
             for epoch in range(start, epochs):
                 state.epoch = epoch
                 dispatch("before_epoch", state)
                 t0 = time.perf_counter()
-                perm = torch.randperm(n, generator=generator,
-                                      device=generator.device if generator is not None else "cpu"
-                                      ).to(device)
-                # in memory: the shuffled set gathered once; stored: each batch's rows
-                xs = dataset.x_train[perm] if not stored else None
-                rows = perm.cpu() if stored else perm
-                ys = dataset.y_train[perm]
+                batch = epoch_batches(dataset, batch_size, shuffle=shuffle, generator=generator)
                 step_losses = []
                 correct = torch.zeros((), dtype=torch.long, device=device)
                 seen = 0
                 first = epoch * steps_per_epoch
                 for i in range(steps_per_epoch):
-                    batch = slice(i * batch_size, (i + 1) * batch_size)
-                    xb = xs[batch] if xs is not None else dataset.decode_rows(dataset.x_train,
-                                                                             rows[batch])
-                    yb = ys[batch]
+                    xb, yb = batch(i)
                     if hooks is not None:
                         state.step, state.xb, state.yb = first + i, xb, yb
                         hooks("before_step", state)
@@ -279,13 +272,6 @@ def _closure_step(forward: Forward, amp: Precision, optimizer: torch.optim.Optim
     # torch types a closure's loss as float; the loss tensor is what L-BFGS documents.
     optimizer.step(cast(Callable[[], float], closure))
     return first[0], first[1]
-
-
-def _batch_shapes(dataset: Dataset, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """A training batch of each size an epoch has: the full one, and the last if shorter."""
-    n = len(dataset.x_train)
-    sizes = [min(batch_size, n)] + ([n % batch_size] if n > batch_size and n % batch_size else [])
-    return [(dataset.decode(dataset.x_train[:size]), dataset.y_train[:size]) for size in sizes]
 
 
 def _split_metrics(model: torch.nn.Module, dataset: Dataset, loss_fn: LossFn,
