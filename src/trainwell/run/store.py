@@ -137,6 +137,8 @@ class Store:
         self.readonly = readonly
         if not readonly and not writable(self.path):
             raise read_only_error(self.path)
+        if not readonly and str(path) != ":memory:" and not self.path.is_file():
+            self._create_file()
         existed = self.path.is_file()
         if existed:
             check_file(self.path)
@@ -170,6 +172,30 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         return conn
+
+    def _create_file(self) -> None:
+        """Make a new store whole before any other process can open it: its schema goes into a
+        file beside it, which is then linked into place (the first of several processes that
+        start at once wins; the others open its store)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        conn = sqlite3.connect(new, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                conn.execute(statement)
+        finally:
+            conn.close()
+        try:
+            os.link(new, self.path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not self.path.exists():
+                os.replace(new, self.path)
+        finally:
+            for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
+                leftover.unlink(missing_ok=True)
 
     def _create(self) -> None:
         self._conn.execute("PRAGMA journal_mode = WAL")
