@@ -120,7 +120,8 @@ def test_a_sweep_killed_with_sigkill_resumes_without_recomputing(tmp_path):
 
 def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_resumes(tmp_path):
     sweep_file = tmp_path / "sweep.toml"
-    sweep_file.write_text(SWEEP.replace('"killme"', '"ctrlc"'))
+    # runs long enough (about 3 s each) that Ctrl-C lands while runs are still to do
+    sweep_file.write_text(SWEEP.replace('"killme"', '"ctrlc"').replace("epochs = 100", "epochs = 300"))
     cmd = [sys.executable, "-m", "trainwell", "compare", str(sweep_file), "--root",
            str(tmp_path / "runs"), "--workers", "2", "--quiet"]
     db = tmp_path / "runs" / "ctrlc" / "results.db"
@@ -132,8 +133,9 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_resumes(tmp_path):
             rows = _rows(db) if db.exists() else {}
         except sqlite3.OperationalError:
             rows = {}
-        if sum(1 for r in rows.values() if r[0] == "done") >= 1 and any(
-                r[0] == "running" for r in rows.values()):
+        statuses = [r[0] for r in rows.values()]
+        if statuses.count("done") >= 1 and "running" in statuses and len(rows) - statuses.count(
+                "done") >= 3:
             break
         assert proc.poll() is None, "the sweep finished before it could be interrupted"
         time.sleep(0.1)
