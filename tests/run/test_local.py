@@ -125,8 +125,11 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_resumes(tmp_path):
     cmd = [sys.executable, "-m", "trainwell", "compare", str(sweep_file), "--root",
            str(tmp_path / "runs"), "--workers", "2", "--quiet"]
     db = tmp_path / "runs" / "ctrlc" / "results.db"
+    # Ctrl-C as in a terminal: the driver starts with SIGINT at its default even when this test
+    # process inherited it ignored (a library that ignores SIGINT leaves it so for children)
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
