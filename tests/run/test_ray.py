@@ -91,7 +91,7 @@ def test_a_node_removed_mid_sweep_loses_no_run(ray_cluster, tmp_path):
     killer = threading.Thread(target=remove_when_busy)
     killer.start()
     try:
-        outcome = run_sweep(_sweep("gone", seeds=6, epochs=240), root=tmp_path,
+        outcome = run_sweep(_sweep("gone", seeds=6, epochs=120), root=tmp_path,
                             backend=RayBackend(), quiet=True)
     finally:
         killer.join()
