@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "src" / "trainwell"
 # Wheels fetched from the registries are kept between sessions.
 PIP_CACHE = Path(tempfile.gettempdir()) / "trainwell-test-pip-cache"
+pytestmark = pytest.mark.xdist_group("wheel")  # one worker builds the wheel and the venv once
 SKIP_IN_COPY = shutil.ignore_patterns(".git", ".venv", "runs", "build", "dist", "__pycache__",
                                       "*.egg-info", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 FAST = ["--set", "data.name=digits", "--set", "train.epochs=1", "--set", "model.depth=1",

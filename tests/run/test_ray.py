@@ -80,10 +80,12 @@ def test_a_node_removed_mid_sweep_loses_no_run(ray_cluster, tmp_path):
                 except TrainwellError:  # the driver is still creating the store's tables
                     time.sleep(0.2)
                     continue
-                # one run finished and two in flight: both one-CPU nodes are busy
-                if sum(r.status == "done" for r in rows) >= 1 and \
+                # two runs finished and the two that replaced them in flight: both one-CPU
+                # nodes are busy with runs that have just started (the first two start and
+                # end together, so the one left after the first finishes is nearly done)
+                if sum(r.status == "done" for r in rows) >= 2 and \
                         sum(r.status == "running" for r in rows) == 2:
-                    time.sleep(0.5)  # the second task reaches its node
+                    time.sleep(0.5)  # both tasks reach their nodes
                     break
             time.sleep(0.2)
         ray_cluster.remove_node(node)
