@@ -23,7 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "src" / "trainwell"
 # Wheels fetched from the registries are kept between sessions.
 PIP_CACHE = Path(tempfile.gettempdir()) / "trainwell-test-pip-cache"
-pytestmark = pytest.mark.xdist_group("wheel")  # one worker builds the wheel and the venv once
 SKIP_IN_COPY = shutil.ignore_patterns(".git", ".venv", "runs", "build", "dist", "__pycache__",
                                       "*.egg-info", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 FAST = ["--set", "data.name=digits", "--set", "train.epochs=1", "--set", "model.depth=1",
@@ -141,6 +140,13 @@ def venv(dist, tmp_path_factory) -> dict:
 
 def _trainwell(venv, *args: str, **env: str):
     return _run([venv["bin"] / "trainwell", *args], cwd=venv["cwd"], env={**venv["env"], **env})
+
+
+def test_the_wheel_tests_share_one_worker_under_xdist(request, dist):
+    """tests/conftest.py groups the tests of a module-scoped fixture, so one worker builds it."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("runs under pytest-xdist --dist loadgroup")
+    assert request.node.nodeid.endswith("@tests/packaging/test_wheel.py")
 
 
 def test_the_venv_imports_trainwell_and_torch_from_itself(venv):

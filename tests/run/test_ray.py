@@ -48,6 +48,12 @@ def test_the_same_sweep_through_local_and_ray_is_bit_identical(ray_cluster, tmp_
     assert all(" node " in r.worker for r in rows)
 
 
+def test_the_ray_tests_share_one_worker_under_xdist(request):
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("runs under pytest-xdist --dist loadgroup")
+    assert request.node.nodeid.endswith("@ray")
+
+
 def test_runs_land_on_both_nodes_and_the_store_holds_each_once(ray_cluster, tmp_path):
     from trainwell.run.ray import RayBackend
 
