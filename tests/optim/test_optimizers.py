@@ -63,3 +63,24 @@ def test_bias_correction_stays_out_of_a_recipe_at_its_default_and_reaches_the_op
     assert type(build_to_train(off)[2]).__name__ == "UncorrectedAdam"
     with pytest.raises(ConfigError, match="optim.bias_correction"):
         Recipe.from_dict({"optim": {"name": "sgd", "bias_correction": False}})
+
+
+@pytest.mark.parametrize("name", sorted(set(OPTIMIZERS) - {"lbfgs"}))
+def test_the_multi_tensor_step_gives_the_per_parameter_loops_numbers(name, monkeypatch):
+    from trainwell.optim import optimizers
+
+    def train(foreach):
+        monkeypatch.setattr(optimizers, "FOREACH", foreach)
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.BatchNorm1d(16),
+                                    torch.nn.ReLU(), torch.nn.Linear(16, 3))
+        opt = OPTIMIZERS[name](model.parameters(), lr=LR[name], weight_decay=1e-3)
+        assert opt.defaults["foreach"] is foreach
+        x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
+        for _ in range(20):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        return [p.detach().clone() for p in model.parameters()]
+
+    assert all(torch.equal(a, b) for a, b in zip(train(False), train(True), strict=True))
