@@ -22,7 +22,6 @@ makes it, nothing in between.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,7 @@ ARTIFACTS = {"predictions": "validation and test-set class probabilities",
 
 
 class _History(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
+    def to_json(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ class RunFolder:
             written.append(save_tensors(weights, self.weights("final")))
         for name, tensors in (artifacts or {}).items():
             written.append(save_tensors(tensors, self.artifact(name)))
-        written.append(atomic_write_text(self.history, json.dumps(history.to_dict(), indent=1)))
+        written.append(atomic_write_text(self.history, history.to_json()))
         return written
 
 

@@ -71,7 +71,7 @@ def capture_state(state: TrainState, callbacks: Iterable[object],
             "rng.safetensors": save(rng, metadata=taken),
             "callbacks.safetensors": save(cb_tensors),
             "state.json": json.dumps(doc).encode("utf-8"),
-            "history.json": json.dumps(state.history.to_dict()).encode("utf-8")}
+            "history.json": state.history.to_json().encode("utf-8")}
 
 
 def restore_state(checkpoint: Checkpoint, state: TrainState, callbacks: Iterable[object],
