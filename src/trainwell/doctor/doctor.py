@@ -111,11 +111,13 @@ class DoctorResult:
 def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path = "runs/doctor",
            experiment: str = "doctor",
            backend: Backend | None = None, workers: int | None = None, limit: int = 4,
-           screen: float = 1 / 4, keep: int = 1, rounds: int = 3, lr_steps: int = 100,
+           screen: float = 1 / 4, keep: int = 1, rounds: int = 3, lr_steps: int = 50,
            report: bool = True, quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` (a :class:`Recipe`, a dict of its sections or a recipe file) does not
     train, race the fixes, write ``out/fixed.toml`` and ``out/doctor.html``; see the module
-    doc. ``limit`` caps the fixes tried.
+    doc. ``limit`` caps the fixes tried; the range test takes ``lr_steps`` steps (half of
+    ``trainwell lr-find``'s 100: on the benchmark's cases 100 steps cost a third of a training
+    of the recipe or more, and with 50 the doctor repairs as many of them).
 
     The fixes are screened with ``screen`` of the budget each (``train.epochs``, rounded, at
     least 1; the experiment's earlier grids) in at most ``rounds`` rounds
