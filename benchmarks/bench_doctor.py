@@ -35,7 +35,7 @@ from trainwell.diagnose.symptoms import SYMPTOMS  # noqa: E402
 from trainwell.doctor import doctor  # noqa: E402
 from trainwell.execute import execute, prepare_data  # noqa: E402
 from trainwell.loop import resolve_device  # noqa: E402
-from trainwell.loop.metrics import TRAIN_LOSS  # noqa: E402
+from trainwell.loop.metrics import LOSS  # noqa: E402
 from trainwell.recipe import Recipe  # noqa: E402
 from trainwell.run import open_store  # noqa: E402
 from trainwell.run_context import RunContext  # noqa: E402
@@ -83,11 +83,11 @@ def train_once(recipe: Recipe) -> tuple[Any, float]:
     return out, time.perf_counter() - started
 
 
-def epochs_run(result: Any) -> int:
-    """The epochs the doctor's runs completed (a run stopped early counts its finished ones)."""
+def steps_run(result: Any) -> int:
+    """The optimizer steps the doctor's runs took (a run stopped early counts the ones it took)."""
     with open_store(result.folder / "doctor") as store:
         ids = [c.run_id for c in (*result.candidates, *result.screened)]
-        return len(store.metrics(ids, [TRAIN_LOSS]))
+        return len(store.metrics(ids, [LOSS]))
 
 
 def kinds_of(outcome: Any) -> list[str]:
@@ -132,7 +132,7 @@ def calibrate(cases: list[dict[str, Any]]) -> None:
 
 
 def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
-        rounds: int = ROUNDS, lr_steps: int | None = None) -> list[dict[str, Any]]:
+        rounds: int = ROUNDS, **options: Any) -> list[dict[str, Any]]:
     reference_acc: dict[str, float] = {}
     reference_seconds: dict[str, float] = {}
     rows = []
@@ -153,8 +153,7 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
                              or (row["test_acc"] or 0.0) < ref - NOT_BROKEN)
             if with_doctor and row["broken"]:
                 started = time.perf_counter()
-                result = doctor(case["recipe"], out=workdir / case["name"], rounds=rounds,
-                                **({} if lr_steps is None else {"lr_steps": lr_steps}))
+                result = doctor(case["recipe"], out=workdir / case["name"], rounds=rounds, **options)
                 row["doctor_seconds"] = time.perf_counter() - started
                 # one training of the recipe: its own run when it ran its epochs; a run that
                 # stopped early (diverged) costs a fraction of one, so its healthy reference's
@@ -165,7 +164,8 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
                 row["phases"] = result.phases
                 runs = [*result.candidates, *result.screened]
                 row["runs_seconds"] = sum(c.seconds or 0.0 for c in runs)
-                row["budget"] = epochs_run(result) / case["recipe"].train.epochs
+                steps = math.ceil(out.history.data["train_samples"] / case["recipe"].train.batch_size)
+                row["budget"] = steps_run(result) / (case["recipe"].train.epochs * steps)
                 row["chosen"] = result.chosen
                 row["after_acc"] = result.winner.test_acc or 0.0
                 ref = reference_acc.get(case["reference"])
@@ -240,7 +240,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
                   f"against their own stopped run, median {statistics.median(own):.1f}x over all)",
                   f"- the doctor's runs alone (their wall time in the store) / one training: median "
                   f"{statistics.median(runs):.1f}x, mean {statistics.mean(runs):.1f}x; its training "
-                  f"budget in trainings of the recipe (epochs its runs completed / the recipe's epochs): median "
+                  f"budget in trainings of the recipe (optimizer steps its runs took / the recipe's): median "
                   f"{statistics.median(budgets):.2f}, mean {statistics.mean(budgets):.2f}, max "
                   f"{max(budgets):.2f}",
                   "- the doctor's phases, median seconds (share of the doctor's time): " + ", ".join(
@@ -260,6 +260,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="Also write the summary table (markdown) here.")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="The doctor's rounds of fixes.")
     parser.add_argument("--lr-steps", type=int, help="The doctor's range test steps (its default: 50).")
+    parser.add_argument("--screen", type=float, help="The doctor's screening budget (its default: 1/8).")
     parser.add_argument("--epochs-times", type=int, default=1,
                         help="Train every case this many times longer (the doctor's time on longer trainings).")
     args = parser.parse_args()
@@ -275,7 +276,7 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         rows = run(cases, with_doctor=not args.no_doctor, workdir=Path(tmp), rounds=args.rounds,
-                   lr_steps=args.lr_steps)
+                   **{k: v for k, v in (("lr_steps", args.lr_steps), ("screen", args.screen)) if v is not None})
     text = summary(rows)
     print()
     print(text)

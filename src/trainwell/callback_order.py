@@ -14,7 +14,8 @@ The table says who must come before whom, and why:
   others made;
 - ``live``, ``tensorboard`` and ``progress_bar`` report an epoch once the others are done
   with it;
-- ``early_stopping`` last, so every other callback has seen the epoch it stops at.
+- ``early_stopping`` last, so every other callback has seen the epoch it stops at;
+  ``max_steps`` after it too, so every other callback has seen the step it stops at.
 
 >>> ORDER["schedule"] < ORDER["average"] < ORDER["early_stopping"]
 True
@@ -38,5 +39,6 @@ ORDER: dict[str, int] = {
     "tensorboard": 95,
     "progress_bar": 100,
     "early_stopping": 150,
+    "max_steps": 160,
 }
 """The ``order`` of each built-in callback, by its role."""

@@ -142,7 +142,7 @@ def execute(recipe: Recipe, ctx: RunContext | None = None) -> RunOutcome:
             history = History.failed(exc, phase=phase)
             return RunOutcome(recipe, history, device=str(where))
     history.init, history.transfer = init_summary, transferred
-    history.data = data.meta.record()
+    history.data = {**data.meta.record(), "train_samples": len(data.x_train)}
     if recipe.train.record_every > 0 and history.status != "failed" and ctx.diagnose:
         try:
             history.verdicts = final_verdicts(model, data, seed=recipe.train.seed,

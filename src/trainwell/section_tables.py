@@ -52,7 +52,9 @@ class TrainConfig:
     default) takes the training set in a new random order every epoch, ``false`` in its stored
     order every epoch (batch ``t`` is rows ``t B`` to ``t B + B - 1``), as the mnist1d
     repository's loop does (:mod:`trainwell.loop.batches`); left out of the recipe's dict at
-    its default.
+    its default. ``max_steps``: end training after that many optimizer steps, in the middle of
+    an epoch if need be (off by default; :class:`~trainwell.loop.callbacks.MaxSteps`), as the
+    doctor's screening runs do.
 
     Speed (:mod:`trainwell.loop.speed`; each left out of the recipe's dict at its default):
     ``precision``: ``fp32``, ``bf16`` or ``fp16`` autocast of the forward pass
@@ -78,6 +80,7 @@ class TrainConfig:
     clip_norm: Annotated[float, Field(gt=0)] | None = None
     stop_on: list[str] | None = None
     shuffle: bool | None = None
+    max_steps: Annotated[int, Field(ge=1)] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

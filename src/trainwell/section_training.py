@@ -71,8 +71,10 @@ def transfer_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset)
 
 def train_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) -> list[Any]:
     """Early stopping, gradient clipping (``clip_norm``), the live monitor (``record_every``,
-    ``stop_on``) and the gradient-flow recorder (``record_every``)."""
+    ``stop_on``), the gradient-flow recorder (``record_every``) and the step limit
+    (``max_steps``)."""
     from trainwell.diagnose import GradientFlowRecorder, Monitor
+    from trainwell.loop.callbacks import MaxSteps
     from trainwell.optim.clipping import ClipGradNorm
     from trainwell.regularize.early_stopping import EarlyStopping
 
@@ -87,4 +89,6 @@ def train_callbacks(recipe: Recipe, model: torch.nn.Module, dataset: Dataset) ->
         out.append(Monitor(every=train.record_every or 50, stop_on=train.stop_on or ()))
     if train.record_every > 0:
         out.append(GradientFlowRecorder(every=train.record_every))
+    if train.max_steps is not None:
+        out.append(MaxSteps(train.max_steps))
     return out

@@ -1,5 +1,7 @@
 """The doctor on a tiny broken recipe: found, raced, repaired, written; picked on validation."""
 
+import tomllib
+
 import pytest
 
 import trainwell as tw
@@ -57,7 +59,9 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     best = max(rounds[0], key=lambda label: screened[label].final["val_acc"])
     assert best == "relu + he_normal"
     assert rounds[1] == [f"{best}; adam", f"{best}; adam lr 0.01"]
-    assert all(r.recipe["train"]["epochs"] == 1 for r in screened.values())  # a quarter each
+    # an eighth of the budget each, at least an epoch: one of the three
+    assert all(r.recipe["train"]["epochs"] == 1 and "max_steps" not in r.recipe["train"]
+               for r in screened.values())
     assert all(r.recipe["train"]["stop_on"] == ["nan"] and r.recipe["train"]["eval_every"] == 0
                for r in screened.values())  # stopped on nan, evaluated once at the end
     assert not any((out / "doctor" / r.id / "weights.safetensors").exists()
@@ -78,6 +82,19 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert runs[top].final["val_acc"] > 0.4
     assert all(r.recipe["train"]["epochs"] == 3 for r in runs.values())  # equal budgets
     assert f"* {top}" in printed
+
+
+def test_a_screening_budget_that_ends_within_an_epoch_is_counted_in_steps(tmp_path):
+    raw = tomllib.loads(BROKEN.replace("epochs = 3", "epochs = 12"))
+    result = doctor(raw, out=tmp_path, limit=1, rounds=1, report=False)
+    steps_per_epoch = -(-1294 // 64)  # digits' training split, batches of 64: 21
+    assert result.screen_budget == f"32 of {12 * steps_per_epoch} steps"  # 252 / 8, rounded
+    with open_store(tmp_path / "doctor") as store:
+        (run,) = store.runs(ids=[result.screened[0].run_id])
+        losses = store.metrics([run.id], ["loss"])
+    assert run.recipe["train"]["epochs"] == 2 and run.recipe["train"]["max_steps"] == 32
+    assert run.status == "done" and len(losses) == 32 and run.final["val_acc"] is not None
+    assert "max_steps" not in result.fixed.to_dict()["train"]  # the race trains the full budget
 
 
 def test_the_range_test_runs_only_when_its_fix_would_be_screened():

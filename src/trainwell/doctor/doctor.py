@@ -8,8 +8,8 @@ validation.
    ``diverged`` with the verdict as its reason.
 2. Its live verdicts, and the final diagnosis's, name the symptoms; for a learning-rate
    symptom a range test (:func:`~trainwell.optim.lr_find`) suggests a learning rate.
-3. :func:`~trainwell.doctor.search.search` screens the fixes with a quarter of the budget
-   each, then, on top of the best, Adam's step, the best combined with the runner-up, and
+3. :func:`~trainwell.doctor.search.search` screens the fixes with an eighth of the budget
+   each (at least an epoch), then, on top of the best, Adam's step, the best combined with the runner-up, and
    the fixes for what the best still shows: rounds of fixes, as AutoTrainer repairs in turn,
    on equal budgets. Every round goes to the doctor's experiment (``OUT/doctor/``, as its
    earlier grids: the race's is its last, the one its report shows); a screening
@@ -84,6 +84,9 @@ class DoctorResult:
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds per phase: ``original``, ``range_test``, ``screening``, ``race``, ``report``,
     ``page``."""
+    screen_budget: str = ""
+    """A screening run's budget against the recipe's: ``"1 of 8 epochs"``, ``"25 of 200
+    steps"``."""
 
     @property
     def original(self) -> Candidate:
@@ -111,7 +114,7 @@ class DoctorResult:
 def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path = "runs/doctor",
            experiment: str = "doctor",
            backend: Backend | None = None, workers: int | None = None, limit: int = 4,
-           screen: float = 1 / 4, keep: int = 1, rounds: int = 3, lr_steps: int = 50,
+           screen: float = 1 / 8, keep: int = 1, rounds: int = 3, lr_steps: int = 50,
            report: bool = True, quiet: bool = True) -> DoctorResult:
     """Find why ``recipe`` (a :class:`Recipe`, a dict of its sections or a recipe file) does not
     train, race the fixes, write ``out/fixed.toml`` and ``out/doctor.html``; see the module
@@ -119,8 +122,10 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     ``trainwell lr-find``'s 100: on the benchmark's cases 100 steps cost a third of a training
     of the recipe or more, and with 50 the doctor repairs as many of them).
 
-    The fixes are screened with ``screen`` of the budget each (``train.epochs``, rounded, at
-    least 1; the experiment's earlier grids) in at most ``rounds`` rounds
+    The fixes are screened with ``screen`` of the budget each (its optimizer steps, rounded,
+    ending in the middle of an epoch if need be: ``train.max_steps``; whole epochs, at least
+    one, when the recipe's run recorded no number of training samples; the experiment's
+    earlier grids) in at most ``rounds`` rounds
     (:func:`~trainwell.doctor.search.search`; a round's fixes are labelled after the ones
     before, ``"relu + he_normal; adam"``), and the ``keep`` best on validation race the
     original with the full budget, one more when the last got worse with more training:
@@ -147,8 +152,6 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
     tried: list[Fix] = []
     screened: list[Candidate] = []
     lr = None
-    short = min(recipe.train.epochs, max(1, round(recipe.train.epochs * screen)))
-    screening = short < recipe.train.epochs
     stop_on = _stop_on(recipe, STOP_ON)
     as_given = Fix(ORIGINAL, "the recipe as given",
                    {"train": {**base.get("train", {}), "stop_on": _stop_on(recipe, ORIGINAL_STOP_ON)}})
@@ -161,6 +164,10 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
         clock.lap("original")
         candidates, current, best = [original], base, original
         found = symptoms if original.status != "failed" else []
+        samples = runs.train_samples(experiment, original.run_id)
+        per_epoch = math.ceil(samples / recipe.train.batch_size) if samples else None
+        short = _screen_budget(recipe, samples, screen)
+        screening = short is not None
         if found or gap is not None and gap > GAP:
             now = runs.recipe(current)
             lr = _range_lr(now, lr_steps, runner) if _asks_range(now, found, gap, limit) else None
@@ -168,11 +175,11 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
 
             # every round into the doctor's experiment, as variants of the short-budget
             # original: its earlier grids (the race's is the last)
-            at_short = _short(base, short, stop_on) if screening else base
+            at_short = _short(base, short, stop_on) if short is not None else base
             variants: list[Fix] = []
 
             def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
-                at = _short(at, short, stop_on) if screening else at
+                at = _short(at, short, stop_on) if short is not None else at
                 new = [Fix(f.label, f.reason, _changes(at_short, runs.recipe(at, f).to_dict()))
                        for f in fixes]
                 variants.extend(new)
@@ -217,6 +224,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
                           screened=screened)
     result.report_seconds = report_seconds
     result.phases = clock.phases
+    result.screen_budget = _budget_text(recipe, short, per_epoch)
     result.seconds = time.perf_counter() - started
     from trainwell.doctor.page import write_doctor_page
 
@@ -246,12 +254,57 @@ def _stop_on(recipe: Recipe, symptoms: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*(recipe.train.stop_on or []), *symptoms]))
 
 
-def _short(raw: dict[str, Any], epochs: int, stop_on: list[str]) -> dict[str, Any]:
-    """A screening run of ``raw``: ``epochs`` epochs, stopped on ``stop_on``, its validation
-    and test sets evaluated once, at the end (``eval_every = 0``), unless early stopping reads
-    them every epoch."""
+def _screen_budget(recipe: Recipe, train_samples: int | None,
+                   screen: float) -> tuple[int, int | None] | None:
+    """A screening run's budget, ``screen`` of the recipe's and at least an epoch (every
+    training sample seen once): ``(epochs, max_steps)``, in optimizer steps when the number of
+    training samples is known (``max_steps`` is ``None`` when the budget ends with an epoch),
+    else in whole epochs; ``None`` when that is the whole budget.
+
+    >>> r = Recipe.from_dict({"train": {"epochs": 20, "batch_size": 100}})
+    >>> _screen_budget(r, 1000, 1 / 8), _screen_budget(r, 1000, 1 / 4), _screen_budget(r, None, 1 / 8)
+    ((3, 25), (5, None), (2, None))
+    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 3}}), 1000, 1 / 8)
+    (1, None)
+    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 1}}), 1000, 1 / 8) is None
+    True
+    """
+    epochs = recipe.train.epochs
+    if not train_samples:
+        short = min(epochs, max(1, round(epochs * screen)))
+        return (short, None) if short < epochs else None
+    per_epoch = math.ceil(train_samples / recipe.train.batch_size)
+    steps = max(per_epoch, round(epochs * per_epoch * screen))
+    if steps >= epochs * per_epoch:
+        return None
+    return math.ceil(steps / per_epoch), (None if steps % per_epoch == 0 else steps)
+
+
+def _budget_text(recipe: Recipe, short: tuple[int, int | None] | None,
+                 per_epoch: int | None) -> str:
+    """:attr:`DoctorResult.screen_budget`.
+
+    >>> r = Recipe.from_dict({"train": {"epochs": 20}})
+    >>> _budget_text(r, (3, 25), 10), _budget_text(r, (2, None), None), _budget_text(r, None, 10)
+    ('25 of 200 steps', '2 of 20 epochs', 'the whole budget')
+    """
+    if short is None:
+        return "the whole budget"
+    epochs, steps = short
+    if steps is not None and per_epoch is not None:
+        return f"{steps} of {recipe.train.epochs * per_epoch} steps"
+    return f"{epochs} of {recipe.train.epochs} epochs"
+
+
+def _short(raw: dict[str, Any], budget: tuple[int, int | None],
+           stop_on: list[str]) -> dict[str, Any]:
+    """A screening run of ``raw``: the ``(epochs, max_steps)`` of :func:`_screen_budget`,
+    stopped on ``stop_on``, its validation and test sets evaluated once, at the end
+    (``eval_every = 0``), unless early stopping reads them every epoch."""
+    epochs, max_steps = budget
     once = {} if raw.get("train", {}).get("early_stopping") else {"eval_every": 0}
-    return _with(raw, "train", epochs=epochs, stop_on=stop_on, **once)
+    steps = {} if max_steps is None else {"max_steps": max_steps}
+    return _with(raw, "train", epochs=epochs, stop_on=stop_on, **once, **steps)
 
 
 def _with(raw: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:

@@ -97,8 +97,8 @@ def write_doctor_page(result: DoctorResult, curves: Curves, path: Path) -> Path:
         f"<tr><td>{esc(c.label)}</td><td>{esc(c.reason)}</td><td>{esc(c.status)}</td>"
         f"<td>{_pct(c.val_acc)}</td></tr>" for c in result.screened)
     if screened:
-        screened = ("<h2>Screening (a quarter of the budget each, round by round; the best races "
-                    "on)</h2><table><tr>"
+        screened = (f"<h2>Screening ({esc(result.screen_budget)} each, round by round; the best "
+                    "races on)</h2><table><tr>"
                     f"<th>fix</th><th>why</th><th>status</th><th>val acc</th></tr>{screened}</table>")
     svg = curves_svg(result, curves)
     lr = f"<p>range test: suggested lr {result.lr:.3g}</p>" if result.lr is not None else ""

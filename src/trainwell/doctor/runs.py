@@ -142,6 +142,11 @@ class Experiments:
                 kinds.append(kind)
         return verdicts, kinds
 
+    def train_samples(self, experiment: str, rid: str) -> int | None:
+        """The number of training samples run ``rid`` trained on (``None``: not recorded)."""
+        data = self.store(experiment).runs(ids=[rid])[0].data or {}
+        return data.get("train_samples")
+
     def gap(self, experiment: str, rid: str) -> float | None:
         """Training minus validation accuracy of run ``rid`` (``None``: not both measured)."""
         final = self.store(experiment).runs(ids=[rid])[0].final or {}
