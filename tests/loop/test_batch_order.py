@@ -3,6 +3,7 @@
 
 import pytest
 import torch
+from loop_interrupt import Interrupt
 
 from trainwell.data.dataset import Dataset, DatasetMeta, Stored
 from trainwell.execute import RunContext, execute, prepare_data
@@ -21,17 +22,6 @@ class Rows:
 
     def before_step(self, state):
         self.batches.append(state.xb.flatten().round().long().tolist())
-
-
-class Interrupt:
-    order = 1000
-
-    def __init__(self, after):
-        self.after = after
-
-    def after_epoch(self, state):
-        if state.epoch + 1 == self.after:
-            raise KeyboardInterrupt
 
 
 def _numbered(*, stored: bool) -> Dataset:

@@ -6,18 +6,19 @@ import os
 
 import pytest
 import torch
+from loop_interrupt import Interrupt
 from safetensors.torch import load_file
 
 import trainwell.loop.capture as capture
 from trainwell.data import load_dataset
 from trainwell.data.augment import Augment
 from trainwell.errors import ConfigError
-from trainwell.models import build_model
-from trainwell.optim.schedules import LRSchedule
-from trainwell.regularize.early_stopping import EarlyStopping
 from trainwell.loop import Checkpoint, Checkpoints, StopTraining, fit, latest_checkpoint
 from trainwell.loop.resume import read_checkpoint
 from trainwell.loop.stateful import join_tensors, split_tensors
+from trainwell.models import build_model
+from trainwell.optim.schedules import LRSchedule
+from trainwell.regularize.early_stopping import EarlyStopping
 
 EPOCHS = 5
 
@@ -25,19 +26,6 @@ EPOCHS = 5
 @pytest.fixture(scope="module")
 def digits(one_thread):
     return load_dataset("digits")
-
-
-class Interrupt:
-    """Ctrl-C after epoch ``after`` (1-based), once every other callback saw the epoch."""
-
-    order = 1000
-
-    def __init__(self, after):
-        self.after = after
-
-    def after_epoch(self, state):
-        if state.epoch + 1 == self.after:
-            raise KeyboardInterrupt
 
 
 def _train(ds, folder=None, *, stop_after=None, resume=None, epochs=EPOCHS, every=1, extra=()):
