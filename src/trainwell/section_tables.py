@@ -54,7 +54,8 @@ class TrainConfig:
     repository's loop does (:mod:`trainwell.loop.batches`); left out of the recipe's dict at
     its default. ``max_steps``: end training after that many optimizer steps, in the middle of
     an epoch if need be (off by default; :class:`~trainwell.loop.callbacks.MaxSteps`), as the
-    doctor's screening runs do.
+    doctor's screening runs do; the schedule, weight averaging and snapshots keep the timing
+    ``epochs`` gives them (an SWA that would start later has no update, an EMA few).
 
     Speed (:mod:`trainwell.loop.speed`; each left out of the recipe's dict at its default):
     ``precision``: ``fp32``, ``bf16`` or ``fp16`` autocast of the forward pass
