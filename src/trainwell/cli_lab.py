@@ -92,6 +92,9 @@ def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file 
     console = _console()
     for v in result.verdicts:
         console.print(f"step {v.step}: {v.message}; {v.fix}", markup=False)
+    if result.screened:
+        console.print(f"screened {len(result.screened)} recipes on {result.screen_budget} each; "
+                      f"the best raced the original on the whole budget", markup=False)
     for c in result.candidates:
         mark = "*" if c.label == result.chosen else " "
         acc = "—" if c.val_acc is None else f"{100 * c.val_acc:.1f} %"

@@ -1,5 +1,6 @@
 """The doctor on a tiny broken recipe: found, raced, repaired, written; picked on validation."""
 
+import re
 import tomllib
 
 import pytest
@@ -40,6 +41,7 @@ def test_the_doctor_finds_a_deep_sigmoid_mlp_vanishing_and_repairs_it(tmp_path, 
     assert "vanishing gradient" in printed and "* relu + he_normal" in printed
     assert "original                     diverged: stopped at step" in printed  # and why
     assert "(chance)" in printed and "where it stopped ->" in printed
+    assert re.search(r"^screened \d+ recipes on 1 of 3 epochs each; the best raced", printed, re.M)
     fixed = load_recipe(out / "fixed.toml")
     assert fixed.model.options["activation"] == "relu" and fixed.init.name == "he_normal"
     assert fixed.model.options["depth"] == 6 and fixed.model.options["width"] == 32  # the rest kept
