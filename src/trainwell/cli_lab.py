@@ -70,7 +70,7 @@ def lr_find_(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML fil
 def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file (default recipe if omitted).")] = None,
            set_: SetOpt = None,
            out: Annotated[Path, typer.Option("--out", help="Folder for fixed.toml, doctor.html and the race's store and report.")] = Path("runs/doctor"),
-           fixes: Annotated[int, typer.Option(callback=AtLeast("--fixes", 1).check, help="At most this many fixes screened per round (on a quarter of the budget; the best races the original).")] = 4,
+           fixes: Annotated[int, typer.Option(callback=AtLeast("--fixes", 1).check, help="At most this many fixes screened per round (on an eighth of the budget, at least an epoch; the best races the original).")] = 4,
            workers: Annotated[int | None, typer.Option(callback=AtLeast("--workers", 1).check, help="Worker processes for the race (default: none, the runs one after another here).")] = None,
            quiet: QuietOpt = False) -> int:
     """Find why a recipe does not train, race the fixes side by side, write the repaired recipe.
@@ -78,9 +78,9 @@ def doctor(recipe: Annotated[Path | None, typer.Argument(help="Recipe TOML file 
     Example: trainwell doctor recipe.toml --out runs/doctor
 
     Trains the recipe with the live monitor, proposes the lectures' fixes for what it found,
-    screens them on a quarter of the budget, then Adam's step and pairs of fixes on top of the
-    best, races the best against the original with the full budget, picks on validation
-    accuracy and writes OUT/fixed.toml and OUT/doctor.html.
+    screens them on an eighth of the budget (at least an epoch), then Adam's step and pairs of
+    fixes on top of the best, races the best against the original with the full budget, picks
+    on validation accuracy and writes OUT/fixed.toml and OUT/doctor.html.
     Exit code 1 when the recipe itself fails to run (its error is printed; nothing is raced).
     """
     from trainwell.doctor import doctor as run_doctor
