@@ -9,12 +9,12 @@ validation.
 2. Its live verdicts, and the final diagnosis's, name the symptoms; for a learning-rate
    symptom a range test (:func:`~trainwell.optim.lr_find`) suggests a learning rate.
 3. :func:`~trainwell.doctor.search.search` screens the fixes with an eighth of the budget
-   each (at least an epoch), then, on top of the best, Adam's step, the best combined with the runner-up, and
-   the fixes for what the best still shows: rounds of fixes, as AutoTrainer repairs in turn,
-   on equal budgets. Every round goes to the doctor's experiment (``OUT/doctor/``, as its
-   earlier grids: the race's is its last, the one its report shows); a screening
-   run stops at its first non-finite loss or weight (:data:`STOP_ON`) and keeps its recipe and
-   history, not its weights or predictions.
+   each (at least an epoch), then, on top of the best, Adam's step, the best combined with
+   the runner-up, and the fixes for what the best still shows: rounds of fixes, as
+   AutoTrainer repairs in turn, on equal budgets. Every round goes to the doctor's experiment
+   (``OUT/doctor/``, as its earlier grids: the race's is its last, the one its report shows);
+   a screening run stops at its first non-finite loss or weight (:data:`STOP_ON`) and keeps
+   its recipe and history, not its weights or predictions.
 4. The best screened recipe races the original with the full budget, as ``[[sweep.variants]]``
    through the same driver and store as ``trainwell compare`` (the original is not trained
    twice: its run id is already finished); when more training made it worse, the next best
@@ -258,8 +258,9 @@ def _screen_budget(recipe: Recipe, train_samples: int | None,
                    screen: float) -> tuple[int, int | None] | None:
     """A screening run's budget, ``screen`` of the recipe's and at least an epoch (every
     training sample seen once): ``(epochs, max_steps)``, in optimizer steps when the number of
-    training samples is known (``max_steps`` is ``None`` when the budget ends with an epoch),
-    else in whole epochs; ``None`` when that is the whole budget.
+    training samples is known (``max_steps`` is ``None`` when the budget ends with an epoch;
+    a recipe's own ``train.max_steps`` caps its budget), else in whole epochs; ``None`` when
+    that is the whole budget.
 
     >>> r = Recipe.from_dict({"train": {"epochs": 20, "batch_size": 100}})
     >>> _screen_budget(r, 1000, 1 / 8), _screen_budget(r, 1000, 1 / 4), _screen_budget(r, None, 1 / 8)
@@ -268,16 +269,26 @@ def _screen_budget(recipe: Recipe, train_samples: int | None,
     (1, None)
     >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 1}}), 1000, 1 / 8) is None
     True
+    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 20, "batch_size": 100,
+    ...                                            "max_steps": 160}}), 1000, 1 / 8)
+    (2, None)
     """
     epochs = recipe.train.epochs
     if not train_samples:
         short = min(epochs, max(1, round(epochs * screen)))
         return (short, None) if short < epochs else None
     per_epoch = math.ceil(train_samples / recipe.train.batch_size)
-    steps = max(per_epoch, round(epochs * per_epoch * screen))
-    if steps >= epochs * per_epoch:
+    total = _total_steps(recipe, per_epoch)
+    steps = max(min(per_epoch, total), round(total * screen))
+    if steps >= total:
         return None
     return math.ceil(steps / per_epoch), (None if steps % per_epoch == 0 else steps)
+
+
+def _total_steps(recipe: Recipe, per_epoch: int) -> int:
+    """The optimizer steps of a run of ``recipe``: its epochs', or its ``train.max_steps``."""
+    total = recipe.train.epochs * per_epoch
+    return total if recipe.train.max_steps is None else min(total, recipe.train.max_steps)
 
 
 def _budget_text(recipe: Recipe, short: tuple[int, int | None] | None,
@@ -292,7 +303,7 @@ def _budget_text(recipe: Recipe, short: tuple[int, int | None] | None,
         return "the whole budget"
     epochs, steps = short
     if steps is not None and per_epoch is not None:
-        return f"{steps} of {recipe.train.epochs * per_epoch} steps"
+        return f"{steps} of {_total_steps(recipe, per_epoch)} steps"
     return f"{epochs} of {recipe.train.epochs} epochs"
 
 
