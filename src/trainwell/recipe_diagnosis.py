@@ -10,13 +10,9 @@ import torch
 
 from trainwell.build import build_to_train, check_runnable
 from trainwell.diagnose import DIAGNOSE_BATCH, Diagnosis, diagnose, diagnose_batch
-from trainwell.loop import (
-    Callback,
-    History,
-    StopTraining,
-    TrainState,
-    fit,
-)
+from trainwell.loop import History, fit
+from trainwell.loop.batches import steps_per_epoch
+from trainwell.loop.callbacks import MaxSteps
 from trainwell.recipe import Recipe
 
 __all__ = ["diagnose_recipe", "RecipeDiagnosis"]
@@ -29,15 +25,6 @@ class RecipeDiagnosis:
     diagnosis: Diagnosis
     history: History | None
     steps: int
-
-
-class _StopAfter(Callback):
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
-
-    def after_step(self, state: TrainState) -> None:
-        if state.step + 1 >= self.steps:
-            raise StopTraining(f"diagnosis after {self.steps} steps")
 
 
 def diagnose_recipe(recipe: Recipe, *, after_steps: int = 0,
@@ -54,10 +41,10 @@ def diagnose_recipe(recipe: Recipe, *, after_steps: int = 0,
     history = None
     if after_steps > 0:
         check_runnable(recipe, dataset)
-        per_epoch = math.ceil(len(dataset.x_train) / recipe.train.batch_size)
+        per_epoch = steps_per_epoch(len(dataset.x_train), recipe.train.batch_size)
         history = fit(model, dataset, optimizer, epochs=math.ceil(after_steps / per_epoch),
                       batch_size=recipe.train.batch_size, eval_every=0,
-                      callbacks=[_StopAfter(after_steps)],
+                      callbacks=[MaxSteps(after_steps)],
                       generator=torch.Generator().manual_seed(recipe.train.seed),
                       shuffle=recipe.train.shuffle is not False)
     xb, yb = diagnose_batch(dataset.x_train, dataset.y_train, seed=recipe.train.seed,

@@ -12,13 +12,14 @@ its stored order (``[train] shuffle = false``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 
 from trainwell.data.dataset import Dataset
 
-__all__ = ["ORDER_OPTIONS", "epoch_batches", "batch_shapes"]
+__all__ = ["ORDER_OPTIONS", "epoch_batches", "batch_shapes", "steps_per_epoch"]
 
 ORDER_OPTIONS: dict[str, str] = {
     "shuffle": "true (default): the training set in a new random order every epoch; false: "
@@ -28,6 +29,16 @@ ORDER_OPTIONS: dict[str, str] = {
 """The ``[train]`` option that sets the order of the training batches, for ``trainwell list``."""
 
 Batch = Callable[[int], tuple[torch.Tensor, torch.Tensor]]
+
+
+def steps_per_epoch(samples: int, batch_size: int) -> int:
+    """The optimizer steps of an epoch over ``samples`` training samples (a last, smaller batch
+    included), at least one.
+
+    >>> steps_per_epoch(1000, 64), steps_per_epoch(1024, 64), steps_per_epoch(0, 64)
+    (16, 16, 1)
+    """
+    return max(1, math.ceil(samples / batch_size))
 
 
 def epoch_batches(dataset: Dataset, batch_size: int, *, shuffle: bool = True,

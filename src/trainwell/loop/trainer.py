@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from trainwell.data.dataset import Dataset
-from trainwell.loop.batches import batch_shapes, epoch_batches
+from trainwell.loop.batches import batch_shapes, epoch_batches, steps_per_epoch
 from trainwell.loop.capture import capture_state, restore_state
 from trainwell.loop.compile import CompiledModel
 from trainwell.loop.events import Callback, Dispatcher, StopTraining, TrainState
@@ -119,9 +119,9 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
     """
     history = History()
     n = len(dataset.x_train)
-    steps_per_epoch = max(1, math.ceil(n / batch_size))
+    per_epoch = steps_per_epoch(n, batch_size)
     state = TrainState(model=model, optimizer=optimizer, dataset=dataset, history=history,
-                       epochs=epochs, steps_per_epoch=steps_per_epoch)
+                       epochs=epochs, steps_per_epoch=per_epoch)
     dispatch = Dispatcher(callbacks)
     ordered = dispatch.callbacks
     per_step = any(dispatch.wants(e) for e in
@@ -159,8 +159,8 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                 step_losses = []
                 correct = torch.zeros((), dtype=torch.long, device=device)
                 seen = 0
-                first = epoch * steps_per_epoch
-                for i in range(steps_per_epoch):
+                first = epoch * per_epoch
+                for i in range(per_epoch):
                     xb, yb = batch(i)
                     if hooks is not None:
                         state.step, state.xb, state.yb = first + i, xb, yb
@@ -178,9 +178,9 @@ def fit(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimiz
                     seen += len(yb)
                     if hooks is not None:
                         hooks("after_step", state)
-                state.step = first + steps_per_epoch - 1
+                state.step = first + per_epoch - 1
                 epoch_losses = _flush(history, step_losses)
-                metrics = {EPOCH: epoch + 1, STEP: first + steps_per_epoch,
+                metrics = {EPOCH: epoch + 1, STEP: first + per_epoch,
                            TRAIN_LOSS: sum(epoch_losses) / len(epoch_losses),
                            TRAIN_ACC: correct.item() / seen,
                            LR: float(optimizer.param_groups[0]["lr"])}
