@@ -35,6 +35,7 @@ from trainwell.diagnose.symptoms import SYMPTOMS  # noqa: E402
 from trainwell.doctor import doctor  # noqa: E402
 from trainwell.execute import execute, prepare_data  # noqa: E402
 from trainwell.loop import resolve_device  # noqa: E402
+from trainwell.loop.batches import steps_per_epoch  # noqa: E402
 from trainwell.loop.metrics import LOSS  # noqa: E402
 from trainwell.recipe import Recipe  # noqa: E402
 from trainwell.run import open_store  # noqa: E402
@@ -164,8 +165,9 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
                 row["phases"] = result.phases
                 runs = [*result.candidates, *result.screened]
                 row["runs_seconds"] = sum(c.seconds or 0.0 for c in runs)
-                steps = math.ceil(out.history.data["train_samples"] / case["recipe"].train.batch_size)
-                row["budget"] = steps_run(result) / (case["recipe"].train.epochs * steps)
+                per_epoch = steps_per_epoch(out.history.data["train_samples"],
+                                            case["recipe"].train.batch_size)
+                row["budget"] = steps_run(result) / (case["recipe"].train.epochs * per_epoch)
                 row["chosen"] = result.chosen
                 row["after_acc"] = result.winner.test_acc or 0.0
                 ref = reference_acc.get(case["reference"])

@@ -42,6 +42,7 @@ from trainwell.diagnose.symptoms import LiveVerdict
 from trainwell.doctor.fixes import GAP, Fix, propose_fixes
 from trainwell.doctor.runs import FINAL_SYMPTOMS, ORIGINAL, Candidate, Experiments, race
 from trainwell.doctor.search import search
+from trainwell.loop.batches import steps_per_epoch
 from trainwell.plan import resolve
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import Backend, make_backend
@@ -165,9 +166,8 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
         candidates, current, best = [original], base, original
         found = symptoms if original.status != "failed" else []
         samples = runs.train_samples(experiment, original.run_id)
-        per_epoch = math.ceil(samples / recipe.train.batch_size) if samples else None
-        short = _screen_budget(recipe, samples, screen)
-        screening = short is not None
+        per_epoch = steps_per_epoch(samples, recipe.train.batch_size) if samples else None
+        short = _screen_budget(recipe, per_epoch, screen)
         if found or gap is not None and gap > GAP:
             now = runs.recipe(current)
             lr = _range_lr(now, lr_steps, runner) if _asks_range(now, found, gap, limit) else None
@@ -175,15 +175,15 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
 
             # every round into the doctor's experiment, as variants of the short-budget
             # original: its earlier grids (the race's is the last)
-            at_short = _short(base, short, stop_on) if short is not None else base
+            at_short = _short(base, short, stop_on)
             variants: list[Fix] = []
 
             def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
-                at = _short(at, short, stop_on) if short is not None else at
+                at = _short(at, short, stop_on)
                 new = [Fix(f.label, f.reason, _changes(at_short, runs.recipe(at, f).to_dict()))
                        for f in fixes]
                 variants.extend(new)
-                runs.run(race(experiment, at_short, None, variants), screening=screening)
+                runs.run(race(experiment, at_short, None, variants), screening=short is not None)
                 return [runs.lookup(experiment, at_short, f.label, f.reason, f) for f in new]
 
             pool, _ = search(base, found, screen=screen_, rank=_rank,
@@ -254,30 +254,28 @@ def _stop_on(recipe: Recipe, symptoms: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*(recipe.train.stop_on or []), *symptoms]))
 
 
-def _screen_budget(recipe: Recipe, train_samples: int | None,
+def _screen_budget(recipe: Recipe, per_epoch: int | None,
                    screen: float) -> tuple[int, int | None] | None:
     """A screening run's budget, ``screen`` of the recipe's and at least an epoch (every
-    training sample seen once): ``(epochs, max_steps)``, in optimizer steps when the number of
-    training samples is known (``max_steps`` is ``None`` when the budget ends with an epoch;
+    training sample seen once): ``(epochs, max_steps)``, in optimizer steps when the steps of an
+    epoch, ``per_epoch``, are known (``max_steps`` is ``None`` when the budget ends with an epoch;
     a recipe's own ``train.max_steps`` caps its budget), else in whole epochs; ``None`` when
     that is the whole budget.
 
-    >>> r = Recipe.from_dict({"train": {"epochs": 20, "batch_size": 100}})
-    >>> _screen_budget(r, 1000, 1 / 8), _screen_budget(r, 1000, 1 / 4), _screen_budget(r, None, 1 / 8)
+    >>> r = Recipe.from_dict({"train": {"epochs": 20}})
+    >>> _screen_budget(r, 10, 1 / 8), _screen_budget(r, 10, 1 / 4), _screen_budget(r, None, 1 / 8)
     ((3, 25), (5, None), (2, None))
-    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 3}}), 1000, 1 / 8)
+    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 3}}), 16, 1 / 8)
     (1, None)
-    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 1}}), 1000, 1 / 8) is None
+    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 1}}), 16, 1 / 8) is None
     True
-    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 20, "batch_size": 100,
-    ...                                            "max_steps": 160}}), 1000, 1 / 8)
+    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 20, "max_steps": 160}}), 10, 1 / 8)
     (2, None)
     """
     epochs = recipe.train.epochs
-    if not train_samples:
+    if per_epoch is None:
         short = min(epochs, max(1, round(epochs * screen)))
         return (short, None) if short < epochs else None
-    per_epoch = math.ceil(train_samples / recipe.train.batch_size)
     total = _total_steps(recipe, per_epoch)
     steps = max(min(per_epoch, total), round(total * screen))
     if steps >= total:
@@ -307,11 +305,14 @@ def _budget_text(recipe: Recipe, short: tuple[int, int | None] | None,
     return f"{epochs} of {recipe.train.epochs} epochs"
 
 
-def _short(raw: dict[str, Any], budget: tuple[int, int | None],
+def _short(raw: dict[str, Any], budget: tuple[int, int | None] | None,
            stop_on: list[str]) -> dict[str, Any]:
     """A screening run of ``raw``: the ``(epochs, max_steps)`` of :func:`_screen_budget`,
     stopped on ``stop_on``, its validation and test sets evaluated once, at the end
-    (``eval_every = 0``), unless early stopping reads them every epoch."""
+    (``eval_every = 0``), unless early stopping reads them every epoch; ``raw`` itself when the
+    budget is the whole one (``None``)."""
+    if budget is None:
+        return raw
     epochs, max_steps = budget
     once = {} if raw.get("train", {}).get("early_stopping") else {"eval_every": 0}
     steps = {} if max_steps is None else {"max_steps": max_steps}
