@@ -38,13 +38,6 @@ deprecated path of ``loop``."""
 
 SRC = Path(trainwell.__file__).parent
 
-SCRIPT = """
-import importlib, json, sys, warnings
-warnings.simplefilter("ignore", DeprecationWarning)
-importlib.import_module(sys.argv[1])
-print(json.dumps(sorted(m for m in sys.modules if m.startswith("trainwell."))))
-"""
-
 
 def _level(module: str) -> int:
     parts = module.split(".")[1:]
@@ -184,7 +177,8 @@ print(json.dumps(out))
 
 def _loaded(targets: list[str]) -> dict[str, list[str]]:
     """The trainwell modules each target loads when imported alone: one interpreter imports
-    the heavy third-party packages, then forks a child per target that imports it from a clean slate."""
+    the heavy third-party packages, then forks a child per target that imports it from a clean
+    slate."""
     proc = subprocess.run([sys.executable, "-c", FORKS, *targets], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -200,7 +194,5 @@ def test_importing_a_module_loads_nothing_above_its_layer():
 
 
 def test_loop_is_a_leaf():
-    out = subprocess.run([sys.executable, "-c", SCRIPT, "trainwell.loop"], capture_output=True,
-                         text=True, check=True).stdout
-    loaded = {m.split(".")[1] for m in json.loads(out)}
+    loaded = {m.split(".")[1] for m in _loaded(["trainwell.loop"])["trainwell.loop"]}
     assert not loaded & {"diagnose", "pretrain", "run", "execute", "report"}
