@@ -28,13 +28,14 @@ def digits(one_thread):
     return load_dataset("digits")
 
 
-def _train(ds, folder=None, *, stop_after=None, resume=None, epochs=EPOCHS, every=1, extra=()):
+def _train(ds, folder=None, *, stop_after=None, resume=None, epochs=EPOCHS, every=1, extra=(),
+           fused=False):
     """A run where every kind of state matters: dropout (global RNG), shuffling (its own
     generator), augmentation (its own generator), Adam, a cosine schedule."""
     torch.manual_seed(0)
     model = build_model("mlp", input_shape=ds.meta.input_shape, num_classes=10, depth=2, width=32,
                         dropout=0.2)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, **({"fused": True} if fused else {}))
     callbacks = [Augment([{"name": "translate", "pixels": 1}, {"name": "noise", "std": 0.1}],
                          generator=torch.Generator().manual_seed(1)),
                  LRSchedule("cosine"), *extra]
@@ -75,6 +76,14 @@ def test_a_resumed_fit_is_bit_identical_to_the_uninterrupted_one(digits, tmp_pat
     resumed = _train(digits, tmp_path, resume=found)
     _assert_same(whole, resumed)
     assert resumed[1].resumed_from == 2 and whole[1].resumed_from is None
+
+
+def test_a_resumed_fit_with_the_fused_adam_step_is_bit_identical_too(digits, tmp_path):
+    whole = _train(digits, fused=True)
+    _interrupted(digits, tmp_path, after=3, fused=True)
+    resumed = _train(digits, tmp_path, resume=latest_checkpoint(tmp_path), fused=True)
+    _assert_same(whole, resumed)
+    assert resumed[1].resumed_from == 2
 
 
 @pytest.mark.parametrize("part", ["global rng", "shuffling", "augmentation", "optimizer"])

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from trainwell.errors import ConfigError
+from trainwell.execute import execute
 from trainwell.optim import OPTIMIZERS, build_optimizer
 from trainwell.recipe import Recipe
-from trainwell.execute import execute
 
 LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 3e-3,
       "adam": 3e-3, "adamw": 3e-3, "lbfgs": 1.0}
@@ -84,3 +84,45 @@ def test_the_multi_tensor_step_gives_the_per_parameter_loops_numbers(name, monke
         return [p.detach().clone() for p in model.parameters()]
 
     assert all(torch.equal(a, b) for a, b in zip(train(False), train(True), strict=True))
+
+
+FUSED = ("sgd", "momentum", "nesterov", "adagrad", "adam", "adamw")
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_the_fused_step_follows_the_same_rule_to_rounding(name):
+    """The first layer has no bias: before batch norm a bias's gradient is rounding noise, which
+    Adam and AdaGrad scale up to whole steps, so two correct steps would walk it apart."""
+    def train(fused):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(8, 16, bias=False), torch.nn.BatchNorm1d(16),
+                                    torch.nn.ReLU(), torch.nn.Linear(16, 3))
+        opt = OPTIMIZERS[name](model.parameters(), lr=LR[name], weight_decay=1e-3, fused=fused)
+        assert opt.defaults["fused"] is (True if fused else None)
+        x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
+        for _ in range(20):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        return [p.detach().clone() for p in model.parameters()]
+
+    fused, plain = train(True), train(False)
+    for a, b in zip(fused, plain, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_stays_out_of_a_recipe_at_its_default_and_is_checked():
+    from trainwell.build import build_to_train
+
+    plain = Recipe.from_dict({"optim": {"name": "adamw"}}).to_dict()
+    assert plain == Recipe.from_dict({"optim": {"name": "adamw", "fused": False}}).to_dict()
+    assert "fused" not in plain["optim"]
+    on = Recipe.from_dict({"data": {"name": "digits"}, "model": {"name": "mlp", "depth": 1},
+                           "optim": {"name": "adam", "fused": True}})
+    assert on.to_dict()["optim"]["fused"] is True
+    assert build_to_train(on)[2].defaults["fused"] is True
+    for optim, key in [({"name": "rmsprop", "fused": True}, "optim.fused"),
+                       ({"name": "adam", "fused": True, "bias_correction": False}, "optim.fused"),
+                       ({"name": "sgd", "fused": "yes"}, "optim.fused")]:
+        with pytest.raises(ConfigError, match=key):
+            Recipe.from_dict({"optim": optim})

@@ -9,6 +9,7 @@ from trainwell.optim.lr_find import LRFind, lr_find
 from trainwell.optim.optimizers import (
     DESCRIPTIONS,
     OPTIMIZERS,
+    STEP_OPTIONS,
     adagrad,
     adam,
     adamw,
@@ -30,7 +31,7 @@ from trainwell.optim.schedules import (
 )
 from trainwell.optim.surfaces import SURFACES, Surface
 
-__all__ = ["OPTIMIZERS", "DESCRIPTIONS", "optimizer_options", "build_optimizer",
+__all__ = ["OPTIMIZERS", "DESCRIPTIONS", "STEP_OPTIONS", "optimizer_options", "build_optimizer",
            "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs",
            "needs_closure", "SCHEDULES", "SCHEDULE_DESCRIPTIONS", "Schedule", "make_schedule",
            "schedule_options", "LRSchedule", "SURFACES", "Surface", "rules", "lr_find", "LRFind"]
