@@ -300,7 +300,12 @@ def command():
 
 @pytest.fixture
 def never_trains(monkeypatch, command):
-    """Loading data or starting a run means a bad value got through: fail at once."""
+    """Loading data or starting a run means a bad value got through: fail at once. The modules
+    that bind these functions when imported are imported first, so a module first loaded during
+    a check does not keep the refusing stand-in after it."""
+    for module in ("trainwell.run.backend", "trainwell.recipe_pretrain", "trainwell.run.single"):
+        importlib.import_module(module)
+
     def refuse(*args, **kwargs):
         raise AssertionError("bad input was accepted: the command went on to load data or run")
 
