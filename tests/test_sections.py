@@ -117,8 +117,9 @@ def test_trainwell_list_prints_the_descriptions_as_written(capsys):
 def test_later_options_are_left_out_at_their_defaults_and_kept_otherwise():
     later = [(section, name, option, default) for section, spec in SECTIONS.items()
              for name, options in spec.later.items() for option, default in options.items()]
-    assert {(s, n) for s, n, _, _ in later} == {("model", "resnet"), ("model", "cnn"),
-                                               ("optim", "adam")}
+    assert {(s, n) for s, n, _, _ in later} == {
+        ("model", "resnet"), ("model", "cnn"), ("optim", "adam"), ("optim", "adamw"),
+        ("optim", "sgd"), ("optim", "momentum"), ("optim", "nesterov"), ("optim", "adagrad")}
     for section, name, option, default in later:
         assert option_fields(SECTIONS[section].schema(name))[option].default == default
         plain = Recipe.from_dict({section: {"name": name}})
