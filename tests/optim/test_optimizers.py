@@ -65,23 +65,30 @@ def test_bias_correction_stays_out_of_a_recipe_at_its_default_and_reaches_the_op
         Recipe.from_dict({"optim": {"name": "sgd", "bias_correction": False}})
 
 
+def _twenty_steps(name, *, first_bias=True, **options):
+    """The parameters of a small batch-norm MLP after 20 steps of optimizer ``name`` (and the
+    optimizer's defaults), the same data and initial weights every call."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16, bias=first_bias), torch.nn.BatchNorm1d(16),
+                                torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    opt = OPTIMIZERS[name](model.parameters(), lr=LR[name], weight_decay=1e-3, **options)
+    x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
+    for _ in range(20):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return [p.detach().clone() for p in model.parameters()], opt.defaults
+
+
 @pytest.mark.parametrize("name", sorted(set(OPTIMIZERS) - {"lbfgs"}))
 def test_the_multi_tensor_step_gives_the_per_parameter_loops_numbers(name, monkeypatch):
     from trainwell.optim import optimizers
 
     def train(foreach):
         monkeypatch.setattr(optimizers, "FOREACH", foreach)
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.BatchNorm1d(16),
-                                    torch.nn.ReLU(), torch.nn.Linear(16, 3))
-        opt = OPTIMIZERS[name](model.parameters(), lr=LR[name], weight_decay=1e-3)
-        assert opt.defaults["foreach"] is foreach
-        x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
-        for _ in range(20):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
-        return [p.detach().clone() for p in model.parameters()]
+        params, defaults = _twenty_steps(name)
+        assert defaults["foreach"] is foreach
+        return params
 
     assert all(torch.equal(a, b) for a, b in zip(train(False), train(True), strict=True))
 
@@ -93,20 +100,8 @@ FUSED = ("sgd", "momentum", "nesterov", "adagrad", "adam", "adamw")
 def test_the_fused_step_follows_the_same_rule_to_rounding(name):
     """The first layer has no bias: before batch norm a bias's gradient is rounding noise, which
     Adam and AdaGrad scale up to whole steps, so two correct steps would walk it apart."""
-    def train(fused):
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(torch.nn.Linear(8, 16, bias=False), torch.nn.BatchNorm1d(16),
-                                    torch.nn.ReLU(), torch.nn.Linear(16, 3))
-        opt = OPTIMIZERS[name](model.parameters(), lr=LR[name], weight_decay=1e-3, fused=fused)
-        assert opt.defaults["fused"] is (True if fused else None)
-        x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
-        for _ in range(20):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
-        return [p.detach().clone() for p in model.parameters()]
-
-    fused, plain = train(True), train(False)
+    (fused, on), (plain, off) = (_twenty_steps(name, first_bias=False, fused=f) for f in (True, False))
+    assert on["fused"] is True and off["fused"] is None
     for a, b in zip(fused, plain, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
