@@ -23,7 +23,7 @@ LAYERS = [
      "recipe_lr_find", "data.describe"],
     ["run", "results", "report", "export"],
     ["doctor"],
-    ["api"],
+    ["api", "api_build"],
     ["cli_app"],
     ["cli_lab"],
     ["cli", "__main__"],
