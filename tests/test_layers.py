@@ -25,7 +25,7 @@ LAYERS = [
     ["doctor"],
     ["api", "api_build"],
     ["cli_app"],
-    ["cli_lab"],
+    ["cli_lab", "cli_results"],
     ["cli", "__main__"],
 ]
 """Bottom to top, by module: the longest listed prefix decides (the regularizers that are
