@@ -18,14 +18,15 @@ LAYERS = [
     ["loop", "train"],
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
      "transfer", "integrations", "report.plots", "report.plots_diagnostics", "report.diagnosis"],
-    ["recipe", "sweep", "sections", "section_tables", "section_checks", "section_training"],
+    ["recipe", "sweep", "sweep_variants", "sections", "section_tables", "section_checks",
+     "section_training"],
     ["build", "execute", "plan", "transfer.resolve", "recipe_diagnosis", "recipe_pretrain",
      "recipe_lr_find", "data.describe"],
     ["run", "results", "report", "export"],
     ["doctor"],
-    ["api"],
+    ["api", "api_build"],
     ["cli_app"],
-    ["cli_lab"],
+    ["cli_lab", "cli_results"],
     ["cli", "__main__"],
 ]
 """Bottom to top, by module: the longest listed prefix decides (the regularizers that are

@@ -36,13 +36,13 @@ trainwell.errors.ConfigError: optim.lr = -1: expected greater than 0
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainwell import _toml
+from trainwell.api_build import FLAG_AXES, build_recipe, build_sweep, sweep_with_data
 from trainwell.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -53,11 +53,6 @@ if TYPE_CHECKING:
     from trainwell.sweep import Sweep
 
 __all__ = ["train", "compare", "build_sweep", "build_recipe", "overrides_of", "FLAG_AXES"]
-
-FLAG_AXES = {"init": "init.name", "activation": "model.activation", "optim": "optim.name",
-             "model": "model.name", "data": "data.name", "lr": "optim.lr",
-             "schedule": "schedule.name"}
-"""The axes with a parameter of their own: parameter -> recipe key."""
 
 OverridesArg = Mapping[str, Any] | Sequence[str] | str | None
 
@@ -163,7 +158,7 @@ def compare(sweep: str | Path | Sweep | Recipe | Mapping[str, Any] | None = None
                     lr=lr, schedule=schedule, axis=axis, seeds=seeds, name=name,
                     overrides=overrides_of(set, overrides, "compare"))
     if given is not None:
-        s = _sweep_with_data(s, given)
+        s = sweep_with_data(s, given)
     options = BackendOptions(backend, workers=workers, runs_per_gpu=runs_per_gpu,
                              address=address, cpus_per_run=cpus_per_run,
                              gpus_per_run=gpus_per_run, retries=retries)
@@ -177,59 +172,6 @@ def compare(sweep: str | Path | Sweep | Recipe | Mapping[str, Any] | None = None
                         quiet=quiet)
     write_report(outcome.folder, experiment=outcome.experiment)
     return Results(open_store(outcome.folder), outcome.experiment, outcome=outcome)
-
-
-def build_sweep(source: Any = None, *, axis: Mapping[str, Any] | Sequence[str] | str | None = None,
-                seeds: int | None = None, name: str | None = None,
-                overrides: Sequence[str] = (), **flags: Any) -> Sweep:
-    """The sweep :func:`compare` runs: ``source`` with the axes of ``flags`` (the parameters of
-    :data:`FLAG_AXES`) and ``axis``, ``seeds`` and ``key.path=value`` ``overrides``."""
-    s = _sweep_source(source, name)
-    if name is not None:
-        s = dataclasses.replace(s, experiment=name)
-    for flag, values in flags.items():
-        if flag not in FLAG_AXES:
-            raise ConfigError(flag, values, f"an axis among {', '.join(FLAG_AXES)}"
-                              f"{did_you_mean(flag, FLAG_AXES)}")
-        if values is not None:
-            s = s.with_axis(FLAG_AXES[flag], _axis_values(flag, values))
-    for key, values in _axis_items(axis):
-        s = s.with_axis(key, _axis_values(key, values))
-    if seeds is not None:
-        s = s.with_seeds(seeds)
-    if overrides:
-        s = s.with_overrides(list(overrides))
-    return s
-
-
-def build_recipe(source: Any = None, overrides: Sequence[str] = (),
-                 data: Mapping[str, Any] | None = None) -> Recipe:
-    """The recipe :func:`train` runs: ``source`` (a file, a Recipe, a dict or ``None``) with
-    ``key.path=value`` ``overrides``; ``data``, a ``[data]`` section from
-    :func:`~trainwell.data.data_section`, replaces the source's data."""
-    from trainwell.recipe import Recipe, apply_overrides, load_recipe
-
-    if data is not None:
-        if isinstance(source, (str, Path)):
-            from trainwell.sweep import anchor_paths
-
-            raw = anchor_paths(_toml.read(source, what="recipe file"), Path(source).parent)
-        elif isinstance(source, Recipe):
-            raw = source.to_dict()
-        elif source is None or isinstance(source, Mapping):
-            raw = dict(source or {})
-        else:
-            raise ConfigError("recipe", source, "a recipe file, a Recipe or a dict of its sections")
-        from trainwell.data.memory import replace_data
-
-        return Recipe.from_dict(apply_overrides(replace_data(raw, data), overrides))
-    if source is None or isinstance(source, (str, Path)):
-        return load_recipe(source, overrides)
-    if isinstance(source, Recipe):
-        return source.replace(overrides)
-    if isinstance(source, Mapping):
-        return Recipe.from_dict(apply_overrides(source, overrides))
-    raise ConfigError("recipe", source, "a recipe file, a Recipe or a dict of its sections")
 
 
 def overrides_of(given: OverridesArg, keywords: Mapping[str, Any], command: str) -> list[str]:
@@ -283,58 +225,6 @@ def _toml_text(key: str, value: Any) -> str:
         raise ConfigError(key, value, "a number, string, boolean, list or dict") from None
 
 
-def _sweep_source(source: Any, name: str | None) -> Sweep:
-    from trainwell.experiments import EXPERIMENTS, experiment_path
-    from trainwell.recipe import Recipe
-    from trainwell.sweep import Sweep, load_sweep
-
-    if source is None:
-        return load_sweep(experiment_path("init"), default_experiment=name)
-    if isinstance(source, Sweep):
-        return source
-    if isinstance(source, Recipe):
-        return Sweep(name or "default", source.to_dict())
-    if isinstance(source, Mapping):
-        return Sweep.from_dict(source, experiment=name or "default")
-    if isinstance(source, Path):
-        return load_sweep(source, default_experiment=name)
-    if isinstance(source, str):
-        if Path(source).is_file() or source not in EXPERIMENTS:
-            return load_sweep(source, default_experiment=name)
-        return load_sweep(experiment_path(source), default_experiment=name)
-    raise ConfigError("sweep", source, f"a sweep file, a built-in experiment "
-                      f"({', '.join(EXPERIMENTS)}), a Sweep, a Recipe or a dict")
-
-
-def _axis_items(axis: Mapping[str, Any] | Sequence[str] | str | None) -> list[tuple[str, Any]]:
-    """``axis`` as (key, values) pairs: from a mapping, or from ``key.path=v1,v2`` strings."""
-    if axis is None:
-        return []
-    if isinstance(axis, Mapping):
-        return list(axis.items())
-    items = []
-    for item in [axis] if isinstance(axis, str) else axis:
-        key, sep, text = str(item).partition("=")
-        if not isinstance(item, str) or not sep or not key.strip():
-            raise ConfigError("axis", item, "key.path=v1,v2,...")
-        items.append((key.strip(), text))
-    return items
-
-
-def _axis_values(key: str, values: Any) -> list[Any]:
-    """An axis's values: a list as it is, one value as a list of one, and the command line's
-    comma string read as TOML values (``"0.1,0.01"`` -> ``[0.1, 0.01]``)."""
-    from trainwell.recipe import parse_override
-
-    if isinstance(values, str):
-        return [parse_override(f"v={v.strip()}")[1] for v in values.split(",") if v.strip()]
-    if isinstance(values, (list, tuple)):
-        return list(values)
-    if isinstance(values, (int, float, Mapping)):
-        return [values]
-    raise ConfigError(key, values, "a list of values, one value, or a comma-separated string")
-
-
 def _given_data(data: Any, target: str | None) -> dict[str, Any] | None:
     """The ``[data]`` section that reads ``data`` (None: no data given)."""
     if data is None:
@@ -344,16 +234,6 @@ def _given_data(data: Any, target: str | None) -> dict[str, Any] | None:
     from trainwell.data import data_section
 
     return data_section(data, target=target)
-
-
-def _sweep_with_data(s: Sweep, section: Mapping[str, Any]) -> Sweep:
-    swept = [a.key for a in s.axes if a.key == "data" or a.key.startswith("data.")]
-    if swept:
-        raise ConfigError("data", f"an axis on {swept[0]}", "data= or a data axis, not both: "
-                          "data= gives every run the same data")
-    from trainwell.data.memory import replace_data
-
-    return dataclasses.replace(s, base=replace_data(s.base, section))
 
 
 def _say(console: Console | None, text: str) -> None:

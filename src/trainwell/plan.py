@@ -31,7 +31,8 @@ from typing import Any
 from trainwell.data.resolve import resolve_data
 from trainwell.errors import ConfigError
 from trainwell.recipe import Recipe, Section
-from trainwell.sweep import VARIANT, VARIANT_LABEL, Sweep, format_point, load_sweep, run_id
+from trainwell.sweep import Sweep, format_point, load_sweep, run_id
+from trainwell.sweep_variants import VARIANT, VARIANT_LABEL
 from trainwell.transfer.resolve import resolve_transfer
 
 __all__ = ["Plan", "RunSpec", "plan", "resolve", "SOURCE_SUFFIX"]

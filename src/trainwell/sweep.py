@@ -51,14 +51,10 @@ from trainwell.recipe import (
     takes_option,
 )
 from trainwell.sections import SECTIONS
+from trainwell.sweep_variants import VARIANT, VARIANT_LABEL, check_variants, merge_variant
 
 __all__ = ["Axis", "Sweep", "load_sweep", "run_id", "format_value",
            "format_point"]
-
-
-VARIANT = "variant"
-"""The axis of ``[[sweep.variants]]``: named recipes that each change a few sections."""
-VARIANT_LABEL = "label"
 
 
 @dataclass(frozen=True)
@@ -135,44 +131,12 @@ def _split_axes(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Axis]]:
 
 def _set(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     if key == VARIANT:
-        return _merge_variant(raw, value)
+        return merge_variant(raw, value)
     if "." not in key:
         out = copy.deepcopy(raw)
         out[key] = copy.deepcopy(dict(value))
         return out
     return apply_overrides(raw, [f"{key}={_toml_value(value)}"])
-
-
-def _merge_variant(raw: dict[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
-    """``raw`` with a variant's section tables merged in; a table that names another component
-    (its ``name``) replaces the section instead."""
-    out = copy.deepcopy(raw)
-    for section, table in variant.items():
-        if section == VARIANT_LABEL:
-            continue
-        current = out.get(section, {})
-        renamed = "name" in table and table["name"] != current.get("name")
-        out[section] = copy.deepcopy(dict(table)) if renamed else {**current, **copy.deepcopy(table)}
-    return out
-
-
-def _variants(value: Any) -> tuple[dict[str, Any], ...]:
-    """Check ``[[sweep.variants]]``: tables with a unique ``label`` and partial sections."""
-    if not isinstance(value, list) or not value or not all(isinstance(v, Mapping) for v in value):
-        raise ConfigError("sweep.variants", value, "an array of tables [[sweep.variants]], each "
-                          'with a label and the sections it changes: label = "L2", regularize = '
-                          "{l2 = 1e-4}")
-    labels = []
-    for v in value:
-        label = v.get(VARIANT_LABEL)
-        if not isinstance(label, str) or not label or label in labels:
-            raise ConfigError("sweep.variants.label", label, "a label of its own for every variant")
-        labels.append(label)
-        for section, table in v.items():
-            if section != VARIANT_LABEL and (section not in SECTIONS or not isinstance(table, Mapping)):
-                raise ConfigError(f"sweep.variants.{section}", table,
-                                  f"a partial table of one of the sections {', '.join(SECTIONS)}")
-    return tuple(dict(v) for v in value)
 
 
 def _toml_value(value: Any) -> str:
@@ -207,7 +171,7 @@ class Sweep:
                               "seeds, axes, variants")
         base, axes = _split_axes(data)
         if "variants" in spec:
-            axes.insert(0, Axis(VARIANT, _variants(spec["variants"])))
+            axes.insert(0, Axis(VARIANT, check_variants(spec["variants"])))
         extra = spec.get("axes", {})
         if not isinstance(extra, Mapping):
             raise ConfigError("sweep.axes", extra, 'a table of "key.path" = [values]')

@@ -5,7 +5,7 @@ better."""
 from trainwell.doctor.fixes import Fix
 from trainwell.doctor.search import combine, search, then
 from trainwell.recipe import Recipe
-from trainwell.sweep import _merge_variant
+from trainwell.sweep_variants import merge_variant
 
 BROKEN = {"model": {"name": "mlp", "activation": "sigmoid", "depth": 6},
           "init": {"name": "normal"}, "optim": {"name": "sgd", "lr": 0.05}}
@@ -19,7 +19,7 @@ def _run(scores: dict[str, float], rounds: int = 2, limit: int = 4):
         return [scores.get(f.label, 0.0) for f in fixes]
 
     pool, leader = search(BROKEN, ["vanishing"], screen=screen,
-                          apply=lambda at, f: _merge_variant(at, f.variant()),
+                          apply=lambda at, f: merge_variant(at, f.variant()),
                           resolve=Recipe.from_dict, symptoms_of=lambda result: [],
                           rank=lambda result: result, limit=limit, rounds=rounds)
     return screened, pool, leader
