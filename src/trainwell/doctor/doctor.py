@@ -33,14 +33,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trainwell._io import atomic_write_text
-from trainwell.diagnose.symptoms import LiveVerdict
 from trainwell.doctor.budget import budget_text, screen_budget, shorten, with_values
 from trainwell.doctor.fixes import GAP, Fix, propose_fixes
+from trainwell.doctor.result import DoctorResult
 from trainwell.doctor.runs import FINAL_SYMPTOMS, ORIGINAL, Candidate, Experiments, race
 from trainwell.doctor.search import search
 from trainwell.loop.batches import steps_per_epoch
@@ -63,54 +62,6 @@ ORIGINAL_STOP_ON = ("nan", "chance")
 after an epoch (no healthy recipe of the benchmark showed it, and every broken one that did
 ended within 15 points of chance). A screening run of an epoch or two stops on ``nan`` alone:
 its own accuracy is what ranks it."""
-
-
-@dataclass
-class DoctorResult:
-    """What the doctor found and did; ``fixed`` is the winner's recipe (the original when no fix
-    beat it), ``chosen`` its label."""
-
-    recipe: Recipe
-    verdicts: list[LiveVerdict]
-    symptoms: list[str]
-    fixes: list[Fix]
-    candidates: list[Candidate]
-    chosen: str
-    fixed: Recipe
-    lr: float | None
-    folder: Path
-    screened: list[Candidate] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
-    seconds: float = 0.0
-    report_seconds: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)
-    """Seconds per phase: ``original``, ``range_test``, ``screening``, ``race``, ``report``,
-    ``page``."""
-    screen_budget: str = ""
-    """A screening run's budget against the recipe's: ``"1 of 8 epochs"``, ``"25 of 200
-    steps"``."""
-
-    @property
-    def original(self) -> Candidate:
-        return next(c for c in self.candidates if c.label == ORIGINAL)
-
-    @property
-    def winner(self) -> Candidate:
-        return next(c for c in self.candidates if c.label == self.chosen)
-
-    @property
-    def error(self) -> str | None:
-        """Why the original recipe failed to run (``None``: it ran); nothing is raced then."""
-        return self.original.error if self.original.status == "failed" else None
-
-    def __str__(self) -> str:
-        if self.error is not None:
-            return f"the recipe failed, so nothing was raced: {self.error}"
-        found = ", ".join(self.symptoms) or "no symptom"
-        early = " where it stopped" if self.original.stopped and self.original.val_acc is not None else ""
-        return (f"found {found}; chose {self.chosen}: val_acc {_pct(self.original.val_acc)}{early} -> "
-                f"{_pct(self.winner.val_acc)} (test {_pct(self.original.test_acc)} -> "
-                f"{_pct(self.winner.test_acc)}) in {self.seconds:.0f} s")
 
 
 def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path = "runs/doctor",
@@ -296,7 +247,3 @@ def _rank(c: Candidate) -> tuple[float, float, bool]:
     acc = c.val_acc if c.status == "done" and c.val_acc is not None else -1.0
     loss = c.val_loss if c.val_loss is not None and math.isfinite(c.val_loss) else math.inf
     return (acc, -loss, c.label == ORIGINAL)
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{100 * v:.1f} %"
