@@ -38,7 +38,10 @@ from typing import Any
 
 from trainwell._io import atomic_write_text
 from trainwell.doctor.budget import budget_text, screen_budget, shorten, with_values
-from trainwell.doctor.fixes import GAP, Fix, propose_fixes
+from trainwell.doctor.fixes import GAP, Fix
+from trainwell.doctor.lr_range import LR_SYMPTOMS
+from trainwell.doctor.lr_range import asks_range as _asks_range
+from trainwell.doctor.lr_range import range_lr as _range_lr
 from trainwell.doctor.result import DoctorResult
 from trainwell.doctor.runs import FINAL_SYMPTOMS, ORIGINAL, Candidate, Experiments, race
 from trainwell.doctor.search import search
@@ -51,8 +54,6 @@ from trainwell.run.inprocess import InProcessBackend
 __all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS", "STOP_ON",
            "ORIGINAL_STOP_ON"]
 
-LR_SYMPTOMS = ("lr_high", "lr_low", "oscillating", "slow", "chance")
-"""Symptoms for which the range test runs first."""
 STOP_ON = ("nan",)
 """The symptoms that end a screening run early (``train.stop_on``): a run whose loss or weights
 are no longer finite cannot come back. Not ``exploding``: it holds from the first step for a
@@ -211,30 +212,6 @@ def _changes(base: dict[str, Any], recipe: dict[str, Any]) -> dict[str, dict[str
     from trainwell.sections import SECTIONS
 
     return {k: v for k, v in recipe.items() if k in SECTIONS and base.get(k) != v}
-
-
-def _asks_range(recipe: Recipe, symptoms: Sequence[str], gap: float | None, limit: int) -> bool:
-    """Whether the range test's learning rate can be among the first round's fixes: only a
-    learning-rate symptom proposes it, and only when its fix comes within ``limit``."""
-    if not set(symptoms) & set(LR_SYMPTOMS):
-        return False
-    far = 1000 * float(recipe.optim.options.get("lr", 1e-3))
-    return any(f.label.endswith("(range test)")
-               for f in propose_fixes(recipe, symptoms, lr=far, gap=gap, limit=limit))
-
-
-def _range_lr(recipe: Recipe, steps: int, runner: Backend) -> float | None:
-    """The range test's suggestion (``None``: it failed), on the data the in-process runs
-    prepared."""
-    from trainwell.recipe_lr_find import lr_find_recipe
-    from trainwell.run.backend import placed_device, prepared_data
-
-    try:
-        dataset = (prepared_data(recipe, placed_device(recipe.train.device, runner.slot))
-                   if isinstance(runner, InProcessBackend) else None)
-        return lr_find_recipe(recipe, steps=steps, dataset=dataset).suggestion
-    except Exception:  # a failed range test leaves the other fixes to race
-        return None
 
 
 def _pick(candidates: Sequence[Candidate]) -> str:
