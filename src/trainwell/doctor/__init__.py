@@ -4,7 +4,8 @@
 (:func:`propose_fixes`), races them as a small sweep and writes the repaired recipe.
 """
 
-from trainwell.doctor.doctor import Candidate, DoctorResult, doctor
+from trainwell.doctor.doctor import Candidate, doctor
 from trainwell.doctor.fixes import Fix, propose_fixes
+from trainwell.doctor.result import DoctorResult
 
 __all__ = ["doctor", "DoctorResult", "Candidate", "Fix", "propose_fixes"]

@@ -33,13 +33,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trainwell._io import atomic_write_text
-from trainwell.diagnose.symptoms import LiveVerdict
-from trainwell.doctor.fixes import GAP, Fix, propose_fixes
+from trainwell.doctor.budget import budget_text, screen_budget, shorten, with_values
+from trainwell.doctor.fixes import GAP, Fix
+from trainwell.doctor.lr_range import LR_SYMPTOMS
+from trainwell.doctor.lr_range import asks_range as _asks_range
+from trainwell.doctor.lr_range import range_lr as _range_lr
+from trainwell.doctor.result import DoctorResult
 from trainwell.doctor.runs import FINAL_SYMPTOMS, ORIGINAL, Candidate, Experiments, race
 from trainwell.doctor.search import search
 from trainwell.loop.batches import steps_per_epoch
@@ -51,8 +54,6 @@ from trainwell.run.inprocess import InProcessBackend
 __all__ = ["doctor", "DoctorResult", "Candidate", "FINAL_SYMPTOMS", "LR_SYMPTOMS", "STOP_ON",
            "ORIGINAL_STOP_ON"]
 
-LR_SYMPTOMS = ("lr_high", "lr_low", "oscillating", "slow", "chance")
-"""Symptoms for which the range test runs first."""
 STOP_ON = ("nan",)
 """The symptoms that end a screening run early (``train.stop_on``): a run whose loss or weights
 are no longer finite cannot come back. Not ``exploding``: it holds from the first step for a
@@ -62,54 +63,6 @@ ORIGINAL_STOP_ON = ("nan", "chance")
 after an epoch (no healthy recipe of the benchmark showed it, and every broken one that did
 ended within 15 points of chance). A screening run of an epoch or two stops on ``nan`` alone:
 its own accuracy is what ranks it."""
-
-
-@dataclass
-class DoctorResult:
-    """What the doctor found and did; ``fixed`` is the winner's recipe (the original when no fix
-    beat it), ``chosen`` its label."""
-
-    recipe: Recipe
-    verdicts: list[LiveVerdict]
-    symptoms: list[str]
-    fixes: list[Fix]
-    candidates: list[Candidate]
-    chosen: str
-    fixed: Recipe
-    lr: float | None
-    folder: Path
-    screened: list[Candidate] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
-    seconds: float = 0.0
-    report_seconds: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)
-    """Seconds per phase: ``original``, ``range_test``, ``screening``, ``race``, ``report``,
-    ``page``."""
-    screen_budget: str = ""
-    """A screening run's budget against the recipe's: ``"1 of 8 epochs"``, ``"25 of 200
-    steps"``."""
-
-    @property
-    def original(self) -> Candidate:
-        return next(c for c in self.candidates if c.label == ORIGINAL)
-
-    @property
-    def winner(self) -> Candidate:
-        return next(c for c in self.candidates if c.label == self.chosen)
-
-    @property
-    def error(self) -> str | None:
-        """Why the original recipe failed to run (``None``: it ran); nothing is raced then."""
-        return self.original.error if self.original.status == "failed" else None
-
-    def __str__(self) -> str:
-        if self.error is not None:
-            return f"the recipe failed, so nothing was raced: {self.error}"
-        found = ", ".join(self.symptoms) or "no symptom"
-        early = " where it stopped" if self.original.stopped and self.original.val_acc is not None else ""
-        return (f"found {found}; chose {self.chosen}: val_acc {_pct(self.original.val_acc)}{early} -> "
-                f"{_pct(self.winner.val_acc)} (test {_pct(self.original.test_acc)} -> "
-                f"{_pct(self.winner.test_acc)}) in {self.seconds:.0f} s")
 
 
 def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path = "runs/doctor",
@@ -146,7 +99,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
         recipe = load_recipe(recipe)
     recipe = resolve(recipe)  # its data file's digest, its transfer source: as plan() sees it
     if recipe.train.record_every == 0:
-        recipe = Recipe.from_dict(_with(recipe.to_dict(), "train", record_every=50))
+        recipe = Recipe.from_dict(with_values(recipe.to_dict(), "train", record_every=50))
     base = recipe.to_dict()
     runner = backend or (make_backend("local", workers=workers) if workers
                         else InProcessBackend(threads=1))
@@ -167,7 +120,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
         found = symptoms if original.status != "failed" else []
         samples = runs.train_samples(experiment, original.run_id)
         per_epoch = steps_per_epoch(samples, recipe.train.batch_size) if samples else None
-        short = _screen_budget(recipe, per_epoch, screen)
+        short = screen_budget(recipe, per_epoch, screen)
         if found or gap is not None and gap > GAP:
             now = runs.recipe(current)
             lr = _range_lr(now, lr_steps, runner) if _asks_range(now, found, gap, limit) else None
@@ -175,11 +128,11 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
 
             # every round into the doctor's experiment, as variants of the short-budget
             # original: its earlier grids (the race's is the last)
-            at_short = _short(base, short, stop_on)
+            at_short = shorten(base, short, stop_on)
             variants: list[Fix] = []
 
             def screen_(at: dict[str, Any], fixes: list[Fix]) -> list[Candidate]:
-                at = _short(at, short, stop_on)
+                at = shorten(at, short, stop_on)
                 new = [Fix(f.label, f.reason, _changes(at_short, runs.recipe(at, f).to_dict()))
                        for f in fixes]
                 variants.extend(new)
@@ -224,7 +177,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
                           screened=screened)
     result.report_seconds = report_seconds
     result.phases = clock.phases
-    result.screen_budget = _budget_text(recipe, short, per_epoch)
+    result.screen_budget = budget_text(recipe, short, per_epoch)
     result.seconds = time.perf_counter() - started
     from trainwell.doctor.page import write_doctor_page
 
@@ -254,104 +207,11 @@ def _stop_on(recipe: Recipe, symptoms: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*(recipe.train.stop_on or []), *symptoms]))
 
 
-def _screen_budget(recipe: Recipe, per_epoch: int | None,
-                   screen: float) -> tuple[int, int | None] | None:
-    """A screening run's budget, ``screen`` of the recipe's and at least an epoch (every
-    training sample seen once): ``(epochs, max_steps)``, in optimizer steps when the steps of an
-    epoch, ``per_epoch``, are known (``max_steps`` is ``None`` when the budget ends with an epoch;
-    a recipe's own ``train.max_steps`` caps its budget), else in whole epochs; ``None`` when
-    that is the whole budget.
-
-    >>> r = Recipe.from_dict({"train": {"epochs": 20}})
-    >>> _screen_budget(r, 10, 1 / 8), _screen_budget(r, 10, 1 / 4), _screen_budget(r, None, 1 / 8)
-    ((3, 25), (5, None), (2, None))
-    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 3}}), 16, 1 / 8)
-    (1, None)
-    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 1}}), 16, 1 / 8) is None
-    True
-    >>> _screen_budget(Recipe.from_dict({"train": {"epochs": 20, "max_steps": 160}}), 10, 1 / 8)
-    (2, None)
-    """
-    epochs = recipe.train.epochs
-    if per_epoch is None:
-        short = min(epochs, max(1, round(epochs * screen)))
-        return (short, None) if short < epochs else None
-    total = _total_steps(recipe, per_epoch)
-    steps = max(min(per_epoch, total), round(total * screen))
-    if steps >= total:
-        return None
-    return math.ceil(steps / per_epoch), (None if steps % per_epoch == 0 else steps)
-
-
-def _total_steps(recipe: Recipe, per_epoch: int) -> int:
-    """The optimizer steps of a run of ``recipe``: its epochs', or its ``train.max_steps``."""
-    total = recipe.train.epochs * per_epoch
-    return total if recipe.train.max_steps is None else min(total, recipe.train.max_steps)
-
-
-def _budget_text(recipe: Recipe, short: tuple[int, int | None] | None,
-                 per_epoch: int | None) -> str:
-    """:attr:`DoctorResult.screen_budget`.
-
-    >>> r = Recipe.from_dict({"train": {"epochs": 20}})
-    >>> _budget_text(r, (3, 25), 10), _budget_text(r, (2, None), None), _budget_text(r, None, 10)
-    ('25 of 200 steps', '2 of 20 epochs', 'the whole budget')
-    """
-    if short is None:
-        return "the whole budget"
-    epochs, steps = short
-    if steps is not None and per_epoch is not None:
-        return f"{steps} of {_total_steps(recipe, per_epoch)} steps"
-    return f"{epochs} of {recipe.train.epochs} epochs"
-
-
-def _short(raw: dict[str, Any], budget: tuple[int, int | None] | None,
-           stop_on: list[str]) -> dict[str, Any]:
-    """A screening run of ``raw``: the ``(epochs, max_steps)`` of :func:`_screen_budget`,
-    stopped on ``stop_on``, its validation and test sets evaluated once, at the end
-    (``eval_every = 0``), unless early stopping reads them every epoch; ``raw`` itself when the
-    budget is the whole one (``None``)."""
-    if budget is None:
-        return raw
-    epochs, max_steps = budget
-    once = {} if raw.get("train", {}).get("early_stopping") else {"eval_every": 0}
-    steps = {} if max_steps is None else {"max_steps": max_steps}
-    return _with(raw, "train", epochs=epochs, stop_on=stop_on, **once, **steps)
-
-
-def _with(raw: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
-    return {**raw, section: {**raw.get(section, {}), **values}}
-
-
 def _changes(base: dict[str, Any], recipe: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The sections of ``recipe`` that differ from ``base``, whole: a variant that makes it."""
     from trainwell.sections import SECTIONS
 
     return {k: v for k, v in recipe.items() if k in SECTIONS and base.get(k) != v}
-
-
-def _asks_range(recipe: Recipe, symptoms: Sequence[str], gap: float | None, limit: int) -> bool:
-    """Whether the range test's learning rate can be among the first round's fixes: only a
-    learning-rate symptom proposes it, and only when its fix comes within ``limit``."""
-    if not set(symptoms) & set(LR_SYMPTOMS):
-        return False
-    far = 1000 * float(recipe.optim.options.get("lr", 1e-3))
-    return any(f.label.endswith("(range test)")
-               for f in propose_fixes(recipe, symptoms, lr=far, gap=gap, limit=limit))
-
-
-def _range_lr(recipe: Recipe, steps: int, runner: Backend) -> float | None:
-    """The range test's suggestion (``None``: it failed), on the data the in-process runs
-    prepared."""
-    from trainwell.recipe_lr_find import lr_find_recipe
-    from trainwell.run.backend import placed_device, prepared_data
-
-    try:
-        dataset = (prepared_data(recipe, placed_device(recipe.train.device, runner.slot))
-                   if isinstance(runner, InProcessBackend) else None)
-        return lr_find_recipe(recipe, steps=steps, dataset=dataset).suggestion
-    except Exception:  # a failed range test leaves the other fixes to race
-        return None
 
 
 def _pick(candidates: Sequence[Candidate]) -> str:
@@ -364,7 +224,3 @@ def _rank(c: Candidate) -> tuple[float, float, bool]:
     acc = c.val_acc if c.status == "done" and c.val_acc is not None else -1.0
     loss = c.val_loss if c.val_loss is not None and math.isfinite(c.val_loss) else math.inf
     return (acc, -loss, c.label == ORIGINAL)
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{100 * v:.1f} %"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from trainwell._io import atomic_write_text
 
 if TYPE_CHECKING:
-    from trainwell.doctor.doctor import DoctorResult
+    from trainwell.doctor.result import DoctorResult
 
 __all__ = ["write_doctor_page", "curves_svg"]
 
