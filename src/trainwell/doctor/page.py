@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trainwell._io import atomic_write_text
+from trainwell.doctor.result import percent
 
 if TYPE_CHECKING:
     from trainwell.doctor.result import DoctorResult
@@ -90,12 +91,12 @@ def write_doctor_page(result: DoctorResult, curves: Curves, path: Path) -> Path:
     verdicts = verdicts or "<tr><td colspan=5>no live verdict</td></tr>"
     races = "".join(
         f"<tr{' style=font-weight:bold' if c.label == result.chosen else ''}><td>{esc(c.label)}</td>"
-        f"<td>{esc(c.reason)}</td><td>{esc(c.ended)}</td><td>{_pct(c.val_acc)}</td>"
-        f"<td>{_pct(c.test_acc)}</td><td>{'' if c.seconds is None else f'{c.seconds:.1f} s'}</td></tr>"
+        f"<td>{esc(c.reason)}</td><td>{esc(c.ended)}</td><td>{percent(c.val_acc)}</td>"
+        f"<td>{percent(c.test_acc)}</td><td>{'' if c.seconds is None else f'{c.seconds:.1f} s'}</td></tr>"
         for c in result.candidates)
     screened = "".join(
         f"<tr><td>{esc(c.label)}</td><td>{esc(c.reason)}</td><td>{esc(c.status)}</td>"
-        f"<td>{_pct(c.val_acc)}</td></tr>" for c in result.screened)
+        f"<td>{percent(c.val_acc)}</td></tr>" for c in result.screened)
     if screened:
         screened = (f"<h2>Screening ({esc(result.screen_budget)} each, round by round; the best "
                     "races on)</h2><table><tr>"
@@ -117,7 +118,3 @@ def write_doctor_page(result: DoctorResult, curves: Curves, path: Path) -> Path:
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
             f"img{{max-width:100%}}</style></head><body>{body}</body></html>")
     return atomic_write_text(path, page)
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{100 * v:.1f} %"

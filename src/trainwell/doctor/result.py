@@ -12,7 +12,7 @@ from trainwell.doctor.fixes import Fix
 from trainwell.doctor.runs import ORIGINAL, Candidate
 from trainwell.recipe import Recipe
 
-__all__ = ["DoctorResult"]
+__all__ = ["DoctorResult", "percent"]
 
 
 @dataclass
@@ -58,10 +58,15 @@ class DoctorResult:
             return f"the recipe failed, so nothing was raced: {self.error}"
         found = ", ".join(self.symptoms) or "no symptom"
         early = " where it stopped" if self.original.stopped and self.original.val_acc is not None else ""
-        return (f"found {found}; chose {self.chosen}: val_acc {_pct(self.original.val_acc)}{early} -> "
-                f"{_pct(self.winner.val_acc)} (test {_pct(self.original.test_acc)} -> "
-                f"{_pct(self.winner.test_acc)}) in {self.seconds:.0f} s")
+        return (f"found {found}; chose {self.chosen}: val_acc {percent(self.original.val_acc)}{early} -> "
+                f"{percent(self.winner.val_acc)} (test {percent(self.original.test_acc)} -> "
+                f"{percent(self.winner.test_acc)}) in {self.seconds:.0f} s")
 
 
-def _pct(v: float | None) -> str:
+def percent(v: float | None) -> str:
+    """An accuracy as the doctor writes it: ``"97.5 %"``, or a dash when there is none.
+
+    >>> percent(0.975), percent(None)
+    ('97.5 %', '—')
+    """
     return "—" if v is None else f"{100 * v:.1f} %"
