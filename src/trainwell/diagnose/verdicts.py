@@ -4,7 +4,8 @@
 and returns :class:`Verdict` objects, most fundamental cause first (identical units before the
 dead units and vanishing gradient they cause), or one ``healthy`` verdict.
 :func:`diagnose` is :func:`~trainwell.diagnose.probes.probe` followed by :func:`judge`.
-Every threshold is a named constant below, with why it has its value.
+Every threshold is a named constant in :mod:`~trainwell.diagnose.thresholds`, with why it
+has its value.
 
 Reference: X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward
 neural networks", 2010; K. He et al., "Delving Deep into Rectifiers", 2015; A. Karpathy et al.,
@@ -25,6 +26,19 @@ from torch import nn
 from trainwell.diagnose.diagnosis import Diagnosis, LayerStats, Verdict
 from trainwell.diagnose.layers import SATURATING
 from trainwell.diagnose.probes import BINS, probe
+from trainwell.diagnose.thresholds import (
+    DEAD_FRACTION,
+    EXPLODING_GRADIENT,
+    EXPLODING_GROWTH,
+    LARGE_GAIN,
+    SATURATED_FRACTION,
+    SMALL_GAIN,
+    SYMMETRIC_FRACTION,
+    UPDATE_RATIO_HIGH,
+    UPDATE_RATIO_LOW,
+    VANISHING_GRADIENT,
+    VANISHING_GROWTH,
+)
 
 __all__ = [
     "Verdict", "VERDICT_KINDS", "judge", "diagnose", "not_trained", "agree_with_outcome",
@@ -38,41 +52,6 @@ VERDICT_KINDS = ("non_finite", "symmetric", "dead", "saturated", "exploding_acti
                  "lr_too_high", "lr_too_low", "not_trained", "healthy")
 """Every verdict kind, in the order :func:`judge` reports them: causes before consequences."""
 
-SYMMETRIC_FRACTION = 0.25
-"""A hidden layer is symmetric when at least this share of its units (and at least 2) are
-identical. Random schemes never draw two equal rows, so any large group comes from a constant
-init; a quarter of a layer copying one unit is a width loss worth naming."""
-DEAD_FRACTION = 0.5
-"""A layer is dead when at least half its units that can die (relu, relu6; see
-:func:`~trainwell.diagnose.layers.can_die`) never fire on the batch. He init leaves 0-25% of a
-deep relu net's units silent on 256 samples; half the width gone is a failure."""
-SATURATED_FRACTION = 0.5
-"""A layer saturates when at least half its outputs sit at a bound (where the slope is under
-4% of its maximum): half the gradient paths through it are cut."""
-EXPLODING_GROWTH = 2.0
-"""Activations explode when their scale (root mean square) grows more than 2x per layer, first
-layer to last: 10 such layers make 1000x. Fan-scaled inits keep it near 1; U(-1, 1) on 64 inputs
-gives about 4.6."""
-VANISHING_GROWTH = 0.5
-"""Activations vanish when their scale shrinks below 0.5x per layer, the mirror of
-:data:`EXPLODING_GROWTH`; ``0.01 * N(0, 1)`` on 64 inputs gives about 0.08."""
-VANISHING_GRADIENT = 1e-3
-"""The gradient vanishes when ``‖∂L/∂output‖`` of the first layer is below 1/1000 of the last
-layer's: the first layers then learn three orders of magnitude slower than the last."""
-EXPLODING_GRADIENT = 1e3
-"""The gradient explodes when the first layer's ``‖∂L/∂output‖`` is more than 1000x the last's."""
-UPDATE_RATIO_HIGH = 0.25
-"""The learning rate is too high when one step changes some layer by more than a quarter of its
-weights (‖ΔW‖/‖W‖): four such steps could replace the layer. CS231n's rule of thumb is ~1e-3;
-SGD at lr 0.1 on a He-initialized net gives 0.01-0.05 on the first step."""
-UPDATE_RATIO_LOW = 1e-6
-"""The learning rate is too low when every layer changes by less than 1e-6 of its weights per
-step: a million steps to move the weights by their own size."""
-SMALL_GAIN = 0.5
-"""Weights are "small" when ``‖W‖/sqrt(rows)`` (the factor the layer scales a unit-variance input
-by) has a median under 0.5 across layers; He gives 1.41 for relu, Glorot about 1."""
-LARGE_GAIN = 2.0
-"""Weights are "large" when that median gain is over 2."""
 CHANCE_MARGIN = 0.05
 """A run did not converge when its final training accuracy is below chance plus 5 points: the
 report's n/c rule."""
