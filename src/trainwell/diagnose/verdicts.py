@@ -18,7 +18,6 @@ import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
 
 import torch
 from torch import nn
@@ -26,6 +25,15 @@ from torch import nn
 from trainwell.diagnose.diagnosis import Diagnosis, LayerStats, Verdict
 from trainwell.diagnose.layers import SATURATING
 from trainwell.diagnose.probes import BINS, probe
+from trainwell.diagnose.readings import (
+    activation_growth,
+    dead_layers,
+    finite,
+    gradient_ratio,
+    layer_ids,
+    saturated_layers,
+    zero_layers,
+)
 from trainwell.diagnose.thresholds import (
     DEAD_FRACTION,
     EXPLODING_GRADIENT,
@@ -39,6 +47,7 @@ from trainwell.diagnose.thresholds import (
     VANISHING_GRADIENT,
     VANISHING_GROWTH,
 )
+from trainwell.diagnose.wording import layer_range, num, shares
 
 __all__ = [
     "Verdict", "VERDICT_KINDS", "judge", "diagnose", "not_trained", "agree_with_outcome",
@@ -92,7 +101,7 @@ def judge(layers: Sequence[LayerStats], *, loss: float | None = None,
     gain = statistics.median(s.weight_gain for s in layers) if layers else 1.0
     hidden = [s.activation for s in layers if s.activation != "none"]
     facts = _Facts(layers, loss, max(set(hidden), key=hidden.count) if hidden else "none", gain,
-                   f"the layers scale their input by about {_num(gain)} (‖W‖/√rows; He gives "
+                   f"the layers scale their input by about {num(gain)} (‖W‖/√rows; He gives "
                    "1.41 for relu)", frozenset(used))
     out = [v for check in (_non_finite, _symmetric, _dead, _saturated, _activation_scale,
                            _gradient_flow) for v in check(facts)]
@@ -121,7 +130,7 @@ class _Facts:
 
 
 def _non_finite(f: _Facts) -> list[Verdict]:
-    bad = [s.index for s in f.layers if not (_ok(s.act_mean) and _ok(s.act_std))]
+    bad = [s.index for s in f.layers if not (finite(s.act_mean) and finite(s.act_std))]
     lost = f.loss is not None and not math.isfinite(f.loss)
     if not (lost or bad):
         return []
@@ -139,64 +148,64 @@ def _symmetric(f: _Facts) -> list[Verdict]:
     s = found[0]
     share = "all" if s.symmetric_group == s.units else f"{s.symmetric_group} of the"
     how = "zero" if all(t.weight_norm == 0 for t in found) else "a constant"
-    also = f" (and likewise in {_range(_ids(found[1:]))})" if len(found) > 1 else ""
-    return [Verdict("symmetric", _ids(found),
+    also = f" (and likewise in {layer_range(layer_ids(found[1:]))})" if len(found) > 1 else ""
+    return [Verdict("symmetric", layer_ids(found),
                     f"symmetric units: {share} {s.units} units of layer {s.index} are identical{also}"
                     f" — the weights were initialized to {how}, so the units get identical "
                     "gradients and never become different", f"use a random scheme: {f.fan_scaled}")]
 
 
 def _dead(f: _Facts) -> list[Verdict]:
-    found = _dead_layers(f.layers)
+    found = dead_layers(f.layers)
     if not found:
         return []
     biases = [s.bias_mean for s in found if s.bias_mean is not None]
     if biases and statistics.mean(biases) < 0:
-        cause = f"their biases are negative (mean {_num(statistics.mean(biases))})"
+        cause = f"their biases are negative (mean {num(statistics.mean(biases))})"
     elif all(s.weight_norm == 0 for s in found):
         cause = "their weights are zero, so every pre-activation is 0"
     else:
         cause = "their pre-activations stay <= 0 (a negative shift or a too-large update)"
-    return [Verdict("dead", _ids(found), f"dead units: {_shares(found, 'dead_fraction', 'units')} "
+    return [Verdict("dead", layer_ids(found), f"dead units: {shares(found, 'dead_fraction', 'units')} "
                     f"never fire on this batch — {cause}", "set biases to 0 (or a small positive "
                     "value), use he_normal, lower the learning rate, or use leaky_relu")]
 
 
 def _saturated(f: _Facts) -> list[Verdict]:
-    found = _saturated_layers(f.layers)
+    found = saturated_layers(f.layers)
     if not found:
         return []
     cause = f.gain_text if f.gain > LARGE_GAIN else "their pre-activations are too large"
-    return [Verdict("saturated", _ids(found),
-                    f"saturated units: {_shares(found, 'saturated_fraction', 'outputs')} sit within "
+    return [Verdict("saturated", layer_ids(found),
+                    f"saturated units: {shares(found, 'saturated_fraction', 'outputs')} sit within "
                     f"0.01 of the bounds of {found[0].activation}, where it passes almost no "
                     f"gradient — {cause}", f"use {f.fan_scaled}{f.or_batch_norm}")]
 
 
 def _activation_scale(f: _Facts) -> list[Verdict]:
-    scaled = [s for s in f.layers if _ok(s.act_mean) and _ok(s.act_std)]
-    growth = _growth(scaled)
+    scaled = [s for s in f.layers if finite(s.act_mean) and finite(s.act_std)]
+    growth = activation_growth(scaled)
     if growth is None or VANISHING_GROWTH <= growth <= EXPLODING_GROWTH:
         return []
-    ends = (f"(rms {_num(scaled[0].act_rms)} at layer {scaled[0].index}, "
-            f"{_num(scaled[-1].act_rms)} at layer {scaled[-1].index})")
+    ends = (f"(rms {num(scaled[0].act_rms)} at layer {scaled[0].index}, "
+            f"{num(scaled[-1].act_rms)} at layer {scaled[-1].index})")
     if growth > EXPLODING_GROWTH:
         cause = (f"the init scale is too large: {f.gain_text}; U(-1, 1) and other scales that "
                  "ignore the fan-in do this" if f.gain > LARGE_GAIN else
                  "the weights are too large for the input's scale")
-        return [Verdict("exploding_activations", _ids(f.layers), f"exploding activations: their "
-                        f"scale grows {_num(growth)}x per layer {ends} — {cause}",
+        return [Verdict("exploding_activations", layer_ids(f.layers), f"exploding activations: their "
+                        f"scale grows {num(growth)}x per layer {ends} — {cause}",
                         f"use {f.fan_scaled}{f.or_batch_norm}")]
-    zero = _zero_layers(f.layers)
-    cause = (f"{_range(_ids(zero))} have all-zero weights" if zero else
+    zero = zero_layers(f.layers)
+    cause = (f"{layer_range(layer_ids(zero))} have all-zero weights" if zero else
              f"the init scale is too small: {f.gain_text}" if f.gain < SMALL_GAIN else
              "the layers shrink their input")
-    return [Verdict("vanishing_activations", _ids(f.layers), f"vanishing activations: their scale "
-                    f"shrinks {_num(growth)}x per layer {ends} — {cause}", f"use {f.fan_scaled}")]
+    return [Verdict("vanishing_activations", layer_ids(f.layers), f"vanishing activations: their scale "
+                    f"shrinks {num(growth)}x per layer {ends} — {cause}", f"use {f.fan_scaled}")]
 
 
 def _gradient_flow(f: _Facts) -> list[Verdict]:
-    ratio, first, last = _gradient_ratio(f.layers)
+    ratio, first, last = gradient_ratio(f.layers)
     if ratio is None or VANISHING_GRADIENT <= ratio <= EXPLODING_GRADIENT:
         return []
     which = (first.index, last.index)
@@ -204,41 +213,41 @@ def _gradient_flow(f: _Facts) -> list[Verdict]:
         fix = (f"use relu with he_normal{'' if 'lsuv' in f.used else ', or lsuv'}{f.or_batch_norm}"
                if f.activation in SATURATING else f"use {f.fan_scaled}{f.or_batch_norm}")
         return [Verdict("vanishing_gradient", which, f"vanishing gradient: layer {first.index} "
-                        f"receives {_num(ratio)} of the gradient of layer {last.index} "
+                        f"receives {num(ratio)} of the gradient of layer {last.index} "
                         f"(‖∂L/∂output‖) — {_vanishing_cause(f)}", fix)]
     cause = (f"the init scale is too large: {f.gain_text}" if f.gain > LARGE_GAIN else
              "the layers amplify the gradient on its way back")
     return [Verdict("exploding_gradient", which, f"exploding gradient: layer {first.index} "
-                    f"receives {_num(ratio)}x the gradient of layer {last.index} (‖∂L/∂output‖) — "
+                    f"receives {num(ratio)}x the gradient of layer {last.index} (‖∂L/∂output‖) — "
                     f"{cause}", f"use {f.fan_scaled}, or lower the learning rate")]
 
 
 def _learning_rate(f: _Facts, found: list[Verdict]) -> list[Verdict]:
     """Too high whenever a step is too large; too low only when nothing else explains small steps."""
-    rated = [(s.update_ratio, s) for s in f.layers if _ok(s.update_ratio)]
+    rated = [(s.update_ratio, s) for s in f.layers if finite(s.update_ratio)]
     if not rated:
         return []
     ratio, top = max(rated, key=lambda pair: pair[0])
     typical = "of its weights (‖ΔW‖/‖W‖; about 1e-3 is typical)"
     if ratio > UPDATE_RATIO_HIGH:
         return [Verdict("lr_too_high", (top.index,), f"learning rate too high: one step changes "
-                        f"layer {top.index} by {_num(ratio)} {typical}",
+                        f"layer {top.index} by {num(ratio)} {typical}",
                         "lower optim.lr about 10x")]
     if ratio < UPDATE_RATIO_LOW and not found:
-        return [Verdict("lr_too_low", _ids([s for _, s in rated]), f"learning rate too low: one "
-                        f"step changes no layer by more than {_num(ratio)} {typical}",
+        return [Verdict("lr_too_low", layer_ids([s for _, s in rated]), f"learning rate too low: one "
+                        f"step changes no layer by more than {num(ratio)} {typical}",
                         "raise optim.lr about 10x")]
     return []
 
 
 def _vanishing_cause(f: _Facts) -> str:
-    zero, dead, sat = _zero_layers(f.layers), _dead_layers(f.layers), _saturated_layers(f.layers)
+    zero, dead, sat = zero_layers(f.layers), dead_layers(f.layers), saturated_layers(f.layers)
     if zero:
-        return f"{_range(_ids(zero))} have all-zero weights, and ∂L/∂x = Wᵀ ∂L/∂y is then 0"
+        return f"{layer_range(layer_ids(zero))} have all-zero weights, and ∂L/∂x = Wᵀ ∂L/∂y is then 0"
     if dead:
-        return f"the dead units of {_range(_ids(dead))} pass no gradient"
+        return f"the dead units of {layer_range(layer_ids(dead))} pass no gradient"
     if sat:
-        return f"the {sat[0].activation} layers saturate ({_range(_ids(sat))})"
+        return f"the {sat[0].activation} layers saturate ({layer_range(layer_ids(sat))})"
     if f.gain < SMALL_GAIN:
         return f"the weights are too small: {f.gain_text}"
     if f.activation == "sigmoid":
@@ -267,7 +276,7 @@ def not_trained(*, status: str, train_acc: float | None, num_classes: int,
             math.isfinite(first_loss) and math.isfinite(last_loss) and \
             last_loss > (1 - LOSS_FALL) * first_loss:
         acc = f", to {100 * train_acc:.1f} % training accuracy" if train_acc is not None else ""
-        return (f"the training loss fell only from {_num(first_loss)} to {_num(last_loss)} "
+        return (f"the training loss fell only from {num(first_loss)} to {num(last_loss)} "
                 f"({100 * (1 - last_loss / first_loss):.0f} %){acc}")
     return None
 
@@ -293,71 +302,12 @@ def agree_with_outcome(verdicts: Sequence[Verdict], evidence: str | None) -> lis
 
 def _healthy(layers: Sequence[LayerStats]) -> Verdict:
     parts = []
-    growth = _growth([s for s in layers if _ok(s.act_mean) and _ok(s.act_std)])
+    growth = activation_growth([s for s in layers if finite(s.act_mean) and finite(s.act_std)])
     if growth is not None:
-        parts.append(f"activations keep their scale ({_num(growth)}x per layer)")
-    ratio, first, last = _gradient_ratio(layers)
+        parts.append(f"activations keep their scale ({num(growth)}x per layer)")
+    ratio, first, last = gradient_ratio(layers)
     if ratio is not None:
-        parts.append(f"layer {first.index} receives {_num(ratio)}x the gradient of layer {last.index}")
+        parts.append(f"layer {first.index} receives {num(ratio)}x the gradient of layer {last.index}")
     parts.append("no dead, saturated or identical units")
     return Verdict("healthy", (), "healthy: " + ", ".join(parts), "")
 
-
-def _growth(layers: Sequence[LayerStats]) -> float | None:
-    """Geometric mean growth per layer of the activations' rms, first to last hidden layer;
-    ``None`` if undefined. The logits are left out when there are two hidden layers or more:
-    they legitimately grow as a trained classifier becomes confident."""
-    hidden = [s for s in layers if s.activation != "none"]
-    layers = hidden if len(hidden) >= 2 else layers
-    if len(layers) < 2 or layers[0].act_rms <= 0:
-        return None
-    return (layers[-1].act_rms / layers[0].act_rms) ** (1 / (len(layers) - 1))
-
-
-def _gradient_ratio(layers: Sequence[LayerStats]) -> tuple[float | None, Any, Any]:
-    """``‖∂L/∂output‖`` of the first layer over the last's, and those layers; ``None`` if undefined."""
-    graded = [(s.grad_norm, s) for s in layers if _ok(s.grad_norm)]
-    if len(graded) < 2 or graded[-1][0] <= 0:
-        return None, None, None
-    (first_norm, first), (last_norm, last) = graded[0], graded[-1]
-    return first_norm / last_norm, first, last
-
-
-def _dead_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
-    return [s for s in layers if _ok(s.dead_fraction) and s.dead_fraction >= DEAD_FRACTION]
-
-
-def _saturated_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
-    return [s for s in layers if _ok(s.saturated_fraction) and s.saturated_fraction >= SATURATED_FRACTION]
-
-
-def _zero_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
-    """Layers after the first whose weights are all zero: no gradient passes back through them."""
-    return [s for s in layers[1:] if s.weight_norm == 0]
-
-
-def _shares(layers: Sequence[LayerStats], attr: str, noun: str) -> str:
-    """``"100% of the units of layers 2–8"``, or ``"52–60% of ..."`` when the shares differ."""
-    pcts = [round(100 * getattr(s, attr)) for s in layers]
-    share = f"{pcts[0]}%" if min(pcts) == max(pcts) else f"{min(pcts)}–{max(pcts)}%"
-    return f"{share} of the {noun} of {_range(_ids(layers))}"
-
-
-def _range(ids: Sequence[int]) -> str:
-    if len(ids) == 1:
-        return f"layer {ids[0]}"
-    if list(ids) == list(range(ids[0], ids[-1] + 1)):
-        return f"layers {ids[0]}–{ids[-1]}"
-    return "layers " + ", ".join(map(str, ids[:-1])) + f" and {ids[-1]}"
-
-
-def _ids(layers: Sequence[LayerStats]) -> tuple[int, ...]:
-    return tuple(s.index for s in layers)
-
-
-def _ok(v: float | None) -> TypeGuard[float]:
-    return v is not None and math.isfinite(v)
-
-
-def _num(x: float) -> str:
-    return f"{x:.3g}" if x == 0 or 1e-3 <= abs(x) < 1e4 else f"{x:.1e}"
