@@ -40,7 +40,7 @@ from trainwell.build import (
 )
 from trainwell.data import Dataset
 from trainwell.diagnose import GradientFlowRecorder, diagnose, diagnose_batch
-from trainwell.diagnose.verdicts import agree_with_outcome, not_trained
+from trainwell.diagnose.outcome import agree_with_outcome, not_trained
 from trainwell.ensemble.averaging import WeightAverage
 from trainwell.ensemble.predictions import finish
 from trainwell.ensemble.snapshots import Snapshots

@@ -1,10 +1,12 @@
 """Verdicts: what a probe's numbers say about why a network does not train, and what to change.
 
 :func:`judge` reads the per-layer statistics of a :class:`~trainwell.diagnose.diagnosis.Diagnosis`
-and returns :class:`Verdict` objects, most fundamental cause first (identical units before the
-dead units and vanishing gradient they cause), or one ``healthy`` verdict.
-:func:`diagnose` is :func:`~trainwell.diagnose.probes.probe` followed by :func:`judge`.
-Every threshold is a named constant below, with why it has its value.
+and returns :class:`~trainwell.diagnose.diagnosis.Verdict` objects, most fundamental cause first
+(identical units before the dead units and vanishing gradient they cause), or one ``healthy``
+verdict. :func:`diagnose` is :func:`~trainwell.diagnose.probes.probe` followed by :func:`judge`.
+Each kind has its check in :mod:`~trainwell.diagnose.checks`; every threshold is a named
+constant in :mod:`~trainwell.diagnose.thresholds`, with why it has its value.
+:mod:`~trainwell.diagnose.outcome` makes the verdicts agree with how a run ended.
 
 Reference: X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward
 neural networks", 2010; K. He et al., "Delving Deep into Rectifiers", 2015; A. Karpathy et al.,
@@ -13,74 +15,50 @@ CS231n "Training Neural Networks", 2016; S. Kim, "Lecture 10-2", 2017.
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeGuard
 
 import torch
 from torch import nn
 
+from trainwell.diagnose.checks import (
+    Facts,
+    activation_scale,
+    dead,
+    gradient_flow,
+    healthy,
+    learning_rate,
+    non_finite,
+    saturated,
+    symmetric,
+)
 from trainwell.diagnose.diagnosis import Diagnosis, LayerStats, Verdict
-from trainwell.diagnose.layers import SATURATING
+from trainwell.diagnose.outcome import agree_with_outcome, not_trained
 from trainwell.diagnose.probes import BINS, probe
+from trainwell.diagnose.thresholds import (
+    DEAD_FRACTION,
+    EXPLODING_GRADIENT,
+    EXPLODING_GROWTH,
+    LARGE_GAIN,
+    SATURATED_FRACTION,
+    SMALL_GAIN,
+    SYMMETRIC_FRACTION,
+    UPDATE_RATIO_HIGH,
+    UPDATE_RATIO_LOW,
+    VANISHING_GRADIENT,
+    VANISHING_GROWTH,
+)
 
 __all__ = [
-    "Verdict", "VERDICT_KINDS", "judge", "diagnose", "not_trained", "agree_with_outcome",
-    "CHANCE_MARGIN", "LOSS_FALL", "SYMMETRIC_FRACTION", "DEAD_FRACTION",
-    "SATURATED_FRACTION", "EXPLODING_GROWTH", "VANISHING_GROWTH", "VANISHING_GRADIENT",
-    "EXPLODING_GRADIENT", "UPDATE_RATIO_HIGH", "UPDATE_RATIO_LOW", "SMALL_GAIN", "LARGE_GAIN",
+    "VERDICT_KINDS", "judge", "diagnose", "not_trained", "agree_with_outcome",
+    "SYMMETRIC_FRACTION", "DEAD_FRACTION", "SATURATED_FRACTION", "EXPLODING_GROWTH",
+    "VANISHING_GROWTH", "VANISHING_GRADIENT", "EXPLODING_GRADIENT", "UPDATE_RATIO_HIGH",
+    "UPDATE_RATIO_LOW", "SMALL_GAIN", "LARGE_GAIN",
 ]
 
 VERDICT_KINDS = ("non_finite", "symmetric", "dead", "saturated", "exploding_activations",
                  "vanishing_activations", "vanishing_gradient", "exploding_gradient",
                  "lr_too_high", "lr_too_low", "not_trained", "healthy")
 """Every verdict kind, in the order :func:`judge` reports them: causes before consequences."""
-
-SYMMETRIC_FRACTION = 0.25
-"""A hidden layer is symmetric when at least this share of its units (and at least 2) are
-identical. Random schemes never draw two equal rows, so any large group comes from a constant
-init; a quarter of a layer copying one unit is a width loss worth naming."""
-DEAD_FRACTION = 0.5
-"""A layer is dead when at least half its units that can die (relu, relu6; see
-:func:`~trainwell.diagnose.layers.can_die`) never fire on the batch. He init leaves 0-25% of a
-deep relu net's units silent on 256 samples; half the width gone is a failure."""
-SATURATED_FRACTION = 0.5
-"""A layer saturates when at least half its outputs sit at a bound (where the slope is under
-4% of its maximum): half the gradient paths through it are cut."""
-EXPLODING_GROWTH = 2.0
-"""Activations explode when their scale (root mean square) grows more than 2x per layer, first
-layer to last: 10 such layers make 1000x. Fan-scaled inits keep it near 1; U(-1, 1) on 64 inputs
-gives about 4.6."""
-VANISHING_GROWTH = 0.5
-"""Activations vanish when their scale shrinks below 0.5x per layer, the mirror of
-:data:`EXPLODING_GROWTH`; ``0.01 * N(0, 1)`` on 64 inputs gives about 0.08."""
-VANISHING_GRADIENT = 1e-3
-"""The gradient vanishes when ``‖∂L/∂output‖`` of the first layer is below 1/1000 of the last
-layer's: the first layers then learn three orders of magnitude slower than the last."""
-EXPLODING_GRADIENT = 1e3
-"""The gradient explodes when the first layer's ``‖∂L/∂output‖`` is more than 1000x the last's."""
-UPDATE_RATIO_HIGH = 0.25
-"""The learning rate is too high when one step changes some layer by more than a quarter of its
-weights (‖ΔW‖/‖W‖): four such steps could replace the layer. CS231n's rule of thumb is ~1e-3;
-SGD at lr 0.1 on a He-initialized net gives 0.01-0.05 on the first step."""
-UPDATE_RATIO_LOW = 1e-6
-"""The learning rate is too low when every layer changes by less than 1e-6 of its weights per
-step: a million steps to move the weights by their own size."""
-SMALL_GAIN = 0.5
-"""Weights are "small" when ``‖W‖/sqrt(rows)`` (the factor the layer scales a unit-variance input
-by) has a median under 0.5 across layers; He gives 1.41 for relu, Glorot about 1."""
-LARGE_GAIN = 2.0
-"""Weights are "large" when that median gain is over 2."""
-CHANCE_MARGIN = 0.05
-"""A run did not converge when its final training accuracy is below chance plus 5 points: the
-report's n/c rule."""
-LOSS_FALL = 0.25
-"""A run trained when its training loss fell by at least a quarter of where it started (a
-10-class network starts near ln 10 = 2.30; one at 1.8 after its budget has learnt little)."""
-
-_FAN_SCALED_SCHEMES = ("he_normal (relu family)", "glorot_normal (tanh, sigmoid)", "lsuv")
 
 
 def diagnose(model: nn.Module, batch: torch.Tensor, targets: torch.Tensor | None = None, *,
@@ -110,275 +88,8 @@ def judge(layers: Sequence[LayerStats], *, loss: float | None = None,
     >>> judge([])[0].kind
     'healthy'
     """
-    gain = statistics.median(s.weight_gain for s in layers) if layers else 1.0
-    hidden = [s.activation for s in layers if s.activation != "none"]
-    facts = _Facts(layers, loss, max(set(hidden), key=hidden.count) if hidden else "none", gain,
-                   f"the layers scale their input by about {_num(gain)} (‖W‖/√rows; He gives "
-                   "1.41 for relu)", frozenset(used))
-    out = [v for check in (_non_finite, _symmetric, _dead, _saturated, _activation_scale,
-                           _gradient_flow) for v in check(facts)]
-    out += _learning_rate(facts, out)
-    return out or [_healthy(layers)]
-
-
-@dataclass
-class _Facts:
-    layers: Sequence[LayerStats]
-    loss: float | None
-    activation: str
-    gain: float
-    gain_text: str
-    used: frozenset[str] = frozenset()
-
-    @property
-    def fan_scaled(self) -> str:
-        """The fan-scaled schemes to advise, less the one the network already uses."""
-        names = [n for n in _FAN_SCALED_SCHEMES if n.split(" ")[0] not in self.used]
-        return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
-
-    @property
-    def or_batch_norm(self) -> str:
-        return "" if "batch_norm" in self.used else ", or batch_norm"
-
-
-def _non_finite(f: _Facts) -> list[Verdict]:
-    bad = [s.index for s in f.layers if not (_ok(s.act_mean) and _ok(s.act_std))]
-    lost = f.loss is not None and not math.isfinite(f.loss)
-    if not (lost or bad):
-        return []
-    where = ([f"the loss is {f.loss}"] if lost else []) + \
-        ([f"the activations overflow from layer {bad[0]} on"] if bad else [])
-    return [Verdict("non_finite", tuple(bad), f"non-finite values: {' and '.join(where)}",
-                    f"lower the init scale ({f.fan_scaled}) or the learning rate")]
-
-
-def _symmetric(f: _Facts) -> list[Verdict]:
-    found = [s for s in f.layers[:-1]
-             if s.symmetric_group >= 2 and s.symmetric_group / s.units >= SYMMETRIC_FRACTION]
-    if not found:
-        return []
-    s = found[0]
-    share = "all" if s.symmetric_group == s.units else f"{s.symmetric_group} of the"
-    how = "zero" if all(t.weight_norm == 0 for t in found) else "a constant"
-    also = f" (and likewise in {_range(_ids(found[1:]))})" if len(found) > 1 else ""
-    return [Verdict("symmetric", _ids(found),
-                    f"symmetric units: {share} {s.units} units of layer {s.index} are identical{also}"
-                    f" — the weights were initialized to {how}, so the units get identical "
-                    "gradients and never become different", f"use a random scheme: {f.fan_scaled}")]
-
-
-def _dead(f: _Facts) -> list[Verdict]:
-    found = _dead_layers(f.layers)
-    if not found:
-        return []
-    biases = [s.bias_mean for s in found if s.bias_mean is not None]
-    if biases and statistics.mean(biases) < 0:
-        cause = f"their biases are negative (mean {_num(statistics.mean(biases))})"
-    elif all(s.weight_norm == 0 for s in found):
-        cause = "their weights are zero, so every pre-activation is 0"
-    else:
-        cause = "their pre-activations stay <= 0 (a negative shift or a too-large update)"
-    return [Verdict("dead", _ids(found), f"dead units: {_shares(found, 'dead_fraction', 'units')} "
-                    f"never fire on this batch — {cause}", "set biases to 0 (or a small positive "
-                    "value), use he_normal, lower the learning rate, or use leaky_relu")]
-
-
-def _saturated(f: _Facts) -> list[Verdict]:
-    found = _saturated_layers(f.layers)
-    if not found:
-        return []
-    cause = f.gain_text if f.gain > LARGE_GAIN else "their pre-activations are too large"
-    return [Verdict("saturated", _ids(found),
-                    f"saturated units: {_shares(found, 'saturated_fraction', 'outputs')} sit within "
-                    f"0.01 of the bounds of {found[0].activation}, where it passes almost no "
-                    f"gradient — {cause}", f"use {f.fan_scaled}{f.or_batch_norm}")]
-
-
-def _activation_scale(f: _Facts) -> list[Verdict]:
-    scaled = [s for s in f.layers if _ok(s.act_mean) and _ok(s.act_std)]
-    growth = _growth(scaled)
-    if growth is None or VANISHING_GROWTH <= growth <= EXPLODING_GROWTH:
-        return []
-    ends = (f"(rms {_num(scaled[0].act_rms)} at layer {scaled[0].index}, "
-            f"{_num(scaled[-1].act_rms)} at layer {scaled[-1].index})")
-    if growth > EXPLODING_GROWTH:
-        cause = (f"the init scale is too large: {f.gain_text}; U(-1, 1) and other scales that "
-                 "ignore the fan-in do this" if f.gain > LARGE_GAIN else
-                 "the weights are too large for the input's scale")
-        return [Verdict("exploding_activations", _ids(f.layers), f"exploding activations: their "
-                        f"scale grows {_num(growth)}x per layer {ends} — {cause}",
-                        f"use {f.fan_scaled}{f.or_batch_norm}")]
-    zero = _zero_layers(f.layers)
-    cause = (f"{_range(_ids(zero))} have all-zero weights" if zero else
-             f"the init scale is too small: {f.gain_text}" if f.gain < SMALL_GAIN else
-             "the layers shrink their input")
-    return [Verdict("vanishing_activations", _ids(f.layers), f"vanishing activations: their scale "
-                    f"shrinks {_num(growth)}x per layer {ends} — {cause}", f"use {f.fan_scaled}")]
-
-
-def _gradient_flow(f: _Facts) -> list[Verdict]:
-    ratio, first, last = _gradient_ratio(f.layers)
-    if ratio is None or VANISHING_GRADIENT <= ratio <= EXPLODING_GRADIENT:
-        return []
-    which = (first.index, last.index)
-    if ratio < VANISHING_GRADIENT:
-        fix = (f"use relu with he_normal{'' if 'lsuv' in f.used else ', or lsuv'}{f.or_batch_norm}"
-               if f.activation in SATURATING else f"use {f.fan_scaled}{f.or_batch_norm}")
-        return [Verdict("vanishing_gradient", which, f"vanishing gradient: layer {first.index} "
-                        f"receives {_num(ratio)} of the gradient of layer {last.index} "
-                        f"(‖∂L/∂output‖) — {_vanishing_cause(f)}", fix)]
-    cause = (f"the init scale is too large: {f.gain_text}" if f.gain > LARGE_GAIN else
-             "the layers amplify the gradient on its way back")
-    return [Verdict("exploding_gradient", which, f"exploding gradient: layer {first.index} "
-                    f"receives {_num(ratio)}x the gradient of layer {last.index} (‖∂L/∂output‖) — "
-                    f"{cause}", f"use {f.fan_scaled}, or lower the learning rate")]
-
-
-def _learning_rate(f: _Facts, found: list[Verdict]) -> list[Verdict]:
-    """Too high whenever a step is too large; too low only when nothing else explains small steps."""
-    rated = [(s.update_ratio, s) for s in f.layers if _ok(s.update_ratio)]
-    if not rated:
-        return []
-    ratio, top = max(rated, key=lambda pair: pair[0])
-    typical = "of its weights (‖ΔW‖/‖W‖; about 1e-3 is typical)"
-    if ratio > UPDATE_RATIO_HIGH:
-        return [Verdict("lr_too_high", (top.index,), f"learning rate too high: one step changes "
-                        f"layer {top.index} by {_num(ratio)} {typical}",
-                        "lower optim.lr about 10x")]
-    if ratio < UPDATE_RATIO_LOW and not found:
-        return [Verdict("lr_too_low", _ids([s for _, s in rated]), f"learning rate too low: one "
-                        f"step changes no layer by more than {_num(ratio)} {typical}",
-                        "raise optim.lr about 10x")]
-    return []
-
-
-def _vanishing_cause(f: _Facts) -> str:
-    zero, dead, sat = _zero_layers(f.layers), _dead_layers(f.layers), _saturated_layers(f.layers)
-    if zero:
-        return f"{_range(_ids(zero))} have all-zero weights, and ∂L/∂x = Wᵀ ∂L/∂y is then 0"
-    if dead:
-        return f"the dead units of {_range(_ids(dead))} pass no gradient"
-    if sat:
-        return f"the {sat[0].activation} layers saturate ({_range(_ids(sat))})"
-    if f.gain < SMALL_GAIN:
-        return f"the weights are too small: {f.gain_text}"
-    if f.activation == "sigmoid":
-        return "the sigmoid's slope is at most 1/4, so each layer passes on at most a quarter of it"
-    return "each layer shrinks the gradient on its way back"
-
-
-def not_trained(*, status: str, train_acc: float | None, num_classes: int,
-                first_loss: float | None, last_loss: float | None) -> str | None:
-    """The evidence that a run did not train, as a phrase, or None when it trained.
-
-    A run did not train when it diverged or failed, when its final training accuracy is below
-    chance plus :data:`CHANCE_MARGIN`, or when its training loss fell by less than
-    :data:`LOSS_FALL` of where it started.
-
-    >>> not_trained(status="done", train_acc=0.2, num_classes=10, first_loss=2.3, last_loss=2.1)
-    'the training loss fell only from 2.3 to 2.1 (9 %), to 20.0 % training accuracy'
-    >>> not_trained(status="done", train_acc=0.9, num_classes=10, first_loss=2.3, last_loss=0.4)
-    """
-    if status != "done":
-        return f"the run {status}"
-    if train_acc is not None and train_acc < 1 / num_classes + CHANCE_MARGIN:
-        return (f"its training accuracy, {100 * train_acc:.1f} %, is within "
-                f"{100 * CHANCE_MARGIN:.0f} points of chance ({100 / num_classes:.1f} %)")
-    if first_loss is not None and last_loss is not None and first_loss > 0 and \
-            math.isfinite(first_loss) and math.isfinite(last_loss) and \
-            last_loss > (1 - LOSS_FALL) * first_loss:
-        acc = f", to {100 * train_acc:.1f} % training accuracy" if train_acc is not None else ""
-        return (f"the training loss fell only from {_num(first_loss)} to {_num(last_loss)} "
-                f"({100 * (1 - last_loss / first_loss):.0f} %){acc}")
-    return None
-
-
-def agree_with_outcome(verdicts: Sequence[Verdict], evidence: str | None) -> list[Verdict]:
-    """``verdicts`` made to agree with how the run ended: a run that did not train (``evidence``
-    says why, :func:`not_trained`) is never called healthy. The probe of its trained network
-    may still name a cause; when it names none, the verdict says so and what to try.
-
-    >>> v = agree_with_outcome([Verdict("healthy", (), "healthy: ...", "")], "the run diverged")
-    >>> v[0].kind, v[0].message[:32]
-    ('not_trained', 'did not train: the run diverged;')
-    """
-    if evidence is None:
-        return list(verdicts)
-    causes = [v for v in verdicts if v.kind != "healthy"]
-    if causes:
-        return causes
-    return [Verdict("not_trained", (), f"did not train: {evidence}; the probe of the trained "
-                    "network finds no cause in one batch", "find a learning rate with "
-                    "`trainwell lr-find`, or let `trainwell doctor` race the fixes")]
-
-
-def _healthy(layers: Sequence[LayerStats]) -> Verdict:
-    parts = []
-    growth = _growth([s for s in layers if _ok(s.act_mean) and _ok(s.act_std)])
-    if growth is not None:
-        parts.append(f"activations keep their scale ({_num(growth)}x per layer)")
-    ratio, first, last = _gradient_ratio(layers)
-    if ratio is not None:
-        parts.append(f"layer {first.index} receives {_num(ratio)}x the gradient of layer {last.index}")
-    parts.append("no dead, saturated or identical units")
-    return Verdict("healthy", (), "healthy: " + ", ".join(parts), "")
-
-
-def _growth(layers: Sequence[LayerStats]) -> float | None:
-    """Geometric mean growth per layer of the activations' rms, first to last hidden layer;
-    ``None`` if undefined. The logits are left out when there are two hidden layers or more:
-    they legitimately grow as a trained classifier becomes confident."""
-    hidden = [s for s in layers if s.activation != "none"]
-    layers = hidden if len(hidden) >= 2 else layers
-    if len(layers) < 2 or layers[0].act_rms <= 0:
-        return None
-    return (layers[-1].act_rms / layers[0].act_rms) ** (1 / (len(layers) - 1))
-
-
-def _gradient_ratio(layers: Sequence[LayerStats]) -> tuple[float | None, Any, Any]:
-    """``‖∂L/∂output‖`` of the first layer over the last's, and those layers; ``None`` if undefined."""
-    graded = [(s.grad_norm, s) for s in layers if _ok(s.grad_norm)]
-    if len(graded) < 2 or graded[-1][0] <= 0:
-        return None, None, None
-    (first_norm, first), (last_norm, last) = graded[0], graded[-1]
-    return first_norm / last_norm, first, last
-
-
-def _dead_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
-    return [s for s in layers if _ok(s.dead_fraction) and s.dead_fraction >= DEAD_FRACTION]
-
-
-def _saturated_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
-    return [s for s in layers if _ok(s.saturated_fraction) and s.saturated_fraction >= SATURATED_FRACTION]
-
-
-def _zero_layers(layers: Sequence[LayerStats]) -> list[LayerStats]:
-    """Layers after the first whose weights are all zero: no gradient passes back through them."""
-    return [s for s in layers[1:] if s.weight_norm == 0]
-
-
-def _shares(layers: Sequence[LayerStats], attr: str, noun: str) -> str:
-    """``"100% of the units of layers 2–8"``, or ``"52–60% of ..."`` when the shares differ."""
-    pcts = [round(100 * getattr(s, attr)) for s in layers]
-    share = f"{pcts[0]}%" if min(pcts) == max(pcts) else f"{min(pcts)}–{max(pcts)}%"
-    return f"{share} of the {noun} of {_range(_ids(layers))}"
-
-
-def _range(ids: Sequence[int]) -> str:
-    if len(ids) == 1:
-        return f"layer {ids[0]}"
-    if list(ids) == list(range(ids[0], ids[-1] + 1)):
-        return f"layers {ids[0]}–{ids[-1]}"
-    return "layers " + ", ".join(map(str, ids[:-1])) + f" and {ids[-1]}"
-
-
-def _ids(layers: Sequence[LayerStats]) -> tuple[int, ...]:
-    return tuple(s.index for s in layers)
-
-
-def _ok(v: float | None) -> TypeGuard[float]:
-    return v is not None and math.isfinite(v)
-
-
-def _num(x: float) -> str:
-    return f"{x:.3g}" if x == 0 or 1e-3 <= abs(x) < 1e4 else f"{x:.1e}"
+    facts = Facts.of(layers, loss=loss, used=used)
+    out = [v for check in (non_finite, symmetric, dead, saturated, activation_scale, gradient_flow)
+           for v in check(facts)]
+    out += learning_rate(facts, out)
+    return out or [healthy(layers)]
