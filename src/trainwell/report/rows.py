@@ -21,14 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainwell.report.stats import Stat, format_stat
 from trainwell.report.table import (
     DEFAULT_NUM_CLASSES,
     Cell,
     CellVerdict,
     ResultsGrid,
-    Stat,
     chance_threshold,
-    format_stat,
 )
 
 __all__ = ["Column", "Row", "ResultsRows", "results_rows", "RESULT_KINDS", "COLUMN_KINDS",

@@ -20,7 +20,6 @@ scores on held-out data. The lecture's CIFAR-10 table marks such cells "n/c"
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,15 +27,16 @@ from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import TrainwellError, did_you_mean
 from trainwell.loop.metrics import OWN_TEST_ACC, TEST_ACC, TRAIN_ACC
+from trainwell.report.stats import Stat, finite_number, format_stat, stat
 from trainwell.run.store import RunRow, Store
 from trainwell.sweep import format_value
 
 if TYPE_CHECKING:
     from trainwell.report.ensembles import RunsEnsemble
 
-__all__ = ["Cell", "CellVerdict", "Stat", "stat", "ResultsGrid", "results_grid", "run_outcome",
+__all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome",
            "chance_threshold",
-           "axis_values", "format_stat", "runs_classes", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
+           "axis_values", "runs_classes", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
            "shown_verdicts", "NOT_TRAINED",
            "DEFAULT_NUM_CLASSES", "VERDICT_WORDS"]
 
@@ -137,7 +137,7 @@ def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
         return "n/c"
     if run.status != "done":
         return "unfinished"
-    acc = _number(run.final.get(TRAIN_ACC))
+    acc = finite_number(run.final.get(TRAIN_ACC))
     return "n/c" if acc is None or acc < chance_threshold(num_classes) else "ok"
 
 
@@ -322,14 +322,6 @@ def axis_values(runs: Sequence[RunRow], axes: Sequence[str]) -> dict[str, list[s
     return out
 
 
-def format_stat(stat: tuple[float, float | None] | None) -> str:
-    """A (mean, std) accuracy pair in percent: ``"91.2 ± 0.4"``; ``"-"`` when missing."""
-    if stat is None:
-        return "-"
-    mean, std = stat
-    return f"{100 * mean:.1f}" if std is None else f"{100 * mean:.1f} ± {100 * std:.1f}"
-
-
 def pick_experiment(store: Store, experiment: str | None = None) -> str:
     """``experiment`` if the store has it; by default the most recently created one."""
     names = store.experiments()
@@ -358,38 +350,6 @@ def _cell(label: str, runs: list[RunRow], axes: Sequence[str], num_classes: int)
 
 
 def _difference(a: Any, b: Any) -> float | None:
-    x, y = _number(a), _number(b)
+    x, y = finite_number(a), finite_number(b)
     return None if x is None or y is None else x - y
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-@dataclass(frozen=True)
-class Stat:
-    """One metric over a grid point's seeds, as stored (accuracies as fractions): the mean,
-    the sample std (``None`` with fewer than two values) and ``n``, the values it is over."""
-
-    mean: float
-    std: float | None
-    n: int
-
-
-def stat(values: Sequence[Any]) -> Stat | None:
-    """Mean, sample std and count of the finite numbers in ``values``; ``None`` without any.
-
-    >>> s = stat([0.5, 0.7, None])
-    >>> round(s.mean, 3), round(s.std, 4), s.n
-    (0.6, 0.1414, 2)
-    """
-    xs = [x for x in map(_number, values) if x is not None]
-    if not xs:
-        return None
-    mean = sum(xs) / len(xs)
-    if len(xs) < 2:
-        return Stat(mean, None, 1)
-    return Stat(mean, math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)), len(xs))
 
