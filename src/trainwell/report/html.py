@@ -34,18 +34,20 @@ from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.curves import SHOWN
 from trainwell.report.datasets import dataset_views
 from trainwell.report.markdown import markdown_table
+from trainwell.report.outcome import (
+    CHANCE_MARGIN,
+    DEFAULT_NUM_CLASSES,
+    chance_threshold,
+    run_outcome,
+    runs_classes,
+)
 from trainwell.report.rows import ResultsRows, Row, results_rows
 from trainwell.report.status import check_replace, running_note
 from trainwell.report.table import (
-    CHANCE_MARGIN,
-    DEFAULT_NUM_CLASSES,
     ResultsGrid,
     axis_values,
-    chance_threshold,
     pick_experiment,
     results_grid,
-    run_outcome,
-    runs_classes,
     shown_verdicts,
     verdict_words,
 )
@@ -63,7 +65,7 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
                  curves: bool = True) -> Path:
     """Write ``folder/report.html`` (atomically) for ``experiment`` and return its path.
 
-    ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.table`).
+    ``num_classes`` sets chance level for the "n/c" rule (see :mod:`trainwell.report.outcome`).
     A report is never replaced by an emptier one (see :mod:`trainwell.report.status`): one
     that shows no runs, or fewer while the store still holds the runs it shows (an experiment
     folder read under another experiment's name); :class:`TrainwellError` says so and keeps it.

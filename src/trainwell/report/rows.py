@@ -21,14 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainwell.report.outcome import DEFAULT_NUM_CLASSES, chance_threshold
 from trainwell.report.stats import Stat, format_stat
-from trainwell.report.table import (
-    DEFAULT_NUM_CLASSES,
-    Cell,
-    CellVerdict,
-    ResultsGrid,
-    chance_threshold,
-)
+from trainwell.report.table import Cell, CellVerdict, ResultsGrid
 
 __all__ = ["Column", "Row", "ResultsRows", "results_rows", "RESULT_KINDS", "COLUMN_KINDS",
            "STAT_LABELS"]

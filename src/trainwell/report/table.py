@@ -1,17 +1,8 @@
 """The results table of an experiment: final accuracy per grid point, mean ± std over seeds.
 
 Pure functions over stored runs (:class:`~trainwell.run.store.RunRow`), shared by the HTML
-report and the terminal table, so both show the same numbers.
-
-A run *did not converge* ("n/c") when it diverged, or when it finished with a final train
-accuracy below chance level plus a margin::
-
-    n/c  ⇔  status == "diverged"  or  train_acc < 1 / num_classes + CHANCE_MARGIN
-
-(a finished run without a final train accuracy counts as n/c too). The train accuracy decides,
-not the test accuracy: a net that does not fit its training data did not train, whatever it
-scores on held-out data. The lecture's CIFAR-10 table marks such cells "n/c"
-(Kumar, "Weight initialization in deep neural networks", 2017).
+report and the terminal table, so both show the same numbers. Whether a seed counts as trained
+is the n/c rule of :mod:`trainwell.report.outcome`.
 
 >>> grid = results_grid([], ["init"])
 >>> grid.layout, grid.best
@@ -27,6 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import TrainwellError, did_you_mean
 from trainwell.loop.metrics import OWN_TEST_ACC, TEST_ACC, TRAIN_ACC
+from trainwell.report.outcome import (
+    CHANCE_MARGIN,
+    DEFAULT_NUM_CLASSES,
+    chance_threshold,
+    run_outcome,
+    runs_classes,
+)
 from trainwell.report.stats import Stat, finite_number, format_stat, stat
 from trainwell.run.store import RunRow, Store
 from trainwell.sweep import format_value
@@ -37,18 +35,11 @@ if TYPE_CHECKING:
 __all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome",
            "chance_threshold",
            "axis_values", "runs_classes", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
-           "shown_verdicts", "NOT_TRAINED",
-           "DEFAULT_NUM_CLASSES", "VERDICT_WORDS"]
+           "shown_verdicts", "NOT_TRAINED", "VERDICT_WORDS"]
 
 RAW_METRICS = OWN_TEST_ACC
 """Final metrics that keep the trained model's own test accuracy when the run's final
 prediction is an average (weights, snapshots or test-time views)."""
-
-CHANCE_MARGIN = 0.05
-"""A run whose final train accuracy is below ``1/num_classes + CHANCE_MARGIN`` stayed at chance."""
-
-DEFAULT_NUM_CLASSES = 10
-"""Classes of every built-in dataset (mnist1d, digits, mnist5k, MNIST, CIFAR-10)."""
 
 VERDICT_WORDS = {"non_finite": "non-finite values", "symmetric": "symmetric units",
                  "dead": "dead units", "saturated": "saturated units",
@@ -93,52 +84,6 @@ class CellVerdict:
     @property
     def healthy(self) -> bool:
         return self.kind == "healthy"
-
-
-def chance_threshold(num_classes: int = DEFAULT_NUM_CLASSES) -> float:
-    """The train accuracy a run must reach to count as trained: ``1/num_classes + CHANCE_MARGIN``.
-
-    >>> round(chance_threshold(10), 4)
-    0.15
-    """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"Invalid num_classes: {num_classes!r} (expected an integer >= 2)")
-    return 1.0 / num_classes + CHANCE_MARGIN
-
-
-def runs_classes(runs: Sequence[RunRow], default: int = DEFAULT_NUM_CLASSES) -> int:
-    """The number of classes the runs share: that of their ``data.classes`` when every run
-    keeps the same number of classes, ``default`` otherwise."""
-    counts = {_recorded_classes(r) or (
-        len(k) if isinstance(k := (r.recipe.get("data") or {}).get("classes"), list) else None)
-        for r in runs}
-    return next(iter(counts)) or default if len(counts) == 1 else default
-
-
-def _recorded_classes(run: RunRow) -> int | None:
-    """The number of classes the run trained on, as its store recorded it (``None`` before
-    stores kept it)."""
-    n = (run.data or {}).get("num_classes")
-    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 2 else None
-
-
-def run_outcome(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> str:
-    """``"ok"``, ``"n/c"`` (diverged or stayed at chance), ``"failed"`` or ``"unfinished"``.
-
-    A run that keeps a subset of the classes (``data.classes``) is judged against its own
-    number of classes."""
-    kept = (run.recipe.get("data") or {}).get("classes") if isinstance(run.recipe, dict) else None
-    if isinstance(kept, list) and len(kept) >= 2:
-        num_classes = len(kept)
-    num_classes = _recorded_classes(run) or num_classes
-    if run.status == "failed":
-        return "failed"
-    if run.status == "diverged":
-        return "n/c"
-    if run.status != "done":
-        return "unfinished"
-    acc = finite_number(run.final.get(TRAIN_ACC))
-    return "n/c" if acc is None or acc < chance_threshold(num_classes) else "ok"
 
 
 NOT_TRAINED = {"kind": "not_trained", "message": "did not train: the run is n/c (it diverged, "
