@@ -43,14 +43,8 @@ from trainwell.report.outcome import (
 )
 from trainwell.report.rows import ResultsRows, Row, results_rows
 from trainwell.report.status import check_replace, running_note
-from trainwell.report.table import (
-    ResultsGrid,
-    axis_values,
-    pick_experiment,
-    results_grid,
-    shown_verdicts,
-    verdict_words,
-)
+from trainwell.report.table import ResultsGrid, axis_values, pick_experiment, results_grid
+from trainwell.report.verdicts import shown_verdicts, verdict_words
 from trainwell.run.store import RunRow, Store, open_store
 
 __all__ = ["write_report", "render_report", "export_figures", "fill_tables", "pick_experiment",

@@ -23,7 +23,8 @@ from typing import Any
 
 from trainwell.report.outcome import DEFAULT_NUM_CLASSES, chance_threshold
 from trainwell.report.stats import Stat, format_stat
-from trainwell.report.table import Cell, CellVerdict, ResultsGrid
+from trainwell.report.table import Cell, ResultsGrid
+from trainwell.report.verdicts import CellVerdict
 
 __all__ = ["Column", "Row", "ResultsRows", "results_rows", "RESULT_KINDS", "COLUMN_KINDS",
            "STAT_LABELS"]

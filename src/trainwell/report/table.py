@@ -26,81 +26,20 @@ from trainwell.report.outcome import (
     runs_classes,
 )
 from trainwell.report.stats import Stat, finite_number, format_stat, stat
+from trainwell.report.verdicts import CellVerdict, cell_verdict, verdict_words
 from trainwell.run.store import RunRow, Store
 from trainwell.sweep import format_value
 
 if TYPE_CHECKING:
     from trainwell.report.ensembles import RunsEnsemble
 
-__all__ = ["Cell", "CellVerdict", "ResultsGrid", "results_grid", "run_outcome",
-           "chance_threshold",
-           "axis_values", "runs_classes", "pick_experiment", "verdict_words", "CHANCE_MARGIN",
-           "shown_verdicts", "NOT_TRAINED", "VERDICT_WORDS"]
+__all__ = ["Cell", "ResultsGrid", "results_grid", "axis_values", "pick_experiment",
+           "CHANCE_MARGIN", "CellVerdict", "chance_threshold", "run_outcome", "runs_classes",
+           "verdict_words"]
 
 RAW_METRICS = OWN_TEST_ACC
 """Final metrics that keep the trained model's own test accuracy when the run's final
 prediction is an average (weights, snapshots or test-time views)."""
-
-VERDICT_WORDS = {"non_finite": "non-finite values", "symmetric": "symmetric units",
-                 "dead": "dead units", "saturated": "saturated units",
-                 "exploding_activations": "exploding activations",
-                 "vanishing_activations": "vanishing activations",
-                 "vanishing_gradient": "vanishing gradient",
-                 "exploding_gradient": "exploding gradient", "lr_too_high": "lr too high",
-                 "lr_too_low": "lr too low", "not_trained": "did not train", "healthy": "healthy"}
-"""Each verdict kind (:data:`trainwell.diagnose.VERDICT_KINDS`) in a few plain words."""
-
-
-def verdict_words(kind: str) -> str:
-    """A verdict kind in plain words: ``"vanishing_gradient"`` → ``"vanishing gradient"``."""
-    return VERDICT_WORDS.get(kind, str(kind).replace("_", " "))
-
-
-def _rank(kind: str) -> float:
-    """Importance of a verdict kind: causes before consequences, healthy last; a kind this
-    version does not know ranks just before healthy."""
-    from trainwell.diagnose.verdicts import VERDICT_KINDS
-
-    if kind in VERDICT_KINDS:
-        return VERDICT_KINDS.index(kind)
-    return VERDICT_KINDS.index("healthy") - 0.5
-
-
-@dataclass(frozen=True)
-class CellVerdict:
-    """The most important verdict kind among a grid point's seeds, and on how many of the
-    ``of`` diagnosed seeds it was found (``count``)."""
-
-    kind: str
-    count: int
-    of: int
-
-    @property
-    def text(self) -> str:
-        """``"vanishing gradient"``, or ``"dead units (2/3)"`` when the seeds disagree."""
-        words = verdict_words(self.kind)
-        return words if self.count == self.of else f"{words} ({self.count}/{self.of})"
-
-    @property
-    def healthy(self) -> bool:
-        return self.kind == "healthy"
-
-
-NOT_TRAINED = {"kind": "not_trained", "message": "did not train: the run is n/c (it diverged, "
-               "or its final training accuracy is within 5 points of chance); the probe of the "
-               "trained network finds no cause in one batch", "fix": "find a learning rate with "
-               "`trainwell lr-find`, or let `trainwell doctor` race the fixes"}
-"""What a run that did not train shows where its stored diagnosis says ``healthy``."""
-
-
-def shown_verdicts(run: RunRow, *, num_classes: int = DEFAULT_NUM_CLASSES) -> list[dict[str, Any]]:
-    """The run's verdicts as the report shows them: a run that did not train (n/c) is never
-    healthy, whatever its probe said (runs stored before verdicts agreed with outcomes)."""
-    verdicts = list(run.verdicts or [])
-    if run_outcome(run, num_classes=num_classes) != "n/c":
-        return verdicts
-    causes = [v for v in verdicts if v.get("kind") != "healthy"]
-    return causes or ([NOT_TRAINED] if verdicts else [])
 
 
 @dataclass
@@ -190,11 +129,7 @@ class Cell:
     def verdict(self) -> CellVerdict | None:
         """The most important verdict kind over the seeds' diagnoses (``None`` when no seed
         was diagnosed): e.g. one seed with dead units and two healthy give ``dead (1/3)``."""
-        kinds = [{v.get("kind", "") for v in shown_verdicts(r)} for r in self.runs if r.verdicts]
-        if not kinds:
-            return None
-        top = min(set().union(*kinds), key=_rank)
-        return CellVerdict(top, sum(top in k for k in kinds), len(kinds))
+        return cell_verdict(self.runs)
 
 
 @dataclass
