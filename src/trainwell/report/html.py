@@ -29,10 +29,9 @@ import jinja2
 from trainwell import _toml
 from trainwell._io import atomic_write_bytes, atomic_write_text
 from trainwell.errors import TrainwellError
-from trainwell.loop.metrics import LR, STEP_LR
-from trainwell.report import curves, plots, plots_diagnostics
-from trainwell.report.curves import SHOWN
+from trainwell.report import plots, plots_diagnostics
 from trainwell.report.datasets import dataset_views
+from trainwell.report.figures import draw_ensembles, draw_figures
 from trainwell.report.markdown import markdown_table
 from trainwell.report.outcome import (
     CHANCE_MARGIN,
@@ -43,7 +42,7 @@ from trainwell.report.outcome import (
 )
 from trainwell.report.rows import ResultsRows, Row, results_rows
 from trainwell.report.status import check_replace, running_note
-from trainwell.report.table import ResultsGrid, axis_values, pick_experiment, results_grid
+from trainwell.report.table import axis_values, pick_experiment, results_grid
 from trainwell.report.verdicts import shown_verdicts, verdict_words
 from trainwell.run.store import RunRow, Store, open_store
 
@@ -91,9 +90,9 @@ def render_report(store: Store, experiment: str, *,
                         folder=Path(store.path).parent)
     rows = results_rows(grid, num_classes=num_classes)
     colors = plots.label_colors([c.label for c in grid.cells])
-    figures = _figures(store, runs, colors, num_classes, flow=flow, with_curves=curves)
+    figures = draw_figures(store, runs, colors, num_classes, flow=flow, with_curves=curves)
     live = _live_verdicts(store, [r.id for r in runs])
-    ensembles_png = _ensemble_figure(grid, colors)
+    ensembles_png = draw_ensembles(grid, colors)
     counts = Counter(r.status for r in runs)
     best = rows.best
     context = {
@@ -148,8 +147,8 @@ def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str |
         grid = results_grid(runs, exp["axes"], num_classes=num_classes,
                             folder=Path(store.path).parent)
         colors = plots.label_colors([c.label for c in grid.cells])
-        figures = _figures(store, runs, colors, num_classes, flow=False)
-        figures["ensembles"] = _ensemble_figure(grid, colors)
+        figures = draw_figures(store, runs, colors, num_classes, flow=False)
+        figures["ensembles"] = draw_ensembles(grid, colors)
     table = markdown_table(results_rows(grid, num_classes=num_classes))
     written = [atomic_write_text(out / f"{name}-table.md", table)]
     for suffix in ("loss", "val-acc", "lr", "ensembles"):
@@ -180,36 +179,6 @@ def fill_tables(folder: str | Path, experiment: str, table: str) -> list[Path]:
     return written
 
 
-def _figures(store: Store, runs: list[RunRow], colors: dict[str, str], num_classes: int, *,
-             flow: bool = True, with_curves: bool = True) -> dict[str, Any]:
-    """The report's PNGs: ``loss``, ``val-acc``, ``lr`` (``None`` without a schedule that
-    changed it; all three ``None`` without ``with_curves``) and ``flow``, a (run, PNG) pair per
-    grid point with gradient-flow records."""
-    shown = [r for r in runs if r.status in SHOWN]
-    firsts = _first_seeds(shown, list(colors))
-    series = curves.stored_series(store, [r.id for r in shown]) if with_curves or flow else {}
-    flow_runs = [f for label, r in firsts.items() if flow and (
-        f := plots_diagnostics.flow_run(label, r.seed, series.get(r.id, {})))]
-    limits = plots_diagnostics.flow_limits(flow_runs)
-    drawn = {
-        "loss": plots.loss_figure(curves.loss_curves(series, shown), colors=colors),
-        "val-acc": plots.val_acc_figure(curves.val_acc_curves(series, shown), colors=colors,
-                                        chance=1.0 / num_classes),
-        "lr": _lr_figure(series, firsts, colors),
-    } if with_curves else {"loss": None, "val-acc": None, "lr": None}
-    return {**drawn,
-            "flow": [(run, plots_diagnostics.gradient_flow_figure(run, limits=limits))
-                     for run in flow_runs],
-            "flow_zeros": limits.grad[2] or limits.act[2]}
-
-
-def _ensemble_figure(grid: ResultsGrid, colors: dict[str, str]) -> bytes | None:
-    """Ensemble accuracy against members, for the grid points with an ensemble."""
-    seeds = {c.label: c.ensemble.curve for c in grid.cells if c.ensemble is not None}
-    snaps = {c.label: c.snapshots for c in grid.cells if c.snapshots}
-    return plots.ensemble_figure(seeds, snaps, colors=colors)
-
-
 def _uri(png: bytes | None) -> str | None:
     return plots.data_uri(png) if png else None
 
@@ -227,32 +196,6 @@ def _template() -> jinja2.Template:
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     return env.get_template("report.html.j2")
-
-
-def _first_seeds(shown: list[RunRow], labels: list[str]) -> dict[str, RunRow]:
-    """Each grid point's run with the lowest seed, in grid order."""
-    out: dict[str, RunRow] = {}
-    for r in sorted(shown, key=lambda r: r.seed):
-        out.setdefault(r.label, r)
-    return {label: out[label] for label in labels if label in out}
-
-
-def _lr_figure(series: curves.Series, firsts: dict[str, RunRow],
-               colors: dict[str, str]) -> bytes | None:
-    """Per-step lr of each grid point's first seed, drawn when a schedule changed it; a run
-    without a schedule has no per-step rows and holds its per-epoch lr from step 0."""
-    scheduled, held = {}, {}
-    for label, r in firsts.items():
-        metrics = series.get(r.id, {})
-        if STEP_LR in metrics:
-            scheduled[label] = plots.Curve(*metrics[STEP_LR])
-        elif metrics.get(LR, ([], []))[0]:
-            steps, values = metrics[LR]
-            held[label] = plots.Curve([0, *steps], [values[0], *values])
-    if not plots.lr_varies(scheduled):
-        return None
-    return plots.lr_figure({k: scheduled.get(k) or held[k] for k in firsts
-                            if k in scheduled or k in held}, colors=colors)
 
 
 def _table(rows: ResultsRows, colors: dict[str, str]) -> dict[str, Any]:
