@@ -32,19 +32,13 @@ from trainwell.errors import TrainwellError
 from trainwell.report import plots, plots_diagnostics
 from trainwell.report.datasets import dataset_views
 from trainwell.report.figures import draw_ensembles, draw_figures
+from trainwell.report.html_views import flow_view, live_verdicts, run_view, table_view
 from trainwell.report.markdown import markdown_table
-from trainwell.report.outcome import (
-    CHANCE_MARGIN,
-    DEFAULT_NUM_CLASSES,
-    chance_threshold,
-    run_outcome,
-    runs_classes,
-)
-from trainwell.report.rows import ResultsRows, Row, results_rows
+from trainwell.report.outcome import CHANCE_MARGIN, DEFAULT_NUM_CLASSES, chance_threshold, runs_classes
+from trainwell.report.rows import results_rows
 from trainwell.report.status import check_replace, running_note
 from trainwell.report.table import axis_values, pick_experiment, results_grid
-from trainwell.report.verdicts import shown_verdicts, verdict_words
-from trainwell.run.store import RunRow, Store, open_store
+from trainwell.run.store import Store, open_store
 
 __all__ = ["write_report", "render_report", "export_figures", "fill_tables", "pick_experiment",
            "REPORT_NAME"]
@@ -91,7 +85,7 @@ def render_report(store: Store, experiment: str, *,
     rows = results_rows(grid, num_classes=num_classes)
     colors = plots.label_colors([c.label for c in grid.cells])
     figures = draw_figures(store, runs, colors, num_classes, flow=flow, with_curves=curves)
-    live = _live_verdicts(store, [r.id for r in runs])
+    live = live_verdicts(store, [r.id for r in runs])
     ensembles_png = draw_ensembles(grid, colors)
     counts = Counter(r.status for r in runs)
     best = rows.best
@@ -107,7 +101,7 @@ def render_report(store: Store, experiment: str, *,
         "fixed": _fixed_text(exp["fixed"]),
         "datasets": dataset_views(runs),
         "grid": grid,
-        "table": _table(rows, colors),
+        "table": table_view(rows, colors),
         "diagnosed_any": rows.has("diagnosis"),
         "best": best and {"label": best.label, "color": colors[best.label],
                           "test": best.test, "train": best.train},
@@ -118,7 +112,7 @@ def render_report(store: Store, experiment: str, *,
         "ensembles_png": _uri(ensembles_png),
         "any_ensemble": rows.has("ensemble of seeds (%)"),
         "any_raw": rows.has("model alone (%)"),
-        "flow": [_flow_view(run, png, runs, colors) for run, png in figures["flow"]],
+        "flow": [flow_view(run, png, runs, colors) for run, png in figures["flow"]],
         "depth_colors": plots_diagnostics.depth_colors(5),
         "flow_zeros": figures["flow_zeros"],
         "every": sorted({run.every for run, _ in figures["flow"]} - {None}),
@@ -126,7 +120,7 @@ def render_report(store: Store, experiment: str, *,
         "chance": f"{100 * chance_threshold(num_classes):.1f}",
         "num_classes": num_classes,
         "margin": f"{100 * CHANCE_MARGIN:g}",
-        "runs": [_run_view(r, colors, num_classes, live.get(r.id, [])) for r in runs],
+        "runs": [run_view(r, colors, num_classes, live.get(r.id, [])) for r in runs],
         "running_note": running_note(runs),
     }
     return _template().render(**context)
@@ -183,13 +177,6 @@ def _uri(png: bytes | None) -> str | None:
     return plots.data_uri(png) if png else None
 
 
-def _flow_view(run: plots_diagnostics.FlowRun, png: bytes, runs: list[RunRow],
-               colors: dict[str, str]) -> dict[str, Any]:
-    row = next(r for r in runs if r.label == run.label and r.seed == run.seed)
-    return {"label": run.label, "seed": run.seed, "color": colors[run.label], "ended": _ended(row),
-            "layers": len(run.layers), "png": plots.data_uri(png)}
-
-
 @functools.cache
 def _template() -> jinja2.Template:
     env = jinja2.Environment(loader=jinja2.PackageLoader("trainwell.report", "templates"),
@@ -198,80 +185,12 @@ def _template() -> jinja2.Template:
     return env.get_template("report.html.j2")
 
 
-def _table(rows: ResultsRows, colors: dict[str, str]) -> dict[str, Any]:
-    """The results table for the template: each row with its colour and CSS class."""
-    def view(row: Row | None) -> dict[str, Any] | None:
-        if row is None:
-            return None
-        return {**vars(row), "color": colors[row.label], "css": _CSS[row.kind],
-                "value": {c.name: row.value(c) for c in rows.columns}}
-
-    if rows.layout == "grid":
-        return {"rows": [(r, [view(rows.at(r, c)) for c in rows.grid_cols])
-                         for r in rows.grid_rows], "cols": rows.grid_cols}
-    return {"columns": rows.columns, "cells": [view(r) for r in rows.rows]}
-
-
-_CSS = {"value": "value", "n/c": "nc", "failed": "failed", "pending": "pending"}
-"""The CSS class of each result kind."""
-
-
-def _live_verdicts(store: Store, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Per run, the live monitor's symptoms in the order found: ``{"step", "words"}``
-    (the store's ``verdict/<symptom>`` metrics)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for run, step, name, _ in store.metrics(ids) if ids else []:
-        if name.startswith("verdict/"):
-            out.setdefault(run, []).append({"step": step, "words": verdict_words(name[8:])})
-    return {run: sorted(found, key=lambda v: v["step"]) for run, found in out.items()}
-
-
-def _run_view(r: RunRow, colors: dict[str, str], num_classes: int,
-              live: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    error = (r.error or "").strip()
-    last = next((line for line in reversed(error.splitlines()) if line.strip()), "")
-    return {
-        "id": r.id, "label": r.label, "color": colors.get(r.label, "#888888"), "seed": r.seed,
-        "status": r.status, "at_chance": r.status == "done" and run_outcome(
-            r, num_classes=num_classes) == "n/c",
-        "attempts": r.attempts, "time": _duration(r.seconds),
-        "test": _percent(r.final.get("test_acc")), "train": _percent(r.final.get("train_acc")),
-        "ended": _ended(r), "name": str(r.recipe.get("name") or ""),
-        "note": str(r.recipe.get("note") or ""),
-        "error": error, "error_line": last if len(last) <= 120 else last[:117] + "...",
-        "verdicts": [{"words": verdict_words(str(v.get("kind", ""))),
-                      "healthy": v.get("kind") == "healthy", "message": str(v.get("message", "")),
-                      "fix": str(v.get("fix") or "")}
-                     for v in shown_verdicts(r, num_classes=num_classes)],
-        "live": live or [],
-    }
-
-
-def _ended(r: RunRow) -> str:
-    if r.status == "diverged":
-        return f"diverged at step {r.diverged_step}" if r.diverged_step is not None else "diverged"
-    return r.stop_reason or ""
-
-
 def _fixed_text(fixed: dict[str, Any]) -> str:
     fixed = {k: v for k, v in fixed.items() if v not in ({}, None, "")}
     try:
         return _toml.dumps(fixed)
     except TypeError:
         return json.dumps(fixed, indent=2, default=str)
-
-
-def _percent(value: Any) -> str:
-    return "-" if not isinstance(value, (int, float)) else f"{100 * value:.1f}"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _when(timestamp: float | None) -> str:
