@@ -7,7 +7,9 @@ the learning rate against step when a schedule changed it, the gradient flow of 
 point (per-layer ``‖∂L/∂W‖`` and activation std while training), and every run with its
 status, time, error and verdicts. Plots are PNG, embedded as ``data:`` URIs: the page loads
 nothing from elsewhere and opens offline. Every piece of user text is HTML-escaped by the
-template (jinja2, autoescape).
+template (jinja2, autoescape). The figures are drawn by :mod:`trainwell.report.figures`, the
+table and the runs turned into the template's dicts by :mod:`trainwell.report.html_views`;
+:mod:`trainwell.report.documents` writes the same figures and table to files for documents.
 
 >>> path = write_report("runs/init-vs-activation")  # doctest: +SKIP
 >>> path.name  # doctest: +SKIP
@@ -19,7 +21,6 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,13 @@ from typing import Any
 import jinja2
 
 from trainwell import _toml
-from trainwell._io import atomic_write_bytes, atomic_write_text
+from trainwell._io import atomic_write_text
 from trainwell.errors import TrainwellError
 from trainwell.report import plots, plots_diagnostics
 from trainwell.report.datasets import dataset_views
+from trainwell.report.documents import export_figures, fill_tables
 from trainwell.report.figures import draw_ensembles, draw_figures
 from trainwell.report.html_views import flow_view, live_verdicts, run_view, table_view
-from trainwell.report.markdown import markdown_table
 from trainwell.report.outcome import CHANCE_MARGIN, DEFAULT_NUM_CLASSES, chance_threshold, runs_classes
 from trainwell.report.rows import results_rows
 from trainwell.report.status import check_replace, running_note
@@ -67,8 +68,6 @@ def write_report(folder: str | Path, *, experiment: str | None = None,
         path = folder / REPORT_NAME
         check_replace(path, text, store=store, experiment=name)
     return atomic_write_text(path, text)
-
-
 
 
 def render_report(store: Store, experiment: str, *,
@@ -124,53 +123,6 @@ def render_report(store: Store, experiment: str, *,
         "running_note": running_note(runs),
     }
     return _template().render(**context)
-
-
-def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str | None = None,
-                   num_classes: int = DEFAULT_NUM_CLASSES) -> list[Path]:
-    """Write the report's plots (``<experiment>-loss.png``, ``<experiment>-val-acc.png``,
-    ``<experiment>-lr.png`` under a schedule, ``<experiment>-ensembles.png`` with ensembles)
-    and its results table (``<experiment>-table.md``)
-    into ``out_dir``, for documents."""
-    out = Path(out_dir)
-    with open_store(folder) as store:
-        name = pick_experiment(store, experiment)
-        exp = store.experiment(name)
-        assert exp is not None  # pick_experiment returns a recorded name
-        runs = store.runs(name)
-        grid = results_grid(runs, exp["axes"], num_classes=num_classes,
-                            folder=Path(store.path).parent)
-        colors = plots.label_colors([c.label for c in grid.cells])
-        figures = draw_figures(store, runs, colors, num_classes, flow=False)
-        figures["ensembles"] = draw_ensembles(grid, colors)
-    table = markdown_table(results_rows(grid, num_classes=num_classes))
-    written = [atomic_write_text(out / f"{name}-table.md", table)]
-    for suffix in ("loss", "val-acc", "lr", "ensembles"):
-        if (png := figures[suffix]) is not None:
-            written.append(atomic_write_bytes(out / f"{name}-{suffix}.png", png))
-    return written + fill_tables(out, name, table)
-
-
-def fill_tables(folder: str | Path, experiment: str, table: str) -> list[Path]:
-    r"""Put ``table`` between ``<!-- results: EXPERIMENT -->`` and ``<!-- /results -->`` in
-    every markdown page of ``folder`` that has those markers; return the pages rewritten.
-
-    >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp())
-    >>> _ = (d / "p.md").write_text("x\n<!-- results: e -->\nold\n<!-- /results -->\n")
-    >>> [p.name for p in fill_tables(d, "e", "| new |\n")], (d / "p.md").read_text()
-    (['p.md'], 'x\n<!-- results: e -->\n| new |\n<!-- /results -->\n')
-    """
-    start, end = f"<!-- results: {experiment} -->", "<!-- /results -->"
-    pattern = re.compile(re.escape(start) + r"\n.*?" + re.escape(end), re.DOTALL)
-    written = []
-    for page in sorted(Path(folder).glob("*.md")):
-        text = page.read_text(encoding="utf-8")
-        if start in text:
-            new = pattern.sub(lambda _: f"{start}\n{table}{end}", text)
-            if new != text:
-                written.append(atomic_write_text(page, new))
-    return written
 
 
 def _uri(png: bytes | None) -> str | None:
