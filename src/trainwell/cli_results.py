@@ -21,7 +21,8 @@ def report(folder: Annotated[Path, typer.Argument(help="Experiment folder holdin
 
     Example: trainwell report runs/init --figures docs
     """
-    from trainwell.report.html import REPORT_NAME, export_figures, write_report
+    from trainwell.report.documents import export_figures
+    from trainwell.report.html import REPORT_NAME, write_report
     from trainwell.report.terminal import print_results
     from trainwell.run.store import open_store
     from trainwell.run.store_check import writable

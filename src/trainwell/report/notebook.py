@@ -26,13 +26,9 @@ from matplotlib.figure import Figure
 
 from trainwell.errors import TrainwellError
 from trainwell.report import curves, plots
+from trainwell.report.outcome import runs_classes
 from trainwell.report.rows import ResultsRows, results_rows
-from trainwell.report.table import (
-    ResultsGrid,
-    pick_experiment,
-    results_grid,
-    runs_classes,
-)
+from trainwell.report.table import ResultsGrid, pick_experiment, results_grid
 from trainwell.run.store import RunRow, Store
 
 __all__ = ["Experiment", "read_experiment", "table_rows", "table_html", "loss_plot",

@@ -4,7 +4,7 @@ markdown export and the notebook table only format these rows, so they show the 
 under the same names.
 
 A grid point's result is ``value`` (at least one seed trained: its mean ± std), or else
-``n/c``, ``failed`` or ``pending`` (:attr:`Cell.kind <trainwell.report.table.Cell.kind>`,
+``n/c``, ``failed`` or ``pending`` (:attr:`Cell.kind <trainwell.report.cells.Cell.kind>`,
 the one place that rule lives). Columns: the axes (``recipe`` without any), ``test acc (%)``,
 ``model alone (%)`` (when a grid point averages more than its trained model), ``train acc
 (%)``, ``gap (points)``, ``ensemble of seeds (%)`` (when a grid point has one), ``seeds``,
@@ -21,15 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainwell.report.table import (
-    DEFAULT_NUM_CLASSES,
-    Cell,
-    CellVerdict,
-    ResultsGrid,
-    Stat,
-    chance_threshold,
-    format_stat,
-)
+from trainwell.report.cells import Cell
+from trainwell.report.outcome import DEFAULT_NUM_CLASSES, chance_threshold
+from trainwell.report.stats import Stat, format_stat
+from trainwell.report.table import ResultsGrid
+from trainwell.report.verdicts import CellVerdict
 
 __all__ = ["Column", "Row", "ResultsRows", "results_rows", "RESULT_KINDS", "COLUMN_KINDS",
            "STAT_LABELS"]

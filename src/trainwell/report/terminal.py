@@ -119,10 +119,11 @@ def print_results(console: Console, store: Store, experiment: str | None = None,
     seeds, the trained model's own accuracy where runs average, and the time per run.
 
     ``experiment`` defaults to the store's most recent one; ``num_classes`` sets chance level
-    for the n/c rule (:data:`trainwell.report.table.DEFAULT_NUM_CLASSES`).
+    for the n/c rule (:data:`trainwell.report.outcome.DEFAULT_NUM_CLASSES`).
     """
+    from trainwell.report.outcome import runs_classes
     from trainwell.report.rows import results_rows
-    from trainwell.report.table import pick_experiment, results_grid, runs_classes
+    from trainwell.report.table import pick_experiment, results_grid
 
     name = pick_experiment(store, experiment)
     axes = (store.experiment(name) or {}).get("axes", [])
