@@ -27,7 +27,7 @@ from trainwell.diagnose.windows import LayerWindow, LiveVerdict, Window
 __all__ = ["SYMPTOMS", "FIXES", "LiveVerdict", "Window", "LayerWindow", "find_symptoms",
            "DEAD_SHARE", "ALIVE_SHARE", "SATURATED_SHARE", "VANISHING_RATIO", "EXPLODING_RELATIVE",
            "UPDATE_HIGH", "UPDATE_LOW", "SLOW_DROP", "OSCILLATION", "LOSS_RISE", "START_LOSS",
-           "CHANCE_MARGIN"]
+           "CHANCE_FACTOR"]
 
 SYMPTOMS = ("nan", "exploding", "vanishing", "dying_relu", "saturated", "oscillating", "slow",
             "chance", "lr_high", "lr_low")
@@ -91,7 +91,7 @@ START_LOSS = 3.0
 loss of an even guess (CS231n: check the loss at the start). The outputs are then far too
 large, most often from an init too large for the layers' fan-in. The healthy calibration
 recipes start at 1.7 × ln(classes) at most, the ones with a too large init at 3.9 × and more."""
-CHANCE_MARGIN = 1.5
+CHANCE_FACTOR = 1.5
 """Accuracy at chance: after an epoch, the training accuracy is below 1.5 / classes."""
 
 
@@ -114,7 +114,7 @@ def find_symptoms(windows: Sequence[Window], *, train_acc: float | None = None,
     out += _units(windows)
     out += _loss(windows)
     out += _updates(windows)
-    if train_acc is not None and classes and classes > 1 and train_acc < CHANCE_MARGIN / classes:
+    if train_acc is not None and classes and classes > 1 and train_acc < CHANCE_FACTOR / classes:
         out.append(_verdict("chance", now.step, "", {"train_acc": train_acc, "chance": 1 / classes},
                             f"accuracy at chance: {100 * train_acc:.1f} % on training data with "
                             f"{classes} classes (chance {100 / classes:.1f} %)"))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trainwell.diagnose.outcome import CHANCE_MARGIN
 from trainwell.loop.metrics import TRAIN_ACC
 from trainwell.report.stats import finite_number
 from trainwell.run.store import RunRow
@@ -27,8 +28,6 @@ from trainwell.run.store import RunRow
 __all__ = ["run_outcome", "chance_threshold", "runs_classes", "CHANCE_MARGIN",
            "DEFAULT_NUM_CLASSES"]
 
-CHANCE_MARGIN = 0.05
-"""A run whose final train accuracy is below ``1/num_classes + CHANCE_MARGIN`` stayed at chance."""
 
 DEFAULT_NUM_CLASSES = 10
 """Classes of every built-in dataset (mnist1d, digits, mnist5k, MNIST, CIFAR-10)."""
