@@ -1,8 +1,8 @@
 """The results store: one SQLite database per experiment folder, written by one driver at a time.
 
 :class:`Store` is the whole store: its database (:mod:`~trainwell.run.store_schema`: tables,
-making and opening it) and, here, its runs and experiments as read and written, and the
-ownership of runs.
+making and opening it), its queries (:mod:`~trainwell.run.store_read`) and, here, its writes
+and the ownership of runs.
 
 Ownership: a driver claims a run (``owner`` = ``host:pid:start``, ``heartbeat`` = now) and
 beats for the runs it holds; another driver takes only runs nobody holds, or whose owner
@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,44 +29,11 @@ from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
 from trainwell.plan import RunSpec
 from trainwell.run.store_check import DB_NAME
-from trainwell.run.store_schema import StoreDatabase
+from trainwell.run.store_read import RunRow, StoreReader
 
 __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows"]
 
 FINISHED = ("done", "diverged", "failed")
-
-
-@dataclass(frozen=True)
-class RunRow(RunSpec):
-    """A run as stored: its spec and what became of it."""
-
-    status: str
-    error: str | None
-    attempts: int
-    started: float | None
-    finished: float | None
-    seconds: float | None
-    final: dict[str, Any]
-    diverged_step: int | None
-    stop_reason: str | None
-    verdicts: list[dict[str, str]] | None
-    owner: str | None = None
-    heartbeat: float | None = None
-    device: str | None = None
-    worker: str | None = None
-    data: dict[str, Any] | None = None
-    """What the run trained on (:meth:`~trainwell.data.DatasetMeta.record`): its number of
-    classes and their names; ``None`` in stores written before it was kept."""
-
-    @classmethod
-    def _from_sql(cls, row: sqlite3.Row) -> RunRow:
-        known = {f.name for f in fields(cls)}
-        d = {k: v for k, v in dict(row).items() if k in known}  # older stores have more columns
-        for key in ("point", "recipe", "final", "verdicts", "data"):
-            if key in d:
-                d[key] = json.loads(d[key]) if d[key] is not None else None
-        d["final"] = d["final"] or {}
-        return cls(**d)
 
 
 def open_store(folder: str | Path, *, readonly: bool = True) -> Store:
@@ -83,7 +48,7 @@ def open_store(folder: str | Path, *, readonly: bool = True) -> Store:
     return Store(path, readonly=readonly)
 
 
-class Store(StoreDatabase):
+class Store(StoreReader):
     """Open the results database at ``path``, creating it (and its folder) for writing.
 
     One ``Store`` per process; each method is one short transaction. With ``readonly``, the
@@ -92,16 +57,6 @@ class Store(StoreDatabase):
     >>> store = Store("runs/demo/results.db")  # doctest: +SKIP
     >>> [r.status for r in store.runs("demo")]  # doctest: +SKIP
     """
-
-    def check_experiment(self, name: str) -> None:
-        """Raise :class:`TrainwellError` when the store holds experiments but not ``name``: a
-        copied or renamed experiment folder, whose runs are recorded under its old name."""
-        held = self.experiments()
-        if held and name not in held:
-            raise TrainwellError(
-                f"{str(self.path)!r} holds the experiment {', '.join(map(repr, held))}, not "
-                f"{name!r} (a copied or renamed folder?): continue it with --name {held[-1]}, "
-                "or give the new experiment a folder of its own")
 
     # experiments -------------------------------------------------------------------------
     def put_experiment(self, name: str, *, axes: Sequence[str], fixed: dict[str, Any],
@@ -114,17 +69,6 @@ class Store(StoreDatabase):
                       "fixed=excluded.fixed, note=excluded.note, grid=excluded.grid",
                       (name, time.time(), json.dumps(list(axes)), json.dumps(fixed), note,
                        json.dumps(list(grid) if grid is not None else None)))
-
-    def experiment(self, name: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT * FROM experiments WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            return None
-        d = dict(row)
-        d["axes"], d["fixed"], d["grid"] = (json.loads(d[k]) for k in ("axes", "fixed", "grid"))
-        return d
-
-    def experiments(self) -> list[str]:
-        return [r[0] for r in self._conn.execute("SELECT name FROM experiments ORDER BY created")]
 
     # runs --------------------------------------------------------------------------------
     def add_runs(self, specs: Iterable[RunSpec]) -> int:
@@ -202,43 +146,6 @@ class Store(StoreDatabase):
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
                        json.dumps(history.verdicts), device, worker,
                        json.dumps(history.data) if history.data else None, run_id))
-
-    def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
-             ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:
-        """Stored runs, in the order they were registered.
-
-        With ``experiment``, only the runs of its current grid, unless ``all_runs`` (runs of
-        earlier, different grids stay stored under the experiment).
-        """
-        if experiment is not None and ids is None and not all_runs:
-            exp = self.experiment(experiment)
-            ids = exp["grid"] if exp is not None else None
-        if ids is not None and not ids:
-            return []
-        sql, args = "SELECT * FROM runs WHERE 1=1", []
-        if experiment is not None:
-            sql += " AND experiment=?"
-            args.append(experiment)
-        if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            sql += f" AND status IN ({','.join('?' * len(wanted))})"
-            args += wanted
-        if ids is not None:
-            sql += f" AND id IN ({','.join('?' * len(ids))})"
-            args += list(ids)
-        return [RunRow._from_sql(r) for r in self._conn.execute(sql + " ORDER BY rowid", args)]
-
-    def metrics(self, run_ids: Sequence[str] | None = None,
-                names: Sequence[str] | None = None) -> list[tuple[str, int, str, float | None]]:
-        """``(run, step, name, value)`` rows, ordered by run, name and step."""
-        sql, args = "SELECT run, step, name, value FROM metrics WHERE 1=1", []
-        if run_ids is not None:
-            sql += f" AND run IN ({','.join('?' * len(run_ids))})"
-            args += list(run_ids)
-        if names is not None:
-            sql += f" AND name IN ({','.join('?' * len(names))})"
-            args += list(names)
-        return [tuple(r) for r in self._conn.execute(sql + " ORDER BY run, name, step", args)]
 
 
 def metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
