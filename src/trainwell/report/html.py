@@ -49,7 +49,8 @@ from trainwell.report.table import (
     shown_verdicts,
     verdict_words,
 )
-from trainwell.run.store import RunRow, Store, open_store
+from trainwell.run.store import Store, open_store
+from trainwell.run.store_read import RunRow
 
 __all__ = ["write_report", "render_report", "export_figures", "fill_tables", "pick_experiment",
            "REPORT_NAME"]

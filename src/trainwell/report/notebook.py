@@ -33,7 +33,8 @@ from trainwell.report.table import (
     results_grid,
     runs_classes,
 )
-from trainwell.run.store import RunRow, Store
+from trainwell.run.store import Store
+from trainwell.run.store_read import RunRow
 
 __all__ = ["Experiment", "read_experiment", "table_rows", "table_html", "loss_plot",
            "accuracy_plot"]

@@ -1,6 +1,6 @@
 """The results table of an experiment: final accuracy per grid point, mean ± std over seeds.
 
-Pure functions over stored runs (:class:`~trainwell.run.store.RunRow`), shared by the HTML
+Pure functions over stored runs (:class:`~trainwell.run.store_read.RunRow`), shared by the HTML
 report and the terminal table, so both show the same numbers.
 
 A run *did not converge* ("n/c") when it diverged, or when it finished with a final train
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import TrainwellError, did_you_mean
 from trainwell.loop.metrics import OWN_TEST_ACC, TEST_ACC, TRAIN_ACC
-from trainwell.run.store import RunRow, Store
+from trainwell.run.store import Store
+from trainwell.run.store_read import RunRow
 from trainwell.sweep import format_value
 
 if TYPE_CHECKING:
