@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from trainwell._optional import pandas
 from trainwell.loop.metrics import TEST_ACC, TRAIN_ACC
 from trainwell.report.select import MISSING, matches, run_value
-from trainwell.run.store import RunRow, Store, open_store
+from trainwell.run.store import Store, open_store
+from trainwell.run.store_read import RunRow
 from trainwell.sweep import format_value
 
 if TYPE_CHECKING:

@@ -24,7 +24,8 @@ from trainwell.loop.metrics import STEP_METRICS
 from trainwell.report.curves import epoch_numbers, stored_series
 from trainwell.report.table import pick_experiment
 from trainwell.results import MISSING, Results, run_value
-from trainwell.run.store import RunRow, open_store
+from trainwell.run.store import open_store
+from trainwell.run.store_read import RunRow
 from trainwell.sweep import format_value
 
 __all__ = ["ExportRun", "ExperimentRuns", "experiment_runs", "is_step_metric", "KEY_VALUES",

@@ -20,7 +20,7 @@ from trainwell.loop.metrics import OWN_TEST_ACC
 from trainwell.report.outcome import run_outcome
 from trainwell.report.stats import Stat, format_stat, stat
 from trainwell.report.verdicts import CellVerdict, cell_verdict
-from trainwell.run.store import RunRow
+from trainwell.run.store_read import RunRow
 
 if TYPE_CHECKING:
     from trainwell.report.ensembles import RunsEnsemble

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from trainwell.loop.metrics import LOSS, VAL_ACC
 from trainwell.report import plots
-from trainwell.run.store import RunRow, Store
+from trainwell.run.store import Store
+from trainwell.run.store_read import RunRow
 
 __all__ = ["Series", "SHOWN", "series", "stored_series", "epoch_numbers", "loss_curves",
            "val_acc_curves"]

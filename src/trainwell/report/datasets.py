@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from trainwell.run.store import RunRow
+from trainwell.run.store_read import RunRow
 
 __all__ = ["dataset_views", "MAX_NAMES"]
 
@@ -25,7 +25,7 @@ def dataset_views(runs: Sequence[RunRow]) -> list[dict[str, Any]]:
     ``{"name", "source", "shape", "num_classes", "classes", "more", "runs"}``; ``classes``
     holds at most :data:`MAX_NAMES` names, ``more`` how many were left out.
 
-    >>> from trainwell.run.store import RunRow
+    >>> from trainwell.run.store_read import RunRow
     >>> run = RunRow(id="a", experiment="e", label="x", point={}, seed=0, recipe={},
     ...              status="done", error=None, attempts=1, started=None, finished=None,
     ...              seconds=None, final={}, diverged_step=None, stop_reason=None,

@@ -17,7 +17,7 @@ from trainwell.ensemble.predictions import Predictions, load_predictions
 from trainwell.errors import ConfigError
 from trainwell.recipe import parse_override
 from trainwell.report.select import MISSING, matches, run_value
-from trainwell.run.store import RunRow
+from trainwell.run.store_read import RunRow
 from trainwell.run_folder import RunFolder
 
 __all__ = ["RunsEnsemble", "seed_ensemble", "snapshot_curve", "evaluate_runs", "select_runs",

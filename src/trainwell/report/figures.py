@@ -16,7 +16,8 @@ from trainwell.loop.metrics import LR, STEP_LR
 from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.curves import SHOWN
 from trainwell.report.table import ResultsGrid
-from trainwell.run.store import RunRow, Store
+from trainwell.run.store import Store
+from trainwell.run.store_read import RunRow
 
 __all__ = ["draw_figures", "draw_ensembles"]
 

@@ -4,7 +4,7 @@ as plain dicts for its template (:mod:`trainwell.report.html`).
 Numbers become text here (percent, durations); the template only lays them out and escapes
 them.
 
->>> from trainwell.run.store import RunRow
+>>> from trainwell.run.store_read import RunRow
 >>> run = RunRow("x", "e", "he", {}, 0, {}, "done", None, 1, None, None, 75.0,
 ...              {"test_acc": 0.912, "train_acc": 0.95}, None, None, None)
 >>> view = run_view(run, {"he": "#1f77b4"}, 10)
@@ -20,7 +20,8 @@ from trainwell.report import plots, plots_diagnostics
 from trainwell.report.outcome import run_outcome
 from trainwell.report.rows import ResultsRows, Row
 from trainwell.report.verdicts import shown_verdicts, verdict_words
-from trainwell.run.store import RunRow, Store
+from trainwell.run.store import Store
+from trainwell.run.store_read import RunRow
 
 __all__ = ["table_view", "flow_view", "run_view", "live_verdicts"]
 

@@ -29,7 +29,8 @@ from trainwell.report import curves, plots
 from trainwell.report.outcome import runs_classes
 from trainwell.report.rows import ResultsRows, results_rows
 from trainwell.report.table import ResultsGrid, pick_experiment, results_grid
-from trainwell.run.store import RunRow, Store
+from trainwell.run.store import Store
+from trainwell.run.store_read import RunRow
 
 __all__ = ["Experiment", "read_experiment", "table_rows", "table_html", "loss_plot",
            "accuracy_plot"]

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from trainwell.diagnose.outcome import CHANCE_MARGIN
 from trainwell.loop.metrics import TRAIN_ACC
 from trainwell.report.stats import finite_number
-from trainwell.run.store import RunRow
+from trainwell.run.store_read import RunRow
 
 __all__ = ["run_outcome", "chance_threshold", "runs_classes", "CHANCE_MARGIN",
            "DEFAULT_NUM_CLASSES"]

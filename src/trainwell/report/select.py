@@ -6,7 +6,7 @@ A key is an axis of the run's grid point, else a dotted path into its resolved r
 matches when it is equal, or shown the same (:func:`~trainwell.sweep.format_value`: the
 ``"uniform(a=-1.0)"`` of a section swept as tables).
 
->>> from trainwell.run.store import RunRow
+>>> from trainwell.run.store_read import RunRow
 >>> run = RunRow("x", "e", "zeros", {"init.name": "zeros"}, 0, {"optim": {"lr": 0.1}},
 ...              "done", None, 1, None, None, None, {}, None, None, None)
 >>> run_value(run, "optim.lr"), matches(run, {"init.name": "zeros"}), run_value(run, "a.b")
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trainwell.run.store import RunRow
+from trainwell.run.store_read import RunRow
 from trainwell.sweep import format_value
 
 __all__ = ["run_value", "matches", "MISSING"]

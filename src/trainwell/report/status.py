@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainwell.errors import TrainwellError
-from trainwell.run.store import RunRow, Store
+from trainwell.run.store import Store
+from trainwell.run.store_read import RunRow
 
 __all__ = ["Shown", "report_shows", "report_runs", "running_note", "check_replace"]
 

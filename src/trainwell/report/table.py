@@ -1,6 +1,6 @@
 """The results table of an experiment: final accuracy per grid point, mean ± std over seeds.
 
-Pure functions over stored runs (:class:`~trainwell.run.store.RunRow`), shared by the HTML
+Pure functions over stored runs (:class:`~trainwell.run.store_read.RunRow`), shared by the HTML
 report and the terminal table, so both show the same numbers. Runs are grouped by grid point,
 one :class:`~trainwell.report.cells.Cell` each; whether a seed counts as trained is the n/c
 rule of :mod:`trainwell.report.outcome`.
@@ -29,7 +29,8 @@ from trainwell.report.outcome import (
 )
 from trainwell.report.stats import finite_number, stat
 from trainwell.report.verdicts import CellVerdict, verdict_words
-from trainwell.run.store import RunRow, Store
+from trainwell.run.store import Store
+from trainwell.run.store_read import RunRow
 from trainwell.sweep import format_value
 
 __all__ = ["ResultsGrid", "results_grid", "axis_values", "pick_experiment",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trainwell.report.outcome import DEFAULT_NUM_CLASSES, run_outcome
-from trainwell.run.store import RunRow
+from trainwell.run.store_read import RunRow
 
 __all__ = ["CellVerdict", "cell_verdict", "verdict_words", "shown_verdicts", "NOT_TRAINED",
            "VERDICT_WORDS"]

@@ -13,7 +13,9 @@ from trainwell.run.driver import Destination, SweepOutcome, run_plan, run_sweep
 from trainwell.run.inprocess import InProcessBackend
 from trainwell.run.local import LocalBackend, default_workers, gpu_slots, visible_gpus
 from trainwell.run.options import BACKENDS, BackendOptions
-from trainwell.run.store import DB_NAME, FINISHED, RunRow, Store, open_store
+from trainwell.run.store import FINISHED, Store, open_store
+from trainwell.run.store_check import DB_NAME
+from trainwell.run.store_read import RunRow
 
 __all__ = [
     "run_sweep", "run_plan", "Destination", "SweepOutcome", "Backend", "Task", "LocalBackend",

@@ -43,7 +43,8 @@ from trainwell.run.dispatch import STALE_AFTER_SECONDS, Dispatcher
 from trainwell.run.display import SweepDisplay
 from trainwell.run.options import BackendOptions
 from trainwell.run.sources import transfer_weights
-from trainwell.run.store import DB_NAME, FINISHED, Store
+from trainwell.run.store import FINISHED, Store
+from trainwell.run.store_check import DB_NAME
 from trainwell.run_folder import RunFolder
 from trainwell.sweep import Sweep, run_id
 

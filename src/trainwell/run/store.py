@@ -1,18 +1,8 @@
 """The results store: one SQLite database per experiment folder, written by one driver at a time.
 
-Tables::
-
-    experiments(name, created, axes, fixed, note, grid)   axes: the varying recipe keys;
-                                                            fixed: the recipe part they share;
-                                                            grid: ids of the current grid's runs
-    runs(id, experiment, label, point, seed, recipe, status, error, attempts,
-         started, finished, seconds, final, diverged_step, stop_reason, verdicts,
-         owner, heartbeat, device, worker)
-    metrics(run, step, name, value)                       per-step "loss" (and "step_lr"
-                                                            under a schedule); per-epoch
-                                                            train/val/test loss and acc, lr;
-                                                            "grad_norm/<layer>" and
-                                                            "act_std/<layer>" every few steps
+:class:`Store` is the whole store: its database (:mod:`~trainwell.run.store_schema`: tables,
+making and opening it), its queries (:mod:`~trainwell.run.store_read`) and, here, its writes
+and the ownership of runs.
 
 Ownership: a driver claims a run (``owner`` = ``host:pid:start``, ``heartbeat`` = now) and
 beats for the runs it holds; another driver takes only runs nobody holds, or whose owner
@@ -29,12 +19,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,72 +28,12 @@ from trainwell.diagnose.recorder import flow_rows
 from trainwell.errors import TrainwellError
 from trainwell.loop.history import History
 from trainwell.plan import RunSpec
-from trainwell.run.store_check import (
-    DB_NAME,
-    check_file,
-    check_store,
-    read_only_error,
-    store_error,
-    writable,
-)
+from trainwell.run.store_check import DB_NAME
+from trainwell.run.store_read import RunRow, StoreReader
 
 __all__ = ["Store", "RunRow", "RunSpec", "FINISHED", "DB_NAME", "open_store", "metric_rows"]
 
 FINISHED = ("done", "diverged", "failed")
-BUSY_TIMEOUT_S = 60.0
-
-_ADDED_COLUMNS = {"owner": "TEXT", "heartbeat": "REAL", "device": "TEXT", "worker": "TEXT",
-                  "data": "TEXT"}
-"""Columns newer than the first schema: added to an older store when it is opened for writing."""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS experiments (
-    name TEXT PRIMARY KEY, created REAL NOT NULL, axes TEXT NOT NULL, fixed TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '', grid TEXT NOT NULL DEFAULT '[]');
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, experiment TEXT NOT NULL, label TEXT NOT NULL, point TEXT NOT NULL,
-    seed INTEGER NOT NULL, recipe TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
-    error TEXT, attempts INTEGER NOT NULL DEFAULT 0, started REAL, finished REAL,
-    seconds REAL, final TEXT, diverged_step INTEGER, stop_reason TEXT,
-    verdicts TEXT, owner TEXT, heartbeat REAL, device TEXT, worker TEXT, data TEXT);
-CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
-CREATE TABLE IF NOT EXISTS metrics (
-    run TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
-    PRIMARY KEY (run, name, step)) WITHOUT ROWID;
-"""
-
-
-@dataclass(frozen=True)
-class RunRow(RunSpec):
-    """A run as stored: its spec and what became of it."""
-
-    status: str
-    error: str | None
-    attempts: int
-    started: float | None
-    finished: float | None
-    seconds: float | None
-    final: dict[str, Any]
-    diverged_step: int | None
-    stop_reason: str | None
-    verdicts: list[dict[str, str]] | None
-    owner: str | None = None
-    heartbeat: float | None = None
-    device: str | None = None
-    worker: str | None = None
-    data: dict[str, Any] | None = None
-    """What the run trained on (:meth:`~trainwell.data.DatasetMeta.record`): its number of
-    classes and their names; ``None`` in stores written before it was kept."""
-
-    @classmethod
-    def _from_sql(cls, row: sqlite3.Row) -> RunRow:
-        known = {f.name for f in fields(cls)}
-        d = {k: v for k, v in dict(row).items() if k in known}  # older stores have more columns
-        for key in ("point", "recipe", "final", "verdicts", "data"):
-            if key in d:
-                d[key] = json.loads(d[key]) if d[key] is not None else None
-        d["final"] = d["final"] or {}
-        return cls(**d)
 
 
 def open_store(folder: str | Path, *, readonly: bool = True) -> Store:
@@ -122,7 +48,7 @@ def open_store(folder: str | Path, *, readonly: bool = True) -> Store:
     return Store(path, readonly=readonly)
 
 
-class Store:
+class Store(StoreReader):
     """Open the results database at ``path``, creating it (and its folder) for writing.
 
     One ``Store`` per process; each method is one short transaction. With ``readonly``, the
@@ -131,111 +57,6 @@ class Store:
     >>> store = Store("runs/demo/results.db")  # doctest: +SKIP
     >>> [r.status for r in store.runs("demo")]  # doctest: +SKIP
     """
-
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
-        self.path = Path(path)
-        self.readonly = readonly
-        if not readonly and not writable(self.path):
-            raise read_only_error(self.path)
-        if not readonly and str(path) != ":memory:" and not self.path.is_file():
-            self._create_file()
-        existed = self.path.is_file()
-        if existed:
-            check_file(self.path)
-        journal = [self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")]
-        fresh = [p for p in journal if not p.exists()]
-        try:
-            self._conn = self._connect()
-            if existed:
-                check_store(self._conn, self.path)
-            if not readonly:
-                self._create()
-        except (sqlite3.DatabaseError, TrainwellError) as exc:
-            if hasattr(self, "_conn"):
-                self._conn.close()
-            for p in fresh:  # the journal opening it made: the folder is left as it was
-                p.unlink(missing_ok=True)
-            if isinstance(exc, TrainwellError):
-                raise
-            raise store_error(self.path, exc) from None
-
-    def _connect(self) -> sqlite3.Connection:
-        if self.readonly:
-            # A read-only folder cannot hold the -shm file a WAL reader makes: read the file as
-            # it is (no writer can be at work there).
-            frozen = "" if os.access(self.path.parent, os.W_OK) else "&immutable=1"
-            uri = f"{self.path.resolve().as_uri()}?mode=ro{frozen}"
-            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        return conn
-
-    def _create_file(self) -> None:
-        """Make a new store whole before any other process can open it: its schema goes into a
-        file beside it, which is then linked into place (the first of several processes that
-        start at once wins; the others open its store)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
-        conn = sqlite3.connect(new, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                conn.execute(statement)
-        finally:
-            conn.close()
-        try:
-            os.link(new, self.path)
-        except FileExistsError:
-            pass
-        except OSError:  # a file system without hard links
-            if not self.path.exists():
-                os.replace(new, self.path)
-        finally:
-            for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
-                leftover.unlink(missing_ok=True)
-
-    def _create(self) -> None:
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        with self._tx() as c:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                c.execute(statement)
-            have = {r[1] for r in c.execute("PRAGMA table_info(runs)")}
-            for column, kind in _ADDED_COLUMNS.items():
-                if column not in have:
-                    c.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
-
-    def check_experiment(self, name: str) -> None:
-        """Raise :class:`TrainwellError` when the store holds experiments but not ``name``: a
-        copied or renamed experiment folder, whose runs are recorded under its old name."""
-        held = self.experiments()
-        if held and name not in held:
-            raise TrainwellError(
-                f"{str(self.path)!r} holds the experiment {', '.join(map(repr, held))}, not "
-                f"{name!r} (a copied or renamed folder?): continue it with --name {held[-1]}, "
-                "or give the new experiment a folder of its own")
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # experiments -------------------------------------------------------------------------
     def put_experiment(self, name: str, *, axes: Sequence[str], fixed: dict[str, Any],
@@ -248,17 +69,6 @@ class Store:
                       "fixed=excluded.fixed, note=excluded.note, grid=excluded.grid",
                       (name, time.time(), json.dumps(list(axes)), json.dumps(fixed), note,
                        json.dumps(list(grid) if grid is not None else None)))
-
-    def experiment(self, name: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT * FROM experiments WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            return None
-        d = dict(row)
-        d["axes"], d["fixed"], d["grid"] = (json.loads(d[k]) for k in ("axes", "fixed", "grid"))
-        return d
-
-    def experiments(self) -> list[str]:
-        return [r[0] for r in self._conn.execute("SELECT name FROM experiments ORDER BY created")]
 
     # runs --------------------------------------------------------------------------------
     def add_runs(self, specs: Iterable[RunSpec]) -> int:
@@ -336,43 +146,6 @@ class Store:
                        json.dumps(history.final), history.diverged_step, history.stop_reason,
                        json.dumps(history.verdicts), device, worker,
                        json.dumps(history.data) if history.data else None, run_id))
-
-    def runs(self, experiment: str | None = None, *, status: str | Sequence[str] | None = None,
-             ids: Sequence[str] | None = None, all_runs: bool = False) -> list[RunRow]:
-        """Stored runs, in the order they were registered.
-
-        With ``experiment``, only the runs of its current grid, unless ``all_runs`` (runs of
-        earlier, different grids stay stored under the experiment).
-        """
-        if experiment is not None and ids is None and not all_runs:
-            exp = self.experiment(experiment)
-            ids = exp["grid"] if exp is not None else None
-        if ids is not None and not ids:
-            return []
-        sql, args = "SELECT * FROM runs WHERE 1=1", []
-        if experiment is not None:
-            sql += " AND experiment=?"
-            args.append(experiment)
-        if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            sql += f" AND status IN ({','.join('?' * len(wanted))})"
-            args += wanted
-        if ids is not None:
-            sql += f" AND id IN ({','.join('?' * len(ids))})"
-            args += list(ids)
-        return [RunRow._from_sql(r) for r in self._conn.execute(sql + " ORDER BY rowid", args)]
-
-    def metrics(self, run_ids: Sequence[str] | None = None,
-                names: Sequence[str] | None = None) -> list[tuple[str, int, str, float | None]]:
-        """``(run, step, name, value)`` rows, ordered by run, name and step."""
-        sql, args = "SELECT run, step, name, value FROM metrics WHERE 1=1", []
-        if run_ids is not None:
-            sql += f" AND run IN ({','.join('?' * len(run_ids))})"
-            args += list(run_ids)
-        if names is not None:
-            sql += f" AND name IN ({','.join('?' * len(names))})"
-            args += list(names)
-        return [tuple(r) for r in self._conn.execute(sql + " ORDER BY run, name, step", args)]
 
 
 def metric_rows(run_id: str, history: History) -> list[tuple[str, int, str, float | None]]:
