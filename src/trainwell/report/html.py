@@ -36,6 +36,7 @@ from trainwell.report.documents import export_figures, fill_tables
 from trainwell.report.figures import draw_ensembles, draw_figures
 from trainwell.report.html_views import flow_view, live_verdicts, run_view, table_view
 from trainwell.report.outcome import CHANCE_MARGIN, DEFAULT_NUM_CLASSES, chance_threshold, runs_classes
+from trainwell.report.pictures import data_uri
 from trainwell.report.rows import results_rows
 from trainwell.report.status import check_replace, running_note
 from trainwell.report.table import axis_values, pick_experiment, results_grid
@@ -126,7 +127,7 @@ def render_report(store: Store, experiment: str, *,
 
 
 def _uri(png: bytes | None) -> str | None:
-    return plots.data_uri(png) if png else None
+    return data_uri(png) if png else None
 
 
 @functools.cache

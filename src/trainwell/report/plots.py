@@ -9,9 +9,8 @@ largest starting loss, so a run that blows up leaves the chart (its ``x`` sits o
 edge) instead of flattening every other curve; it is logarithmic when the values shown span
 more than ``LOG_RANGE`` (max/min).
 
-Figures are drawn on :class:`matplotlib.figure.Figure` with the Agg renderer (no pyplot, no
-global state) and returned as PNG bytes; :func:`loss_plot` and :func:`val_acc_plot` return
-the loss and accuracy figures themselves, for a notebook.
+Figures are returned as PNG bytes (:mod:`trainwell.report.pictures`); :func:`loss_plot` and
+:func:`val_acc_plot` return the loss and accuracy figures themselves, for a notebook.
 
 >>> png = loss_figure({"a": [Curve([0, 1, 2], [2.3, 1.0, 0.5])]}, colors={"a": "#1f77b4"})
 >>> png[:4] == b"\\x89PNG"
@@ -20,8 +19,6 @@ True
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,16 +30,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["Curve", "ShownFigure", "label_colors", "label_dashes", "smooth", "smoothing_window",
+from trainwell.report.pictures import DPI, ShownFigure, png_bytes
+
+__all__ = ["Curve", "label_colors", "label_dashes", "smooth", "smoothing_window",
            "loss_figure", "loss_plot", "val_acc_figure", "val_acc_plot", "lr_figure",
-           "ensemble_figure", "lr_varies", "data_uri", "png_bytes", "DPI",
-           "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
+           "ensemble_figure", "lr_varies", "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
 
 SMOOTH_FRACTION = 0.02
 LOG_RANGE = 30.0
 CLIP_FACTOR = 4.0
 _MAX_POINTS = 1500
-DPI = 110
 
 
 @dataclass
@@ -151,17 +148,6 @@ def _text(label: str) -> str:
     return " " + label if label.startswith("_") else label
 
 
-class ShownFigure(Figure):
-    """A matplotlib Figure that Jupyter shows as a picture, with no ``%matplotlib`` magic:
-    IPython draws an object by its ``_repr_png_``, and a bare Figure has a picture formatter
-    only once pyplot's inline backend is active."""
-
-    def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png")
-        return buffer.getvalue()
-
-
 def _new_figure() -> tuple[Figure, Axes]:
     fig = ShownFigure(figsize=(10, 4.4), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
@@ -181,13 +167,6 @@ def _legend(ax: Axes, extra: list[Line2D]) -> None:
 def _finish(fig: Figure, ax: Axes, extra: list[Line2D]) -> bytes:
     _legend(ax, extra)
     return png_bytes(fig)
-
-
-def png_bytes(fig: Figure, *, dpi: int = DPI) -> bytes:
-    """``fig`` as PNG bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
 
 
 def loss_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str]) -> bytes | None:
@@ -343,8 +322,3 @@ def ensemble_figure(seeds: Mapping[str, Sequence[float]], snapshots: Mapping[str
     if isinstance(locator, MaxNLocator):
         locator.set_params(integer=True)
     return _finish(fig, ax, [])
-
-
-def data_uri(png: bytes) -> str:
-    """PNG bytes as a ``data:`` URI for an ``<img src>``, so the page needs no other file."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
