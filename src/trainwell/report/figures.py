@@ -14,6 +14,7 @@ from typing import Any
 
 from trainwell.loop.metrics import LR, STEP_LR
 from trainwell.report import curves, plots, plots_diagnostics
+from trainwell.report.charts import Curve
 from trainwell.report.curves import SHOWN
 from trainwell.report.table import ResultsGrid
 from trainwell.run.store import RunRow, Store
@@ -67,10 +68,10 @@ def _lr_figure(series: curves.Series, firsts: dict[str, RunRow],
     for label, r in firsts.items():
         metrics = series.get(r.id, {})
         if STEP_LR in metrics:
-            scheduled[label] = plots.Curve(*metrics[STEP_LR])
+            scheduled[label] = Curve(*metrics[STEP_LR])
         elif metrics.get(LR, ([], []))[0]:
             steps, values = metrics[LR]
-            held[label] = plots.Curve([0, *steps], [values[0], *values])
+            held[label] = Curve([0, *steps], [values[0], *values])
     if not plots.lr_varies(scheduled):
         return None
     return plots.lr_figure({k: scheduled.get(k) or held[k] for k in firsts

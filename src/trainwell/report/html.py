@@ -31,6 +31,7 @@ from trainwell import _toml
 from trainwell._io import atomic_write_text
 from trainwell.errors import TrainwellError
 from trainwell.report import plots, plots_diagnostics
+from trainwell.report.charts import label_colors
 from trainwell.report.datasets import dataset_views
 from trainwell.report.documents import export_figures, fill_tables
 from trainwell.report.figures import draw_ensembles, draw_figures
@@ -83,7 +84,7 @@ def render_report(store: Store, experiment: str, *,
     grid = results_grid(runs, exp["axes"], num_classes=num_classes,
                         folder=Path(store.path).parent)
     rows = results_rows(grid, num_classes=num_classes)
-    colors = plots.label_colors([c.label for c in grid.cells])
+    colors = label_colors([c.label for c in grid.cells])
     figures = draw_figures(store, runs, colors, num_classes, flow=flow, with_curves=curves)
     live = live_verdicts(store, [r.id for r in runs])
     ensembles_png = draw_ensembles(grid, colors)

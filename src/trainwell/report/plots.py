@@ -7,10 +7,12 @@ hides minibatch noise but keeps the shape. A diverged run ends at the step where
 stopped being finite, marked with an ``x``. The loss axis stops at ``CLIP_FACTOR`` times the
 largest starting loss, so a run that blows up leaves the chart (its ``x`` sits on the top
 edge) instead of flattening every other curve; it is logarithmic when the values shown span
-more than ``LOG_RANGE`` (max/min).
+more than :data:`~trainwell.report.charts.LOG_RANGE` (max/min).
 
 Figures are returned as PNG bytes (:mod:`trainwell.report.pictures`); :func:`loss_plot` and
-:func:`val_acc_plot` return the loss and accuracy figures themselves, for a notebook.
+:func:`val_acc_plot` return the loss and accuracy figures themselves, for a notebook. Each
+run comes as a :class:`~trainwell.report.charts.Curve`, each grid point in its colour from
+:func:`~trainwell.report.charts.label_colors`.
 
 >>> png = loss_figure({"a": [Curve([0, 1, 2], [2.3, 1.0, 0.5])]}, colors={"a": "#1f77b4"})
 >>> png[:4] == b"\\x89PNG"
@@ -20,71 +22,31 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from trainwell.report.pictures import DPI, ShownFigure, png_bytes
+from trainwell.report.charts import (
+    LOG_RANGE,
+    Curve,
+    add_legend,
+    finished_png,
+    label_colors,
+    label_dashes,
+    literal_label,
+    new_chart,
+    thin,
+)
+from trainwell.report.pictures import png_bytes
 
-__all__ = ["Curve", "label_colors", "label_dashes", "smooth", "smoothing_window",
-           "loss_figure", "loss_plot", "val_acc_figure", "val_acc_plot", "lr_figure",
-           "ensemble_figure", "lr_varies", "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
+__all__ = ["smooth", "smoothing_window", "loss_figure", "loss_plot", "val_acc_figure",
+           "val_acc_plot", "lr_figure", "ensemble_figure", "lr_varies", "SMOOTH_FRACTION",
+           "CLIP_FACTOR", "Curve", "label_colors"]
 
 SMOOTH_FRACTION = 0.02
-LOG_RANGE = 30.0
 CLIP_FACTOR = 4.0
-_MAX_POINTS = 1500
-
-
-@dataclass
-class Curve:
-    """One run's series: values at integer positions ``x`` (steps or epochs; ``None`` where
-    not finite), and the step where it diverged, if it did."""
-
-    x: Sequence[int]
-    y: Sequence[float | None]
-    diverged_at: int | None = None
-
-
-def label_colors(labels: Sequence[str]) -> dict[str, str]:
-    """A fixed colour per label, in order: tab10, tab20 beyond ten, an even hue circle beyond."""
-    import matplotlib
-
-    n = len(labels)
-    pos: Sequence[float]
-    if n <= 10:
-        cmap, pos = matplotlib.colormaps["tab10"], range(n)
-    elif n <= 20:
-        cmap, pos = matplotlib.colormaps["tab20"], range(n)
-    else:
-        cmap, pos = matplotlib.colormaps["hsv"], [i / n for i in range(n)]
-    return {label: to_hex(cmap(p)) for label, p in zip(labels, pos, strict=True)}
-
-
-_DASHES = ("-", "--", ":", "-.")
-
-
-def label_dashes(labels: Sequence[str]) -> dict[str, str]:
-    """A line style per label: on a two-axis grid (labels ``"a · b"``) the second axis's value
-    picks the style, so that curves of one row (one colour family) stay apart; solid lines
-    otherwise, or beyond four values.
-
-    >>> label_dashes(["zeros · sigmoid", "zeros · relu", "he · sigmoid", "he · relu"])
-    {'zeros · sigmoid': '-', 'zeros · relu': '--', 'he · sigmoid': '-', 'he · relu': '--'}
-    """
-    parts = [label.split(" · ") for label in labels]
-    if not parts or any(len(p) != 2 for p in parts):
-        return {label: "-" for label in labels}
-    seconds = list(dict.fromkeys(p[1] for p in parts))
-    if not 2 <= len(seconds) <= len(_DASHES):
-        return {label: "-" for label in labels}
-    return {label: _DASHES[seconds.index(p[1])] for label, p in zip(labels, parts, strict=True)}
 
 
 def smoothing_window(steps: int) -> int:
@@ -137,38 +99,6 @@ def _aggregate(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return np.nonzero(keep)[0], mean, lo, hi
 
 
-def _thin(*arrays: np.ndarray) -> list[np.ndarray]:
-    stride = max(1, -(-len(arrays[0]) // _MAX_POINTS))
-    return [a[::stride] for a in arrays]
-
-
-def _text(label: str) -> str:
-    """A label as matplotlib shows it literally: no mathtext, no hidden ``_`` legend entries."""
-    label = label.replace("$", r"\$")
-    return " " + label if label.startswith("_") else label
-
-
-def _new_figure() -> tuple[Figure, Axes]:
-    fig = ShownFigure(figsize=(10, 4.4), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.grid(True, alpha=0.3)
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig, ax
-
-
-def _legend(ax: Axes, extra: list[Line2D]) -> None:
-    handles, names = ax.get_legend_handles_labels()
-    handles, names = [*handles, *extra], names + [str(h.get_label()) for h in extra]
-    ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-              fontsize="small")
-
-
-def _finish(fig: Figure, ax: Axes, extra: list[Line2D]) -> bytes:
-    _legend(ax, extra)
-    return png_bytes(fig)
-
-
 def loss_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str]) -> bytes | None:
     """Training loss against optimizer step, one line per label, as PNG; ``None`` without data."""
     fig = loss_plot(curves, colors=colors)
@@ -200,12 +130,13 @@ def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str
     top = min(max(np.nanmax(hi) for *_, hi, _, _ in kept),
               CLIP_FACTOR * max(mean[0] for _, _, mean, *_ in kept))
     bottom = min(np.nanmin(lo) for _, _, _, lo, *_ in kept)
-    fig, ax = _new_figure()
+    fig, ax = new_chart()
     dashes = label_dashes([ln[0] for ln in lines])
     for label, x, mean, lo, hi, marks, seeds in lines:
         color = colors[label]
-        tx, tmean, tlo, thi = _thin(x, mean, lo, hi)
-        ax.plot(tx, tmean, color=color, linewidth=1.6, label=_text(label), linestyle=dashes[label])
+        tx, tmean, tlo, thi = thin(x, mean, lo, hi)
+        ax.plot(tx, tmean, color=color, linewidth=1.6, label=literal_label(label),
+                linestyle=dashes[label])
         if seeds > 1:
             ax.fill_between(tx, tlo, thi, color=color, alpha=0.18, linewidth=0)
         for step, value in marks:
@@ -222,7 +153,7 @@ def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str
     extra = [Line2D([], [], marker="x", color="0.3", linestyle="none", markersize=8,
                     markeredgewidth=2, label="diverged" + (" (cut at the top)" if off else ""))
              ] if any(ln[5] for ln in lines) else []
-    _legend(ax, extra)
+    add_legend(ax, extra)
     return fig
 
 
@@ -241,11 +172,11 @@ def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, 
     if not curves:
         return None
     length = 1 + max(max(c.x) for cs in curves.values() for c in cs if len(c.x))
-    fig, ax = _new_figure()
+    fig, ax = new_chart()
     dashes = label_dashes(list(curves))
     for label, runs in curves.items():
         x, mean, _, _ = _aggregate(np.array([_dense(c, length) for c in runs]))
-        ax.plot(x, 100 * mean, color=colors[label], linewidth=1.6, label=_text(label),
+        ax.plot(x, 100 * mean, color=colors[label], linewidth=1.6, label=literal_label(label),
                 linestyle=dashes[label], marker="o" if len(x) <= 30 else None, markersize=3.5)
     extra = []
     if chance is not None:
@@ -256,7 +187,7 @@ def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, 
     locator = ax.xaxis.get_major_locator()  # a new Axes' AutoLocator, a MaxNLocator
     if isinstance(locator, MaxNLocator):
         locator.set_params(integer=True)
-    _legend(ax, extra)
+    add_legend(ax, extra)
     return fig
 
 
@@ -281,14 +212,14 @@ def lr_figure(curves: Mapping[str, Curve], *, colors: Mapping[str, str]) -> byte
     curves = {k: c for k, c in curves.items() if any(y is not None for y in c.y)}
     if not curves:
         return None
-    fig, ax = _new_figure()
+    fig, ax = new_chart()
     fig.set_size_inches(10, 3.4)
     values = [y for c in curves.values() for y in c.y if y is not None]
     for label, c in curves.items():
         x = np.asarray(c.x, dtype=float)
         y = np.array([np.nan if v is None else v for v in c.y], dtype=float)
-        tx, ty = _thin(x, y)
-        ax.plot(tx, ty, color=colors[label], linewidth=1.6, label=_text(label),
+        tx, ty = thin(x, y)
+        ax.plot(tx, ty, color=colors[label], linewidth=1.6, label=literal_label(label),
                 drawstyle="steps-post")
     if min(values) > 0 and max(values) / min(values) > LOG_RANGE:
         ax.set_yscale("log")
@@ -296,7 +227,7 @@ def lr_figure(curves: Mapping[str, Curve], *, colors: Mapping[str, str]) -> byte
         ax.set_ylim(bottom=0)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("learning rate")
-    return _finish(fig, ax, [])
+    return finished_png(fig, ax, [])
 
 
 def ensemble_figure(seeds: Mapping[str, Sequence[float]], snapshots: Mapping[str, Sequence[float]],
@@ -307,18 +238,18 @@ def ensemble_figure(seeds: Mapping[str, Sequence[float]], snapshots: Mapping[str
     any. One member is the single model, so each line starts at its own accuracy."""
     if not seeds and not snapshots:
         return None
-    fig, ax = _new_figure()
+    fig, ax = new_chart()
     fig.set_size_inches(10, 3.8)
     for label, ys in seeds.items():
         ax.plot(range(1, len(ys) + 1), [100 * y for y in ys], color=colors[label],
-                linewidth=1.6, marker="o", markersize=4, label=_text(f"{label}: seeds"))
+                linewidth=1.6, marker="o", markersize=4, label=literal_label(f"{label}: seeds"))
     for label, ys in snapshots.items():
         ax.plot(range(1, len(ys) + 1), [100 * y for y in ys], color=colors[label],
                 linewidth=1.6, linestyle="--", marker="s", markersize=4,
-                label=_text(f"{label}: last snapshots"))
+                label=literal_label(f"{label}: last snapshots"))
     ax.set_xlabel("members in the ensemble (independent runs, or the last snapshots of one run)")
     ax.set_ylabel("test accuracy (%)")
     locator = ax.xaxis.get_major_locator()
     if isinstance(locator, MaxNLocator):
         locator.set_params(integer=True)
-    return _finish(fig, ax, [])
+    return finished_png(fig, ax, [])
