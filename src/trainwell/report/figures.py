@@ -16,6 +16,7 @@ from trainwell.loop.metrics import LR, STEP_LR
 from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.charts import Curve
 from trainwell.report.curves import SHOWN
+from trainwell.report.plots_lr import lr_figure, lr_varies
 from trainwell.report.table import ResultsGrid
 from trainwell.run.store import RunRow, Store
 
@@ -72,7 +73,7 @@ def _lr_figure(series: curves.Series, firsts: dict[str, RunRow],
         elif metrics.get(LR, ([], []))[0]:
             steps, values = metrics[LR]
             held[label] = Curve([0, *steps], [values[0], *values])
-    if not plots.lr_varies(scheduled):
+    if not lr_varies(scheduled):
         return None
-    return plots.lr_figure({k: scheduled.get(k) or held[k] for k in firsts
-                            if k in scheduled or k in held}, colors=colors)
+    return lr_figure({k: scheduled.get(k) or held[k] for k in firsts
+                      if k in scheduled or k in held}, colors=colors)

@@ -42,8 +42,8 @@ from trainwell.report.charts import (
 from trainwell.report.pictures import png_bytes
 
 __all__ = ["smooth", "smoothing_window", "loss_figure", "loss_plot", "val_acc_figure",
-           "val_acc_plot", "lr_figure", "ensemble_figure", "lr_varies", "SMOOTH_FRACTION",
-           "CLIP_FACTOR", "Curve", "label_colors"]
+           "val_acc_plot", "ensemble_figure", "SMOOTH_FRACTION", "CLIP_FACTOR", "Curve",
+           "label_colors"]
 
 SMOOTH_FRACTION = 0.02
 CLIP_FACTOR = 4.0
@@ -189,45 +189,6 @@ def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, 
         locator.set_params(integer=True)
     add_legend(ax, extra)
     return fig
-
-
-def lr_varies(curves: Mapping[str, Curve], *, rtol: float = 1e-9) -> bool:
-    """Whether any curve's finite values differ: ``max - min > rtol * max``.
-
-    >>> lr_varies({"a": Curve([0, 1], [0.1, 0.1]), "b": Curve([0, 1], [0.1, 0.05])})
-    True
-    """
-    for c in curves.values():
-        ys = [y for y in c.y if y is not None and np.isfinite(y)]
-        if ys and max(ys) - min(ys) > rtol * abs(max(ys)):
-            return True
-    return False
-
-
-def lr_figure(curves: Mapping[str, Curve], *, colors: Mapping[str, str]) -> bytes | None:
-    """Learning rate against optimizer step, one line per label; ``None`` without data.
-
-    The axis is logarithmic when the rates span more than ``LOG_RANGE`` and never reach 0.
-    """
-    curves = {k: c for k, c in curves.items() if any(y is not None for y in c.y)}
-    if not curves:
-        return None
-    fig, ax = new_chart()
-    fig.set_size_inches(10, 3.4)
-    values = [y for c in curves.values() for y in c.y if y is not None]
-    for label, c in curves.items():
-        x = np.asarray(c.x, dtype=float)
-        y = np.array([np.nan if v is None else v for v in c.y], dtype=float)
-        tx, ty = thin(x, y)
-        ax.plot(tx, ty, color=colors[label], linewidth=1.6, label=literal_label(label),
-                drawstyle="steps-post")
-    if min(values) > 0 and max(values) / min(values) > LOG_RANGE:
-        ax.set_yscale("log")
-    else:
-        ax.set_ylim(bottom=0)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("learning rate")
-    return finished_png(fig, ax, [])
 
 
 def ensemble_figure(seeds: Mapping[str, Sequence[float]], snapshots: Mapping[str, Sequence[float]],
