@@ -18,7 +18,7 @@ LAYERS = [
     ["loop", "train"],
     ["pretrain", "diagnose", "regularize.penalties", "regularize.early_stopping", "ensemble",
      "transfer", "integrations", "report.pictures", "report.charts", "report.plots",
-     "report.plots_lr", "report.plots_diagnostics", "report.diagnosis"],
+     "report.plots_lr", "report.plots_ensembles", "report.plots_diagnostics", "report.diagnosis"],
     ["recipe", "sweep", "sweep_variants", "sections", "section_tables", "section_checks",
      "section_training"],
     ["build", "execute", "plan", "transfer.resolve", "recipe_diagnosis", "recipe_pretrain",

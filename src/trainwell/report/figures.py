@@ -16,6 +16,7 @@ from trainwell.loop.metrics import LR, STEP_LR
 from trainwell.report import curves, plots, plots_diagnostics
 from trainwell.report.charts import Curve
 from trainwell.report.curves import SHOWN
+from trainwell.report.plots_ensembles import ensemble_figure
 from trainwell.report.plots_lr import lr_figure, lr_varies
 from trainwell.report.table import ResultsGrid
 from trainwell.run.store import RunRow, Store
@@ -50,7 +51,7 @@ def draw_ensembles(grid: ResultsGrid, colors: dict[str, str]) -> bytes | None:
     """Ensemble accuracy against members, for the grid points with an ensemble."""
     seeds = {c.label: c.ensemble.curve for c in grid.cells if c.ensemble is not None}
     snaps = {c.label: c.snapshots for c in grid.cells if c.snapshots}
-    return plots.ensemble_figure(seeds, snaps, colors=colors)
+    return ensemble_figure(seeds, snaps, colors=colors)
 
 
 def _first_seeds(shown: list[RunRow], labels: list[str]) -> dict[str, RunRow]:

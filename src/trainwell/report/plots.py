@@ -1,4 +1,5 @@
-"""The report's pictures: training-loss curves and validation accuracy, one line per grid point.
+"""The comparison report's curves: training loss and validation accuracy, one line per grid
+point.
 
 Each line is the mean over seeds; the shaded band spans the seeds' minimum to maximum. The
 loss of every run is first smoothed by a trailing moving average over
@@ -9,9 +10,9 @@ largest starting loss, so a run that blows up leaves the chart (its ``x`` sits o
 edge) instead of flattening every other curve; it is logarithmic when the values shown span
 more than :data:`~trainwell.report.charts.LOG_RANGE` (max/min).
 
-Figures are returned as PNG bytes (:mod:`trainwell.report.pictures`); :func:`loss_plot` and
-:func:`val_acc_plot` return the loss and accuracy figures themselves, for a notebook. Each
-run comes as a :class:`~trainwell.report.charts.Curve`, each grid point in its colour from
+:func:`loss_figure` and :func:`val_acc_figure` return PNG bytes; :func:`loss_plot` and
+:func:`val_acc_plot` return the figures themselves, for a notebook. Each run comes as a
+:class:`~trainwell.report.charts.Curve`, each grid point in its colour from
 :func:`~trainwell.report.charts.label_colors`.
 
 >>> png = loss_figure({"a": [Curve([0, 1, 2], [2.3, 1.0, 0.5])]}, colors={"a": "#1f77b4"})
@@ -32,7 +33,6 @@ from trainwell.report.charts import (
     LOG_RANGE,
     Curve,
     add_legend,
-    finished_png,
     label_colors,
     label_dashes,
     literal_label,
@@ -42,8 +42,7 @@ from trainwell.report.charts import (
 from trainwell.report.pictures import png_bytes
 
 __all__ = ["smooth", "smoothing_window", "loss_figure", "loss_plot", "val_acc_figure",
-           "val_acc_plot", "ensemble_figure", "SMOOTH_FRACTION", "CLIP_FACTOR", "Curve",
-           "label_colors"]
+           "val_acc_plot", "SMOOTH_FRACTION", "CLIP_FACTOR", "Curve", "label_colors"]
 
 SMOOTH_FRACTION = 0.02
 CLIP_FACTOR = 4.0
@@ -189,28 +188,3 @@ def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, 
         locator.set_params(integer=True)
     add_legend(ax, extra)
     return fig
-
-
-def ensemble_figure(seeds: Mapping[str, Sequence[float]], snapshots: Mapping[str, Sequence[float]],
-                    *, colors: Mapping[str, str]) -> bytes | None:
-    """Test accuracy (%) of an ensemble against its number of members: solid lines for
-    ensembles of the first ``k`` seeds of a grid point (``seeds``), dashed ones for a snapshot
-    ensemble of its last ``m`` snapshots (``snapshots``, mean over seeds); ``None`` without
-    any. One member is the single model, so each line starts at its own accuracy."""
-    if not seeds and not snapshots:
-        return None
-    fig, ax = new_chart()
-    fig.set_size_inches(10, 3.8)
-    for label, ys in seeds.items():
-        ax.plot(range(1, len(ys) + 1), [100 * y for y in ys], color=colors[label],
-                linewidth=1.6, marker="o", markersize=4, label=literal_label(f"{label}: seeds"))
-    for label, ys in snapshots.items():
-        ax.plot(range(1, len(ys) + 1), [100 * y for y in ys], color=colors[label],
-                linewidth=1.6, linestyle="--", marker="s", markersize=4,
-                label=literal_label(f"{label}: last snapshots"))
-    ax.set_xlabel("members in the ensemble (independent runs, or the last snapshots of one run)")
-    ax.set_ylabel("test accuracy (%)")
-    locator = ax.xaxis.get_major_locator()
-    if isinstance(locator, MaxNLocator):
-        locator.set_params(integer=True)
-    return finished_png(fig, ax, [])
