@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from trainwell.loop.metrics import LOSS, VAL_ACC
-from trainwell.report import plots
+from trainwell.report.charts import Curve
 from trainwell.run.store import Store
 from trainwell.run.store_read import RunRow
 
@@ -53,28 +53,28 @@ def epoch_numbers(metrics: dict[str, tuple[list[int], list[float | None]]]) -> d
     return {step: i + 1 for i, step in enumerate(metrics.get("train_loss", ([], []))[0])}
 
 
-def loss_curves(series: Series, shown: Sequence[RunRow]) -> dict[str, list[plots.Curve]]:
+def loss_curves(series: Series, shown: Sequence[RunRow]) -> dict[str, list[Curve]]:
     """Each run's per-step training loss, grouped by grid point (its label); a diverged run's
     curve ends where it diverged."""
-    out: dict[str, list[plots.Curve]] = {}
+    out: dict[str, list[Curve]] = {}
     for r in shown:
         steps, values = series.get(r.id, {}).get(LOSS, ([], []))
         diverged_at = None
         if r.status == "diverged":
             diverged_at = r.diverged_step if r.diverged_step is not None else max(steps,
                                                                                   default=None)
-        out.setdefault(r.label, []).append(plots.Curve(steps, values, diverged_at))
+        out.setdefault(r.label, []).append(Curve(steps, values, diverged_at))
     return out
 
 
-def val_acc_curves(series: Series, shown: Sequence[RunRow]) -> dict[str, list[plots.Curve]]:
+def val_acc_curves(series: Series, shown: Sequence[RunRow]) -> dict[str, list[Curve]]:
     """Validation accuracy by epoch number (1, 2, ...), counted from the per-epoch rows."""
-    out: dict[str, list[plots.Curve]] = {}
+    out: dict[str, list[Curve]] = {}
     for r in shown:
         metrics = series.get(r.id, {})
         epoch_of = epoch_numbers(metrics)
         steps, values = metrics.get(VAL_ACC, ([], []))
         pairs = [(epoch_of[s], v) for s, v in zip(steps, values, strict=True) if s in epoch_of]
         out.setdefault(r.label, []).append(
-            plots.Curve([e for e, _ in pairs], [v for _, v in pairs]))
+            Curve([e for e, _ in pairs], [v for _, v in pairs]))
     return out

@@ -26,7 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 
 from trainwell._io import atomic_write_text
-from trainwell.report.plots import ShownFigure, data_uri, png_bytes
+from trainwell.report.pictures import ShownFigure, data_uri, png_bytes
 
 if TYPE_CHECKING:
     from trainwell.diagnose import Diagnosis

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from trainwell._io import atomic_write_bytes, atomic_write_text
-from trainwell.report import plots
+from trainwell.report.charts import label_colors
 from trainwell.report.figures import draw_ensembles, draw_figures
 from trainwell.report.markdown import markdown_table
 from trainwell.report.outcome import DEFAULT_NUM_CLASSES
@@ -41,7 +41,7 @@ def export_figures(folder: str | Path, out_dir: str | Path, *, experiment: str |
         runs = store.runs(name)
         grid = results_grid(runs, exp["axes"], num_classes=num_classes,
                             folder=Path(store.path).parent)
-        colors = plots.label_colors([c.label for c in grid.cells])
+        colors = label_colors([c.label for c in grid.cells])
         figures = draw_figures(store, runs, colors, num_classes, flow=False)
         figures["ensembles"] = draw_ensembles(grid, colors)
     table = markdown_table(results_rows(grid, num_classes=num_classes))

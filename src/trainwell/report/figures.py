@@ -14,7 +14,10 @@ from typing import Any
 
 from trainwell.loop.metrics import LR, STEP_LR
 from trainwell.report import curves, plots, plots_diagnostics
+from trainwell.report.charts import Curve
 from trainwell.report.curves import SHOWN
+from trainwell.report.plots_ensembles import ensemble_figure
+from trainwell.report.plots_lr import lr_figure, lr_varies
 from trainwell.report.table import ResultsGrid
 from trainwell.run.store import Store
 from trainwell.run.store_read import RunRow
@@ -49,7 +52,7 @@ def draw_ensembles(grid: ResultsGrid, colors: dict[str, str]) -> bytes | None:
     """Ensemble accuracy against members, for the grid points with an ensemble."""
     seeds = {c.label: c.ensemble.curve for c in grid.cells if c.ensemble is not None}
     snaps = {c.label: c.snapshots for c in grid.cells if c.snapshots}
-    return plots.ensemble_figure(seeds, snaps, colors=colors)
+    return ensemble_figure(seeds, snaps, colors=colors)
 
 
 def _first_seeds(shown: list[RunRow], labels: list[str]) -> dict[str, RunRow]:
@@ -68,11 +71,11 @@ def _lr_figure(series: curves.Series, firsts: dict[str, RunRow],
     for label, r in firsts.items():
         metrics = series.get(r.id, {})
         if STEP_LR in metrics:
-            scheduled[label] = plots.Curve(*metrics[STEP_LR])
+            scheduled[label] = Curve(*metrics[STEP_LR])
         elif metrics.get(LR, ([], []))[0]:
             steps, values = metrics[LR]
-            held[label] = plots.Curve([0, *steps], [values[0], *values])
-    if not plots.lr_varies(scheduled):
+            held[label] = Curve([0, *steps], [values[0], *values])
+    if not lr_varies(scheduled):
         return None
-    return plots.lr_figure({k: scheduled.get(k) or held[k] for k in firsts
-                            if k in scheduled or k in held}, colors=colors)
+    return lr_figure({k: scheduled.get(k) or held[k] for k in firsts
+                      if k in scheduled or k in held}, colors=colors)

@@ -31,11 +31,13 @@ from trainwell import _toml
 from trainwell._io import atomic_write_text
 from trainwell.errors import TrainwellError
 from trainwell.report import plots, plots_diagnostics
+from trainwell.report.charts import label_colors
 from trainwell.report.datasets import dataset_views
 from trainwell.report.documents import export_figures, fill_tables
 from trainwell.report.figures import draw_ensembles, draw_figures
 from trainwell.report.html_views import flow_view, live_verdicts, run_view, table_view
 from trainwell.report.outcome import CHANCE_MARGIN, DEFAULT_NUM_CLASSES, chance_threshold, runs_classes
+from trainwell.report.pictures import data_uri
 from trainwell.report.rows import results_rows
 from trainwell.report.status import check_replace, running_note
 from trainwell.report.table import axis_values, pick_experiment, results_grid
@@ -82,7 +84,7 @@ def render_report(store: Store, experiment: str, *,
     grid = results_grid(runs, exp["axes"], num_classes=num_classes,
                         folder=Path(store.path).parent)
     rows = results_rows(grid, num_classes=num_classes)
-    colors = plots.label_colors([c.label for c in grid.cells])
+    colors = label_colors([c.label for c in grid.cells])
     figures = draw_figures(store, runs, colors, num_classes, flow=flow, with_curves=curves)
     live = live_verdicts(store, [r.id for r in runs])
     ensembles_png = draw_ensembles(grid, colors)
@@ -126,7 +128,7 @@ def render_report(store: Store, experiment: str, *,
 
 
 def _uri(png: bytes | None) -> str | None:
-    return plots.data_uri(png) if png else None
+    return data_uri(png) if png else None
 
 
 @functools.cache

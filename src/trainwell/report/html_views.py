@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from trainwell.report import plots, plots_diagnostics
+from trainwell.report import plots_diagnostics
 from trainwell.report.outcome import run_outcome
+from trainwell.report.pictures import data_uri
 from trainwell.report.rows import ResultsRows, Row
 from trainwell.report.verdicts import shown_verdicts, verdict_words
 from trainwell.run.store import Store
@@ -48,7 +49,7 @@ def flow_view(run: plots_diagnostics.FlowRun, png: bytes, runs: list[RunRow],
     """One grid point's gradient-flow figure, with the seed it shows and how that run ended."""
     row = next(r for r in runs if r.label == run.label and r.seed == run.seed)
     return {"label": run.label, "seed": run.seed, "color": colors[run.label], "ended": _ended(row),
-            "layers": len(run.layers), "png": plots.data_uri(png)}
+            "layers": len(run.layers), "png": data_uri(png)}
 
 
 def live_verdicts(store: Store, ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from trainwell.errors import TrainwellError
 from trainwell.report import curves, plots
+from trainwell.report.charts import label_colors
 from trainwell.report.outcome import runs_classes
 from trainwell.report.rows import ResultsRows, results_rows
 from trainwell.report.table import ResultsGrid, pick_experiment, results_grid
@@ -101,7 +102,7 @@ def table_html(exp: Experiment, *, title: str | None = None) -> str:
 
 def _colors(runs: Sequence[RunRow]) -> dict[str, str]:
     """The report's colour of each grid point (in grid order)."""
-    return plots.label_colors(list(dict.fromkeys(r.label for r in runs)))
+    return label_colors(list(dict.fromkeys(r.label for r in runs)))
 
 
 def _nothing(what: str, runs: Sequence[RunRow]) -> TrainwellError:

@@ -1,4 +1,5 @@
-"""The report's pictures: training-loss curves and validation accuracy, one line per grid point.
+"""The comparison report's curves: training loss and validation accuracy, one line per grid
+point.
 
 Each line is the mean over seeds; the shaded band spans the seeds' minimum to maximum. The
 loss of every run is first smoothed by a trailing moving average over
@@ -7,11 +8,12 @@ hides minibatch noise but keeps the shape. A diverged run ends at the step where
 stopped being finite, marked with an ``x``. The loss axis stops at ``CLIP_FACTOR`` times the
 largest starting loss, so a run that blows up leaves the chart (its ``x`` sits on the top
 edge) instead of flattening every other curve; it is logarithmic when the values shown span
-more than ``LOG_RANGE`` (max/min).
+more than :data:`~trainwell.report.charts.LOG_RANGE` (max/min).
 
-Figures are drawn on :class:`matplotlib.figure.Figure` with the Agg renderer (no pyplot, no
-global state) and returned as PNG bytes; :func:`loss_plot` and :func:`val_acc_plot` return
-the loss and accuracy figures themselves, for a notebook.
+:func:`loss_figure` and :func:`val_acc_figure` return PNG bytes; :func:`loss_plot` and
+:func:`val_acc_plot` return the figures themselves, for a notebook. Each run comes as a
+:class:`~trainwell.report.charts.Curve`, each grid point in its colour from
+:func:`~trainwell.report.charts.label_colors`.
 
 >>> png = loss_figure({"a": [Curve([0, 1, 2], [2.3, 1.0, 0.5])]}, colors={"a": "#1f77b4"})
 >>> png[:4] == b"\\x89PNG"
@@ -20,74 +22,30 @@ True
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["Curve", "ShownFigure", "label_colors", "label_dashes", "smooth", "smoothing_window",
-           "loss_figure", "loss_plot", "val_acc_figure", "val_acc_plot", "lr_figure",
-           "ensemble_figure", "lr_varies", "data_uri", "png_bytes", "DPI",
-           "SMOOTH_FRACTION", "LOG_RANGE", "CLIP_FACTOR"]
+from trainwell.report.charts import (
+    LOG_RANGE,
+    Curve,
+    add_legend,
+    label_colors,
+    label_dashes,
+    literal_label,
+    new_chart,
+    thin,
+)
+from trainwell.report.pictures import png_bytes
+
+__all__ = ["smooth", "smoothing_window", "loss_figure", "loss_plot", "val_acc_figure",
+           "val_acc_plot", "SMOOTH_FRACTION", "CLIP_FACTOR", "Curve", "label_colors"]
 
 SMOOTH_FRACTION = 0.02
-LOG_RANGE = 30.0
 CLIP_FACTOR = 4.0
-_MAX_POINTS = 1500
-DPI = 110
-
-
-@dataclass
-class Curve:
-    """One run's series: values at integer positions ``x`` (steps or epochs; ``None`` where
-    not finite), and the step where it diverged, if it did."""
-
-    x: Sequence[int]
-    y: Sequence[float | None]
-    diverged_at: int | None = None
-
-
-def label_colors(labels: Sequence[str]) -> dict[str, str]:
-    """A fixed colour per label, in order: tab10, tab20 beyond ten, an even hue circle beyond."""
-    import matplotlib
-
-    n = len(labels)
-    pos: Sequence[float]
-    if n <= 10:
-        cmap, pos = matplotlib.colormaps["tab10"], range(n)
-    elif n <= 20:
-        cmap, pos = matplotlib.colormaps["tab20"], range(n)
-    else:
-        cmap, pos = matplotlib.colormaps["hsv"], [i / n for i in range(n)]
-    return {label: to_hex(cmap(p)) for label, p in zip(labels, pos, strict=True)}
-
-
-_DASHES = ("-", "--", ":", "-.")
-
-
-def label_dashes(labels: Sequence[str]) -> dict[str, str]:
-    """A line style per label: on a two-axis grid (labels ``"a · b"``) the second axis's value
-    picks the style, so that curves of one row (one colour family) stay apart; solid lines
-    otherwise, or beyond four values.
-
-    >>> label_dashes(["zeros · sigmoid", "zeros · relu", "he · sigmoid", "he · relu"])
-    {'zeros · sigmoid': '-', 'zeros · relu': '--', 'he · sigmoid': '-', 'he · relu': '--'}
-    """
-    parts = [label.split(" · ") for label in labels]
-    if not parts or any(len(p) != 2 for p in parts):
-        return {label: "-" for label in labels}
-    seconds = list(dict.fromkeys(p[1] for p in parts))
-    if not 2 <= len(seconds) <= len(_DASHES):
-        return {label: "-" for label in labels}
-    return {label: _DASHES[seconds.index(p[1])] for label, p in zip(labels, parts, strict=True)}
 
 
 def smoothing_window(steps: int) -> int:
@@ -140,56 +98,6 @@ def _aggregate(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return np.nonzero(keep)[0], mean, lo, hi
 
 
-def _thin(*arrays: np.ndarray) -> list[np.ndarray]:
-    stride = max(1, -(-len(arrays[0]) // _MAX_POINTS))
-    return [a[::stride] for a in arrays]
-
-
-def _text(label: str) -> str:
-    """A label as matplotlib shows it literally: no mathtext, no hidden ``_`` legend entries."""
-    label = label.replace("$", r"\$")
-    return " " + label if label.startswith("_") else label
-
-
-class ShownFigure(Figure):
-    """A matplotlib Figure that Jupyter shows as a picture, with no ``%matplotlib`` magic:
-    IPython draws an object by its ``_repr_png_``, and a bare Figure has a picture formatter
-    only once pyplot's inline backend is active."""
-
-    def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png")
-        return buffer.getvalue()
-
-
-def _new_figure() -> tuple[Figure, Axes]:
-    fig = ShownFigure(figsize=(10, 4.4), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.grid(True, alpha=0.3)
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig, ax
-
-
-def _legend(ax: Axes, extra: list[Line2D]) -> None:
-    handles, names = ax.get_legend_handles_labels()
-    handles, names = [*handles, *extra], names + [str(h.get_label()) for h in extra]
-    ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-              fontsize="small")
-
-
-def _finish(fig: Figure, ax: Axes, extra: list[Line2D]) -> bytes:
-    _legend(ax, extra)
-    return png_bytes(fig)
-
-
-def png_bytes(fig: Figure, *, dpi: int = DPI) -> bytes:
-    """``fig`` as PNG bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
 def loss_figure(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str]) -> bytes | None:
     """Training loss against optimizer step, one line per label, as PNG; ``None`` without data."""
     fig = loss_plot(curves, colors=colors)
@@ -221,12 +129,13 @@ def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str
     top = min(max(np.nanmax(hi) for *_, hi, _, _ in kept),
               CLIP_FACTOR * max(mean[0] for _, _, mean, *_ in kept))
     bottom = min(np.nanmin(lo) for _, _, _, lo, *_ in kept)
-    fig, ax = _new_figure()
+    fig, ax = new_chart()
     dashes = label_dashes([ln[0] for ln in lines])
     for label, x, mean, lo, hi, marks, seeds in lines:
         color = colors[label]
-        tx, tmean, tlo, thi = _thin(x, mean, lo, hi)
-        ax.plot(tx, tmean, color=color, linewidth=1.6, label=_text(label), linestyle=dashes[label])
+        tx, tmean, tlo, thi = thin(x, mean, lo, hi)
+        ax.plot(tx, tmean, color=color, linewidth=1.6, label=literal_label(label),
+                linestyle=dashes[label])
         if seeds > 1:
             ax.fill_between(tx, tlo, thi, color=color, alpha=0.18, linewidth=0)
         for step, value in marks:
@@ -243,7 +152,7 @@ def loss_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, str
     extra = [Line2D([], [], marker="x", color="0.3", linestyle="none", markersize=8,
                     markeredgewidth=2, label="diverged" + (" (cut at the top)" if off else ""))
              ] if any(ln[5] for ln in lines) else []
-    _legend(ax, extra)
+    add_legend(ax, extra)
     return fig
 
 
@@ -262,11 +171,11 @@ def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, 
     if not curves:
         return None
     length = 1 + max(max(c.x) for cs in curves.values() for c in cs if len(c.x))
-    fig, ax = _new_figure()
+    fig, ax = new_chart()
     dashes = label_dashes(list(curves))
     for label, runs in curves.items():
         x, mean, _, _ = _aggregate(np.array([_dense(c, length) for c in runs]))
-        ax.plot(x, 100 * mean, color=colors[label], linewidth=1.6, label=_text(label),
+        ax.plot(x, 100 * mean, color=colors[label], linewidth=1.6, label=literal_label(label),
                 linestyle=dashes[label], marker="o" if len(x) <= 30 else None, markersize=3.5)
     extra = []
     if chance is not None:
@@ -277,74 +186,5 @@ def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, 
     locator = ax.xaxis.get_major_locator()  # a new Axes' AutoLocator, a MaxNLocator
     if isinstance(locator, MaxNLocator):
         locator.set_params(integer=True)
-    _legend(ax, extra)
+    add_legend(ax, extra)
     return fig
-
-
-def lr_varies(curves: Mapping[str, Curve], *, rtol: float = 1e-9) -> bool:
-    """Whether any curve's finite values differ: ``max - min > rtol * max``.
-
-    >>> lr_varies({"a": Curve([0, 1], [0.1, 0.1]), "b": Curve([0, 1], [0.1, 0.05])})
-    True
-    """
-    for c in curves.values():
-        ys = [y for y in c.y if y is not None and np.isfinite(y)]
-        if ys and max(ys) - min(ys) > rtol * abs(max(ys)):
-            return True
-    return False
-
-
-def lr_figure(curves: Mapping[str, Curve], *, colors: Mapping[str, str]) -> bytes | None:
-    """Learning rate against optimizer step, one line per label; ``None`` without data.
-
-    The axis is logarithmic when the rates span more than ``LOG_RANGE`` and never reach 0.
-    """
-    curves = {k: c for k, c in curves.items() if any(y is not None for y in c.y)}
-    if not curves:
-        return None
-    fig, ax = _new_figure()
-    fig.set_size_inches(10, 3.4)
-    values = [y for c in curves.values() for y in c.y if y is not None]
-    for label, c in curves.items():
-        x = np.asarray(c.x, dtype=float)
-        y = np.array([np.nan if v is None else v for v in c.y], dtype=float)
-        tx, ty = _thin(x, y)
-        ax.plot(tx, ty, color=colors[label], linewidth=1.6, label=_text(label),
-                drawstyle="steps-post")
-    if min(values) > 0 and max(values) / min(values) > LOG_RANGE:
-        ax.set_yscale("log")
-    else:
-        ax.set_ylim(bottom=0)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("learning rate")
-    return _finish(fig, ax, [])
-
-
-def ensemble_figure(seeds: Mapping[str, Sequence[float]], snapshots: Mapping[str, Sequence[float]],
-                    *, colors: Mapping[str, str]) -> bytes | None:
-    """Test accuracy (%) of an ensemble against its number of members: solid lines for
-    ensembles of the first ``k`` seeds of a grid point (``seeds``), dashed ones for a snapshot
-    ensemble of its last ``m`` snapshots (``snapshots``, mean over seeds); ``None`` without
-    any. One member is the single model, so each line starts at its own accuracy."""
-    if not seeds and not snapshots:
-        return None
-    fig, ax = _new_figure()
-    fig.set_size_inches(10, 3.8)
-    for label, ys in seeds.items():
-        ax.plot(range(1, len(ys) + 1), [100 * y for y in ys], color=colors[label],
-                linewidth=1.6, marker="o", markersize=4, label=_text(f"{label}: seeds"))
-    for label, ys in snapshots.items():
-        ax.plot(range(1, len(ys) + 1), [100 * y for y in ys], color=colors[label],
-                linewidth=1.6, linestyle="--", marker="s", markersize=4,
-                label=_text(f"{label}: last snapshots"))
-    ax.set_xlabel("members in the ensemble (independent runs, or the last snapshots of one run)")
-    ax.set_ylabel("test accuracy (%)")
-    locator = ax.xaxis.get_major_locator()
-    if isinstance(locator, MaxNLocator):
-        locator.set_params(integer=True)
-    return _finish(fig, ax, [])
-
-
-def data_uri(png: bytes) -> str:
-    """PNG bytes as a ``data:`` URI for an ``<img src>``, so the page needs no other file."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

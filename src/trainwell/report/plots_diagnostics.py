@@ -30,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from trainwell.loop.metrics import ACT_STD, GRAD_NORM, layer_metric
-from trainwell.report.plots import DPI, ShownFigure, png_bytes
+from trainwell.report.pictures import DPI, ShownFigure, png_bytes
 
 __all__ = ["LayerFlow", "FlowRun", "FlowLimits", "flow_run", "layer_order", "depth_colors",
            "flow_limits", "gradient_flow_figure", "gradient_flow_plot", "DEPTH_CMAP", "LAST_LAYER_NAMES"]
