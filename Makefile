@@ -47,10 +47,11 @@ docs: setup
 	$(BIN)/python benchmarks/bench_mnist1d.py --ablation --write docs/mnist1d-fast.md
 	$(BIN)/trainwell playground --surface taco --optim sgd,momentum,nesterov,adagrad,rmsprop,adam --out docs/playground
 
-# Static checks of src/: ruff (style, import order, likely bugs) and mypy (types); their
-# settings are in pyproject.toml.
+# Static checks: ruff (style, import order, likely bugs) on the package, its tests, the
+# benchmarks and the studies' scripts, and mypy (types) on the package; their settings are in
+# pyproject.toml.
 lint: setup
-	$(BIN)/ruff check src
+	$(BIN)/ruff check src tests benchmarks studies
 	$(BIN)/mypy src
 
 # On every core (pytest-xdist); the Ray tests share one worker and its Ray instance.

@@ -178,9 +178,17 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
     return rows
 
 
+def _phase(doctored: list[dict[str, Any]], phase: str) -> str:
+    """One phase of the doctor: its median seconds and median share of the doctor's time."""
+    seconds = statistics.median(r["phases"].get(phase, 0.0) for r in doctored)
+    share = statistics.median(r["phases"].get(phase, 0.0) / r["doctor_seconds"] for r in doctored)
+    return f"{phase} {seconds:.2f} s ({100 * share:.0f} %)"
+
+
 def _line(row: dict[str, Any]) -> str:
     acc = "—" if row["test_acc"] is None else f"{100 * row['test_acc']:.1f}"
-    text = f"{row['name']:32s} {row['kind']:8s} {row['status']:8s} test {acc:>5s} found {','.join(row['found']) or '-'}"
+    found = ",".join(row["found"]) or "-"
+    text = f"{row['name']:32s} {row['kind']:8s} {row['status']:8s} test {acc:>5s} found {found}"
     if row["kind"] == "broken" and not row["broken"]:
         text += " (not broken after all)"
     if "chosen" in row:
@@ -245,10 +253,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
                   f"budget in trainings of the recipe (optimizer steps its runs took / the recipe's): median "
                   f"{statistics.median(budgets):.2f}, mean {statistics.mean(budgets):.2f}, max "
                   f"{max(budgets):.2f}",
-                  "- the doctor's phases, median seconds (share of the doctor's time): " + ", ".join(
-                      f"{phase} {statistics.median(r['phases'].get(phase, 0.0) for r in doctored):.2f} s "
-                      f"({100 * statistics.median(r['phases'].get(phase, 0.0) / r['doctor_seconds'] for r in doctored):.0f} %)"
-                      for phase in PHASES),
+                  "- the doctor's phases, median seconds (share of the doctor's time): "
+                  + ", ".join(_phase(doctored, phase) for phase in PHASES),
                   f"- the doctor's time beyond its runs (fixed costs): median "
                   f"{statistics.median(r['doctor_seconds'] - r['runs_seconds'] for r in doctored):.2f} s"]
     return "\n".join(lines)
@@ -257,14 +263,16 @@ def summary(rows: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true", help="Print the calibration cases' raw numbers.")
-    parser.add_argument("--only", help="Only cases whose name contains one of these (comma-separated), and the references.")
+    parser.add_argument("--only", help="Only cases whose name contains one of these "
+                                       "(comma-separated), and the references.")
     parser.add_argument("--no-doctor", action="store_true", help="Detection and false positives only.")
     parser.add_argument("--write", type=Path, help="Also write the summary table (markdown) here.")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="The doctor's rounds of fixes.")
     parser.add_argument("--lr-steps", type=int, help="The doctor's range test steps (its default: 50).")
     parser.add_argument("--screen", type=float, help="The doctor's screening budget (its default: 1/8).")
     parser.add_argument("--epochs-times", type=int, default=1,
-                        help="Train every case this many times longer (the doctor's time on longer trainings).")
+                        help="Train every case this many times longer "
+                             "(the doctor's time on longer trainings).")
     args = parser.parse_args()
     torch.set_num_threads(1)
     path = HERE / ("calibration.toml" if args.calibrate else "cases.toml")
@@ -277,8 +285,10 @@ def main() -> None:
         return
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        given = {k: v for k, v in (("lr_steps", args.lr_steps), ("screen", args.screen))
+                 if v is not None}
         rows = run(cases, with_doctor=not args.no_doctor, workdir=Path(tmp), rounds=args.rounds,
-                   **{k: v for k, v in (("lr_steps", args.lr_steps), ("screen", args.screen)) if v is not None})
+                   **given)
     text = summary(rows)
     print()
     print(text)

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 from trainwell.data import load_dataset
 from trainwell.diagnose import GradientFlowRecorder
-from trainwell.models import build_model
 from trainwell.loop import fit
+from trainwell.models import build_model
 
 
 def make_model(ds, seed):

@@ -91,8 +91,9 @@ def main() -> None:
     base, mon = min(plain), min(watched)
     print(f"mnist1d cnn, {steps} steps per run, {args.repeats} runs each, {args.threads} thread(s)")
     for name, times in (("plain", plain), ("monitored", watched)):
+        runs = ", ".join(f"{s:.2f}" for s in times)
         print(f"{name:9s} fastest {1000 * min(times) / steps:.2f} ms/step, median "
-              f"{1000 * statistics.median(times) / steps:.2f} (runs: {', '.join(f'{s:.2f}' for s in times)} s)")
+              f"{1000 * statistics.median(times) / steps:.2f} (runs: {runs} s)")
     print(f"overhead ratio at every={args.every}: {mon / base:.3f} fastest, "
           f"{statistics.median(watched) / statistics.median(plain):.3f} median (goal <= 1.03)")
     share = self_time(dataset, epochs=args.epochs, every=args.every)

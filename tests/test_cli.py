@@ -7,8 +7,8 @@ import torch
 
 from trainwell.cli import main
 from trainwell.execute import build_initialized_model, prepare_data
-from trainwell.recipe import load_recipe
 from trainwell.loop import load_history, load_weights
+from trainwell.recipe import load_recipe
 
 FAST = ["--set", "data.name=digits", "--set", "model.depth=1", "--set", "model.width=16",
         "--set", "train.epochs=2", "--set", "train.threads=1"]

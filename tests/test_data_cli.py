@@ -4,10 +4,10 @@ train, diagnose and pretrain on a table, with bad data refused in one line and e
 import os
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from PIL import Image
 from pyarrow import csv
-import pyarrow as pa
 
 from trainwell.cli import main
 from trainwell.results import open_results

@@ -34,9 +34,9 @@ LAYERS = [
 model layers sit beside the models, the ones that are trainer callbacks above the trainer;
 ``transfer.resolve`` reads a source recipe, so it sits above ``recipe``; ``data.describe``
 reads a recipe file for ``trainwell data``; the pictures of a diagnosis and of gradient flow
-draw only what the diagnose layer measured, so a diagnosis and a recorder can show them). A module importing from its own package's
-``__init__`` (inside a function) is not counted: the package is loaded before it. ``train`` is the
-deprecated path of ``loop``."""
+draw only what the diagnose layer measured, so a diagnosis and a recorder can show them). A
+module importing from its own package's ``__init__`` (inside a function) is not counted: the
+package is loaded before it. ``train`` is the deprecated path of ``loop``."""
 
 SRC = Path(trainwell.__file__).parent
 

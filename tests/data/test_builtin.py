@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from trainwell.data import (
-    DATASETS, DESCRIPTIONS, digits, load_dataset, mnist1d, mnist5k, stratified_split,
+    DATASETS,
+    DESCRIPTIONS,
+    digits,
+    load_dataset,
+    mnist1d,
+    mnist5k,
+    stratified_split,
 )
 from trainwell.errors import ConfigError
 

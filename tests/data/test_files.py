@@ -39,7 +39,7 @@ def make_mnist(folder: Path, *, rows: int = 6, cols: int = 5, gz: bool = False, 
     test_x = rng.integers(0, 256, (50, rows, cols), dtype=np.uint8)
     test_y = np.tile(np.arange(10, dtype=np.uint8), 5)
     folder.mkdir(exist_ok=True)
-    for name, array in zip(MNIST_NAMES, (train_x, train_y, test_x, test_y)):
+    for name, array in zip(MNIST_NAMES, (train_x, train_y, test_x, test_y), strict=True):
         write_idx(folder / name, array, gz=gz)
     return train_x, train_y, test_x, test_y
 

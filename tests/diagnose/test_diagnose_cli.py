@@ -3,8 +3,8 @@ import json
 import pytest
 
 from trainwell.cli import main
-from trainwell.recipe_diagnosis import diagnose_recipe
 from trainwell.recipe import Recipe
+from trainwell.recipe_diagnosis import diagnose_recipe
 
 SMALL = ["--set", "data.name=digits", "--set", "model.depth=3", "--set", "model.width=32",
          "--set", "train.threads=1"]

@@ -147,7 +147,7 @@ def test_update_ratio_of_plain_sgd_is_lr_times_gradient_over_weight(digits):
     torch.manual_seed(0)
     net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 10))
     d = probe(net, x, targets=y, optimizer=torch.optim.SGD(net.parameters(), lr=0.1))
-    for s, layer in zip(d.layers, (net[1], net[3])):
+    for s, layer in zip(d.layers, (net[1], net[3]), strict=True):
         assert s.update_ratio == pytest.approx(0.1 * s.weight_grad_norm / float(layer.weight.detach().norm()),
                                                rel=1e-4)
 
@@ -177,9 +177,9 @@ def test_probe_leaves_model_grads_buffers_optimizer_and_rng_as_they_were(digits)
     assert torch.equal(after_probe, torch.rand(3)), "the probe consumed random numbers"
     assert all(s.update_ratio is not None and s.update_ratio > 0 for s in d.layers)
     assert [id(g) for g in opt.param_groups] == groups
-    for a, b in zip(probed.state_dict().values(), reference.state_dict().values()):
+    for a, b in zip(probed.state_dict().values(), reference.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    for p, q in zip(probed.parameters(), reference.parameters()):
+    for p, q in zip(probed.parameters(), reference.parameters(), strict=True):
         assert torch.equal(p.grad, q.grad)
         for key in ("exp_avg", "exp_avg_sq", "step"):
             assert torch.equal(opt.state[p][key], ref_opt.state[q][key])
@@ -188,7 +188,7 @@ def test_probe_leaves_model_grads_buffers_optimizer_and_rng_as_they_were(digits)
         o.zero_grad()
         F.cross_entropy(net(x), y).backward()
         o.step()
-    for p, q in zip(probed.parameters(), reference.parameters()):
+    for p, q in zip(probed.parameters(), reference.parameters(), strict=True):
         assert torch.equal(p, q)
 
 

@@ -10,8 +10,8 @@ import torch
 from trainwell.data import load_dataset
 from trainwell.diagnose import GradientFlowRecorder, find_layers, probe
 from trainwell.errors import ConfigError
-from trainwell.models import build_model
 from trainwell.loop import Callback, fit
+from trainwell.models import build_model
 
 EVERY = 5
 
@@ -67,7 +67,7 @@ def test_records_match_a_probe_of_the_same_step(digits, model):
     recorder, probes = GradientFlowRecorder(every=EVERY), ProbeAt(EVERY)
     net = train(digits, [recorder, probes], model=model)
     reference = train(digits, [recorder.__class__(every=EVERY)], model=model)
-    for a, b in zip(net.state_dict().values(), reference.state_dict().values()):
+    for a, b in zip(net.state_dict().values(), reference.state_dict().values(), strict=True):
         assert torch.equal(a, b), "probing during training changed the training"
     rows = recorder.records
     steps = sorted({r["step"] for r in rows})

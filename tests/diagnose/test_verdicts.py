@@ -109,7 +109,7 @@ def net(n=4, **per_layer):
     """``n`` layers; ``per_layer[field]`` is a list of values, one per layer, or one value for all."""
     rows = [{} for _ in range(n)]
     for key, values in per_layer.items():
-        for row, v in zip(rows, values if isinstance(values, list) else [values] * n):
+        for row, v in zip(rows, values if isinstance(values, list) else [values] * n, strict=True):
             row[key] = v
     out = [layer(i + 1, **row) for i, row in enumerate(rows)]
     out[-1].activation, out[-1].dead_fraction = "none", None

@@ -174,6 +174,7 @@ def test_tw_doctor_takes_a_dict_or_a_file_as_tw_train_does(tmp_path):
     assert (tmp_path / "a" / "fixed.toml").is_file() and from_dict.symptoms
     # its run stopped at chance: diverged, but not named nan
     assert from_dict.original.status == "diverged" and "chance" in from_dict.symptoms
-    assert "nan" not in from_dict.symptoms and load_recipe(tmp_path / "a" / "fixed.toml").train.stop_on is None
+    assert "nan" not in from_dict.symptoms
+    assert load_recipe(tmp_path / "a" / "fixed.toml").train.stop_on is None
     assert {"original", "screening", "race", "report", "page"} <= set(from_dict.phases)
     assert sum(from_dict.phases.values()) <= from_dict.seconds

@@ -6,10 +6,10 @@ import torch
 from trainwell.data import load_dataset
 from trainwell.ensemble import WeightAverage, average_options
 from trainwell.errors import ConfigError
-from trainwell.models import build_model
-from trainwell.recipe import Recipe
 from trainwell.loop import History, fit
 from trainwell.loop.events import TrainState
+from trainwell.models import build_model
+from trainwell.recipe import Recipe
 
 
 def _state(model, epoch=0, step=0):

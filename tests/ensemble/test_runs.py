@@ -8,11 +8,11 @@ import torch
 
 from trainwell.cli import main
 from trainwell.ensemble import load_predictions, score
+from trainwell.loop import save_run
 from trainwell.recipe import Recipe
 from trainwell.report.ensembles import evaluate_runs, select_runs
 from trainwell.run.store import open_store
 from trainwell.sweep import run_id
-from trainwell.loop import save_run
 
 SWEEP = """
 [data]

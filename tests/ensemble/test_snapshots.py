@@ -9,9 +9,9 @@ from trainwell.ensemble import load_predictions, score, snapshot_steps
 from trainwell.ensemble.evaluate import accuracy
 from trainwell.errors import ConfigError
 from trainwell.execute import execute
+from trainwell.loop import save_run
 from trainwell.optim.schedules import cyclic_cosine, make_schedule
 from trainwell.recipe import Recipe
-from trainwell.loop import save_run
 
 BASE = {"data": {"name": "digits"}, "model": {"name": "mlp", "depth": 1, "width": 32},
         "optim": {"name": "sgd", "lr": 0.2}, "train": {"epochs": 6, "batch_size": 128,

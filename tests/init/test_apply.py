@@ -52,7 +52,7 @@ def test_every_scheme_runs_through_apply(name):
     out = apply_(model, name, generator=torch.Generator().manual_seed(0), **OPTIONS.get(name, {}))
     assert out is model
     assert len(before) == 6
-    for old, module in zip(before, layers(model)):
+    for old, module in zip(before, layers(model), strict=True):
         w = module.weight.detach()
         assert torch.isfinite(w).all()
         assert not torch.equal(old, w), f"{name} left {module} unchanged"
@@ -101,7 +101,7 @@ def test_torch_default_equals_reset_parameters_with_a_generator():
     torch.manual_seed(7)
     _reset_all(expected)
     apply_(model, "torch_default", generator=torch.Generator().manual_seed(7))
-    for got, want in zip(model.state_dict().values(), expected.state_dict().values()):
+    for got, want in zip(model.state_dict().values(), expected.state_dict().values(), strict=True):
         assert torch.equal(got, want)
 
 
@@ -112,7 +112,7 @@ def test_torch_default_equals_reset_parameters_with_the_global_seed():
     _reset_all(expected)
     torch.manual_seed(3)
     apply_(model, "torch_default")
-    for got, want in zip(model.state_dict().values(), expected.state_dict().values()):
+    for got, want in zip(model.state_dict().values(), expected.state_dict().values(), strict=True):
         assert torch.equal(got, want)
 
 
@@ -120,7 +120,8 @@ def test_apply_is_reproducible():
     a = apply_(Net(), "orthogonal", generator=torch.Generator().manual_seed(1))
     b = apply_(Net(), "orthogonal", generator=torch.Generator().manual_seed(1))
     c = apply_(Net(), "orthogonal", generator=torch.Generator().manual_seed(2))
-    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(),
+                                                 strict=True))
     assert not torch.equal(a.head["out"].weight, c.head["out"].weight)
 
 
@@ -156,8 +157,10 @@ def test_explicit_nonlinearity_overrides_the_model():
     model = big_model(("leaky_relu", 0.3))
     assert he_normal_pvalue(model, 1 / 16, nonlinearity="linear") > 1e-4
     # the model's slope belongs to its leaky_relu; another nonlinearity does not take it
-    assert he_normal_pvalue(big_model(("relu", 0.0)), gain("leaky_relu") / 16, nonlinearity="leaky_relu") > 1e-4
-    assert he_normal_pvalue(big_model(("leaky_relu", 0.3)), math.sqrt(2 / 1.25) / 16, negative_slope=0.5) > 1e-4
+    assert he_normal_pvalue(big_model(("relu", 0.0)), gain("leaky_relu") / 16,
+                            nonlinearity="leaky_relu") > 1e-4
+    assert he_normal_pvalue(big_model(("leaky_relu", 0.3)), math.sqrt(2 / 1.25) / 16,
+                            negative_slope=0.5) > 1e-4
 
 
 def test_orthogonal_takes_the_gain_from_the_model():

@@ -92,7 +92,7 @@ def test_orthonormal_start_then_one_rescaling_per_layer(kind, digits):
     batch, target = digits[:200], 3.0
     report = lsuv_(model, batch, target_std=target, generator=torch.Generator().manual_seed(0))
     modules = dict(model.named_modules())
-    for i, layer in enumerate(report.layers):
+    for layer in report.layers:
         module = modules[layer.name]
         assert layer.iterations == 1 and layer.converged
         assert layer.std_after == pytest.approx(target, rel=1e-4)
@@ -139,7 +139,7 @@ def test_report_table_lists_every_layer(digits):
     assert isinstance(report, LSUVReport)
     lines = str(report).splitlines()
     assert len(lines) == 2 + len(report.layers)
-    for line, layer in zip(lines[2:], report.layers):
+    for line, layer in zip(lines[2:], report.layers, strict=True):
         assert line.split()[0] == layer.name and line.split()[-1] == "yes"
         assert float(line.split()[1]) == pytest.approx(layer.std_before, rel=1e-3)
 

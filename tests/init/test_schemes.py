@@ -130,7 +130,8 @@ def test_lecture_xavier_is_lecun_normal():
 
 def test_torch_default_matches_kaiming_uniform_sqrt5():
     a = torch_default_(torch.empty(20, 30), generator=torch.Generator().manual_seed(1))
-    b = torch.nn.init.kaiming_uniform_(torch.empty(20, 30), a=math.sqrt(5), generator=torch.Generator().manual_seed(1))
+    b = torch.nn.init.kaiming_uniform_(torch.empty(20, 30), a=math.sqrt(5),
+                                       generator=torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
 
 
@@ -156,7 +157,8 @@ ORTHO_LAYERS = {
                                                 ("leaky_relu", 0.2), (None, None)])
 def test_orthogonal_is_orthogonal_times_gain(layer, nonlinearity, slope):
     w = ORTHO_LAYERS[layer]().weight
-    orthogonal_(w, nonlinearity=nonlinearity, negative_slope=slope, generator=torch.Generator().manual_seed(5))
+    orthogonal_(w, nonlinearity=nonlinearity, negative_slope=slope,
+                generator=torch.Generator().manual_seed(5))
     g = gain(nonlinearity or "relu", negative_slope=0.01 if slope is None else slope)
     m = w.detach().flatten(1).double()
     gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m

@@ -75,7 +75,8 @@ def test_variance_scaling_is_in_place_and_seeded():
     assert torch.equal(w, again)
 
 
-@pytest.mark.parametrize("bad", [{"scale": 0.0}, {"scale": -1.0}, {"mode": "fan_sum"}, {"distribution": "cauchy"}])
+@pytest.mark.parametrize("bad", [{"scale": 0.0}, {"scale": -1.0}, {"mode": "fan_sum"},
+                                 {"distribution": "cauchy"}])
 def test_variance_scaling_rejects_bad_options(bad):
     key = f"init.{next(iter(bad))}"
     with pytest.raises(ConfigError, match=key):

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from trainwell.data.dataset import Dataset, DatasetMeta
-from trainwell.optim.schedules import LRSchedule
 from trainwell.loop import Callback, evaluate, fit
+from trainwell.optim.schedules import LRSchedule
 
 
 def _one_layer_data(n=8, d=3, k=2, seed=0):

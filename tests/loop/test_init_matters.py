@@ -2,8 +2,8 @@
 
 import pytest
 
-from trainwell.recipe import Recipe
 from trainwell.execute import execute
+from trainwell.recipe import Recipe
 
 CHANCE = 0.1
 

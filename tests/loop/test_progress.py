@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from trainwell.data import load_dataset
-from trainwell.models import mlp
 from trainwell.loop import ProgressBar, fit
 from trainwell.loop.progress import Progress, shown
+from trainwell.models import mlp
 
 
 class Terminal(io.StringIO):

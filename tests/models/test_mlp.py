@@ -154,7 +154,7 @@ def test_unknown_model_name_suggests():
 
 def test_widths_give_each_hidden_layer_its_size():
     model = mlp((1, 28, 28), 10, widths=[500, 500, 2000], depth=7)
-    assert [tuple(l.weight.shape) for l in model.hidden_layers()] == [(500, 784), (500, 500),
+    assert [tuple(layer.weight.shape) for layer in model.hidden_layers()] == [(500, 784), (500, 500),
                                                                       (2000, 500)]
     assert model.head.in_features == 2000
     for bad in ([], [3, 0]):

@@ -133,7 +133,7 @@ def test_every_surface_draws_and_animates_without_external_resources(name):
     assert "<canvas" in page and "<script>" in page
     data = json.loads(re.search(r"const D = (\{.*?\});", page).group(1))
     assert len(data["paths"]) == 3 and data["steps"] == 20
-    assert all(len(path) == len(t.points) for path, t in zip(data["paths"], res.trajectories))
+    assert all(len(path) == len(t.points) for path, t in zip(data["paths"], res.trajectories, strict=True))
 
 
 def test_bad_names_and_values_raise_before_anything_runs(tmp_path):

@@ -5,6 +5,7 @@ import torch
 
 from trainwell.data.dataset import Dataset, DatasetMeta
 from trainwell.errors import ConfigError
+from trainwell.loop import fit
 from trainwell.optim import (
     SCHEDULE_DESCRIPTIONS,
     SCHEDULES,
@@ -12,7 +13,6 @@ from trainwell.optim import (
     make_schedule,
     schedule_options,
 )
-from trainwell.loop import fit
 
 
 def per_step(name, *, base_lr=0.1, total=20, **options):
@@ -51,8 +51,8 @@ def test_one_cycle_rises_then_falls():
     values = per_step("one_cycle", total=100)
     peak = values.index(max(values))
     assert peak == 30 and max(values) == pytest.approx(0.1)
-    assert all(a < b for a, b in zip(values[:peak], values[1:peak + 1]))
-    assert all(a > b for a, b in zip(values[peak:-1], values[peak + 1:]))
+    assert all(a < b for a, b in zip(values[:peak], values[1:peak + 1], strict=False))
+    assert all(a > b for a, b in zip(values[peak:-1], values[peak + 1:], strict=False))
     assert values[0] == pytest.approx(0.1 / 25) and values[-1] == pytest.approx(0.1 / 25 / 1e4)
 
 

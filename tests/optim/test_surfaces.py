@@ -36,7 +36,7 @@ def test_the_grid_evaluation_matches_the_pointwise_one(name):
     s = SURFACES[name]
     points = torch.tensor([[0.3, -0.7], [1.1, 0.4], [-0.5, 0.9]], dtype=torch.float64)
     grid = s(points.T)
-    for point, value in zip(points, grid):
+    for point, value in zip(points, grid, strict=True):
         assert float(s(point)) == pytest.approx(float(value), rel=1e-12)
 
 

@@ -43,7 +43,7 @@ def test_reconstruction_error_falls_in_every_layer(tied, activation, digits):
         assert len(layer.mse) == 6
         assert layer.mse[-1] < 0.7 * layer.mse[0], layer.name
         assert layer.mse[-1] < layer.initial_mse, layer.name
-        assert all(b < a for a, b in zip(layer.mse, layer.mse[1:])), layer.mse
+        assert all(b < a for a, b in zip(layer.mse, layer.mse[1:], strict=False)), layer.mse
         assert layer.seconds > 0
     assert report.seconds >= sum(layer.seconds for layer in report.layers)
 
@@ -52,7 +52,7 @@ def test_the_model_keeps_the_trained_encoders(digits):
     model = build("tanh")
     start = copy.deepcopy(model.state_dict())
     report = autoencoder_pretrain_(model, digits, epochs=2, generator=seeded())
-    for layer, record in zip(model.hidden_layers(), report.layers):
+    for layer, record in zip(model.hidden_layers(), report.layers, strict=True):
         assert torch.equal(layer.weight, record.weight) and torch.equal(layer.bias, record.bias)
         assert record.weight.data_ptr() != layer.weight.data_ptr()  # the report holds a copy
         assert not torch.equal(record.weight, start[f"{record.name}.weight"])
@@ -75,7 +75,7 @@ def test_same_seed_same_result(digits):
     ra = autoencoder_pretrain_(a, digits, epochs=2, tied=False, generator=seeded(3))
     rb = autoencoder_pretrain_(b, digits, epochs=2, tied=False, generator=seeded(3))
     assert ra.layers[-1].mse == rb.layers[-1].mse
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])

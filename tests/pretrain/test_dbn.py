@@ -111,7 +111,7 @@ def test_rbm_options_reach_every_rbm(digits):
         report = dbn_pretrain_(model, digits.all_inputs, epochs=3, weight_decay=decay,
                                momentum=0.0, final_momentum=0.0, generator=gen())
         weights[decay] = [rbm.weight.norm().item() for rbm in report.rbms]
-    assert all(strong < 0.9 * none for strong, none in zip(weights[0.05], weights[0.0]))
+    assert all(strong < 0.9 * none for strong, none in zip(weights[0.05], weights[0.0], strict=True))
 
 
 def test_every_rbm_option_is_a_dbn_option_and_trains_as_rbm_fit_does(digits):

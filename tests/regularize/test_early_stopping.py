@@ -6,8 +6,8 @@ from torch import nn
 
 from trainwell.data.dataset import Dataset, DatasetMeta
 from trainwell.errors import ConfigError
-from trainwell.regularize import EarlyStopping
 from trainwell.loop import History, StopTraining, TrainState, fit
+from trainwell.regularize import EarlyStopping
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -7,8 +7,8 @@ from torch import nn
 
 from trainwell.data.dataset import Dataset, DatasetMeta
 from trainwell.errors import ConfigError
-from trainwell.regularize import Penalty, penalized_parameters, penalty
 from trainwell.loop import fit
+from trainwell.regularize import Penalty, penalized_parameters, penalty
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from trainwell.loop.history import History
 from trainwell.run.store import RunSpec, Store
 from trainwell.sweep import format_point, run_id
-from trainwell.loop.history import History
 
 
 def add_run(store: Store, experiment: str, point: dict, seed: int = 0, *, status: str = "done",

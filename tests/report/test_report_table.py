@@ -7,7 +7,13 @@ from rich.console import Console
 
 from trainwell.errors import TrainwellError
 from trainwell.report.table import (
-    CHANCE_MARGIN, axis_values, chance_threshold, pick_experiment, results_grid, run_outcome)
+    CHANCE_MARGIN,
+    axis_values,
+    chance_threshold,
+    pick_experiment,
+    results_grid,
+    run_outcome,
+)
 from trainwell.report.terminal import print_results
 from trainwell.run.store import RunRow, Store
 from trainwell.sweep import format_point

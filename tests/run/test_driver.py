@@ -1,8 +1,8 @@
 """The driver and the local backend: failure boundaries, retries, ownership, exit codes."""
 
 import os
-import socket
 import re
+import socket
 import subprocess
 import sys
 import time

@@ -1,7 +1,7 @@
 import multiprocessing
 
-from trainwell.run.store import FINISHED, RunSpec, Store
 from trainwell.loop.history import History
+from trainwell.run.store import FINISHED, RunSpec, Store
 
 N_PER_WRITER = 40
 WRITERS = 4

@@ -10,9 +10,9 @@ from safetensors.torch import save_file
 from trainwell.data import load_dataset
 from trainwell.errors import ConfigError
 from trainwell.execute import RunContext, execute
-from trainwell.plan import plan, resolve
 from trainwell.loop import fit, save_run
 from trainwell.models import build_model
+from trainwell.plan import plan, resolve
 from trainwell.recipe import Recipe
 from trainwell.sweep import run_id
 from trainwell.transfer import Freeze, layer_groups, load_into, param_groups, read_weights
