@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from trainwell.diagnose.verdicts import agree_with_outcome, diagnose, judge, not_trained
+from trainwell.diagnose.outcome import agree_with_outcome, not_trained
+from trainwell.diagnose.verdicts import diagnose, judge
 from trainwell.execute import execute
 from trainwell.recipe import Recipe
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from trainwell.diagnose import LayerStats, Verdict, diagnose, judge
+from trainwell.diagnose import thresholds as T
 from trainwell.diagnose import verdicts as V
 from trainwell.init import apply_
 from trainwell.models import build_model
@@ -125,7 +126,7 @@ def test_the_synthetic_baseline_is_healthy():
 
 
 def test_symmetric_fraction_edge():
-    at = math.ceil(V.SYMMETRIC_FRACTION * 64)
+    at = math.ceil(T.SYMMETRIC_FRACTION * 64)
     assert "symmetric" in judged(net(symmetric_group=[1, at, 1, 1]))
     assert "symmetric" not in judged(net(symmetric_group=[1, at - 1, 1, 1]))
     assert "symmetric" not in judged(net(symmetric_group=[1, 1, 1, 64])), "output rows break symmetry"
@@ -134,8 +135,8 @@ def test_symmetric_fraction_edge():
 
 
 @pytest.mark.parametrize("field, threshold, kind, extra", [
-    ("dead_fraction", V.DEAD_FRACTION, "dead", {}),
-    ("saturated_fraction", V.SATURATED_FRACTION, "saturated", {"activation": "tanh", "dead_fraction": None}),
+    ("dead_fraction", T.DEAD_FRACTION, "dead", {}),
+    ("saturated_fraction", T.SATURATED_FRACTION, "saturated", {"activation": "tanh", "dead_fraction": None}),
 ])
 def test_unit_fraction_edges(field, threshold, kind, extra):
     def fractions(value):
@@ -149,13 +150,13 @@ def scales(growth, n=4):
 
 
 def test_exploding_activations_edge():
-    assert "exploding_activations" in judged(scales(V.EXPLODING_GROWTH * UP))
-    assert "exploding_activations" not in judged(scales(V.EXPLODING_GROWTH * DOWN))
+    assert "exploding_activations" in judged(scales(T.EXPLODING_GROWTH * UP))
+    assert "exploding_activations" not in judged(scales(T.EXPLODING_GROWTH * DOWN))
 
 
 def test_vanishing_activations_edge():
-    assert "vanishing_activations" in judged(scales(V.VANISHING_GROWTH * DOWN))
-    assert "vanishing_activations" not in judged(scales(V.VANISHING_GROWTH * UP))
+    assert "vanishing_activations" in judged(scales(T.VANISHING_GROWTH * DOWN))
+    assert "vanishing_activations" not in judged(scales(T.VANISHING_GROWTH * UP))
 
 
 def test_activation_scale_is_the_root_mean_square():
@@ -173,20 +174,20 @@ def grads(ratio):
 
 
 def test_vanishing_gradient_edge():
-    assert "vanishing_gradient" in judged(grads(V.VANISHING_GRADIENT * DOWN))
-    assert "vanishing_gradient" not in judged(grads(V.VANISHING_GRADIENT * UP))
+    assert "vanishing_gradient" in judged(grads(T.VANISHING_GRADIENT * DOWN))
+    assert "vanishing_gradient" not in judged(grads(T.VANISHING_GRADIENT * UP))
     assert "vanishing_gradient" not in judged(net(grad_norm=None)), "no targets, no gradient verdict"
 
 
 def test_exploding_gradient_edge():
-    assert "exploding_gradient" in judged(grads(V.EXPLODING_GRADIENT * UP))
-    assert "exploding_gradient" not in judged(grads(V.EXPLODING_GRADIENT * DOWN))
+    assert "exploding_gradient" in judged(grads(T.EXPLODING_GRADIENT * UP))
+    assert "exploding_gradient" not in judged(grads(T.EXPLODING_GRADIENT * DOWN))
 
 
 def test_learning_rate_edges():
-    assert "lr_too_high" in judged(net(update_ratio=[0.01, V.UPDATE_RATIO_HIGH * UP, 0.01, 0.01]))
-    assert "lr_too_high" not in judged(net(update_ratio=[0.01, V.UPDATE_RATIO_HIGH * DOWN, 0.01, 0.01]))
-    low = V.UPDATE_RATIO_LOW
+    assert "lr_too_high" in judged(net(update_ratio=[0.01, T.UPDATE_RATIO_HIGH * UP, 0.01, 0.01]))
+    assert "lr_too_high" not in judged(net(update_ratio=[0.01, T.UPDATE_RATIO_HIGH * DOWN, 0.01, 0.01]))
+    low = T.UPDATE_RATIO_LOW
     assert "lr_too_low" in judged(net(update_ratio=[low * DOWN] * 4))
     assert "lr_too_low" not in judged(net(update_ratio=[low * DOWN] * 3 + [low * UP]))
     assert "lr_too_low" not in judged(net(update_ratio=None))
@@ -196,14 +197,14 @@ def test_weight_gain_edges_choose_the_cause():
     def vanishing(gain):
         return judge(net(weight_gain=gain, grad_norm=[1e-9, 0.1, 0.1, 0.1]))[0].message
 
-    assert "weights are too small" in vanishing(V.SMALL_GAIN * DOWN)
-    assert "weights are too small" not in vanishing(V.SMALL_GAIN * UP)
+    assert "weights are too small" in vanishing(T.SMALL_GAIN * DOWN)
+    assert "weights are too small" not in vanishing(T.SMALL_GAIN * UP)
 
     def exploding(gain):
         return judge(net(weight_gain=gain, act_std=[1.0, 10.0, 100.0, 1000.0]))[0].message
 
-    assert "init scale is too large" in exploding(V.LARGE_GAIN * UP)
-    assert "init scale is too large" not in exploding(V.LARGE_GAIN * DOWN)
+    assert "init scale is too large" in exploding(T.LARGE_GAIN * UP)
+    assert "init scale is too large" not in exploding(T.LARGE_GAIN * DOWN)
 
 
 def test_non_finite_loss_or_activations():
