@@ -31,9 +31,9 @@ def test_study_recipe_is_the_documented_one():
     assert r.model.name == "resnet"
     assert {k: r.model.options[k] for k in ("blocks", "width", "batch_norm", "pool", "stem_norm",
                                             "global_pool", "stem_stride")} == {
-        "blocks": 3, "width": 32, "batch_norm": True, "pool": "max", "stem_norm": True,
+        "blocks": 3, "width": 32, "batch_norm": False, "pool": "max", "stem_norm": True,
         "global_pool": "avgmax", "stem_stride": 2}
-    assert (r.optim.name, r.optim.options["lr"], r.optim.options["fused"]) == ("adam", 0.02, True)
+    assert (r.optim.name, r.optim.options["lr"], r.optim.options["fused"]) == ("adam", 0.03, True)
     assert (r.schedule.name, r.schedule.options["per"]) == ("one_cycle", "step")
     assert r.augment.transforms == [{"name": "shift", "max_shift": 3, "circular": True}]
     assert r.average.kind == "none" and r.augment.test_views == 5
@@ -43,17 +43,17 @@ def test_study_recipe_is_the_documented_one():
 
 def test_ablation_adds_one_change_at_a_time_through_the_study():
     sweep = load_sweep(ABLATION)
-    assert len(sweep.recipes()) == 10 * 3
+    assert len(sweep.recipes()) == 12 * 3
     single = sweep.with_seeds(1).recipes()
     labels = [point["variant"]["label"] for point, _, _ in single]
     assert labels[0] == "resnet 3x32, no batch norm, constant lr"
-    assert labels[9].endswith("the study recipe")
+    assert labels[11].endswith("the study recipe")
     dicts = [recipe.to_dict() for _, _, recipe in single]
-    for before, after in zip(dicts[:9], dicts[1:10], strict=True):
+    for before, after in zip(dicts[:11], dicts[1:12], strict=True):
         changed = [k for k in after if k not in ("name", "note") and after[k] != before.get(k)]
         assert len(changed) == 1, changed
     study = load_recipe(STUDY).to_dict()
-    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[9][k]]
+    changed = [k for k in study if k not in ("name", "note") and study[k] != dicts[11][k]]
     assert changed == []
 
 
