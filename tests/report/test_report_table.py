@@ -157,3 +157,14 @@ def test_print_results_prints_user_text_literally(tmp_path, add_run):
     out = console.export_text()
     assert "[bold red]x[/bold red]" in out
     assert "80.0" in out and "90.0" in out
+
+
+def test_a_cell_judges_its_raw_accuracy_and_verdict_against_the_grids_classes():
+    runs = [RunRow(**{**row({"a": 1}, seed, train=0.53, test=0.52).__dict__,
+                      "final": {"train_acc": 0.53, "test_acc": 0.52, "test_acc_single": 0.5},
+                      "verdicts": [{"kind": "healthy", "message": "", "fix": ""}]})
+            for seed in range(2)]
+    ten, two = (results_grid(runs, ["a"], num_classes=n).cells[0] for n in (10, 2))
+    assert ten.counts["ok"] == 2 and two.counts["n/c"] == 2
+    assert ten.raw == pytest.approx((0.5, 0.0)) and two.raw is None
+    assert ten.verdict.kind == "healthy" and two.verdict.kind == "not_trained"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from trainwell.loop.metrics import OWN_TEST_ACC
-from trainwell.report.outcome import run_outcome
+from trainwell.report.outcome import DEFAULT_NUM_CLASSES, run_outcome
 from trainwell.report.stats import Stat, format_stat, stat
 from trainwell.report.verdicts import CellVerdict, cell_verdict
 from trainwell.run.store_read import RunRow
@@ -47,6 +47,7 @@ class Cell:
     ensemble: RunsEnsemble | None = None
     snapshots: list[float] | None = None
     stats: dict[str, Stat | None] = field(default_factory=dict)
+    num_classes: int = DEFAULT_NUM_CLASSES
 
     @property
     def n(self) -> int:
@@ -78,7 +79,7 @@ class Cell:
     def raw_stat(self) -> Stat | None:
         """:attr:`raw` with its count: the trained model's own test accuracy over the seeds."""
         return stat([next((r.final[k] for k in RAW_METRICS if r.final.get(k) is not None), None)
-                     for r in self.runs if run_outcome(r) == "ok"])
+                     for r in self.runs if run_outcome(r, num_classes=self.num_classes) == "ok"])
 
     @property
     def converged(self) -> bool:
@@ -119,4 +120,4 @@ class Cell:
     def verdict(self) -> CellVerdict | None:
         """The most important verdict kind over the seeds' diagnoses (``None`` when no seed
         was diagnosed): e.g. one seed with dead units and two healthy give ``dead (1/3)``."""
-        return cell_verdict(self.runs)
+        return cell_verdict(self.runs, num_classes=self.num_classes)

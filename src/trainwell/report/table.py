@@ -132,7 +132,7 @@ def _cell(label: str, runs: list[RunRow], axes: Sequence[str], num_classes: int)
     pairs = {k: None if v is None else (v.mean, v.std) for k, v in stats.items()}
     return Cell(label=label, values=[format_value(runs[0].point.get(k)) for k in axes],
                 runs=runs, counts=counts, test=pairs["test"], train=pairs["train"],
-                gap=pairs["gap"], stats=stats)
+                gap=pairs["gap"], stats=stats, num_classes=num_classes)
 
 
 def _difference(a: Any, b: Any) -> float | None:

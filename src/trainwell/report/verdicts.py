@@ -65,10 +65,13 @@ class CellVerdict:
         return self.kind == "healthy"
 
 
-def cell_verdict(runs: Sequence[RunRow]) -> CellVerdict | None:
-    """The most important verdict kind over the seeds' shown verdicts (:func:`shown_verdicts`),
-    and on how many of the diagnosed seeds it was found; ``None`` when no seed was diagnosed."""
-    kinds = [{v.get("kind", "") for v in shown_verdicts(r)} for r in runs if r.verdicts]
+def cell_verdict(runs: Sequence[RunRow], *, num_classes: int = DEFAULT_NUM_CLASSES
+                 ) -> CellVerdict | None:
+    """The most important verdict kind over the seeds' shown verdicts (:func:`shown_verdicts`,
+    a run judged n/c against ``num_classes`` when it recorded none of its own), and on how many
+    of the diagnosed seeds it was found; ``None`` when no seed was diagnosed."""
+    kinds = [{v.get("kind", "") for v in shown_verdicts(r, num_classes=num_classes)}
+             for r in runs if r.verdicts]
     if not kinds:
         return None
     top = min(set().union(*kinds), key=_rank)
