@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trainwell.recipe import Recipe, takes_option
+from trainwell.sweep_variants import VARIANT_LABEL
 
 __all__ = ["Fix", "propose_fixes", "step_fixes", "GAP", "FAN_SCALED", "ADAM_LRS"]
 
@@ -44,7 +45,7 @@ class Fix:
 
     def variant(self) -> dict[str, Any]:
         """The fix as a ``[[sweep.variants]]`` table."""
-        return {"label": self.label, **self.changes}
+        return {VARIANT_LABEL: self.label, **self.changes}
 
 
 def propose_fixes(recipe: Recipe, kinds: Sequence[str], *, lr: float | None = None,

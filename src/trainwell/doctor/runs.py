@@ -26,6 +26,7 @@ from trainwell.recipe import Recipe
 from trainwell.run import Backend, Destination, run_plan
 from trainwell.run.store import Store
 from trainwell.sweep import Axis, Sweep, run_id
+from trainwell.sweep_variants import VARIANT, VARIANT_LABEL
 
 __all__ = ["Candidate", "Experiments", "FINAL_SYMPTOMS", "ORIGINAL", "race"]
 
@@ -69,8 +70,9 @@ class Candidate:
 
 def race(experiment: str, base: dict[str, Any], label: str | None, fixes: Sequence[Fix]) -> Sweep:
     """``base`` (as ``label``; left out when ``None``) and each fix, as sweep variants."""
-    variants = (*([{"label": label}] if label is not None else []), *(f.variant() for f in fixes))
-    return Sweep(experiment, base, (Axis("variant", tuple(variants)),))
+    variants = (*([{VARIANT_LABEL: label}] if label is not None else []),
+                *(f.variant() for f in fixes))
+    return Sweep(experiment, base, (Axis(VARIANT, tuple(variants)),))
 
 
 class Experiments:
@@ -94,10 +96,10 @@ class Experiments:
 
     def recipe(self, base: dict[str, Any], fix: Fix | None = None) -> Recipe:
         """``base`` with ``fix`` (``None``: as it is), resolved as a sweep variant is."""
-        variant = fix.variant() if fix is not None else {"label": ORIGINAL}
+        variant = fix.variant() if fix is not None else {VARIANT_LABEL: ORIGINAL}
         key = json.dumps([base, variant], sort_keys=True, default=repr)
         if key not in self._recipes:
-            sweep = Sweep("doctor", base, (Axis("variant", (variant,)),))
+            sweep = Sweep("doctor", base, (Axis(VARIANT, (variant,)),))
             self._recipes[key] = sweep.recipes()[0][2]
         return self._recipes[key]
 

@@ -23,11 +23,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from trainwell.report.pictures import DPI, ShownFigure, png_bytes
 
 __all__ = ["Curve", "label_colors", "label_dashes", "new_chart", "add_legend", "finished_png",
-           "thin", "literal_label", "LOG_RANGE"]
+           "thin", "literal_label", "whole_numbers_on_x", "LOG_RANGE"]
 
 LOG_RANGE = 30.0
 _MAX_POINTS = 1500
@@ -89,6 +90,13 @@ def literal_label(label: str) -> str:
     """A label as matplotlib shows it literally: no mathtext, no hidden ``_`` legend entries."""
     label = label.replace("$", r"\$")
     return " " + label if label.startswith("_") else label
+
+
+def whole_numbers_on_x(ax: Axes) -> None:
+    """Tick the x axis at whole numbers only (epochs, ensemble members)."""
+    locator = ax.xaxis.get_major_locator()  # a new Axes' AutoLocator, a MaxNLocator
+    if isinstance(locator, MaxNLocator):
+        locator.set_params(integer=True)
 
 
 def new_chart() -> tuple[Figure, Axes]:

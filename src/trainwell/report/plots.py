@@ -27,7 +27,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
 
 from trainwell.report.charts import (
     LOG_RANGE,
@@ -38,6 +37,7 @@ from trainwell.report.charts import (
     literal_label,
     new_chart,
     thin,
+    whole_numbers_on_x,
 )
 from trainwell.report.pictures import png_bytes
 
@@ -183,8 +183,6 @@ def val_acc_plot(curves: Mapping[str, Sequence[Curve]], *, colors: Mapping[str, 
         extra.append(Line2D([], [], color="0.45", linestyle="--", label="chance"))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
-    locator = ax.xaxis.get_major_locator()  # a new Axes' AutoLocator, a MaxNLocator
-    if isinstance(locator, MaxNLocator):
-        locator.set_params(integer=True)
+    whole_numbers_on_x(ax)
     add_legend(ax, extra)
     return fig

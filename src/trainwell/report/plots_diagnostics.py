@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from trainwell.loop.metrics import ACT_STD, GRAD_NORM, layer_metric
+from trainwell.report.charts import literal_label
 from trainwell.report.pictures import DPI, ShownFigure, png_bytes
 
 __all__ = ["LayerFlow", "FlowRun", "FlowLimits", "flow_run", "layer_order", "depth_colors",
@@ -182,7 +183,7 @@ def gradient_flow_plot(run: FlowRun, *, limits: FlowLimits) -> ShownFigure:
         ends = [(run.layers[0], colors[0], "first")]
         if len(run.layers) > 1:
             ends.append((run.layers[-1], colors[-1], "last"))
-        handles = [Line2D([], [], color=c, linewidth=2, label=f"{_text(layer.name)} ({where})")
+        handles = [Line2D([], [], color=c, linewidth=2, label=literal_label(f"{layer.name} ({where})"))
                    for layer, c, where in ends]
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False,
                    fontsize=7, handlelength=1.4, columnspacing=1.0)
@@ -197,7 +198,3 @@ def gradient_flow_figure(run: FlowRun, *, limits: FlowLimits) -> bytes:
 def _tick(v: float) -> str:
     exponent = np.log10(v)
     return f"$10^{{{round(exponent)}}}$" if abs(exponent - round(exponent)) < 1e-9 else f"{v:.2g}"
-
-
-def _text(name: str) -> str:
-    return name.replace("$", r"\$")

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from matplotlib.ticker import MaxNLocator
-
-from trainwell.report.charts import finished_png, literal_label, new_chart
+from trainwell.report.charts import finished_png, literal_label, new_chart, whole_numbers_on_x
 
 __all__ = ["ensemble_figure"]
 
@@ -41,7 +39,5 @@ def ensemble_figure(seeds: Mapping[str, Sequence[float]], snapshots: Mapping[str
                 label=literal_label(f"{label}: last snapshots"))
     ax.set_xlabel("members in the ensemble (independent runs, or the last snapshots of one run)")
     ax.set_ylabel("test accuracy (%)")
-    locator = ax.xaxis.get_major_locator()
-    if isinstance(locator, MaxNLocator):
-        locator.set_params(integer=True)
+    whole_numbers_on_x(ax)
     return finished_png(fig, ax, [])
