@@ -8,7 +8,8 @@ import pytest
 import trainwell as tw
 from trainwell.cli import main
 from trainwell.doctor import Candidate, doctor, propose_fixes
-from trainwell.doctor.doctor import _asks_range, _pick
+from trainwell.doctor.doctor import _pick
+from trainwell.doctor.lr_range import asks_range
 from trainwell.recipe import Recipe, load_recipe
 from trainwell.run import open_store
 
@@ -102,11 +103,11 @@ def test_a_screening_budget_that_ends_within_an_epoch_is_counted_in_steps(tmp_pa
 def test_the_range_test_runs_only_when_its_fix_would_be_screened():
     sgd = Recipe.from_dict({"model": {"name": "mlp", "activation": "sigmoid"},
                             "init": {"name": "normal"}, "optim": {"name": "sgd", "lr": 0.1}})
-    assert _asks_range(sgd, ["lr_high"], None, 4)  # its fix comes first
-    assert not _asks_range(sgd, ["vanishing"], None, 4)  # no learning-rate symptom
+    assert asks_range(sgd, ["lr_high"], None, 4)  # its fix comes first
+    assert not asks_range(sgd, ["vanishing"], None, 4)  # no learning-rate symptom
     # vanishing's four fixes fill the first places: the range test's lr would come fifth or later
-    assert not _asks_range(sgd, ["vanishing", "slow"], None, 2)
-    assert _asks_range(sgd, ["slow"], None, 4)
+    assert not asks_range(sgd, ["vanishing", "slow"], None, 2)
+    assert asks_range(sgd, ["slow"], None, 4)
 
 
 def test_a_bad_fix_count_is_said(tmp_path):

@@ -39,9 +39,7 @@ from typing import Any
 from trainwell._io import atomic_write_text
 from trainwell.doctor.budget import budget_text, screen_budget, shorten, with_values
 from trainwell.doctor.fixes import GAP, Fix
-from trainwell.doctor.lr_range import LR_SYMPTOMS
-from trainwell.doctor.lr_range import asks_range as _asks_range
-from trainwell.doctor.lr_range import range_lr as _range_lr
+from trainwell.doctor.lr_range import LR_SYMPTOMS, asks_range, range_lr
 from trainwell.doctor.result import DoctorResult
 from trainwell.doctor.runs import FINAL_SYMPTOMS, ORIGINAL, Candidate, Experiments, race
 from trainwell.doctor.search import search
@@ -123,7 +121,7 @@ def doctor(recipe: Recipe | Mapping[str, Any] | str | Path, *, out: str | Path =
         short = screen_budget(recipe, per_epoch, screen)
         if found or gap is not None and gap > GAP:
             now = runs.recipe(current)
-            lr = _range_lr(now, lr_steps, runner) if _asks_range(now, found, gap, limit) else None
+            lr = range_lr(now, lr_steps, runner) if asks_range(now, found, gap, limit) else None
             clock.lap("range_test")
 
             # every round into the doctor's experiment, as variants of the short-budget
