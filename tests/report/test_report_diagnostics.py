@@ -10,8 +10,9 @@ from rich.console import Console
 
 from trainwell.report import plots_diagnostics as pdx
 from trainwell.report.html import export_figures, render_report, write_report
-from trainwell.report.table import CellVerdict, results_grid, verdict_words
+from trainwell.report.table import results_grid
 from trainwell.report.terminal import print_results
+from trainwell.report.verdicts import CellVerdict, verdict_words
 from trainwell.run.store import Store
 
 MLP = ["hidden.0.linear", "hidden.1.linear", "hidden.2.linear", "head"]

@@ -9,6 +9,7 @@ import pytest
 
 from trainwell.errors import TrainwellError
 from trainwell.report import plots
+from trainwell.report.charts import Curve, label_colors
 from trainwell.report.html import REPORT_NAME, write_report
 from trainwell.run.store import Store
 
@@ -172,24 +173,24 @@ def test_smooth_matches_a_moving_average():
 
 
 def test_loss_figure_handles_divergence_and_empty_input():
-    colors = plots.label_colors(["a", "b"])
+    colors = label_colors(["a", "b"])
     assert len(set(colors.values())) == 2
-    diverged = plots.Curve(list(range(30)), [2.0 * 1.5 ** t for t in range(29)] + [None],
+    diverged = Curve(list(range(30)), [2.0 * 1.5 ** t for t in range(29)] + [None],
                            diverged_at=29)
-    png = plots.loss_figure({"a": [diverged], "b": [plots.Curve([0, 1], [1.0, 0.9])]},
+    png = plots.loss_figure({"a": [diverged], "b": [Curve([0, 1], [1.0, 0.9])]},
                             colors=colors)
     assert png[:4] == b"\x89PNG"
     assert plots.loss_figure({}, colors=colors) is None
-    assert plots.val_acc_figure({"a": [plots.Curve([1], [None])]}, colors=colors) is None
+    assert plots.val_acc_figure({"a": [Curve([1], [None])]}, colors=colors) is None
 
 
 def test_a_diverged_run_does_not_set_the_loss_plots_scale():
     """One run's loss in the thousands would squeeze the others into the bottom of a log axis:
     the axis fits the runs that did not diverge, and the diverged curve is cut at its top."""
-    colors = plots.label_colors(["he · relu", "uniform · relu"])
-    diverged = plots.Curve(list(range(30)), [3000.0 * 1.5 ** t for t in range(29)] + [None],
+    colors = label_colors(["he · relu", "uniform · relu"])
+    diverged = Curve(list(range(30)), [3000.0 * 1.5 ** t for t in range(29)] + [None],
                            diverged_at=29)
-    trained = plots.Curve(list(range(30)), [2.3 - 0.05 * t for t in range(30)])
+    trained = Curve(list(range(30)), [2.3 - 0.05 * t for t in range(30)])
     fig = plots.loss_plot({"he · relu": [trained], "uniform · relu": [diverged]}, colors=colors)
     low, high = fig.axes[0].get_ylim()
     assert high < 10, (low, high)
@@ -199,8 +200,8 @@ def test_a_diverged_run_does_not_set_the_loss_plots_scale():
 
 def test_curves_of_a_two_axis_grid_differ_by_line_style_along_the_second_axis():
     labels = ["zeros · sigmoid", "zeros · relu", "he · sigmoid", "he · relu"]
-    curves = {label: [plots.Curve([1, 2], [0.1, 0.2 + i / 10])] for i, label in enumerate(labels)}
-    fig = plots.val_acc_plot(curves, colors=plots.label_colors(labels))
+    curves = {label: [Curve([1, 2], [0.1, 0.2 + i / 10])] for i, label in enumerate(labels)}
+    fig = plots.val_acc_plot(curves, colors=label_colors(labels))
     styles = {line.get_label(): line.get_linestyle() for line in fig.axes[0].get_lines()}
     assert styles["zeros · sigmoid"] == styles["he · sigmoid"] != styles["he · relu"]
     assert fig._repr_png_()[:4] == b"\x89PNG"
@@ -217,9 +218,9 @@ def test_a_flat_loss_curve_gets_a_range_without_a_warning():
     limits would make matplotlib warn."""
     import warnings
 
-    colors = plots.label_colors(["a"])
+    colors = label_colors(["a"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fig = plots.loss_plot({"a": [plots.Curve([0], [2.3])]}, colors=colors)
+        fig = plots.loss_plot({"a": [Curve([0], [2.3])]}, colors=colors)
     low, high = fig.axes[0].get_ylim()
     assert low < 2.3 < high

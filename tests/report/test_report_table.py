@@ -6,14 +6,8 @@ import pytest
 from rich.console import Console
 
 from trainwell.errors import TrainwellError
-from trainwell.report.table import (
-    CHANCE_MARGIN,
-    axis_values,
-    chance_threshold,
-    pick_experiment,
-    results_grid,
-    run_outcome,
-)
+from trainwell.report.outcome import CHANCE_MARGIN, chance_threshold, run_outcome
+from trainwell.report.table import axis_values, pick_experiment, results_grid
 from trainwell.report.terminal import print_results
 from trainwell.run.store import RunRow, Store
 from trainwell.sweep import format_point

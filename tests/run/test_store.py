@@ -98,7 +98,7 @@ def test_a_store_written_with_the_progress_column_still_reads_and_writes(tmp_pat
 def test_a_run_on_two_classes_is_judged_against_its_own_chance_level(tmp_path):
     """A binary task at 52 % training accuracy did not train (chance is 50 %); the store keeps
     the number of classes each run trained on, so the report's rule uses it, not 10."""
-    from trainwell.report.table import run_outcome, runs_classes
+    from trainwell.report.outcome import run_outcome, runs_classes
 
     store = Store(tmp_path / "results.db")
     store.add_runs([RunSpec(i, "e", i, {}, 0, {}) for i in ("binary", "digits", "old")])

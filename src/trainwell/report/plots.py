@@ -32,7 +32,6 @@ from trainwell.report.charts import (
     LOG_RANGE,
     Curve,
     add_legend,
-    label_colors,
     label_dashes,
     literal_label,
     new_chart,
@@ -42,7 +41,7 @@ from trainwell.report.charts import (
 from trainwell.report.pictures import png_bytes
 
 __all__ = ["smooth", "smoothing_window", "loss_figure", "loss_plot", "val_acc_figure",
-           "val_acc_plot", "SMOOTH_FRACTION", "CLIP_FACTOR", "Curve", "label_colors"]
+           "val_acc_plot", "SMOOTH_FRACTION", "CLIP_FACTOR"]
 
 SMOOTH_FRACTION = 0.02
 CLIP_FACTOR = 4.0

@@ -20,22 +20,13 @@ from typing import Any
 from trainwell.errors import TrainwellError, did_you_mean
 from trainwell.loop.metrics import TEST_ACC, TRAIN_ACC
 from trainwell.report.cells import Cell
-from trainwell.report.outcome import (
-    CHANCE_MARGIN,
-    DEFAULT_NUM_CLASSES,
-    chance_threshold,
-    run_outcome,
-    runs_classes,
-)
+from trainwell.report.outcome import DEFAULT_NUM_CLASSES, run_outcome
 from trainwell.report.stats import finite_number, stat
-from trainwell.report.verdicts import CellVerdict, verdict_words
 from trainwell.run.store import Store
 from trainwell.run.store_read import RunRow
 from trainwell.sweep import format_value
 
-__all__ = ["ResultsGrid", "results_grid", "axis_values", "pick_experiment",
-           "CHANCE_MARGIN", "CellVerdict", "chance_threshold", "run_outcome", "runs_classes",
-           "verdict_words"]
+__all__ = ["ResultsGrid", "results_grid", "axis_values", "pick_experiment"]
 
 
 @dataclass
