@@ -28,7 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from trainwell._toml import inline as _toml
-from trainwell.report.html import fill_tables
+from trainwell.report.documents import fill_tables
 from trainwell.run.store import open_store
 
 WINDOW, WITHIN = 5, 0.01

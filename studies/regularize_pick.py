@@ -15,7 +15,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from trainwell.report.html import fill_tables
+from trainwell.report.documents import fill_tables
 from trainwell.run.store import open_store
 
 BASELINE, COMBINED = "none", "combined: "

@@ -9,7 +9,8 @@ import pytest
 from rich.console import Console
 
 from trainwell.report import plots_diagnostics as pdx
-from trainwell.report.html import export_figures, render_report, write_report
+from trainwell.report.documents import export_figures
+from trainwell.report.html import render_report, write_report
 from trainwell.report.table import results_grid
 from trainwell.report.terminal import print_results
 from trainwell.report.verdicts import CellVerdict, verdict_words

@@ -33,7 +33,6 @@ from trainwell.errors import TrainwellError
 from trainwell.report import plots, plots_diagnostics
 from trainwell.report.charts import label_colors
 from trainwell.report.datasets import dataset_views
-from trainwell.report.documents import export_figures, fill_tables
 from trainwell.report.figures import draw_ensembles, draw_figures
 from trainwell.report.html_views import flow_view, live_verdicts, run_view, table_view
 from trainwell.report.outcome import CHANCE_MARGIN, DEFAULT_NUM_CLASSES, chance_threshold, runs_classes
@@ -43,8 +42,7 @@ from trainwell.report.status import check_replace, running_note
 from trainwell.report.table import axis_values, pick_experiment, results_grid
 from trainwell.run.store import Store, open_store
 
-__all__ = ["write_report", "render_report", "export_figures", "fill_tables", "pick_experiment",
-           "REPORT_NAME"]
+__all__ = ["write_report", "render_report", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 STATUS_ORDER = ("done", "diverged", "failed", "interrupted", "running", "pending")
