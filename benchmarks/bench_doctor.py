@@ -33,6 +33,7 @@ sys.path.insert(0, str(HERE))  # the user's model factory: model.name = "user_mo
 
 from trainwell.diagnose.symptoms import SYMPTOMS  # noqa: E402
 from trainwell.doctor import doctor  # noqa: E402
+from trainwell.doctor.budget import total_steps  # noqa: E402
 from trainwell.execute import execute, prepare_data  # noqa: E402
 from trainwell.loop import resolve_device  # noqa: E402
 from trainwell.loop.batches import steps_per_epoch  # noqa: E402
@@ -167,7 +168,7 @@ def run(cases: list[dict[str, Any]], *, with_doctor: bool, workdir: Path,
                 row["runs_seconds"] = sum(c.seconds or 0.0 for c in runs)
                 per_epoch = steps_per_epoch(out.history.data["train_samples"],
                                             case["recipe"].train.batch_size)
-                row["budget"] = steps_run(result) / (case["recipe"].train.epochs * per_epoch)
+                row["budget"] = steps_run(result) / total_steps(case["recipe"], per_epoch)
                 row["chosen"] = result.chosen
                 row["after_acc"] = result.winner.test_acc or 0.0
                 ref = reference_acc.get(case["reference"])
